@@ -1,0 +1,285 @@
+"""Netflix Conductor parameter expressions: ``${workflow.input.x}``, ``${ref.output.items[0]}``.
+
+A task's ``inputParameters`` are a JSON template. Every string in it may hold references of
+the form ``${root.segment[index]...}``; :func:`resolve` replaces them with values from the run's
+context:
+
+* a string that is exactly one reference becomes the referenced value, its type kept;
+* references inside other text are interpolated (``None`` as ``null``, numbers and booleans as
+  JSON, dicts and lists as compact JSON);
+* anything missing along the path gives ``None``, as in Conductor, never an exception;
+* only the context is looked up: an unknown root such as ``${HOME}`` is ``None``, so the
+  server's environment is never exposed;
+* ``$${x}`` is an escape for the literal text ``${x}``.
+
+Resolution runs on every step, so parsed strings are cached and paths are split once.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
+
+from podium.errors import ValidationError
+
+__all__ = [
+    "ExpressionError",
+    "reference_root",
+    "references",
+    "resolve",
+]
+
+_TEMPLATE_CACHE_SIZE = 4096
+
+
+class ExpressionError(ValidationError):
+    """An expression is not valid or could not be evaluated."""
+
+    code = "E_EXPRESSION"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        service: str = "dsl",
+        field: str | None = None,
+        code: str | None = None,
+        position: int | None = None,
+    ) -> None:
+        super().__init__(message, service=service, field=field, code=code)
+        # The 0-based offset in the expression's source, for editors that underline it.
+        self.position = position
+
+
+Segment = str | int
+
+
+class _Ref(NamedTuple):
+    """One ``${...}`` reference, its path split once so that lookups do no parsing."""
+
+    path: str
+    segments: tuple[Segment, ...]  # empty when the path is malformed
+
+    @property
+    def valid(self) -> bool:
+        return bool(self.segments)
+
+
+class _Template(NamedTuple):
+    """A parsed string: literal text and references, in order.
+
+    ``single`` is set when the whole string is one reference, so that its value keeps its type.
+    """
+
+    parts: tuple[str | _Ref, ...]
+    single: _Ref | None
+
+
+# A path is a first segment followed by `.key`, `[n]`, `['key']` or `["key"]`. Keys may hold
+# anything but the separators (Conductor task refs and JSON keys often contain `-`).
+_SEGMENT_RE = re.compile(
+    r"""
+    \.(?P<dot>[^.\[\]]+)
+    | \[(?P<index>\d+)\]
+    | \['(?P<squote>[^']*)'\]
+    | \["(?P<dquote>[^"]*)"\]
+    """,
+    re.VERBOSE,
+)
+_FIRST_RE = re.compile(r"[^.\[\]]+")
+_ROOT_SPLIT_RE = re.compile(r"[.\[]")
+
+
+def _split_path(path: str) -> tuple[Segment, ...]:
+    """Split ``a.b[0]['c-d']`` into ``("a", "b", 0, "c-d")``; ``()`` if malformed."""
+    first = _FIRST_RE.match(path)
+    if first is None or first.group().strip() != first.group():
+        return ()
+    segments: list[Segment] = [first.group()]
+    pos = first.end()
+    while pos < len(path):
+        match = _SEGMENT_RE.match(path, pos)
+        if match is None:
+            return ()
+        if match.group("index") is not None:
+            segments.append(int(match.group("index")))
+        else:
+            key = match.group("dot")
+            if key is None:
+                key = match.group("squote")
+            if key is None:
+                key = match.group("dquote")
+            segments.append(key)
+        pos = match.end()
+    return tuple(segments)
+
+
+@functools.lru_cache(maxsize=_TEMPLATE_CACHE_SIZE)
+def _parse_template(text: str) -> _Template:
+    parts: list[str | _Ref] = []
+    literal: list[str] = []
+    pos = 0
+    length = len(text)
+    while pos < length:
+        dollar = text.find("$", pos)
+        if dollar < 0:
+            literal.append(text[pos:])
+            break
+        literal.append(text[pos:dollar])
+        if text.startswith("$${", dollar):
+            literal.append("${")
+            pos = dollar + 3
+        elif text.startswith("${", dollar):
+            close = text.find("}", dollar + 2)
+            if close < 0:
+                # Unterminated: Conductor leaves the text alone, and so do we.
+                literal.append(text[dollar:])
+                break
+            if literal:
+                joined = "".join(literal)
+                if joined:
+                    parts.append(joined)
+                literal = []
+            path = text[dollar + 2 : close].strip()
+            parts.append(_Ref(path, _split_path(path)))
+            pos = close + 1
+        else:
+            literal.append("$")
+            pos = dollar + 1
+    tail = "".join(literal)
+    if tail:
+        parts.append(tail)
+    single = parts[0] if len(parts) == 1 and isinstance(parts[0], _Ref) else None
+    return _Template(tuple(parts), single)
+
+
+def _lookup(context: Mapping[str, Any], segments: tuple[Segment, ...]) -> Any:
+    if not segments:
+        return None
+    root = segments[0]
+    if not isinstance(root, str):
+        return None
+    current: Any = context.get(root)
+    for segment in segments[1:]:
+        if current is None:
+            return None
+        if type(segment) is int:
+            # Strings are sequences too, but `[n]` on text is not a Conductor path.
+            if type(current) is list or type(current) is tuple:
+                current = current[segment] if segment < len(current) else None
+            else:
+                return None
+        elif type(current) is dict:
+            current = current.get(segment)
+        elif isinstance(current, Mapping):
+            current = current.get(segment)
+        else:
+            # Only dict keys and list indexes are followed, never attributes of objects.
+            return None
+    return current
+
+
+def _to_text(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, dict, list, tuple)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value), separators=(",", ":"), ensure_ascii=False, default=str)
+    return str(value)
+
+
+def _resolve_string(text: str, context: Mapping[str, Any]) -> Any:
+    if "$" not in text:
+        return text
+    template = _parse_template(text)
+    if template.single is not None:
+        return _lookup(context, template.single.segments)
+    pieces: list[str] = []
+    for part in template.parts:
+        if type(part) is str:
+            pieces.append(part)
+        else:
+            assert isinstance(part, _Ref)
+            pieces.append(_to_text(_lookup(context, part.segments)))
+    return "".join(pieces)
+
+
+def resolve(template: Any, context: Mapping[str, Any]) -> Any:
+    """Resolve every ``${...}`` reference in ``template`` against ``context``.
+
+    Dicts, lists and tuples are walked recursively and rebuilt (tuples become lists, as in
+    JSON); the template is never changed. Dict keys are not resolved. Values taken from the
+    context are not copied: treat the result as read-only or copy it before changing it.
+    Resolved values are not resolved again, so a value that itself holds ``${...}`` stays as
+    it is.
+
+    Args:
+        template: a JSON-like value, usually a task's ``inputParameters``.
+        context: ``{"workflow": {...}, "<taskRef>": {...}, ...}``.
+
+    Returns:
+        A new value with references replaced; missing paths give ``None``.
+    """
+    kind = type(template)
+    if kind is str:
+        return _resolve_string(template, context)
+    if kind is dict:
+        return {key: resolve(value, context) for key, value in template.items()}
+    if kind is list or kind is tuple:
+        return [resolve(item, context) for item in template]
+    if isinstance(template, Mapping):
+        return {key: resolve(value, context) for key, value in template.items()}
+    return template
+
+
+def _walk_strings(template: Any, where: str) -> Iterator[tuple[str, str]]:
+    if isinstance(template, str):
+        yield template, where
+    elif isinstance(template, Mapping):
+        for key, value in template.items():
+            yield from _walk_strings(value, f"{where}.{key}" if where else str(key))
+    elif isinstance(template, (list, tuple)):
+        for index, item in enumerate(template):
+            yield from _walk_strings(item, f"{where}[{index}]")
+
+
+def references(template: Any) -> list[str]:
+    """Every reference path in ``template``, in document order, duplicates kept.
+
+    ``{"a": "${workflow.input.a}", "b": ["x ${ref.output.x[0].y}"]}`` gives
+    ``["workflow.input.a", "ref.output.x[0].y"]``. Escaped ``$${...}`` text is not a reference.
+
+    Raises:
+        ExpressionError: a reference is malformed (``${}``, ``${a..b}``, ``${a[x]}``); its
+            ``field`` names where in the template it is, e.g. ``order.items[0]``.
+    """
+    found: list[str] = []
+    for text, where in _walk_strings(template, ""):
+        if "$" not in text:
+            continue
+        for part in _parse_template(text).parts:
+            if isinstance(part, _Ref):
+                if not part.valid:
+                    raise ExpressionError(
+                        f"malformed reference '${{{part.path}}}': expected a path such as "
+                        "'${workflow.input.name}' or '${taskRef.output.items[0].id}'",
+                        field=where or None,
+                    )
+                found.append(part.path)
+    return found
+
+
+def reference_root(path: str) -> str:
+    """The first segment of a reference path: ``"workflow"`` or a task reference name.
+
+    ``reference_root("ref.output.items[0]")`` is ``"ref"``.
+    """
+    return _ROOT_SPLIT_RE.split(path.strip(), maxsplit=1)[0]

@@ -1,0 +1,156 @@
+"""Workflow and task definitions in Netflix Conductor's JSON shape.
+
+Field names are Conductor's, so an exported Conductor definition registers unchanged. Unknown
+fields are kept (Conductor SDKs send many we do not use) and written back as they came.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "RetryLogic",
+    "SubWorkflowParams",
+    "TaskDef",
+    "TaskTimeoutPolicy",
+    "TaskType",
+    "WorkflowDef",
+    "WorkflowTask",
+    "WorkflowTimeoutPolicy",
+]
+
+
+class TaskType(StrEnum):
+    """The task types Podium runs."""
+
+    SIMPLE = "SIMPLE"
+    HTTP = "HTTP"
+    SWITCH = "SWITCH"
+    FORK_JOIN = "FORK_JOIN"
+    JOIN = "JOIN"
+    SUB_WORKFLOW = "SUB_WORKFLOW"
+    WAIT = "WAIT"
+    TERMINATE = "TERMINATE"
+    SET_VARIABLE = "SET_VARIABLE"
+
+
+class RetryLogic(StrEnum):
+    FIXED = "FIXED"
+    EXPONENTIAL_BACKOFF = "EXPONENTIAL_BACKOFF"
+    LINEAR_BACKOFF = "LINEAR_BACKOFF"
+
+
+class TaskTimeoutPolicy(StrEnum):
+    RETRY = "RETRY"
+    TIME_OUT_WF = "TIME_OUT_WF"
+    ALERT_ONLY = "ALERT_ONLY"
+
+
+class WorkflowTimeoutPolicy(StrEnum):
+    TIME_OUT_WF = "TIME_OUT_WF"
+    ALERT_ONLY = "ALERT_ONLY"
+
+
+class _ConductorModel(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """The definition as Conductor JSON, without unset optional fields."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class TaskDef(_ConductorModel):
+    """How a task type is retried and timed out; shared by every workflow that uses it.
+
+    Defaults are Conductor's, so a definition moved from Conductor behaves the same.
+    """
+
+    name: str = Field(min_length=1, max_length=255)
+    description: str | None = None
+    retryCount: int = Field(default=3, ge=0, le=1000)
+    retryLogic: RetryLogic = RetryLogic.FIXED
+    retryDelaySeconds: int = Field(default=60, ge=0)
+    backoffScaleFactor: int = Field(default=1, ge=1)
+    timeoutSeconds: int = Field(default=0, ge=0)
+    responseTimeoutSeconds: int = Field(default=3600, ge=1)
+    timeoutPolicy: TaskTimeoutPolicy = TaskTimeoutPolicy.TIME_OUT_WF
+    pollTimeoutSeconds: int | None = Field(default=None, ge=0)
+    ownerEmail: str | None = None
+    inputKeys: list[str] | None = None
+    outputKeys: list[str] | None = None
+    concurrentExecLimit: int | None = None
+    rateLimitPerFrequency: int | None = None
+    rateLimitFrequencyInSeconds: int | None = None
+
+
+class SubWorkflowParams(_ConductorModel):
+    name: str = Field(min_length=1)
+    version: int | None = None
+
+
+class WorkflowTask(_ConductorModel):
+    """One step of a workflow definition."""
+
+    name: str = Field(min_length=1)
+    taskReferenceName: str = Field(min_length=1)
+    type: str = "SIMPLE"
+    description: str | None = None
+    inputParameters: dict[str, Any] = Field(default_factory=dict)
+    optional: bool = False
+    startDelay: int = Field(default=0, ge=0)
+    # SWITCH / DECISION
+    evaluatorType: str | None = None
+    expression: str | None = None
+    caseValueParam: str | None = None
+    caseExpression: str | None = None
+    decisionCases: dict[str, list[WorkflowTask]] = Field(default_factory=dict)
+    defaultCase: list[WorkflowTask] = Field(default_factory=list)
+    # FORK_JOIN / JOIN
+    forkTasks: list[list[WorkflowTask]] = Field(default_factory=list)
+    joinOn: list[str] = Field(default_factory=list)
+    # SUB_WORKFLOW
+    subWorkflowParam: SubWorkflowParams | None = None
+    # Filled at start: the TaskDef in force for this run, so later edits do not change it.
+    taskDefinition: TaskDef | None = None
+
+    def children(self) -> list[list[WorkflowTask]]:
+        """Every nested task list: switch cases, default case, fork branches."""
+        lists: list[list[WorkflowTask]] = list(self.decisionCases.values())
+        if self.defaultCase:
+            lists.append(self.defaultCase)
+        lists.extend(self.forkTasks)
+        return lists
+
+
+class WorkflowDef(_ConductorModel):
+    """A versioned workflow definition."""
+
+    name: str = Field(min_length=1, max_length=255)
+    version: int = Field(default=1, ge=1)
+    description: str | None = None
+    tasks: list[WorkflowTask] = Field(min_length=1)
+    inputParameters: list[str] = Field(default_factory=list)
+    outputParameters: dict[str, Any] = Field(default_factory=dict)
+    schemaVersion: int = 2
+    ownerEmail: str | None = None
+    timeoutSeconds: int = Field(default=0, ge=0)
+    timeoutPolicy: WorkflowTimeoutPolicy = WorkflowTimeoutPolicy.ALERT_ONLY
+    failureWorkflow: str | None = None
+    variables: dict[str, Any] = Field(default_factory=dict)
+    restartable: bool = True
+
+    def all_tasks(self) -> list[WorkflowTask]:
+        """Every task in the definition, nested ones included, depth first."""
+        found: list[WorkflowTask] = []
+
+        def walk(tasks: list[WorkflowTask]) -> None:
+            for task in tasks:
+                found.append(task)
+                for nested in task.children():
+                    walk(nested)
+
+        walk(self.tasks)
+        return found

@@ -1,0 +1,76 @@
+"""A workflow definition indexed for the engine: where each step sits and what follows it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from podium.dsl.models import TaskType, WorkflowDef, WorkflowTask
+
+__all__ = ["Blueprint", "Location"]
+
+OwnerKind = Literal["top", "switch", "fork"]
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    task: WorkflowTask
+    container: tuple[WorkflowTask, ...]
+    index: int
+    owner: str | None
+    owner_kind: OwnerKind
+
+
+class Blueprint:
+    """Answers "what comes after this step" for one immutable definition."""
+
+    __slots__ = ("definition", "locations")
+
+    def __init__(self, definition: WorkflowDef) -> None:
+        self.definition = definition
+        self.locations: dict[str, Location] = {}
+        self._index(definition.tasks, None, "top")
+
+    def _index(self, tasks: list[WorkflowTask], owner: str | None, kind: OwnerKind) -> None:
+        container = tuple(tasks)
+        for i, task in enumerate(container):
+            self.locations[task.taskReferenceName] = Location(task, container, i, owner, kind)
+            for case in task.decisionCases.values():
+                self._index(case, task.taskReferenceName, "switch")
+            if task.defaultCase:
+                self._index(task.defaultCase, task.taskReferenceName, "switch")
+            for branch in task.forkTasks:
+                self._index(branch, task.taskReferenceName, "fork")
+
+    def task(self, ref: str) -> WorkflowTask:
+        return self.locations[ref].task
+
+    def first(self) -> WorkflowTask:
+        return self.definition.tasks[0]
+
+    def next_after(self, ref: str) -> list[WorkflowTask]:
+        """The step that follows ``ref`` once it and everything nested in it are done.
+
+        An empty list means nothing follows: the end of the workflow, or the end of a fork
+        branch, whose JOIN was scheduled together with the fork.
+        """
+        loc = self.locations[ref]
+        if loc.index + 1 < len(loc.container):
+            return [loc.container[loc.index + 1]]
+        if loc.owner is not None and loc.owner_kind == "switch":
+            return self.next_after(loc.owner)
+        return []
+
+    def successors(self, ref: str, selected_case: str | None = None) -> list[WorkflowTask]:
+        """What to schedule when ``ref`` has completed."""
+        task = self.task(ref)
+        kind = task.type
+        if kind == TaskType.SWITCH:
+            case = task.decisionCases.get(selected_case or "", None)
+            if case is None:
+                case = task.defaultCase
+            return [case[0]] if case else self.next_after(ref)
+        if kind == TaskType.FORK_JOIN:
+            heads = [branch[0] for branch in task.forkTasks if branch]
+            return heads + self.next_after(ref)
+        return self.next_after(ref)

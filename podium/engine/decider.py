@@ -1,0 +1,602 @@
+"""The engine: ``decide(state, event, blueprint) -> Decision``. Pure: no IO, no clock, no randomness.
+
+The decider records what an event says, then *advances* the run: every step that finished
+successfully and has not yet been followed gets its successors scheduled, JOINs are checked,
+and a run with nothing left to do ends. System steps (SWITCH, SET_VARIABLE, TERMINATE, FORK)
+finish inside the same decision, so one event may carry a run through many steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podium.dsl import expressions
+from podium.dsl.models import TaskDef, TaskTimeoutPolicy, TaskType, WorkflowTask
+from podium.dsl.safe_expr import evaluate as evaluate_script
+from podium.engine.blueprint import Blueprint
+from podium.engine.events import (
+    CancelTimer,
+    ChildFinished,
+    Command,
+    Decision,
+    Dequeue,
+    Enqueue,
+    Event,
+    NotifyParent,
+    PauseRun,
+    RestartRun,
+    ResumeRun,
+    RetryRun,
+    RunStarted,
+    StartChild,
+    StartTimer,
+    TaskProgress,
+    TaskResult,
+    TerminateChild,
+    TerminateRun,
+    TimerFired,
+)
+from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus, derive_id
+from podium.engine.timing import parse_duration_s, parse_until_ms, retry_delay_s
+from podium.errors import ConflictError, PodiumError, TaskAlreadyFinishedError, TaskNotFoundError
+
+__all__ = ["DEFAULT_TASK_DEF", "HTTP_QUEUE", "decide"]
+
+HTTP_QUEUE = "_podium.http"
+"""The queue the server's own HTTP executor polls; workers never see it."""
+
+DEFAULT_TASK_DEF = TaskDef(name="default")
+"""Conductor's defaults, for a SIMPLE task with no registered TaskDef."""
+
+_SYSTEM_TASK_DEF = TaskDef(name="system", retryCount=0, retryDelaySeconds=0)
+_WORKFLOW_TIMEOUT = "workflow-timeout"
+_MAX_STEPS_PER_DECISION = 10_000
+
+
+def decide(state: RunState, event: Event, blueprint: Blueprint) -> Decision:
+    """The run after ``event``, and what must happen outside the engine because of it."""
+    decider = _Decider(state.clone(), blueprint, event.now)
+    decider.apply(event)
+    decider.advance()
+    decider.state.updated_at = event.now
+    return Decision(decider.state, tuple(decider.commands))
+
+
+def timer_key_wait(task_id: str) -> str:
+    return f"wait:{task_id}"
+
+
+def timer_key_task_timeout(task_id: str) -> str:
+    return f"task-timeout:{task_id}"
+
+
+class _Decider:
+    def __init__(self, state: RunState, blueprint: Blueprint, now: int) -> None:
+        self.state = state
+        self.blueprint = blueprint
+        self.now = now
+        self.commands: list[Command] = []
+
+    # ---- events -------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> None:  # noqa: C901 - one branch per event type
+        match event:
+            case RunStarted():
+                self._start()
+            case TaskResult():
+                self._task_result(event)
+            case TaskProgress():
+                self._task_progress(event)
+            case TimerFired():
+                self._timer_fired(event.key)
+            case ChildFinished():
+                self._child_finished(event)
+            case PauseRun():
+                self._require_status(RunStatus.RUNNING, "pause")
+                self.state.status = RunStatus.PAUSED
+            case ResumeRun():
+                self._require_status(RunStatus.PAUSED, "resume")
+                self.state.status = RunStatus.RUNNING
+            case TerminateRun():
+                if self.state.status.is_terminal:
+                    raise ConflictError(
+                        f"workflow {self.state.run_id} already ended as {self.state.status}",
+                        service="engine",
+                        code="E_RUN_ENDED",
+                    )
+                self._end(RunStatus.TERMINATED, event.reason or "terminated")
+            case RetryRun():
+                self._retry_run()
+            case RestartRun():
+                self._restart_run()
+
+    def _require_status(self, status: RunStatus, action: str) -> None:
+        if self.state.status != status:
+            raise ConflictError(
+                f"cannot {action} workflow {self.state.run_id}: it is {self.state.status}",
+                service="engine",
+                code="E_RUN_STATUS",
+            )
+
+    def _start(self) -> None:
+        state = self.state
+        state.status = RunStatus.RUNNING
+        state.start_at = self.now
+        state.variables = dict(self.blueprint.definition.variables) | state.variables
+        timeout_s = self.blueprint.definition.timeoutSeconds
+        if timeout_s > 0:
+            self.commands.append(StartTimer(_WORKFLOW_TIMEOUT, self.now + timeout_s * 1000))
+        self._schedule(self.blueprint.first())
+
+    def _active_task(self, task_id: str) -> TaskState:
+        task = self.state.task(task_id)
+        if task is None:
+            raise TaskNotFoundError(f"no task {task_id} in workflow {self.state.run_id}")
+        if not task.status.is_active:
+            raise TaskAlreadyFinishedError(
+                f"task {task_id} ({task.ref}) already ended as {task.status}",
+                service="engine",
+            )
+        return task
+
+    def _task_result(self, event: TaskResult) -> None:
+        task = self._active_task(event.task_id)
+        if event.status.is_active:
+            raise PodiumError(f"a result must end the task, not leave it {event.status}")
+        task.start_at = task.start_at or event.started_at or self.now
+        task.worker_id = event.worker_id or task.worker_id
+        task.poll_count = max(task.poll_count, event.poll_count)
+        task.logs = task.logs + list(event.logs)
+        task.output = event.output
+        task.reason = event.reason
+        self._clear_task_timers(task)
+        if task.queue is not None:
+            self.commands.append(Dequeue(task.task_id))
+        if event.status.is_success:
+            self._finish_task(task, event.status)
+        else:
+            self._fail_task(task, event.status, event.reason)
+
+    def _task_progress(self, event: TaskProgress) -> None:
+        task = self._active_task(event.task_id)
+        task.status = TaskStatus.IN_PROGRESS
+        task.start_at = task.start_at or event.started_at or self.now
+        task.worker_id = event.worker_id or task.worker_id
+        task.poll_count = max(task.poll_count, event.poll_count)
+        task.callback_after_s = event.callback_after_s
+        task.update_at = self.now
+        if event.output:
+            task.output = event.output
+        task.logs = task.logs + list(event.logs)
+
+    def _timer_fired(self, key: str) -> None:
+        if key == _WORKFLOW_TIMEOUT:
+            if not self.state.status.is_terminal:
+                timeout_s = self.blueprint.definition.timeoutSeconds
+                if self.blueprint.definition.timeoutPolicy == "TIME_OUT_WF":
+                    self._end(RunStatus.TIMED_OUT, f"workflow timed out after {timeout_s}s")
+            return
+        kind, _, task_id = key.partition(":")
+        task = self.state.task(task_id)
+        if task is None or not task.status.is_active:
+            return  # the timer lost a race with a result; nothing to do
+        if kind == "wait":
+            self._finish_task(task, TaskStatus.COMPLETED)
+        elif kind == "task-timeout":
+            self._task_timed_out(task)
+
+    def _task_timed_out(self, task: TaskState) -> None:
+        task_def = self._task_def(self.blueprint.task(task.ref))
+        reason = f"task {task.ref} timed out after {task_def.timeoutSeconds}s"
+        if task_def.timeoutPolicy == TaskTimeoutPolicy.ALERT_ONLY:
+            task.logs = [*task.logs, {"log": reason, "taskId": task.task_id, "createdTime": self.now}]
+            return
+        if task.queue is not None:
+            self.commands.append(Dequeue(task.task_id))
+        if task.sub_workflow_id is not None:
+            self.commands.append(TerminateChild(task.sub_workflow_id, reason))
+        task.reason = reason
+        if task_def.timeoutPolicy == TaskTimeoutPolicy.TIME_OUT_WF:
+            task.status = TaskStatus.TIMED_OUT
+            task.end_at = self.now
+            self._end(RunStatus.TIMED_OUT, reason, failed=task)
+        else:
+            self._fail_task(task, TaskStatus.TIMED_OUT, reason)
+
+    def _child_finished(self, event: ChildFinished) -> None:
+        task = self.state.task(event.task_id)
+        if task is None or not task.status.is_active:
+            return  # the parent moved on (terminated, timed out): the child's end changes nothing
+        task.output = {**event.output, "subWorkflowId": event.child_run_id}
+        self._clear_task_timers(task)
+        if event.child_status == RunStatus.COMPLETED:
+            self._finish_task(task, TaskStatus.COMPLETED)
+        else:
+            reason = f"sub-workflow {event.child_run_id} {event.child_status}: {event.reason}"
+            self._fail_task(task, TaskStatus.FAILED, reason)
+
+    def _retry_run(self) -> None:
+        state = self.state
+        if state.status not in (RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.TERMINATED):
+            raise ConflictError(
+                f"only a failed, timed-out or terminated workflow can be retried; "
+                f"{state.run_id} is {state.status}",
+                service="engine",
+                code="E_RUN_STATUS",
+            )
+        failed = [
+            t
+            for t in state.tasks
+            if t.is_latest and not t.status.is_success and not t.status.is_active
+        ]
+        state.status = RunStatus.RUNNING
+        state.reason = None
+        state.end_at = None
+        state.failed_refs = []
+        for task in failed:
+            self._schedule(self.blueprint.task(task.ref), retry_of=task, immediate=True)
+        if not failed:
+            # Nothing failed (terminated between steps): carry on from what completed.
+            for task in state.tasks:
+                if task.is_latest and task.status.is_success:
+                    task.advanced = False
+
+    def _restart_run(self) -> None:
+        state = self.state
+        if not state.status.is_terminal:
+            raise ConflictError(
+                f"only an ended workflow can be restarted; {state.run_id} is {state.status}",
+                service="engine",
+                code="E_RUN_STATUS",
+            )
+        state.tasks = []
+        state.output = {}
+        state.reason = None
+        state.end_at = None
+        state.failed_refs = []
+        state.variables = {}
+        state.restarts += 1
+        self._start()
+
+    # ---- scheduling ---------------------------------------------------------------------
+
+    def _task_def(self, step: WorkflowTask) -> TaskDef:
+        if step.taskDefinition is not None:
+            return step.taskDefinition
+        return DEFAULT_TASK_DEF if step.type == TaskType.SIMPLE else _SYSTEM_TASK_DEF
+
+    def _context(self) -> dict[str, Any]:
+        state = self.state
+        context: dict[str, Any] = {
+            "workflow": {
+                "input": state.input,
+                "output": state.output,
+                "variables": state.variables,
+                "workflowId": state.run_id,
+                "correlationId": state.correlation_id,
+                "workflowType": state.name,
+                "version": state.version,
+                "createTime": state.created_at,
+                "parentWorkflowId": state.parent_run_id,
+            }
+        }
+        for task in state.tasks:  # later attempts overwrite earlier ones
+            context[task.ref] = {
+                "input": task.input,
+                "output": task.output,
+                "status": str(task.status),
+                "taskId": task.task_id,
+                "retryCount": task.retry_count,
+                "reasonForIncompletion": task.reason,
+                "subWorkflowId": task.sub_workflow_id,
+            }
+        return context
+
+    def _schedule(
+        self, step: WorkflowTask, retry_of: TaskState | None = None, *, immediate: bool = False
+    ) -> None:
+        state = self.state
+        seq = state.next_seq
+        state.next_seq += 1
+        task_id = derive_id(state.run_id, f"{state.restarts}/{seq}")
+        task_input = expressions.resolve(step.inputParameters, self._context())
+        delay_ms = step.startDelay * 1000
+        retry_count = 0
+        if retry_of is not None:
+            retry_count = retry_of.retry_count + 1
+            retry_of.retried = True
+            if not immediate:
+                delay_ms = retry_delay_s(self._task_def(step), retry_of.retry_count) * 1000
+        task = TaskState(
+            task_id=task_id,
+            ref=step.taskReferenceName,
+            name=step.name,
+            type=step.type,
+            status=TaskStatus.SCHEDULED,
+            seq=seq,
+            scheduled_at=self.now,
+            input=task_input,
+            retry_count=retry_count,
+            available_at=self.now + delay_ms,
+            retried_task_id=retry_of.task_id if retry_of else None,
+        )
+        state.tasks.append(task)
+        self._start_task(task, step)
+
+    def _start_task(self, task: TaskState, step: WorkflowTask) -> None:  # noqa: C901
+        kind = step.type
+        task_def = self._task_def(step)
+        if kind in (TaskType.SIMPLE, TaskType.HTTP):
+            if kind == TaskType.SIMPLE:
+                task.queue, lease_s = step.name, task_def.responseTimeoutSeconds
+            else:
+                task.queue, lease_s = HTTP_QUEUE, _http_lease_s(task.input)
+            self.commands.append(Enqueue(task.task_id, task.queue, task.available_at, lease_s))
+            if task_def.timeoutSeconds > 0:
+                due = task.available_at + task_def.timeoutSeconds * 1000
+                self.commands.append(StartTimer(timer_key_task_timeout(task.task_id), due))
+        elif kind == TaskType.SWITCH:
+            self._run_switch(task, step)
+        elif kind == TaskType.FORK_JOIN:
+            self._finish_task(task, TaskStatus.COMPLETED)
+        elif kind == TaskType.JOIN:
+            task.status = TaskStatus.IN_PROGRESS
+            task.start_at = self.now
+        elif kind == TaskType.SET_VARIABLE:
+            self.state.variables = self.state.variables | task.input
+            self._finish_task(task, TaskStatus.COMPLETED)
+        elif kind == TaskType.TERMINATE:
+            self._run_terminate(task)
+        elif kind == TaskType.WAIT:
+            self._run_wait(task)
+        elif kind == TaskType.SUB_WORKFLOW:
+            self._run_sub_workflow(task, step)
+        else:  # validation rejects these at registration; a stored run may still hold one
+            self._fail_task(
+                task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, f"unsupported task type {kind}"
+            )
+
+    def _run_switch(self, task: TaskState, step: WorkflowTask) -> None:
+        evaluator = (step.evaluatorType or "value-param").lower()
+        expression = step.expression or ""
+        try:
+            if evaluator == "value-param":
+                value = task.input.get(expression)
+            else:
+                value = evaluate_script(expression, {"$": task.input})
+        except PodiumError as exc:
+            self._fail_task(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, exc.message)
+            return
+        case = _case_label(value)
+        task.output = {"evaluationResult": [case], "selectedCase": case}
+        self._finish_task(task, TaskStatus.COMPLETED)
+
+    def _run_terminate(self, task: TaskState) -> None:
+        wanted = str(task.input.get("terminationStatus") or "COMPLETED").upper()
+        status = {
+            "COMPLETED": RunStatus.COMPLETED,
+            "FAILED": RunStatus.FAILED,
+            "TERMINATED": RunStatus.TERMINATED,
+        }.get(wanted, RunStatus.FAILED)
+        output = task.input.get("workflowOutput")
+        task.output = {"output": output} if output is not None else {}
+        task.status = TaskStatus.COMPLETED
+        task.start_at = task.end_at = self.now
+        task.advanced = True
+        reason = task.input.get("terminationReason")
+        if isinstance(output, dict):
+            self.state.output = output
+        self._end(status, str(reason) if reason else None, keep_output=isinstance(output, dict))
+
+    def _run_wait(self, task: TaskState) -> None:
+        task.status = TaskStatus.IN_PROGRESS
+        task.start_at = self.now
+        duration = task.input.get("duration")
+        until = task.input.get("until")
+        try:
+            if duration not in (None, ""):
+                due = self.now + int(parse_duration_s(str(duration)) * 1000)
+            elif until not in (None, ""):
+                due = parse_until_ms(str(until))
+            else:
+                return  # waits for a signal through the API
+        except ValueError as exc:
+            self._fail_task(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, str(exc))
+            return
+        self.commands.append(StartTimer(timer_key_wait(task.task_id), due))
+
+    def _run_sub_workflow(self, task: TaskState, step: WorkflowTask) -> None:
+        params = step.subWorkflowParam
+        assert params is not None  # validation guarantees it
+        task.status = TaskStatus.IN_PROGRESS
+        task.start_at = self.now
+        task.sub_workflow_id = derive_id(task.task_id, "child")
+        self.commands.append(
+            StartChild(
+                child_run_id=task.sub_workflow_id,
+                name=params.name,
+                version=params.version,
+                input=task.input,
+                correlation_id=self.state.correlation_id,
+                parent_run_id=self.state.run_id,
+                parent_task_id=task.task_id,
+            )
+        )
+        task_def = self._task_def(step)
+        if task_def.timeoutSeconds > 0:
+            due = self.now + task_def.timeoutSeconds * 1000
+            self.commands.append(StartTimer(timer_key_task_timeout(task.task_id), due))
+
+    # ---- finishing ----------------------------------------------------------------------
+
+    def _finish_task(self, task: TaskState, status: TaskStatus) -> None:
+        task.status = status
+        task.start_at = task.start_at or self.now
+        task.end_at = self.now
+        task.update_at = self.now
+
+    def _fail_task(self, task: TaskState, status: TaskStatus, reason: str | None) -> None:
+        step = self.blueprint.task(task.ref)
+        task_def = self._task_def(step)
+        task.status = status
+        task.reason = reason
+        task.start_at = task.start_at or self.now
+        task.end_at = self.now
+        task.advanced = True
+        retryable = status in (TaskStatus.FAILED, TaskStatus.TIMED_OUT)
+        if retryable and task.retry_count < task_def.retryCount:
+            self._schedule(step, retry_of=task)
+        elif step.optional:
+            task.status = TaskStatus.COMPLETED_WITH_ERRORS
+            task.advanced = False
+        else:
+            self._end(
+                RunStatus.FAILED,
+                f"task '{task.ref}' ({task.name}) {status}: {reason or 'no reason given'}",
+                failed=task,
+            )
+
+    def _clear_task_timers(self, task: TaskState) -> None:
+        if task.type == TaskType.WAIT:
+            self.commands.append(CancelTimer(timer_key_wait(task.task_id)))
+        if self._task_def(self.blueprint.task(task.ref)).timeoutSeconds > 0:
+            self.commands.append(CancelTimer(timer_key_task_timeout(task.task_id)))
+
+    def _cancel_active(self) -> None:
+        for task in self.state.tasks:
+            if not task.status.is_active:
+                continue
+            task.status = TaskStatus.CANCELED
+            task.end_at = self.now
+            task.advanced = True
+            if task.queue is not None:
+                self.commands.append(Dequeue(task.task_id))
+            if task.sub_workflow_id is not None:
+                self.commands.append(TerminateChild(task.sub_workflow_id, "parent workflow ended"))
+            self._clear_task_timers(task)
+
+    def _end(
+        self,
+        status: RunStatus,
+        reason: str | None,
+        *,
+        failed: TaskState | None = None,
+        keep_output: bool = False,
+    ) -> None:
+        state = self.state
+        self._cancel_active()
+        state.status = status
+        state.reason = reason
+        state.end_at = self.now
+        if failed is not None:
+            state.failed_refs = [*state.failed_refs, failed.ref]
+        if status == RunStatus.COMPLETED and not keep_output:
+            state.output = self._run_output()
+        if self.blueprint.definition.timeoutSeconds > 0:
+            self.commands.append(CancelTimer(_WORKFLOW_TIMEOUT))
+        if state.parent_run_id is not None and state.parent_task_id is not None:
+            self.commands.append(
+                NotifyParent(
+                    parent_run_id=state.parent_run_id,
+                    parent_task_id=state.parent_task_id,
+                    child_run_id=state.run_id,
+                    child_status=str(status),
+                    output=state.output,
+                    reason=reason,
+                )
+            )
+        failure_workflow = self.blueprint.definition.failureWorkflow
+        if status in (RunStatus.FAILED, RunStatus.TIMED_OUT) and failure_workflow:
+            self.commands.append(
+                StartChild(
+                    child_run_id=derive_id(state.run_id, f"failure/{state.restarts}/{self.now}"),
+                    name=failure_workflow,
+                    version=None,
+                    input={
+                        "workflowId": state.run_id,
+                        "workflowType": state.name,
+                        "reason": reason,
+                        "failureStatus": str(status),
+                        "failedTaskNames": list(state.failed_refs),
+                        **state.input,
+                    },
+                    correlation_id=state.correlation_id,
+                    parent_run_id=None,
+                    parent_task_id=None,
+                )
+            )
+
+    def _run_output(self) -> dict[str, Any]:
+        definition = self.blueprint.definition
+        if definition.outputParameters:
+            resolved = expressions.resolve(definition.outputParameters, self._context())
+            return resolved if isinstance(resolved, dict) else {"result": resolved}
+        for task in reversed(self.state.tasks):  # Conductor's rule: the last step's output
+            if task.status.is_success:
+                return dict(task.output)
+        return {}
+
+    # ---- advancing ----------------------------------------------------------------------
+
+    def advance(self) -> None:
+        """Schedule what follows finished steps until nothing changes, then end if all done."""
+        for _ in range(_MAX_STEPS_PER_DECISION):
+            if self.state.status != RunStatus.RUNNING:
+                return
+            if not self._advance_once():
+                break
+        if self.state.status == RunStatus.RUNNING and not self.state.active_tasks():
+            self._end(RunStatus.COMPLETED, None)
+
+    def _advance_once(self) -> bool:
+        progressed = False
+        for task in list(self.state.tasks):
+            if self.state.status != RunStatus.RUNNING:
+                return False
+            if task.type == TaskType.JOIN and task.status == TaskStatus.IN_PROGRESS:
+                progressed |= self._check_join(task)
+            if task.advanced or not task.status.is_success or not task.is_latest:
+                continue
+            task.advanced = True
+            progressed = True
+            selected = None
+            if task.type == TaskType.SWITCH:
+                selected = str(task.output.get("selectedCase"))
+            for step in self.blueprint.successors(task.ref, selected):
+                self._schedule(step)
+        return progressed
+
+    def _check_join(self, join: TaskState) -> bool:
+        step = self.blueprint.task(join.ref)
+        outputs: dict[str, Any] = {}
+        for ref in step.joinOn:
+            task = self.state.latest(ref)
+            if task is None or not task.status.is_success:
+                return False
+            outputs[ref] = task.output
+        join.output = outputs
+        self._finish_task(join, TaskStatus.COMPLETED)
+        return True
+
+
+def _case_label(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _http_lease_s(task_input: dict[str, Any]) -> int:
+    """How long the HTTP executor may hold a call before another executor may take it over."""
+    request = task_input.get("http_request")
+    if not isinstance(request, dict):
+        return 60
+    try:
+        connect_ms = int(request.get("connectionTimeOut") or 10_000)
+        read_ms = int(request.get("readTimeOut") or 30_000)
+    except (TypeError, ValueError):
+        return 60
+    return (connect_ms + read_ms) // 1000 + 5

@@ -1,0 +1,196 @@
+"""What happens to a run (events) and what the engine asks the outside world to do (commands).
+
+Every event carries ``now`` (epoch milliseconds): the engine never reads a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from podium.engine.state import RunState, TaskStatus
+
+__all__ = [
+    "CancelTimer",
+    "ChildFinished",
+    "Command",
+    "Decision",
+    "Dequeue",
+    "Enqueue",
+    "Event",
+    "NotifyParent",
+    "PauseRun",
+    "RestartRun",
+    "ResumeRun",
+    "RetryRun",
+    "RunStarted",
+    "StartChild",
+    "StartTimer",
+    "TaskProgress",
+    "TaskResult",
+    "TerminateChild",
+    "TerminateRun",
+    "TimerFired",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    now: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    """A worker, the HTTP executor or a signal finished a task."""
+
+    now: int
+    task_id: str
+    status: TaskStatus
+    output: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    worker_id: str | None = None
+    started_at: int | None = None
+    poll_count: int = 0
+    logs: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TaskProgress:
+    """A worker reports IN_PROGRESS: output so far and logs, task stays with the worker."""
+
+    now: int
+    task_id: str
+    output: dict[str, Any] = field(default_factory=dict)
+    worker_id: str | None = None
+    started_at: int | None = None
+    poll_count: int = 0
+    callback_after_s: int = 0
+    logs: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    now: int
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChildFinished:
+    now: int
+    task_id: str
+    child_run_id: str
+    child_status: str
+    output: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PauseRun:
+    now: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeRun:
+    now: int
+
+
+@dataclass(frozen=True, slots=True)
+class TerminateRun:
+    now: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryRun:
+    """Re-run the failed steps of a run that ended, keeping what completed."""
+
+    now: int
+
+
+@dataclass(frozen=True, slots=True)
+class RestartRun:
+    """Run again from the first step, with the same id and input."""
+
+    now: int
+
+
+Event = (
+    RunStarted
+    | TaskResult
+    | TaskProgress
+    | TimerFired
+    | ChildFinished
+    | PauseRun
+    | ResumeRun
+    | TerminateRun
+    | RetryRun
+    | RestartRun
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueue:
+    """Make a task claimable from ``queue`` from ``available_at`` on."""
+
+    task_id: str
+    queue: str
+    available_at: int
+    response_timeout_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dequeue:
+    """Withdraw a task from its queue (canceled, timed out, or finished by someone else)."""
+
+    task_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    key: str
+    due_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartChild:
+    """Start a sub-workflow (or the failure workflow) run."""
+
+    child_run_id: str
+    name: str
+    version: int | None
+    input: dict[str, Any]
+    correlation_id: str | None
+    parent_run_id: str | None
+    parent_task_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TerminateChild:
+    child_run_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyParent:
+    """This run ended; the parent's SUB_WORKFLOW task learns how."""
+
+    parent_run_id: str
+    parent_task_id: str
+    child_run_id: str
+    child_status: str
+    output: dict[str, Any]
+    reason: str | None
+
+
+Command = Enqueue | Dequeue | StartTimer | CancelTimer | StartChild | TerminateChild | NotifyParent
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    state: RunState
+    commands: tuple[Command, ...]

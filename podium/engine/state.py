@@ -1,0 +1,182 @@
+"""The state of one workflow run, as the engine sees it and the store keeps it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "ACTIVE_TASK_STATUSES",
+    "TERMINAL_RUN_STATUSES",
+    "RunState",
+    "RunStatus",
+    "TaskState",
+    "TaskStatus",
+    "derive_id",
+]
+
+
+class RunStatus(StrEnum):
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    TERMINATED = "TERMINATED"
+    PAUSED = "PAUSED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_RUN_STATUSES
+
+
+TERMINAL_RUN_STATUSES = frozenset(
+    {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.TERMINATED}
+)
+
+
+class TaskStatus(StrEnum):
+    SCHEDULED = "SCHEDULED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS"
+    FAILED = "FAILED"
+    FAILED_WITH_TERMINAL_ERROR = "FAILED_WITH_TERMINAL_ERROR"
+    TIMED_OUT = "TIMED_OUT"
+    CANCELED = "CANCELED"
+    SKIPPED = "SKIPPED"
+
+    @property
+    def is_active(self) -> bool:
+        return self in ACTIVE_TASK_STATUSES
+
+    @property
+    def is_success(self) -> bool:
+        """Whether the workflow may go on past a task in this status."""
+        return self in (
+            TaskStatus.COMPLETED,
+            TaskStatus.COMPLETED_WITH_ERRORS,
+            TaskStatus.SKIPPED,
+        )
+
+
+ACTIVE_TASK_STATUSES = frozenset({TaskStatus.SCHEDULED, TaskStatus.IN_PROGRESS})
+
+_ID_NAMESPACE = uuid.UUID("6f2b1e0c-4a47-4c55-9d3e-2f6a0c1d9b01")
+
+
+def derive_id(parent_id: str, salt: str) -> str:
+    """A stable id derived from ``parent_id``: the engine may not draw random numbers."""
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{parent_id}/{salt}"))
+
+
+@dataclass(slots=True)
+class TaskState:
+    """One attempt of one step. A retry is a new TaskState with ``retry_count + 1``."""
+
+    task_id: str
+    ref: str
+    name: str
+    type: str
+    status: TaskStatus
+    seq: int
+    scheduled_at: int
+    input: dict[str, Any] = field(default_factory=dict)
+    output: dict[str, Any] = field(default_factory=dict)
+    retry_count: int = 0
+    queue: str | None = None
+    """The queue a worker (or the HTTP executor) polls, for tasks that run outside the engine."""
+    available_at: int = 0
+    start_at: int | None = None
+    end_at: int | None = None
+    update_at: int | None = None
+    worker_id: str | None = None
+    poll_count: int = 0
+    reason: str | None = None
+    retried: bool = False
+    retried_task_id: str | None = None
+    advanced: bool = False
+    """Whether the steps after this one have been scheduled."""
+    sub_workflow_id: str | None = None
+    callback_after_s: int = 0
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def is_latest(self) -> bool:
+        return not self.retried
+
+    def to_dict(self) -> dict[str, Any]:
+        # Shallow on purpose: values are plain JSON data, serialised straight away.
+        return {name: getattr(self, name) for name in _TASK_FIELDS}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskState:
+        values = {k: v for k, v in data.items() if k in _TASK_FIELDS}
+        values["status"] = TaskStatus(values["status"])
+        return cls(**values)
+
+
+@dataclass(slots=True)
+class RunState:
+    """A workflow run: its status, data and every task attempt so far."""
+
+    run_id: str
+    name: str
+    version: int
+    status: RunStatus
+    created_at: int
+    input: dict[str, Any] = field(default_factory=dict)
+    output: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)
+    correlation_id: str | None = None
+    idempotency_key: str | None = None
+    parent_run_id: str | None = None
+    parent_task_id: str | None = None
+    reason: str | None = None
+    start_at: int | None = None
+    end_at: int | None = None
+    updated_at: int | None = None
+    failed_refs: list[str] = field(default_factory=list)
+    tasks: list[TaskState] = field(default_factory=list)
+    next_seq: int = 1
+    restarts: int = 0
+
+    def clone(self) -> RunState:
+        """A copy the engine may change; task inputs and outputs are never changed in place."""
+        copy = replace(self)
+        copy.tasks = [replace(task) for task in self.tasks]
+        copy.failed_refs = list(self.failed_refs)
+        copy.variables = dict(self.variables)
+        return copy
+
+    def task(self, task_id: str) -> TaskState | None:
+        for task in reversed(self.tasks):
+            if task.task_id == task_id:
+                return task
+        return None
+
+    def latest(self, ref: str) -> TaskState | None:
+        for task in reversed(self.tasks):
+            if task.ref == ref:
+                return task
+        return None
+
+    def active_tasks(self) -> list[TaskState]:
+        return [task for task in self.tasks if task.status.is_active]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in _RUN_FIELDS}
+        data["tasks"] = [task.to_dict() for task in self.tasks]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunState:
+        values = {k: v for k, v in data.items() if k in _RUN_FIELDS}
+        values["status"] = RunStatus(values["status"])
+        values["tasks"] = [TaskState.from_dict(task) for task in values.get("tasks", [])]
+        return cls(**values)
+
+
+_TASK_FIELDS = tuple(f.name for f in fields(TaskState))
+_RUN_FIELDS = tuple(f.name for f in fields(RunState))

@@ -1,0 +1,1 @@
+"""The ASGI server: routes, orchestrator, sweeper and the HTTP task executor."""

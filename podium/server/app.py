@@ -1,0 +1,118 @@
+"""The ASGI application: Conductor-compatible routes under ``/api``, one error handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from podium import __version__
+from podium.errors import PodiumError
+from podium.server import routes_metadata, routes_tasks, routes_workflow
+from podium.server.http_tasks import HttpTaskExecutor
+from podium.server.orchestrator import Orchestrator
+from podium.server.sweeper import Sweeper
+from podium.settings import Settings
+from podium.store.base import Store
+from podium.store.sqlite import SQLiteStore
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("podium.server")
+
+
+def _error(status: int, body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, status_code=status)
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    """The server for ``settings``; ``store`` defaults to the SQLite file it names."""
+    backend: Store = store or SQLiteStore(settings.database)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await backend.open()
+        sweeper = Sweeper(orchestrator, max_sleep_s=settings.sweep_interval_s)
+        orchestrator.on_timer_added = sweeper.poke
+        executor = HttpTaskExecutor(orchestrator, concurrency=settings.http_task_concurrency)
+        sweeper.start()
+        executor.start()
+        try:
+            yield
+        finally:
+            await executor.stop()
+            await sweeper.stop()
+            orchestrator.waiters.notify_all()
+            await backend.close()
+
+    orchestrator = Orchestrator(backend)
+    app = FastAPI(
+        title="Podium",
+        version=__version__,
+        description="A durable orchestrator for microservices, speaking Conductor's API.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.orchestrator = orchestrator
+
+    @app.exception_handler(PodiumError)
+    async def podium_error(request: Request, exc: PodiumError) -> JSONResponse:
+        return _error(exc.status_code, exc.to_dict())
+
+    @app.exception_handler(RequestValidationError)
+    async def request_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        field = None
+        for error in exc.errors():
+            loc = [str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")]
+            name = ".".join(loc) or "request"
+            field = field or name
+            problems.append(f"{name}: {error.get('msg')}")
+        body = {
+            "status": 400,
+            "code": "E_INVALID",
+            "service": "server",
+            "message": "; ".join(problems),
+            "field": field,
+            "retryable": False,
+        }
+        return _error(400, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        body = {
+            "status": exc.status_code,
+            "code": "E_HTTP",
+            "service": "server",
+            "message": f"{request.method} {request.url.path}: {exc.detail}",
+            "retryable": False,
+        }
+        return _error(exc.status_code, body)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error in %s %s", request.method, request.url.path)
+        body = {
+            "status": 500,
+            "code": "E_INTERNAL",
+            "service": "podium",
+            "message": f"Podium itself failed ({type(exc).__name__}); nothing was changed. "
+            "See the server log.",
+            "retryable": True,
+        }
+        return _error(500, body)
+
+    @app.get("/api/health", tags=["health"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__, "store": backend.name}
+
+    app.include_router(routes_metadata.router)
+    app.include_router(routes_workflow.router)
+    app.include_router(routes_tasks.router)
+    return app

@@ -1,0 +1,31 @@
+"""Running the server process."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from podium.server.app import create_app
+from podium.settings import Settings
+
+__all__ = ["serve"]
+
+
+def serve(settings: Settings) -> None:
+    """Serve until SIGINT/SIGTERM; every acknowledged change is already on disk."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    logging.getLogger("podium.server").info(
+        "Podium listening on http://%s:%s (store: %s)", settings.host, settings.port, settings.database
+    )
+    server.run()

@@ -1,0 +1,500 @@
+"""Runs the engine against the store: every request becomes one unit of work.
+
+A unit of work loads a run, asks the engine to decide, writes the new state and carries out
+the engine's commands (queue, timers, child runs) in the same transaction, so a run can never
+be left half-advanced. Only after the commit are long polls woken and callers answered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from podium.dsl.models import TaskDef, TaskType, WorkflowDef
+from podium.engine.blueprint import Blueprint
+from podium.engine.decider import decide
+from podium.engine.events import (
+    CancelTimer,
+    ChildFinished,
+    Command,
+    Dequeue,
+    Enqueue,
+    Event,
+    NotifyParent,
+    RunStarted,
+    StartChild,
+    StartTimer,
+    TaskProgress,
+    TaskResult,
+    TerminateChild,
+    TerminateRun,
+    TimerFired,
+)
+from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
+from podium.errors import (
+    DefinitionNotFoundError,
+    LeaseLostError,
+    PodiumError,
+    TaskAlreadyFinishedError,
+    TaskNotFoundError,
+    ValidationError,
+    WorkflowNotFoundError,
+)
+from podium.server.waiters import QueueWaiters
+from podium.store.base import QueueEntry, RunQuery, Store, StoreTx
+
+__all__ = ["Claimed", "Orchestrator", "RunView", "now_ms"]
+
+log = logging.getLogger("podium.server")
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """A run with the live lease data of its queued tasks."""
+
+    state: RunState
+    entries: dict[str, QueueEntry]
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A task handed to a worker, with the run it belongs to."""
+
+    state: RunState
+    task: TaskState
+    entry: QueueEntry
+
+
+@dataclass(slots=True)
+class _Outbox:
+    """What to do once the transaction has committed."""
+
+    ready_queues: set[str] = field(default_factory=set)
+    poke_sweeper: bool = False
+
+
+class Orchestrator:
+    """The server's core: starts runs, records results, hands out tasks, fires timers."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], int] = now_ms,
+        on_timer_added: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.waiters = QueueWaiters()
+        self.on_timer_added = on_timer_added or (lambda: None)
+        self._blueprints: dict[str, Blueprint] = {}
+
+    # ---- after commit -------------------------------------------------------------------
+
+    def _publish(self, outbox: _Outbox) -> None:
+        for queue in outbox.ready_queues:
+            self.waiters.notify(queue)
+        if outbox.poke_sweeper:
+            self.on_timer_added()
+
+    async def _write(self, fn: Callable[[StoreTx, _Outbox], Any]) -> Any:
+        outbox = _Outbox()
+        result = await self.store.write(lambda tx: fn(tx, outbox))
+        self._publish(outbox)
+        return result
+
+    # ---- starting runs ------------------------------------------------------------------
+
+    async def start_run(
+        self,
+        name: str,
+        *,
+        version: int | None = None,
+        input: dict[str, Any] | None = None,
+        correlation_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> str:
+        """Start a run of a registered workflow; a repeated idempotency key returns the first."""
+        run_id = str(uuid.uuid4())
+        now = self.clock()
+
+        def unit(tx: StoreTx, outbox: _Outbox) -> str:
+            if idempotency_key:
+                existing = tx.get_idempotent_run(name, idempotency_key)
+                if existing is not None:
+                    return existing
+                tx.put_idempotent_run(name, idempotency_key, run_id)
+            self._start_run_tx(
+                tx, outbox, run_id, name, version, input or {}, correlation_id, None, None, now
+            )
+            return run_id
+
+        result: str = await self._write(unit)
+        return result
+
+    def _start_run_tx(
+        self,
+        tx: StoreTx,
+        outbox: _Outbox,
+        run_id: str,
+        name: str,
+        version: int | None,
+        run_input: dict[str, Any],
+        correlation_id: str | None,
+        parent_run_id: str | None,
+        parent_task_id: str | None,
+        now: int,
+    ) -> RunState:
+        body = tx.get_workflow_def(name, version)
+        if body is None:
+            which = f"version {version}" if version is not None else "any version"
+            raise DefinitionNotFoundError(
+                f"no workflow definition '{name}' ({which}) is registered",
+                service="server",
+                field="name",
+            )
+        snapshot = self._snapshot(tx, body)
+        key = hashlib.sha256(orjson.dumps(snapshot, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        tx.put_run_definition(key, snapshot)
+        blueprint = self._blueprints.get(key)
+        if blueprint is None:
+            blueprint = self._blueprints[key] = Blueprint(WorkflowDef.model_validate(snapshot))
+        state = RunState(
+            run_id=run_id,
+            name=name,
+            version=blueprint.definition.version,
+            status=RunStatus.RUNNING,
+            created_at=now,
+            input=run_input,
+            correlation_id=correlation_id,
+            parent_run_id=parent_run_id,
+            parent_task_id=parent_task_id,
+        )
+        tx.insert_run(state, key)
+        return self._decide_tx(tx, outbox, state, key, blueprint, RunStarted(now))
+
+    def _snapshot(self, tx: StoreTx, body: dict[str, Any]) -> dict[str, Any]:
+        """The definition with each step's TaskDef embedded, frozen for the run's lifetime."""
+        definition = WorkflowDef.model_validate(body)
+        cache: dict[str, TaskDef | None] = {}
+        for step in definition.all_tasks():
+            if step.taskDefinition is not None or step.type not in (TaskType.SIMPLE, TaskType.HTTP):
+                continue
+            if step.name not in cache:
+                found = tx.get_task_def(step.name)
+                cache[step.name] = TaskDef.model_validate(found) if found else None
+            step.taskDefinition = cache[step.name]
+        return definition.to_json()
+
+    # ---- deciding -----------------------------------------------------------------------
+
+    def _blueprint(self, tx: StoreTx, key: str) -> Blueprint:
+        blueprint = self._blueprints.get(key)
+        if blueprint is None:
+            body = tx.get_run_definition(key)
+            if body is None:
+                raise ValidationError(f"the definition {key} of a run is missing", service="store")
+            blueprint = self._blueprints[key] = Blueprint(WorkflowDef.model_validate(body))
+        return blueprint
+
+    def _load(self, tx: StoreTx, run_id: str) -> tuple[RunState, str]:
+        found = tx.get_run(run_id)
+        if found is None:
+            raise WorkflowNotFoundError(f"no workflow run has id {run_id}", service="server")
+        return found
+
+    def _event_tx(self, tx: StoreTx, outbox: _Outbox, run_id: str, event: Event) -> RunState:
+        state, key = self._load(tx, run_id)
+        return self._decide_tx(tx, outbox, state, key, self._blueprint(tx, key), event)
+
+    def _decide_tx(
+        self,
+        tx: StoreTx,
+        outbox: _Outbox,
+        state: RunState,
+        key: str,
+        blueprint: Blueprint,
+        event: Event,
+    ) -> RunState:
+        known = {task.task_id for task in state.tasks}
+        decision = decide(state, event, blueprint)
+        new = decision.state
+        tx.update_run(new)
+        fresh = [task.task_id for task in new.tasks if task.task_id not in known]
+        if fresh:
+            tx.add_task_ids(new.run_id, fresh)
+        for command in decision.commands:
+            self._carry_out(tx, outbox, new, command, event.now)
+        return new
+
+    def _carry_out(  # noqa: C901 - one branch per command type
+        self, tx: StoreTx, outbox: _Outbox, state: RunState, command: Command, now: int
+    ) -> None:
+        match command:
+            case Enqueue():
+                tx.enqueue(
+                    command.task_id,
+                    state.run_id,
+                    command.queue,
+                    command.available_at,
+                    command.response_timeout_s * 1000,
+                )
+                if command.available_at <= now:
+                    outbox.ready_queues.add(command.queue)
+                else:
+                    outbox.poke_sweeper = True
+            case Dequeue():
+                tx.dequeue(command.task_id)
+            case StartTimer():
+                tx.put_timer(state.run_id, command.key, command.due_at)
+                outbox.poke_sweeper = True
+            case CancelTimer():
+                tx.delete_timer(state.run_id, command.key)
+            case StartChild():
+                self._start_child_tx(tx, outbox, command, now)
+            case TerminateChild():
+                child = tx.get_run(command.child_run_id)
+                if child is not None and not child[0].status.is_terminal:
+                    self._event_tx(
+                        tx, outbox, command.child_run_id, TerminateRun(now, command.reason)
+                    )
+            case NotifyParent():
+                if tx.get_run(command.parent_run_id) is not None:
+                    event = ChildFinished(
+                        now,
+                        command.parent_task_id,
+                        command.child_run_id,
+                        command.child_status,
+                        command.output,
+                        command.reason,
+                    )
+                    self._event_tx(tx, outbox, command.parent_run_id, event)
+
+    def _start_child_tx(self, tx: StoreTx, outbox: _Outbox, command: StartChild, now: int) -> None:
+        if tx.get_run(command.child_run_id) is not None:
+            return  # already started by an earlier attempt of the same decision
+        try:
+            self._start_run_tx(
+                tx,
+                outbox,
+                command.child_run_id,
+                command.name,
+                command.version,
+                command.input,
+                command.correlation_id,
+                command.parent_run_id,
+                command.parent_task_id,
+                now,
+            )
+        except DefinitionNotFoundError as exc:
+            if command.parent_run_id is None or command.parent_task_id is None:
+                return  # a missing failure workflow must not undo the failure it reports
+            event = ChildFinished(
+                now, command.parent_task_id, command.child_run_id, "FAILED", {}, exc.message
+            )
+            self._event_tx(tx, outbox, command.parent_run_id, event)
+
+    # ---- task results -------------------------------------------------------------------
+
+    async def update_task(
+        self,
+        task_id: str,
+        status: TaskStatus,
+        *,
+        output: dict[str, Any] | None = None,
+        reason: str | None = None,
+        worker_id: str | None = None,
+        callback_after_s: int = 0,
+        logs: tuple[dict[str, Any], ...] = (),
+        next_for_worker: bool = False,
+    ) -> Claimed | None:
+        """Record a worker's result. With ``next_for_worker``, also claim its next task."""
+        now = self.clock()
+
+        def unit(tx: StoreTx, outbox: _Outbox) -> Claimed | None:
+            run_id = tx.run_of_task(task_id)
+            if run_id is None:
+                raise TaskNotFoundError(
+                    f"no task has id {task_id}", service="server", field="taskId"
+                )
+            entry = tx.queue_entry(task_id)
+            if entry is not None and entry.lease_owner and worker_id:
+                if entry.lease_owner != worker_id:
+                    raise LeaseLostError(
+                        f"task {task_id} is leased to worker {entry.lease_owner}, "
+                        f"not {worker_id}: its lease expired and it was handed over",
+                        service="server",
+                    )
+            started = entry.started_at if entry else None
+            polls = entry.poll_count if entry else 0
+            event: Event
+            if status == TaskStatus.IN_PROGRESS:
+                event = TaskProgress(
+                    now, task_id, output or {}, worker_id, started, polls, callback_after_s, logs
+                )
+                if entry is not None:
+                    lease_ms = callback_after_s * 1000 or entry.response_timeout_ms
+                    tx.extend_lease(task_id, now + lease_ms)
+            elif status.is_active:
+                raise ValidationError(
+                    f"status {status} cannot be reported by a worker", field="status"
+                )
+            else:
+                event = TaskResult(
+                    now, task_id, status, output or {}, reason, worker_id, started, polls, logs
+                )
+            self._event_tx(tx, outbox, run_id, event)
+            if next_for_worker and entry is not None and worker_id:
+                claimed = self._claim_tx(tx, entry.queue, worker_id, 1, now)
+                return claimed[0] if claimed else None
+            return None
+
+        result: Claimed | None = await self._write(unit)
+        return result
+
+    async def signal(
+        self,
+        run_id: str,
+        ref: str,
+        status: TaskStatus,
+        output: dict[str, Any] | None = None,
+        worker_id: str | None = None,
+    ) -> str:
+        """Finish the active task ``ref`` of a run (a WAIT, or any task, from outside)."""
+        found = await self.store.read(lambda tx: tx.get_run(run_id))
+        if found is None:
+            raise WorkflowNotFoundError(f"no workflow run has id {run_id}", service="server")
+        task = found[0].latest(ref)
+        if task is None:
+            raise TaskNotFoundError(
+                f"workflow {run_id} has no task '{ref}' (yet)", service="server", field="ref"
+            )
+        if not task.status.is_active:
+            raise TaskAlreadyFinishedError(
+                f"task '{ref}' of workflow {run_id} already ended as {task.status}",
+                service="server",
+            )
+        await self.update_task(task.task_id, status, output=output, worker_id=worker_id)
+        return task.task_id
+
+    # ---- polling ------------------------------------------------------------------------
+
+    def _claim_tx(
+        self, tx: StoreTx, queue: str, worker_id: str, count: int, now: int
+    ) -> list[Claimed]:
+        entries = tx.claim(queue, worker_id, count, now)
+        claimed: list[Claimed] = []
+        runs: dict[str, RunState] = {}
+        for entry in entries:
+            state = runs.get(entry.run_id)
+            if state is None:
+                state = runs[entry.run_id] = self._load(tx, entry.run_id)[0]
+            task = state.task(entry.task_id)
+            if task is None or not task.status.is_active:
+                tx.dequeue(entry.task_id)  # a stale row: its task already ended
+                continue
+            claimed.append(Claimed(state, task, entry))
+        return claimed
+
+    async def poll(
+        self, queue: str, worker_id: str, count: int, timeout_ms: int
+    ) -> list[Claimed]:
+        """Claim up to ``count`` tasks, waiting up to ``timeout_ms`` for one to be queued."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            waiter = self.waiters.register(queue)
+            try:
+                claimed: list[Claimed] = await self.store.write(
+                    lambda tx: self._claim_tx(tx, queue, worker_id, count, self.clock())
+                )
+                remaining = deadline - time.monotonic()
+                if claimed or remaining <= 0:
+                    return claimed
+                await self.waiters.wait(waiter, remaining)
+            finally:
+                self.waiters.discard(queue, waiter)
+
+    # ---- run actions --------------------------------------------------------------------
+
+    async def act(self, run_id: str, make_event: Callable[[int], Event]) -> RunState:
+        """Apply an operator's action (pause, resume, terminate, retry, restart) to a run."""
+        now = self.clock()
+        state: RunState = await self._write(
+            lambda tx, outbox: self._event_tx(tx, outbox, run_id, make_event(now))
+        )
+        return state
+
+    async def remove_run(self, run_id: str) -> None:
+        removed = await self.store.write(lambda tx: tx.delete_run(run_id))
+        if not removed:
+            raise WorkflowNotFoundError(f"no workflow run has id {run_id}", service="server")
+
+    async def get_run(self, run_id: str) -> RunView:
+        def unit(tx: StoreTx) -> RunView:
+            state, _ = self._load(tx, run_id)
+            return RunView(state, {e.task_id: e for e in tx.queue_entries(run_id)})
+
+        view: RunView = await self.store.read(unit)
+        return view
+
+    async def find_task(self, task_id: str) -> tuple[RunView, TaskState]:
+        def unit(tx: StoreTx) -> tuple[RunView, TaskState]:
+            run_id = tx.run_of_task(task_id)
+            if run_id is None:
+                raise TaskNotFoundError(f"no task has id {task_id}", service="server")
+            state, _ = self._load(tx, run_id)
+            task = state.task(task_id)
+            assert task is not None
+            return RunView(state, {e.task_id: e for e in tx.queue_entries(run_id)}), task
+
+        found: tuple[RunView, TaskState] = await self.store.read(unit)
+        return found
+
+    async def search(self, query: RunQuery) -> tuple[int, list[RunState]]:
+        found: tuple[int, list[RunState]] = await self.store.read(
+            lambda tx: tx.search_runs(query)
+        )
+        return found
+
+    # ---- time ---------------------------------------------------------------------------
+
+    async def sweep(self, last_sweep: int) -> tuple[int, int | None]:
+        """Re-queue expired leases, fire due timers, wake queues whose delayed tasks are due.
+
+        Returns the time of this sweep and when the next one is needed (None: only on a poke).
+        """
+        now = self.clock()
+
+        def unit(tx: StoreTx, outbox: _Outbox) -> int | None:
+            outbox.ready_queues.update(tx.release_expired_leases(now))
+            outbox.ready_queues.update(tx.queues_ready_between(last_sweep, now))
+            for run_id, key in tx.take_due_timers(now, 200):
+                if tx.get_run(run_id) is None:
+                    continue
+                try:
+                    self._event_tx(tx, outbox, run_id, TimerFired(now, key))
+                except PodiumError:
+                    # A timer the run can no longer use must not block the timers behind it.
+                    log.exception("timer %s of run %s could not fire", key, run_id)
+            outbox.poke_sweeper = False  # this sweep computes its own next wake-up below
+            candidates = [
+                tx.next_timer_due(),
+                tx.next_available_at(now),
+                tx.next_lease_expiry(),
+            ]
+            due = [moment for moment in candidates if moment is not None]
+            return min(due) if due else None
+
+        next_due: int | None = await self._write(unit)
+        return now, next_due

@@ -1,0 +1,59 @@
+"""Reading request bodies: size limit, JSON, and validation errors that name the field."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+import pydantic
+from starlette.requests import Request
+
+from podium.errors import PayloadTooLargeError, ValidationError
+
+__all__ = ["parse_bool", "read_json", "read_model", "validation_error"]
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+async def read_json(request: Request, *, empty: Any = None) -> Any:
+    """The request's JSON body; ``empty`` when there is none. 413 past the configured limit."""
+    limit: int = request.app.state.settings.max_payload_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"the request body is {declared} bytes; the limit is {limit}")
+    body = await request.body()
+    if len(body) > limit:
+        raise PayloadTooLargeError(f"the request body is {len(body)} bytes; the limit is {limit}")
+    if not body.strip():
+        return empty
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationError(f"the body is not valid JSON: {exc}", field="body") from exc
+
+
+def validation_error(exc: pydantic.ValidationError, prefix: str = "") -> ValidationError:
+    """Pydantic's errors as one message naming every field, e.g. ``tasks[0].name``."""
+    problems = []
+    first_field = None
+    for error in exc.errors():
+        path = prefix
+        for part in error["loc"]:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        first_field = first_field or path or "body"
+        problems.append(f"{path or 'body'}: {error['msg']}")
+    return ValidationError("; ".join(problems), field=first_field)
+
+
+def read_model(model: type[M], data: Any, prefix: str = "") -> M:
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise validation_error(exc, prefix) from exc
+
+
+def parse_bool(value: str | None, default: bool = False) -> bool:
+    """Conductor SDKs send ``True``/``true``/``1``: read them all."""
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("true", "1", "yes")

@@ -1,0 +1,139 @@
+"""``/api/metadata``: task and workflow definitions, as Conductor serves them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from podium.dsl.models import TaskDef, WorkflowDef
+from podium.dsl.validation import validate_workflow
+from podium.errors import ConflictError, DefinitionNotFoundError, ValidationError
+from podium.server.requests import parse_bool, read_json, read_model
+from podium.server.state import orchestrator_of
+from podium.store.base import StoreTx
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/metadata", tags=["metadata"])
+
+_TASK_DEF_BODY = {"content": {"application/json": {"schema": {"type": "array", "items": {}}}}}
+_WORKFLOW_BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+def _as_list(data: Any, what: str) -> list[Any]:
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        return [data]
+    raise ValidationError(f"the body must be a {what} or a list of them", field="body")
+
+
+@router.post("/taskdefs", openapi_extra={"requestBody": _TASK_DEF_BODY})
+@router.put("/taskdefs", openapi_extra={"requestBody": _TASK_DEF_BODY})
+async def put_task_defs(request: Request) -> dict[str, Any]:
+    """Register or update task definitions (a list, or one)."""
+    items = _as_list(await read_json(request), "task definition")
+    defs = [read_model(TaskDef, item, f"[{i}]") for i, item in enumerate(items)]
+    orchestrator = orchestrator_of(request)
+    now = orchestrator.clock()
+
+    def unit(tx: StoreTx) -> None:
+        for task_def in defs:
+            tx.put_task_def(task_def.name, task_def.to_json(), now)
+
+    await orchestrator.store.write(unit)
+    return {"registered": [d.name for d in defs]}
+
+
+@router.get("/taskdefs")
+async def list_task_defs(request: Request) -> list[dict[str, Any]]:
+    store = orchestrator_of(request).store
+    found: list[dict[str, Any]] = await store.read(lambda tx: tx.list_task_defs())
+    return found
+
+
+@router.get("/taskdefs/{name}")
+async def get_task_def(name: str, request: Request) -> dict[str, Any]:
+    store = orchestrator_of(request).store
+    found: dict[str, Any] | None = await store.read(lambda tx: tx.get_task_def(name))
+    if found is None:
+        raise DefinitionNotFoundError(f"no task definition '{name}'", field="name")
+    return found
+
+
+@router.delete("/taskdefs/{name}")
+async def delete_task_def(name: str, request: Request) -> dict[str, Any]:
+    store = orchestrator_of(request).store
+    if not await store.write(lambda tx: tx.delete_task_def(name)):
+        raise DefinitionNotFoundError(f"no task definition '{name}'", field="name")
+    return {"deleted": name}
+
+
+async def _register_workflows(request: Request, items: list[Any], overwrite: bool) -> list[str]:
+    defs = [read_model(WorkflowDef, item, f"[{i}]" if len(items) > 1 else "") for i, item in enumerate(items)]
+    for definition in defs:
+        validate_workflow(definition)
+    orchestrator = orchestrator_of(request)
+    now = orchestrator.clock()
+
+    def unit(tx: StoreTx) -> None:
+        for definition in defs:
+            if not overwrite and tx.get_workflow_def(definition.name, definition.version):
+                raise ConflictError(
+                    f"workflow '{definition.name}' version {definition.version} already exists; "
+                    "register a new version or pass overwrite=true",
+                    field="version",
+                )
+            tx.put_workflow_def(definition.name, definition.version, definition.to_json(), now)
+
+    await orchestrator.store.write(unit)
+    return [f"{d.name}:{d.version}" for d in defs]
+
+
+@router.post("/workflow", openapi_extra={"requestBody": _WORKFLOW_BODY})
+async def post_workflow(
+    request: Request, overwrite: str | None = Query(default=None)
+) -> JSONResponse:
+    """Register a workflow definition (Conductor: 409 if the version exists, unless overwrite)."""
+    data = await read_json(request)
+    registered = await _register_workflows(
+        request, _as_list(data, "workflow definition"), parse_bool(overwrite)
+    )
+    return JSONResponse({"registered": registered})
+
+
+@router.put("/workflow", openapi_extra={"requestBody": _WORKFLOW_BODY})
+async def put_workflows(request: Request) -> JSONResponse:
+    """Create or replace workflow definitions (a list, or one)."""
+    data = await read_json(request)
+    registered = await _register_workflows(request, _as_list(data, "workflow definition"), True)
+    return JSONResponse({"registered": registered})
+
+
+@router.get("/workflow")
+async def list_workflows(request: Request) -> list[dict[str, Any]]:
+    store = orchestrator_of(request).store
+    found: list[dict[str, Any]] = await store.read(lambda tx: tx.list_workflow_defs())
+    return found
+
+
+@router.get("/workflow/{name}")
+async def get_workflow(
+    name: str, request: Request, version: int | None = Query(default=None)
+) -> dict[str, Any]:
+    store = orchestrator_of(request).store
+    found: dict[str, Any] | None = await store.read(lambda tx: tx.get_workflow_def(name, version))
+    if found is None:
+        which = f" version {version}" if version is not None else ""
+        raise DefinitionNotFoundError(f"no workflow definition '{name}'{which}", field="name")
+    return found
+
+
+@router.delete("/workflow/{name}/{version}")
+async def delete_workflow(name: str, version: int, request: Request) -> dict[str, Any]:
+    store = orchestrator_of(request).store
+    if not await store.write(lambda tx: tx.delete_workflow_def(name, version)):
+        raise DefinitionNotFoundError(f"no workflow definition '{name}' version {version}")
+    return {"deleted": f"{name}:{version}"}

@@ -1,0 +1,139 @@
+"""``/api/tasks``: the worker API (long poll, results) and task look-ups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from podium.engine.decider import HTTP_QUEUE
+from podium.engine.state import TaskStatus
+from podium.errors import ValidationError
+from podium.server.orchestrator import Claimed
+from podium.server.requests import read_json, read_model
+from podium.server.schemas import TaskResultBody
+from podium.server.state import orchestrator_of
+from podium.server.views import task_json
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+
+_RESULT_BODY = {
+    "content": {"application/json": {"schema": TaskResultBody.model_json_schema()}},
+    "required": True,
+}
+_OUTPUT_BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
+_MAX_BATCH = 100
+
+
+def _claimed_json(claimed: Claimed) -> dict[str, Any]:
+    return task_json(claimed.state, claimed.task, claimed.entry)
+
+
+def _check_queue(task_type: str) -> None:
+    if task_type == HTTP_QUEUE:
+        raise ValidationError(f"'{task_type}' is Podium's own queue", field="taskType")
+
+
+def _response(data: Any) -> Response:
+    return Response(orjson.dumps(data), media_type="application/json")
+
+
+@router.get("/poll/batch/{task_type}")
+async def batch_poll(
+    task_type: str,
+    request: Request,
+    workerid: str | None = None,
+    count: int = Query(default=1, ge=1, le=_MAX_BATCH),
+    timeout: int = Query(default=100, ge=0),
+    domain: str | None = None,
+) -> Response:
+    """Claim up to ``count`` tasks, waiting up to ``timeout`` ms for the first to arrive."""
+    _check_queue(task_type)
+    limit = request.app.state.settings.max_poll_timeout_ms
+    claimed = await orchestrator_of(request).poll(
+        task_type, workerid or "anonymous", count, min(timeout, limit)
+    )
+    return _response([_claimed_json(c) for c in claimed])
+
+
+@router.get("/poll/{task_type}")
+async def poll_one(
+    task_type: str, request: Request, workerid: str | None = None, domain: str | None = None
+) -> Response:
+    """Claim one task if one is queued now; 204 when none is."""
+    _check_queue(task_type)
+    claimed = await orchestrator_of(request).poll(task_type, workerid or "anonymous", 1, 0)
+    if not claimed:
+        return Response(status_code=204)
+    return _response(_claimed_json(claimed[0]))
+
+
+async def _record(request: Request, *, next_for_worker: bool) -> tuple[TaskResultBody, Claimed | None]:
+    body = read_model(TaskResultBody, await read_json(request))
+    claimed = await orchestrator_of(request).update_task(
+        body.taskId,
+        body.status,
+        output=body.outputData,
+        reason=body.reasonForIncompletion,
+        worker_id=body.workerId,
+        callback_after_s=body.callbackAfterSeconds,
+        logs=tuple(body.logs),
+        next_for_worker=next_for_worker,
+    )
+    return body, claimed
+
+
+@router.post("", response_class=PlainTextResponse, openapi_extra={"requestBody": _RESULT_BODY})
+async def update_task(request: Request) -> PlainTextResponse:
+    """Record a worker's result (Conductor's TaskResult); answers the task id."""
+    body, _ = await _record(request, next_for_worker=False)
+    return PlainTextResponse(body.taskId)
+
+
+@router.post("/update-v2", openapi_extra={"requestBody": _RESULT_BODY})
+async def update_task_v2(request: Request) -> Response:
+    """Record a result and hand the same worker its next task of that type (204 if none)."""
+    _, claimed = await _record(request, next_for_worker=True)
+    if claimed is None:
+        return Response(status_code=204)
+    return _response(_claimed_json(claimed))
+
+
+@router.get("/queue/sizes")
+async def queue_sizes(request: Request, taskType: list[str] | None = Query(default=None)) -> dict[str, int]:  # noqa: N803
+    store = orchestrator_of(request).store
+    sizes: dict[str, int] = await store.read(lambda tx: tx.queue_sizes(taskType))
+    sizes.pop(HTTP_QUEUE, None)
+    return sizes
+
+
+@router.post(
+    "/{workflow_id}/{ref}/{status}",
+    response_class=PlainTextResponse,
+    openapi_extra={"requestBody": _OUTPUT_BODY},
+)
+async def update_by_ref(
+    workflow_id: str, ref: str, status: str, request: Request, workerid: str | None = None
+) -> PlainTextResponse:
+    """Finish the task ``ref`` of a run from outside: how a WAIT task is signalled."""
+    try:
+        task_status = TaskStatus(status.upper())
+    except ValueError:
+        raise ValidationError(f"'{status}' is not a task status", field="status") from None
+    output = await read_json(request, empty={})
+    if not isinstance(output, dict):
+        raise ValidationError("the output must be a JSON object", field="body")
+    task_id = await orchestrator_of(request).signal(
+        workflow_id, ref, task_status, output, worker_id=workerid
+    )
+    return PlainTextResponse(task_id)
+
+
+@router.get("/{task_id}")
+async def get_task(task_id: str, request: Request) -> dict[str, Any]:
+    view, task = await orchestrator_of(request).find_task(task_id)
+    return task_json(view.state, task, view.entries.get(task_id))

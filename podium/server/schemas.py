@@ -1,0 +1,40 @@
+"""Request bodies of the REST API, for validation and the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from podium.engine.state import TaskStatus
+
+__all__ = ["StartWorkflowRequest", "TaskResultBody"]
+
+
+class TaskResultBody(BaseModel):
+    """A worker's result, as Conductor's ``TaskResult``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    taskId: str = Field(min_length=1)
+    workflowInstanceId: str | None = None
+    status: TaskStatus
+    outputData: dict[str, Any] = Field(default_factory=dict)
+    reasonForIncompletion: str | None = None
+    workerId: str | None = None
+    callbackAfterSeconds: int = Field(default=0, ge=0)
+    logs: list[dict[str, Any]] = Field(default_factory=list)
+    extendLease: bool = False
+
+
+class StartWorkflowRequest(BaseModel):
+    """Conductor's ``StartWorkflowRequest``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1)
+    version: int | None = None
+    correlationId: str | None = None
+    input: dict[str, Any] = Field(default_factory=dict)
+    idempotencyKey: str | None = None
+    priority: int | None = None

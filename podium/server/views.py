@@ -1,0 +1,116 @@
+"""Runs and tasks as Conductor's JSON shapes (camelCase, epoch milliseconds, status enums)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podium.dsl.models import TaskType
+from podium.engine.state import RunState, TaskState, TaskStatus
+from podium.store.base import QueueEntry
+
+__all__ = ["run_json", "summary_json", "task_json"]
+
+
+def task_json(state: RunState, task: TaskState, entry: QueueEntry | None) -> dict[str, Any]:
+    """A task as Conductor's ``Task``, with live lease data from its queue entry."""
+    status = task.status
+    worker_id = task.worker_id
+    started = task.start_at
+    polls = task.poll_count
+    response_timeout_s = 0
+    if entry is not None:
+        response_timeout_s = entry.response_timeout_ms // 1000
+        polls = max(polls, entry.poll_count)
+        started = started or entry.started_at
+        if entry.lease_owner is not None:
+            worker_id = entry.lease_owner
+            if status == TaskStatus.SCHEDULED:
+                status = TaskStatus.IN_PROGRESS
+    return {
+        "taskId": task.task_id,
+        "taskType": task.name if task.type == TaskType.SIMPLE else task.type,
+        "taskDefName": task.name,
+        "referenceTaskName": task.ref,
+        "status": str(status),
+        "inputData": task.input,
+        "outputData": task.output,
+        "reasonForIncompletion": task.reason,
+        "retryCount": task.retry_count,
+        "seq": task.seq,
+        "pollCount": polls,
+        "workerId": worker_id,
+        "correlationId": state.correlation_id,
+        "workflowInstanceId": state.run_id,
+        "workflowType": state.name,
+        "scheduledTime": task.scheduled_at,
+        "startTime": started or 0,
+        "endTime": task.end_at or 0,
+        "updateTime": task.update_at or task.end_at or task.scheduled_at,
+        "startDelayInSeconds": max(0, (task.available_at - task.scheduled_at) // 1000),
+        "retriedTaskId": task.retried_task_id,
+        "retried": task.retried,
+        "executed": task.advanced,
+        "callbackFromWorker": True,
+        "callbackAfterSeconds": task.callback_after_s,
+        "responseTimeoutSeconds": response_timeout_s,
+        "subWorkflowId": task.sub_workflow_id,
+        "workflowPriority": 0,
+        "iteration": 0,
+        "idempotencyKey": f"{state.run_id}:{task.ref}",
+        "logs": task.logs,
+    }
+
+
+def run_json(
+    state: RunState, entries: dict[str, QueueEntry], *, include_tasks: bool = True
+) -> dict[str, Any]:
+    """A run as Conductor's ``Workflow``."""
+    failed = [t for t in state.tasks if t.ref in state.failed_refs and t.is_latest]
+    body: dict[str, Any] = {
+        "workflowId": state.run_id,
+        "workflowName": state.name,
+        "workflowType": state.name,
+        "workflowVersion": state.version,
+        "version": state.version,
+        "status": str(state.status),
+        "input": state.input,
+        "output": state.output,
+        "variables": state.variables,
+        "correlationId": state.correlation_id,
+        "reasonForIncompletion": state.reason,
+        "createTime": state.created_at,
+        "startTime": state.start_at or state.created_at,
+        "endTime": state.end_at or 0,
+        "updateTime": state.updated_at or state.created_at,
+        "parentWorkflowId": state.parent_run_id,
+        "parentWorkflowTaskId": state.parent_task_id,
+        "failedReferenceTaskNames": list(state.failed_refs),
+        "failedTaskNames": [t.name for t in failed],
+        "priority": 0,
+        "idempotencyKey": state.idempotency_key,
+    }
+    if include_tasks:
+        body["tasks"] = [task_json(state, t, entries.get(t.task_id)) for t in state.tasks]
+    return body
+
+
+def summary_json(state: RunState) -> dict[str, Any]:
+    """A run as Conductor's ``WorkflowSummary`` (search results)."""
+    started = state.start_at or state.created_at
+    end = state.end_at or 0
+    return {
+        "workflowId": state.run_id,
+        "workflowType": state.name,
+        "version": state.version,
+        "status": str(state.status),
+        "correlationId": state.correlation_id,
+        "startTime": started,
+        "updateTime": state.updated_at or state.created_at,
+        "endTime": end,
+        "executionTime": (end - started) if end else 0,
+        "reasonForIncompletion": state.reason,
+        "input": state.input,
+        "output": state.output,
+        "failedReferenceTaskNames": ",".join(state.failed_refs),
+        "priority": 0,
+    }

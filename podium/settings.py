@@ -1,0 +1,51 @@
+"""Server settings: one frozen value built from ``PODIUM_*`` variables and CLI flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import Any
+
+__all__ = ["Settings"]
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the server needs to know, passed explicitly to whatever needs it."""
+
+    database: str = "podium.db"
+    """Path of the SQLite file (``:memory:`` is refused: a run must survive a restart)."""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_payload_bytes: int = 5 * 1024 * 1024
+    """Largest request body accepted; larger ones get 413 and change nothing."""
+    max_poll_timeout_ms: int = 30_000
+    """Upper bound of a long poll, whatever the worker asks for."""
+    sweep_interval_s: float = 1.0
+    """How often the sweeper looks for expired leases and due timers when nothing pokes it."""
+    http_task_concurrency: int = 32
+    """How many HTTP tasks the server calls at once."""
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Settings from ``PODIUM_*`` environment variables, then ``overrides`` that are not None."""
+        base = cls(
+            database=os.environ.get("PODIUM_DATABASE", cls.database),
+            host=os.environ.get("PODIUM_HOST", cls.host),
+            port=_env_int("PODIUM_PORT", cls.port),
+            max_payload_bytes=_env_int("PODIUM_MAX_PAYLOAD_BYTES", cls.max_payload_bytes),
+            max_poll_timeout_ms=_env_int("PODIUM_MAX_POLL_TIMEOUT_MS", cls.max_poll_timeout_ms),
+            sweep_interval_s=_env_float("PODIUM_SWEEP_INTERVAL_S", cls.sweep_interval_s),
+            http_task_concurrency=_env_int("PODIUM_HTTP_TASK_CONCURRENCY", cls.http_task_concurrency),
+        )
+        return replace(base, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,1 @@
+"""Storage: one protocol (``base.Store``), and its backends."""

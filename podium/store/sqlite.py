@@ -1,0 +1,194 @@
+"""The embedded default backend: one SQLite file in WAL mode, one writer thread, group commit.
+
+Every unit of work runs on the store's own thread inside ``SAVEPOINT``s of one transaction;
+whatever units are waiting when a transaction starts share its commit. A failing unit is rolled
+back to its savepoint alone. Callers are answered only after the commit, so nothing is
+acknowledged before it is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from podium.errors import StoreError
+from podium.store.base import StoreTx
+from podium.store.sqlite_tx import SQLiteTx
+
+__all__ = ["SQLiteStore", "migrations"]
+
+T = TypeVar("T")
+_MAX_BATCH = 512
+_Job = tuple[Callable[[StoreTx], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+
+
+def migrations() -> list[tuple[int, str]]:
+    """The numbered SQL migration files shipped with the package, in order."""
+    folder = resources.files("podium.store") / "sql" / "sqlite"
+    found: list[tuple[int, str]] = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
+    return sorted(found)
+
+
+class SQLiteStore:
+    """The SQLite backend. ``synchronous="FULL"`` makes each commit survive power loss too."""
+
+    name = "store.sqlite"
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+        if str(path) == ":memory:":
+            raise StoreError(
+                "an in-memory database cannot keep runs across a restart; give a file path",
+                service=self.name,
+                field="database",
+            )
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        if self._thread is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+
+        def start() -> None:
+            try:
+                self._conn = self._connect()
+            except BaseException as exc:
+                loop.call_soon_threadsafe(_settle, ready, None, _wrap(exc, self.name))
+                return
+            loop.call_soon_threadsafe(_settle, ready, None, None)
+            self._serve()
+
+        self._thread = threading.Thread(target=start, name="podium-sqlite", daemon=True)
+        self._thread.start()
+        await ready
+
+    async def close(self) -> None:
+        if self._thread is None:
+            return
+        self._jobs.put(None)
+        await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+        self._thread = None
+
+    async def write(self, fn: Callable[[StoreTx], T]) -> T:
+        if self._thread is None:
+            raise StoreError("the store is not open", service=self.name)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put((fn, future, loop))
+        return await future
+
+    # Reads share the writer's thread: SQLite serialises writers anyway, and a read that sees
+    # only committed state between units of work needs no extra isolation logic.
+    read = write
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        self._migrate(conn)
+        return conn
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, applied_at TEXT DEFAULT CURRENT_TIMESTAMP)"
+            )
+            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            for version, sql in migrations():
+                if version in done:
+                    continue
+                code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+                for statement in code.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute("INSERT INTO schema_migrations (version) VALUES (?)", (version,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _serve(self) -> None:
+        conn = self._conn
+        assert conn is not None
+        tx = SQLiteTx(conn)
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                conn.close()
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < _MAX_BATCH:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stop = True
+                    break
+                batch.append(job)
+            self._run_batch(conn, tx, batch)
+            if stop:
+                conn.close()
+                return
+
+    def _run_batch(self, conn: sqlite3.Connection, tx: SQLiteTx, batch: list[_Job]) -> None:
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, _, _ in batch:
+                conn.execute("SAVEPOINT unit")
+                try:
+                    result = fn(tx)
+                except BaseException as exc:
+                    conn.execute("ROLLBACK TO unit")
+                    conn.execute("RELEASE unit")
+                    outcomes.append((None, _wrap(exc, self.name)))
+                else:
+                    conn.execute("RELEASE unit")
+                    outcomes.append((result, None))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            error = StoreError(f"could not commit: {exc}", service=self.name)
+            outcomes = [(None, error)] * len(batch)
+        for (_, future, loop), (result, error) in zip(batch, outcomes, strict=True):
+            loop.call_soon_threadsafe(_settle, future, result, error)
+
+
+def _wrap(exc: BaseException, service: str) -> BaseException:
+    """Driver errors never leave the store: they become StoreError."""
+    if isinstance(exc, sqlite3.Error):
+        wrapped = StoreError(f"{type(exc).__name__}: {exc}", service=service)
+        wrapped.__cause__ = exc
+        return wrapped
+    return exc
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -1,0 +1,308 @@
+"""The domain operations of a SQLite transaction (see ``store.base.StoreTx``)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import orjson
+
+from podium.engine.state import RunState
+from podium.store.base import QueueEntry, RunQuery
+
+__all__ = ["SQLiteTx"]
+
+_QUEUE_COLUMNS = (
+    "task_id, run_id, queue, available_at, response_timeout_ms, lease_owner, lease_until, "
+    "poll_count, started_at"
+)
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+def _entry(row: tuple[Any, ...]) -> QueueEntry:
+    return QueueEntry(*row)
+
+
+class SQLiteTx:
+    """Runs on the store's own thread, inside a transaction the store opened."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # ---- definitions ----------------------------------------------------------------------
+
+    def put_task_def(self, name: str, body: dict[str, Any], now: int) -> None:
+        self.conn.execute(
+            "INSERT INTO task_defs (name, body, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+            (name, _dumps(body), now),
+        )
+
+    def get_task_def(self, name: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT body FROM task_defs WHERE name = ?", (name,)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def list_task_defs(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT body FROM task_defs ORDER BY name").fetchall()
+        return [orjson.loads(row[0]) for row in rows]
+
+    def delete_task_def(self, name: str) -> bool:
+        return self.conn.execute("DELETE FROM task_defs WHERE name = ?", (name,)).rowcount > 0
+
+    def put_workflow_def(self, name: str, version: int, body: dict[str, Any], now: int) -> None:
+        self.conn.execute(
+            "INSERT INTO workflow_defs (name, version, body, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, version) DO UPDATE "
+            "SET body = excluded.body, updated_at = excluded.updated_at",
+            (name, version, _dumps(body), now, now),
+        )
+
+    def get_workflow_def(self, name: str, version: int | None) -> dict[str, Any] | None:
+        if version is None:
+            row = self.conn.execute(
+                "SELECT body FROM workflow_defs WHERE name = ? ORDER BY version DESC LIMIT 1",
+                (name,),
+            ).fetchone()
+        else:
+            row = self.conn.execute(
+                "SELECT body FROM workflow_defs WHERE name = ? AND version = ?", (name, version)
+            ).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def list_workflow_defs(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT body FROM workflow_defs ORDER BY name, version"
+        ).fetchall()
+        return [orjson.loads(row[0]) for row in rows]
+
+    def delete_workflow_def(self, name: str, version: int) -> bool:
+        cursor = self.conn.execute(
+            "DELETE FROM workflow_defs WHERE name = ? AND version = ?", (name, version)
+        )
+        return cursor.rowcount > 0
+
+    def put_run_definition(self, key: str, body: dict[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO run_definitions (key, body) VALUES (?, ?)", (key, _dumps(body))
+        )
+
+    def get_run_definition(self, key: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT body FROM run_definitions WHERE key = ?", (key,)
+        ).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    # ---- runs -----------------------------------------------------------------------------
+
+    def insert_run(self, state: RunState, definition_key: str) -> None:
+        self.conn.execute(
+            "INSERT INTO runs (run_id, name, version, status, correlation_id, parent_run_id, "
+            "definition_key, created_at, updated_at, ended_at, state) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                state.run_id,
+                state.name,
+                state.version,
+                str(state.status),
+                state.correlation_id,
+                state.parent_run_id,
+                definition_key,
+                state.created_at,
+                state.updated_at or state.created_at,
+                state.end_at,
+                _dumps(state.to_dict()),
+            ),
+        )
+
+    def update_run(self, state: RunState) -> None:
+        self.conn.execute(
+            "UPDATE runs SET status = ?, updated_at = ?, ended_at = ?, state = ? WHERE run_id = ?",
+            (
+                str(state.status),
+                state.updated_at or state.created_at,
+                state.end_at,
+                _dumps(state.to_dict()),
+                state.run_id,
+            ),
+        )
+
+    def get_run(self, run_id: str) -> tuple[RunState, str] | None:
+        row = self.conn.execute(
+            "SELECT state, definition_key FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return RunState.from_dict(orjson.loads(row[0])), row[1]
+
+    def delete_run(self, run_id: str) -> bool:
+        self.conn.execute("DELETE FROM queue WHERE run_id = ?", (run_id,))
+        self.conn.execute("DELETE FROM timers WHERE run_id = ?", (run_id,))
+        self.conn.execute("DELETE FROM tasks WHERE run_id = ?", (run_id,))
+        return self.conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,)).rowcount > 0
+
+    def search_runs(self, query: RunQuery) -> tuple[int, list[RunState]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if query.name:
+            clauses.append("name = ?")
+            params.append(query.name)
+        if query.statuses:
+            clauses.append(f"status IN ({', '.join('?' for _ in query.statuses)})")
+            params.extend(query.statuses)
+        if query.correlation_id:
+            clauses.append("correlation_id = ?")
+            params.append(query.correlation_id)
+        if query.started_after is not None:
+            clauses.append("created_at >= ?")
+            params.append(query.started_after)
+        if query.started_before is not None:
+            clauses.append("created_at <= ?")
+            params.append(query.started_before)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        total = self.conn.execute(f"SELECT COUNT(*) FROM runs {where}", params).fetchone()[0]
+        rows = self.conn.execute(
+            f"SELECT state FROM runs {where} ORDER BY created_at DESC, run_id LIMIT ? OFFSET ?",
+            [*params, query.size, query.start],
+        ).fetchall()
+        return total, [RunState.from_dict(orjson.loads(row[0])) for row in rows]
+
+    def add_task_ids(self, run_id: str, task_ids: list[str]) -> None:
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO tasks (task_id, run_id) VALUES (?, ?)",
+            [(task_id, run_id) for task_id in task_ids],
+        )
+
+    def run_of_task(self, task_id: str) -> str | None:
+        row = self.conn.execute("SELECT run_id FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+        return row[0] if row else None
+
+    def get_idempotent_run(self, name: str, key: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT run_id FROM idempotency WHERE name = ? AND key = ?", (name, key)
+        ).fetchone()
+        return row[0] if row else None
+
+    def put_idempotent_run(self, name: str, key: str, run_id: str) -> None:
+        self.conn.execute(
+            "INSERT INTO idempotency (name, key, run_id) VALUES (?, ?, ?)", (name, key, run_id)
+        )
+
+    # ---- queue ----------------------------------------------------------------------------
+
+    def enqueue(
+        self, task_id: str, run_id: str, queue: str, available_at: int, response_timeout_ms: int
+    ) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO queue (task_id, run_id, queue, available_at, "
+            "response_timeout_ms) VALUES (?, ?, ?, ?, ?)",
+            (task_id, run_id, queue, available_at, response_timeout_ms),
+        )
+
+    def dequeue(self, task_id: str) -> None:
+        self.conn.execute("DELETE FROM queue WHERE task_id = ?", (task_id,))
+
+    def queue_entry(self, task_id: str) -> QueueEntry | None:
+        row = self.conn.execute(
+            f"SELECT {_QUEUE_COLUMNS} FROM queue WHERE task_id = ?", (task_id,)
+        ).fetchone()
+        return _entry(row) if row else None
+
+    def queue_entries(self, run_id: str) -> list[QueueEntry]:
+        rows = self.conn.execute(
+            f"SELECT {_QUEUE_COLUMNS} FROM queue WHERE run_id = ?", (run_id,)
+        ).fetchall()
+        return [_entry(row) for row in rows]
+
+    def claim(self, queue: str, worker_id: str, count: int, now: int) -> list[QueueEntry]:
+        # The store runs units of work one at a time, so select-then-update cannot race.
+        rows = self.conn.execute(
+            "SELECT task_id FROM queue WHERE queue = ? AND lease_owner IS NULL "
+            "AND available_at <= ? ORDER BY available_at LIMIT ?",
+            (queue, now, count),
+        ).fetchall()
+        if not rows:
+            return []
+        claimed: list[QueueEntry] = []
+        for (task_id,) in rows:
+            row = self.conn.execute(
+                "UPDATE queue SET lease_owner = ?, lease_until = ? + response_timeout_ms, "
+                "poll_count = poll_count + 1, started_at = COALESCE(started_at, ?) "
+                f"WHERE task_id = ? RETURNING {_QUEUE_COLUMNS}",
+                (worker_id, now, now, task_id),
+            ).fetchone()
+            claimed.append(_entry(row))
+        return claimed
+
+    def extend_lease(self, task_id: str, lease_until: int) -> None:
+        self.conn.execute(
+            "UPDATE queue SET lease_until = ? WHERE task_id = ? AND lease_owner IS NOT NULL",
+            (lease_until, task_id),
+        )
+
+    def release_expired_leases(self, now: int) -> list[str]:
+        rows = self.conn.execute(
+            "UPDATE queue SET lease_owner = NULL, lease_until = NULL "
+            "WHERE lease_owner IS NOT NULL AND lease_until <= ? RETURNING queue",
+            (now,),
+        ).fetchall()
+        return sorted({row[0] for row in rows})
+
+    def next_available_at(self, now: int) -> int | None:
+        row = self.conn.execute(
+            "SELECT MIN(available_at) FROM queue WHERE lease_owner IS NULL AND available_at > ?",
+            (now,),
+        ).fetchone()
+        return row[0] if row and row[0] is not None else None
+
+    def next_lease_expiry(self) -> int | None:
+        row = self.conn.execute(
+            "SELECT MIN(lease_until) FROM queue WHERE lease_owner IS NOT NULL"
+        ).fetchone()
+        return row[0] if row and row[0] is not None else None
+
+    def queues_ready_between(self, after: int, until: int) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT DISTINCT queue FROM queue WHERE lease_owner IS NULL "
+            "AND available_at > ? AND available_at <= ?",
+            (after, until),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def queue_sizes(self, queues: list[str] | None) -> dict[str, int]:
+        sql = "SELECT queue, COUNT(*) FROM queue WHERE lease_owner IS NULL"
+        params: list[Any] = []
+        if queues:
+            sql += f" AND queue IN ({', '.join('?' for _ in queues)})"
+            params.extend(queues)
+        sizes = {queue: 0 for queue in queues or []}
+        for queue, size in self.conn.execute(sql + " GROUP BY queue", params):
+            sizes[queue] = size
+        return sizes
+
+    # ---- timers ---------------------------------------------------------------------------
+
+    def put_timer(self, run_id: str, key: str, due_at: int) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO timers (run_id, key, due_at) VALUES (?, ?, ?)",
+            (run_id, key, due_at),
+        )
+
+    def delete_timer(self, run_id: str, key: str) -> None:
+        self.conn.execute("DELETE FROM timers WHERE run_id = ? AND key = ?", (run_id, key))
+
+    def take_due_timers(self, now: int, limit: int) -> list[tuple[str, str]]:
+        rows = self.conn.execute(
+            "SELECT run_id, key FROM timers WHERE due_at <= ? ORDER BY due_at LIMIT ?",
+            (now, limit),
+        ).fetchall()
+        self.conn.executemany("DELETE FROM timers WHERE run_id = ? AND key = ?", rows)
+        return [(row[0], row[1]) for row in rows]
+
+    def next_timer_due(self) -> int | None:
+        row = self.conn.execute("SELECT MIN(due_at) FROM timers").fetchone()
+        return row[0] if row and row[0] is not None else None
