@@ -1,0 +1,40 @@
+# Podium: two commands do all the set-up on a fresh machine.
+#   make demo  - create .venv, install Podium, run the order demo on embedded SQLite
+#   make test  - create .venv, install Podium with test tools, run the whole suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test check lint typecheck bench clean install
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m examples.order.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+check: lint typecheck
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check podium tests examples bench
+	$(BIN)/ruff check podium tests examples bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy podium
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .podium build *.egg-info

@@ -1,0 +1,72 @@
+"""Small helpers for driving the REST API in behaviour tests."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+TERMINAL = {"COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"}
+
+
+def register(api: httpx.Client, workflow: dict[str, Any], task_defs: list[dict[str, Any]] | None = None) -> None:
+    if task_defs:
+        response = api.post("/api/metadata/taskdefs", json=task_defs)
+        assert response.status_code == 200, response.text
+    response = api.post("/api/metadata/workflow", params={"overwrite": "true"}, json=workflow)
+    assert response.status_code == 200, response.text
+
+
+def start(api: httpx.Client, name: str, data: dict[str, Any] | None = None, **params: Any) -> str:
+    response = api.post(f"/api/workflow/{name}", params=params, json=data or {})
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def run(api: httpx.Client, run_id: str) -> dict[str, Any]:
+    response = api.get(f"/api/workflow/{run_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def wait_status(api: httpx.Client, run_id: str, statuses: set[str] | None = None, timeout: float = 20) -> dict[str, Any]:
+    wanted = statuses or TERMINAL
+    deadline = time.monotonic() + timeout
+    while True:
+        body = run(api, run_id)
+        if body["status"] in wanted:
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run {run_id} stayed {body['status']}: {body}")
+        time.sleep(0.05)
+
+
+def poll(api: httpx.Client, task_type: str, worker: str = "w1", count: int = 1, timeout_ms: int = 2000) -> list[dict[str, Any]]:
+    response = api.get(
+        f"/api/tasks/poll/batch/{task_type}",
+        params={"workerid": worker, "count": count, "timeout": timeout_ms},
+    )
+    assert response.status_code == 200, response.text
+    tasks: list[dict[str, Any]] = response.json()
+    return tasks
+
+
+def complete(api: httpx.Client, task: dict[str, Any], output: dict[str, Any] | None = None, status: str = "COMPLETED", worker: str = "w1", reason: str | None = None) -> httpx.Response:
+    body: dict[str, Any] = {
+        "taskId": task["taskId"],
+        "workflowInstanceId": task["workflowInstanceId"],
+        "status": status,
+        "outputData": output or {},
+        "workerId": worker,
+    }
+    if reason is not None:
+        body["reasonForIncompletion"] = reason
+    return api.post("/api/tasks", json=body)
+
+
+def task_of(body: dict[str, Any], ref: str) -> dict[str, Any]:
+    matches = [t for t in body["tasks"] if t["referenceTaskName"] == ref]
+    assert matches, f"no task {ref} in {[t['referenceTaskName'] for t in body['tasks']]}"
+    return matches[-1]
