@@ -39,13 +39,14 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
         """Settings from ``PODIUM_*`` environment variables, then ``overrides`` that are not None."""
+        d = cls()  # slots leave no class-level defaults to read, so read an instance's
         base = cls(
-            database=os.environ.get("PODIUM_DATABASE", cls.database),
-            host=os.environ.get("PODIUM_HOST", cls.host),
-            port=_env_int("PODIUM_PORT", cls.port),
-            max_payload_bytes=_env_int("PODIUM_MAX_PAYLOAD_BYTES", cls.max_payload_bytes),
-            max_poll_timeout_ms=_env_int("PODIUM_MAX_POLL_TIMEOUT_MS", cls.max_poll_timeout_ms),
-            sweep_interval_s=_env_float("PODIUM_SWEEP_INTERVAL_S", cls.sweep_interval_s),
-            http_task_concurrency=_env_int("PODIUM_HTTP_TASK_CONCURRENCY", cls.http_task_concurrency),
+            database=os.environ.get("PODIUM_DATABASE", d.database),
+            host=os.environ.get("PODIUM_HOST", d.host),
+            port=_env_int("PODIUM_PORT", d.port),
+            max_payload_bytes=_env_int("PODIUM_MAX_PAYLOAD_BYTES", d.max_payload_bytes),
+            max_poll_timeout_ms=_env_int("PODIUM_MAX_POLL_TIMEOUT_MS", d.max_poll_timeout_ms),
+            sweep_interval_s=_env_float("PODIUM_SWEEP_INTERVAL_S", d.sweep_interval_s),
+            http_task_concurrency=_env_int("PODIUM_HTTP_TASK_CONCURRENCY", d.http_task_concurrency),
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,26 @@
+"""Workers for the crash test: deterministic outputs, a little latency so runs overlap."""
+
+from __future__ import annotations
+
+import random
+import time
+
+from podium.worker import worker_task
+
+
+@worker_task("crash_double", concurrency=8)
+def double(n: int) -> dict[str, int]:
+    time.sleep(random.uniform(0.005, 0.03))
+    return {"value": n * 2}
+
+
+@worker_task("crash_increment", concurrency=8)
+def increment(value: int) -> dict[str, int]:
+    time.sleep(random.uniform(0.005, 0.03))
+    return {"value": value + 1}
+
+
+@worker_task("crash_square", concurrency=8)
+def square(value: int) -> dict[str, int]:
+    time.sleep(random.uniform(0.005, 0.03))
+    return {"value": value * value}

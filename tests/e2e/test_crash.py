@@ -1,0 +1,85 @@
+"""Kill the server with SIGKILL while 200 runs are in flight: after a restart all complete."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import httpx
+
+from podium.testing import free_port
+from tests.e2e.processes import spawn, stop, wait_healthy
+
+RUNS = 200
+FLOW = {
+    "name": "crash_flow",
+    "version": 1,
+    "tasks": [
+        {"name": "crash_double", "taskReferenceName": "double", "inputParameters": {"n": "${workflow.input.n}"}},
+        {"name": "crash_increment", "taskReferenceName": "inc", "inputParameters": {"value": "${double.output.value}"}},
+        {"name": "crash_square", "taskReferenceName": "square", "inputParameters": {"value": "${inc.output.value}"}},
+    ],
+    "outputParameters": {"result": "${square.output.value}", "n": "${workflow.input.n}"},
+}
+TASK_DEFS = [
+    {"name": name, "retryCount": 2, "retryDelaySeconds": 0, "responseTimeoutSeconds": 5}
+    for name in ("crash_double", "crash_increment", "crash_square")
+]
+
+
+def _statuses(client: httpx.Client) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for status in ("RUNNING", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"):
+        found = client.get("/api/workflow/search", params={"status": status, "size": 0}).json()
+        counts[status] = found["totalHits"]
+    return counts
+
+
+def test_sigkill_mid_run_loses_nothing(tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    db = tmp_path / "crash.db"
+    server_args = ["server", "--db", str(db), "--port", str(port)]
+    server = spawn(server_args, tmp_path / "server.log")
+    workers = []
+    try:
+        wait_healthy(url)
+        with httpx.Client(base_url=url, timeout=30) as client:
+            assert client.post("/api/metadata/taskdefs", json=TASK_DEFS).status_code == 200
+            assert client.post("/api/metadata/workflow", params={"overwrite": "true"}, json=FLOW).status_code == 200
+            workers = [
+                spawn(["worker", "tests.e2e.crash_workers", "--server", url], tmp_path / f"worker{i}.log")
+                for i in range(2)
+            ]
+            ids = {
+                client.post("/api/workflow/crash_flow", json={"n": n}).text: n for n in range(RUNS)
+            }
+            assert len(ids) == RUNS
+            # Let the work get going, then kill the server in the middle of it.
+            deadline = time.monotonic() + 60
+            while _statuses(client)["COMPLETED"] < RUNS // 4:
+                assert time.monotonic() < deadline, "workers made no progress before the crash"
+                time.sleep(0.05)
+        before = _statuses(httpx.Client(base_url=url))
+        stop(server, signal.SIGKILL)
+        assert before["RUNNING"] > 0, f"the crash came too late to test anything: {before}"
+        time.sleep(0.5)
+
+        server = spawn(server_args, tmp_path / "server.log")
+        wait_healthy(url)
+        with httpx.Client(base_url=url, timeout=30) as client:
+            deadline = time.monotonic() + 120
+            while _statuses(client)["COMPLETED"] < RUNS:
+                counts = _statuses(client)
+                assert counts["FAILED"] == counts["TIMED_OUT"] == 0, counts
+                assert time.monotonic() < deadline, f"runs did not all complete: {counts}"
+                time.sleep(0.2)
+            for run_id, n in ids.items():
+                body = client.get(f"/api/workflow/{run_id}").json()
+                assert body["status"] == "COMPLETED"
+                assert body["output"] == {"result": (n * 2 + 1) ** 2, "n": n}, body
+                assert [t["referenceTaskName"] for t in body["tasks"] if t["status"] == "COMPLETED"] == ["double", "inc", "square"]
+    finally:
+        for worker in workers:
+            stop(worker)
+        stop(server)
