@@ -70,7 +70,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         problems = []
         field = None
         for error in exc.errors():
-            loc = [str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")]
+            loc = [
+                str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")
+            ]
             name = ".".join(loc) or "request"
             field = field or name
             problems.append(f"{name}: {error.get('msg')}")

@@ -25,7 +25,9 @@ __all__ = ["HttpTaskExecutor", "call_http"]
 log = logging.getLogger("podium.http_tasks")
 
 
-async def call_http(client: httpx.AsyncClient, spec: Any) -> tuple[TaskStatus, dict[str, Any], str | None]:
+async def call_http(
+    client: httpx.AsyncClient, spec: Any
+) -> tuple[TaskStatus, dict[str, Any], str | None]:
     """Make the call an HTTP task describes; the outcome as (status, output, reason)."""
     if not isinstance(spec, dict) or not spec.get("uri"):
         return TaskStatus.FAILED_WITH_TERMINAL_ERROR, {}, "http_request.uri is missing"
@@ -50,7 +52,11 @@ async def call_http(client: httpx.AsyncClient, spec: Any) -> tuple[TaskStatus, d
             method, str(spec["uri"]), headers=headers, content=content, timeout=timeout
         )
     except httpx.HTTPError as exc:
-        return TaskStatus.FAILED, {}, f"HTTP {method} {spec['uri']} failed: {type(exc).__name__}: {exc}"
+        return (
+            TaskStatus.FAILED,
+            {},
+            f"HTTP {method} {spec['uri']} failed: {type(exc).__name__}: {exc}",
+        )
     try:
         response_body: Any = response.json()
     except ValueError:

@@ -26,6 +26,9 @@ def serve(settings: Settings) -> None:
     )
     server = uvicorn.Server(config)
     logging.getLogger("podium.server").info(
-        "Podium listening on http://%s:%s (store: %s)", settings.host, settings.port, settings.database
+        "Podium listening on http://%s:%s (store: %s)",
+        settings.host,
+        settings.port,
+        settings.database,
     )
     server.run()

@@ -238,7 +238,7 @@ class Orchestrator:
             self._carry_out(tx, outbox, new, command, event.now)
         return new
 
-    def _carry_out(  # noqa: C901 - one branch per command type
+    def _carry_out(
         self, tx: StoreTx, outbox: _Outbox, state: RunState, command: Command, now: int
     ) -> None:
         match command:
@@ -407,9 +407,7 @@ class Orchestrator:
             claimed.append(Claimed(state, task, entry))
         return claimed
 
-    async def poll(
-        self, queue: str, worker_id: str, count: int, timeout_ms: int
-    ) -> list[Claimed]:
+    async def poll(self, queue: str, worker_id: str, count: int, timeout_ms: int) -> list[Claimed]:
         """Claim up to ``count`` tasks, waiting up to ``timeout_ms`` for one to be queued."""
         deadline = time.monotonic() + timeout_ms / 1000
         while True:
@@ -462,9 +460,7 @@ class Orchestrator:
         return found
 
     async def search(self, query: RunQuery) -> tuple[int, list[RunState]]:
-        found: tuple[int, list[RunState]] = await self.store.read(
-            lambda tx: tx.search_runs(query)
-        )
+        found: tuple[int, list[RunState]] = await self.store.read(lambda tx: tx.search_runs(query))
         return found
 
     # ---- time ---------------------------------------------------------------------------

@@ -72,7 +72,10 @@ async def delete_task_def(name: str, request: Request) -> dict[str, Any]:
 
 
 async def _register_workflows(request: Request, items: list[Any], overwrite: bool) -> list[str]:
-    defs = [read_model(WorkflowDef, item, f"[{i}]" if len(items) > 1 else "") for i, item in enumerate(items)]
+    defs = [
+        read_model(WorkflowDef, item, f"[{i}]" if len(items) > 1 else "")
+        for i, item in enumerate(items)
+    ]
     for definition in defs:
         validate_workflow(definition)
     orchestrator = orchestrator_of(request)

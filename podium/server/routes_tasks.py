@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -72,7 +72,9 @@ async def poll_one(
     return _response(_claimed_json(claimed[0]))
 
 
-async def _record(request: Request, *, next_for_worker: bool) -> tuple[TaskResultBody, Claimed | None]:
+async def _record(
+    request: Request, *, next_for_worker: bool
+) -> tuple[TaskResultBody, Claimed | None]:
     body = read_model(TaskResultBody, await read_json(request))
     claimed = await orchestrator_of(request).update_task(
         body.taskId,
@@ -104,7 +106,10 @@ async def update_task_v2(request: Request) -> Response:
 
 
 @router.get("/queue/sizes")
-async def queue_sizes(request: Request, taskType: list[str] | None = Query(default=None)) -> dict[str, int]:  # noqa: N803
+async def queue_sizes(
+    request: Request,
+    taskType: Annotated[list[str] | None, Query()] = None,
+) -> dict[str, int]:
     store = orchestrator_of(request).store
     sizes: dict[str, int] = await store.read(lambda tx: tx.queue_sizes(taskType))
     sizes.pop(HTTP_QUEUE, None)

@@ -42,12 +42,12 @@ async def search(
     start: int = 0,
     size: int = 100,
     query: str | None = None,
-    freeText: str | None = None,  # noqa: N803 - Conductor's parameter name
+    freeText: str | None = None,
     name: str | None = None,
     status: str | None = None,
-    correlationId: str | None = None,  # noqa: N803
-    startedAfter: int | None = None,  # noqa: N803
-    startedBefore: int | None = None,  # noqa: N803
+    correlationId: str | None = None,
+    startedAfter: int | None = None,
+    startedBefore: int | None = None,
 ) -> dict[str, Any]:
     """Find runs by name, status, correlation id and start time (newest first)."""
     run_query = parse_search(
@@ -72,8 +72,8 @@ async def start_by_name(
     name: str,
     request: Request,
     version: int | None = None,
-    correlationId: str | None = None,  # noqa: N803
-    idempotencyKey: str | None = None,  # noqa: N803
+    correlationId: str | None = None,
+    idempotencyKey: str | None = None,
     idempotency_key_header: str | None = Header(default=None, alias="Idempotency-Key"),
 ) -> PlainTextResponse:
     """Start a run of ``name``; the body is its input. Answers the workflow id."""
@@ -94,14 +94,16 @@ async def start_by_name(
 async def get_run(
     workflow_id: str,
     request: Request,
-    includeTasks: str | None = Query(default=None),  # noqa: N803
+    includeTasks: str | None = Query(default=None),
 ) -> dict[str, Any]:
     view = await orchestrator_of(request).get_run(workflow_id)
     return run_json(view.state, view.entries, include_tasks=parse_bool(includeTasks, True))
 
 
 @router.delete("/{workflow_id}")
-async def terminate(workflow_id: str, request: Request, reason: str | None = None) -> dict[str, Any]:
+async def terminate(
+    workflow_id: str, request: Request, reason: str | None = None
+) -> dict[str, Any]:
     state = await orchestrator_of(request).act(workflow_id, lambda now: TerminateRun(now, reason))
     return {"workflowId": workflow_id, "status": str(state.status)}
 

@@ -10,8 +10,8 @@ import asyncio
 import contextlib
 import logging
 
-from podium.server.orchestrator import Orchestrator
 from podium.errors import PodiumError
+from podium.server.orchestrator import Orchestrator
 
 __all__ = ["Sweeper"]
 

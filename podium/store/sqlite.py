@@ -170,8 +170,8 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            error = StoreError(f"could not commit: {exc}", service=self.name)
-            outcomes = [(None, error)] * len(batch)
+            failure = StoreError(f"could not commit: {exc}", service=self.name)
+            outcomes = [(None, failure)] * len(batch)
         for (_, future, loop), (result, error) in zip(batch, outcomes, strict=True):
             loop.call_soon_threadsafe(_settle, future, result, error)
 

@@ -75,9 +75,7 @@ class SQLiteTx:
         return orjson.loads(row[0]) if row else None
 
     def list_workflow_defs(self) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            "SELECT body FROM workflow_defs ORDER BY name, version"
-        ).fetchall()
+        rows = self.conn.execute("SELECT body FROM workflow_defs ORDER BY name, version").fetchall()
         return [orjson.loads(row[0]) for row in rows]
 
     def delete_workflow_def(self, name: str, version: int) -> bool:
@@ -92,9 +90,7 @@ class SQLiteTx:
         )
 
     def get_run_definition(self, key: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            "SELECT body FROM run_definitions WHERE key = ?", (key,)
-        ).fetchone()
+        row = self.conn.execute("SELECT body FROM run_definitions WHERE key = ?", (key,)).fetchone()
         return orjson.loads(row[0]) if row else None
 
     # ---- runs -----------------------------------------------------------------------------

@@ -10,7 +10,9 @@ import httpx
 TERMINAL = {"COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"}
 
 
-def register(api: httpx.Client, workflow: dict[str, Any], task_defs: list[dict[str, Any]] | None = None) -> None:
+def register(
+    api: httpx.Client, workflow: dict[str, Any], task_defs: list[dict[str, Any]] | None = None
+) -> None:
     if task_defs:
         response = api.post("/api/metadata/taskdefs", json=task_defs)
         assert response.status_code == 200, response.text
@@ -31,7 +33,9 @@ def run(api: httpx.Client, run_id: str) -> dict[str, Any]:
     return body
 
 
-def wait_status(api: httpx.Client, run_id: str, statuses: set[str] | None = None, timeout: float = 20) -> dict[str, Any]:
+def wait_status(
+    api: httpx.Client, run_id: str, statuses: set[str] | None = None, timeout: float = 20
+) -> dict[str, Any]:
     wanted = statuses or TERMINAL
     deadline = time.monotonic() + timeout
     while True:
@@ -43,7 +47,9 @@ def wait_status(api: httpx.Client, run_id: str, statuses: set[str] | None = None
         time.sleep(0.05)
 
 
-def poll(api: httpx.Client, task_type: str, worker: str = "w1", count: int = 1, timeout_ms: int = 2000) -> list[dict[str, Any]]:
+def poll(
+    api: httpx.Client, task_type: str, worker: str = "w1", count: int = 1, timeout_ms: int = 2000
+) -> list[dict[str, Any]]:
     response = api.get(
         f"/api/tasks/poll/batch/{task_type}",
         params={"workerid": worker, "count": count, "timeout": timeout_ms},
@@ -53,7 +59,14 @@ def poll(api: httpx.Client, task_type: str, worker: str = "w1", count: int = 1, 
     return tasks
 
 
-def complete(api: httpx.Client, task: dict[str, Any], output: dict[str, Any] | None = None, status: str = "COMPLETED", worker: str = "w1", reason: str | None = None) -> httpx.Response:
+def complete(
+    api: httpx.Client,
+    task: dict[str, Any],
+    output: dict[str, Any] | None = None,
+    status: str = "COMPLETED",
+    worker: str = "w1",
+    reason: str | None = None,
+) -> httpx.Response:
     body: dict[str, Any] = {
         "taskId": task["taskId"],
         "workflowInstanceId": task["workflowInstanceId"],

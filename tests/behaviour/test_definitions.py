@@ -8,14 +8,21 @@ FLOW = {
     "name": "greet",
     "version": 1,
     "tasks": [
-        {"name": "hello", "taskReferenceName": "hello", "type": "SIMPLE",
-         "inputParameters": {"who": "${workflow.input.who}"}},
+        {
+            "name": "hello",
+            "taskReferenceName": "hello",
+            "type": "SIMPLE",
+            "inputParameters": {"who": "${workflow.input.who}"},
+        },
     ],
 }
 
 
 def test_task_defs_round_trip(api):
-    response = api.post("/api/metadata/taskdefs", json=[{"name": "hello", "retryCount": 2, "retryLogic": "LINEAR_BACKOFF"}])
+    response = api.post(
+        "/api/metadata/taskdefs",
+        json=[{"name": "hello", "retryCount": 2, "retryLogic": "LINEAR_BACKOFF"}],
+    )
     assert response.status_code == 200
     got = api.get("/api/metadata/taskdefs/hello").json()
     assert got["retryCount"] == 2
@@ -33,7 +40,10 @@ def test_task_defs_round_trip(api):
 def test_workflow_versions_are_kept_apart(api):
     register(api, FLOW)
     register(api, {**FLOW, "version": 2, "description": "second"})
-    assert api.get("/api/metadata/workflow/greet", params={"version": 1}).json().get("description") is None
+    assert (
+        api.get("/api/metadata/workflow/greet", params={"version": 1}).json().get("description")
+        is None
+    )
     assert api.get("/api/metadata/workflow/greet").json()["version"] == 2  # latest by default
     assert len(api.get("/api/metadata/workflow").json()) == 2
     assert api.delete("/api/metadata/workflow/greet/2").status_code == 200
@@ -49,21 +59,102 @@ def test_register_without_overwrite_refuses_an_existing_version(api):
 
 
 def test_unknown_fields_from_conductor_sdks_are_kept(api):
-    register(api, {**FLOW, "restartable": True, "workflowStatusListenerEnabled": False, "inputTemplate": {}})
+    register(
+        api,
+        {**FLOW, "restartable": True, "workflowStatusListenerEnabled": False, "inputTemplate": {}},
+    )
     got = api.get("/api/metadata/workflow/greet").json()
     assert got["workflowStatusListenerEnabled"] is False
 
 
 def test_invalid_definitions_name_the_field_and_change_nothing(api):
     cases = [
-        ({"name": "x", "tasks": [{"name": "a", "taskReferenceName": "a", "type": "NOPE"}]}, "tasks[0].type", "unknown task type 'NOPE'"),
-        ({"name": "x", "tasks": [{"name": "a", "taskReferenceName": "a", "type": "DO_WHILE"}]}, "tasks[0].type", "not supported by Podium yet"),
-        ({"name": "x", "tasks": [{"name": "a", "taskReferenceName": "a"}, {"name": "b", "taskReferenceName": "a"}]}, "tasks[1].taskReferenceName", "already used"),
-        ({"name": "x", "tasks": [{"name": "a", "taskReferenceName": "a", "inputParameters": {"v": "${ghost.output.x}"}}]}, "tasks[0].inputParameters", "'ghost'"),
-        ({"name": "x", "tasks": [{"name": "h", "taskReferenceName": "h", "type": "HTTP"}]}, "tasks[0].inputParameters.http_request.uri", "needs a uri"),
-        ({"name": "x", "tasks": [{"name": "f", "taskReferenceName": "f", "type": "FORK_JOIN", "forkTasks": [[{"name": "a", "taskReferenceName": "a"}]]}]}, "tasks[0]", "followed by a JOIN"),
-        ({"name": "x", "tasks": [{"name": "s", "taskReferenceName": "s", "type": "SWITCH", "evaluatorType": "javascript", "expression": "while(true){}"}]}, "tasks[0].expression", "while"),
-        ({"name": "x", "tasks": [{"name": "w", "taskReferenceName": "w", "type": "WAIT", "inputParameters": {"duration": "soon"}}]}, "tasks[0].inputParameters.duration", "soon"),
+        (
+            {"name": "x", "tasks": [{"name": "a", "taskReferenceName": "a", "type": "NOPE"}]},
+            "tasks[0].type",
+            "unknown task type 'NOPE'",
+        ),
+        (
+            {"name": "x", "tasks": [{"name": "a", "taskReferenceName": "a", "type": "DO_WHILE"}]},
+            "tasks[0].type",
+            "not supported by Podium yet",
+        ),
+        (
+            {
+                "name": "x",
+                "tasks": [
+                    {"name": "a", "taskReferenceName": "a"},
+                    {"name": "b", "taskReferenceName": "a"},
+                ],
+            },
+            "tasks[1].taskReferenceName",
+            "already used",
+        ),
+        (
+            {
+                "name": "x",
+                "tasks": [
+                    {
+                        "name": "a",
+                        "taskReferenceName": "a",
+                        "inputParameters": {"v": "${ghost.output.x}"},
+                    }
+                ],
+            },
+            "tasks[0].inputParameters",
+            "'ghost'",
+        ),
+        (
+            {"name": "x", "tasks": [{"name": "h", "taskReferenceName": "h", "type": "HTTP"}]},
+            "tasks[0].inputParameters.http_request.uri",
+            "needs a uri",
+        ),
+        (
+            {
+                "name": "x",
+                "tasks": [
+                    {
+                        "name": "f",
+                        "taskReferenceName": "f",
+                        "type": "FORK_JOIN",
+                        "forkTasks": [[{"name": "a", "taskReferenceName": "a"}]],
+                    }
+                ],
+            },
+            "tasks[0]",
+            "followed by a JOIN",
+        ),
+        (
+            {
+                "name": "x",
+                "tasks": [
+                    {
+                        "name": "s",
+                        "taskReferenceName": "s",
+                        "type": "SWITCH",
+                        "evaluatorType": "javascript",
+                        "expression": "while(true){}",
+                    }
+                ],
+            },
+            "tasks[0].expression",
+            "while",
+        ),
+        (
+            {
+                "name": "x",
+                "tasks": [
+                    {
+                        "name": "w",
+                        "taskReferenceName": "w",
+                        "type": "WAIT",
+                        "inputParameters": {"duration": "soon"},
+                    }
+                ],
+            },
+            "tasks[0].inputParameters.duration",
+            "soon",
+        ),
         ({"name": "x", "tasks": [{"taskReferenceName": "a"}]}, "tasks[0].name", "Field required"),
         ({"name": "x", "tasks": []}, "tasks", "at least 1"),
     ]
@@ -77,7 +168,9 @@ def test_invalid_definitions_name_the_field_and_change_nothing(api):
 
 
 def test_malformed_json_is_a_400(api):
-    response = api.post("/api/metadata/workflow", content=b"{not json", headers={"content-type": "application/json"})
+    response = api.post(
+        "/api/metadata/workflow", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["field"] == "body"
 

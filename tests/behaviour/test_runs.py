@@ -8,8 +8,16 @@ TWO_STEPS = {
     "name": "two_steps",
     "version": 1,
     "tasks": [
-        {"name": "first", "taskReferenceName": "first", "inputParameters": {"n": "${workflow.input.n}"}},
-        {"name": "second", "taskReferenceName": "second", "inputParameters": {"prev": "${first.output.value}"}},
+        {
+            "name": "first",
+            "taskReferenceName": "first",
+            "inputParameters": {"n": "${workflow.input.n}"},
+        },
+        {
+            "name": "second",
+            "taskReferenceName": "second",
+            "inputParameters": {"prev": "${first.output.value}"},
+        },
     ],
     "outputParameters": {"result": "${second.output.value}", "id": "${workflow.workflowId}"},
 }
@@ -35,13 +43,17 @@ def test_a_run_completes_with_resolved_output(api):
     assert body["correlationId"] == "order-1"
     assert [t["status"] for t in body["tasks"]] == ["COMPLETED", "COMPLETED"]
     assert body["endTime"] >= body["startTime"] > 0
-    assert "tasks" not in api.get(f"/api/workflow/{run_id}", params={"includeTasks": "false"}).json()
+    assert (
+        "tasks" not in api.get(f"/api/workflow/{run_id}", params={"includeTasks": "false"}).json()
+    )
 
 
 def test_start_with_request_body_and_version(api):
     register(api, TWO_STEPS, DEFS)
     register(api, {**TWO_STEPS, "version": 2})
-    response = api.post("/api/workflow", json={"name": "two_steps", "version": 1, "input": {"n": 3}})
+    response = api.post(
+        "/api/workflow", json={"name": "two_steps", "version": 1, "input": {"n": 3}}
+    )
     assert response.status_code == 200
     assert run(api, response.text)["workflowVersion"] == 1
     latest = start(api, "two_steps", {"n": 3})
@@ -61,7 +73,9 @@ def test_idempotency_key_returns_the_same_run(api):
     register(api, TWO_STEPS, DEFS)
     first = start(api, "two_steps", {"n": 3}, idempotencyKey="k-1")
     again = start(api, "two_steps", {"n": 3}, idempotencyKey="k-1")
-    header = api.post("/api/workflow/two_steps", json={"n": 3}, headers={"Idempotency-Key": "k-1"}).text
+    header = api.post(
+        "/api/workflow/two_steps", json={"n": 3}, headers={"Idempotency-Key": "k-1"}
+    ).text
     other = start(api, "two_steps", {"n": 3}, idempotencyKey="k-2")
     assert first == again == header
     assert other != first
@@ -90,7 +104,10 @@ def test_search_by_name_status_correlation_and_time(api):
     api.delete(f"/api/workflow/{b}", params={"reason": "stop"})
 
     def ids(**params):
-        return [r["workflowId"] for r in api.get("/api/workflow/search", params=params).json()["results"]]
+        return [
+            r["workflowId"]
+            for r in api.get("/api/workflow/search", params=params).json()["results"]
+        ]
 
     assert ids(name="two_steps") == [a]
     assert ids(status="TERMINATED") == [b]
@@ -108,7 +125,10 @@ def test_terminate_cancels_active_tasks_and_refuses_twice(api):
     register(api, TWO_STEPS, DEFS)
     run_id = start(api, "two_steps", {"n": 3})
     [task] = poll(api, "first")
-    assert api.delete(f"/api/workflow/{run_id}", params={"reason": "customer cancelled"}).status_code == 200
+    assert (
+        api.delete(f"/api/workflow/{run_id}", params={"reason": "customer cancelled"}).status_code
+        == 200
+    )
     body = run(api, run_id)
     assert body["status"] == "TERMINATED"
     assert body["reasonForIncompletion"] == "customer cancelled"

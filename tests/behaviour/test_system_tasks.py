@@ -20,16 +20,34 @@ def test_switch_value_param_and_javascript(api):
     flow = {
         "name": "route",
         "tasks": [
-            _step("kind", type="SWITCH", evaluatorType="value-param", expression="k",
-                  inputParameters={"k": "${workflow.input.kind}"},
-                  decisionCases={"express": [_step("fast", type="SET_VARIABLE", inputParameters={"lane": "fast"})]},
-                  defaultCase=[_step("slow", type="SET_VARIABLE", inputParameters={"lane": "slow"})]),
-            _step("size", type="SWITCH", evaluatorType="javascript",
-                  expression="$.total > 100 ? 'big' : 'small'",
-                  inputParameters={"total": "${workflow.input.total}"},
-                  decisionCases={"big": [_step("review", type="SET_VARIABLE", inputParameters={"review": True})]}),
+            _step(
+                "kind",
+                type="SWITCH",
+                evaluatorType="value-param",
+                expression="k",
+                inputParameters={"k": "${workflow.input.kind}"},
+                decisionCases={
+                    "express": [
+                        _step("fast", type="SET_VARIABLE", inputParameters={"lane": "fast"})
+                    ]
+                },
+                defaultCase=[_step("slow", type="SET_VARIABLE", inputParameters={"lane": "slow"})],
+            ),
+            _step(
+                "size",
+                type="SWITCH",
+                evaluatorType="javascript",
+                expression="$.total > 100 ? 'big' : 'small'",
+                inputParameters={"total": "${workflow.input.total}"},
+                decisionCases={
+                    "big": [_step("review", type="SET_VARIABLE", inputParameters={"review": True})]
+                },
+            ),
         ],
-        "outputParameters": {"lane": "${workflow.variables.lane}", "review": "${workflow.variables.review}"},
+        "outputParameters": {
+            "lane": "${workflow.variables.lane}",
+            "review": "${workflow.variables.review}",
+        },
     }
     register(api, flow)
     express = wait_status(api, start(api, "route", {"kind": "express", "total": 500}))
@@ -45,7 +63,11 @@ def test_fork_join_runs_branches_in_parallel_and_joins_outputs(api):
     flow = {
         "name": "fan",
         "tasks": [
-            _step("fork", type="FORK_JOIN", forkTasks=[[_step("left", name="side")], [_step("right", name="side")]]),
+            _step(
+                "fork",
+                type="FORK_JOIN",
+                forkTasks=[[_step("left", name="side")], [_step("right", name="side")]],
+            ),
             _step("join", type="JOIN", joinOn=["left", "right"]),
             _step("after", inputParameters={"both": "${join.output}"}),
         ],
@@ -66,7 +88,11 @@ def test_a_failed_branch_fails_the_run_and_cancels_the_other(api):
     flow = {
         "name": "fan_fail",
         "tasks": [
-            _step("fork", type="FORK_JOIN", forkTasks=[[_step("left", name="side")], [_step("right", name="side")]]),
+            _step(
+                "fork",
+                type="FORK_JOIN",
+                forkTasks=[[_step("left", name="side")], [_step("right", name="side")]],
+            ),
             _step("join", type="JOIN", joinOn=["left", "right"]),
         ],
     }
@@ -81,11 +107,21 @@ def test_a_failed_branch_fails_the_run_and_cancels_the_other(api):
 
 
 def test_sub_workflow_runs_a_child_and_returns_its_output(api):
-    child = {"name": "child", "tasks": [_step("inner")], "outputParameters": {"got": "${inner.output.v}"}}
+    child = {
+        "name": "child",
+        "tasks": [_step("inner")],
+        "outputParameters": {"got": "${inner.output.v}"},
+    }
     parent = {
         "name": "parent",
-        "tasks": [_step("sub", type="SUB_WORKFLOW", subWorkflowParam={"name": "child", "version": 1},
-                        inputParameters={"x": "${workflow.input.x}"})],
+        "tasks": [
+            _step(
+                "sub",
+                type="SUB_WORKFLOW",
+                subWorkflowParam={"name": "child", "version": 1},
+                inputParameters={"x": "${workflow.input.x}"},
+            )
+        ],
         "outputParameters": {"fromChild": "${sub.output.got}"},
     }
     register(api, child, [{"name": "inner", "retryCount": 0}])
@@ -104,8 +140,16 @@ def test_sub_workflow_runs_a_child_and_returns_its_output(api):
 
 
 def test_terminating_a_parent_terminates_its_child(api):
-    register(api, {"name": "child", "tasks": [_step("inner")]}, [{"name": "inner", "retryCount": 0}])
-    register(api, {"name": "parent", "tasks": [_step("sub", type="SUB_WORKFLOW", subWorkflowParam={"name": "child"})]})
+    register(
+        api, {"name": "child", "tasks": [_step("inner")]}, [{"name": "inner", "retryCount": 0}]
+    )
+    register(
+        api,
+        {
+            "name": "parent",
+            "tasks": [_step("sub", type="SUB_WORKFLOW", subWorkflowParam={"name": "child"})],
+        },
+    )
     run_id = start(api, "parent")
     child_id = task_of(run(api, run_id), "sub")["subWorkflowId"]
     api.delete(f"/api/workflow/{run_id}")
@@ -113,7 +157,10 @@ def test_terminating_a_parent_terminates_its_child(api):
 
 
 def test_wait_for_a_duration(api):
-    register(api, {"name": "nap", "tasks": [_step("pause", type="WAIT", inputParameters={"duration": "1s"})]})
+    register(
+        api,
+        {"name": "nap", "tasks": [_step("pause", type="WAIT", inputParameters={"duration": "1s"})]},
+    )
     began = time.monotonic()
     run_id = start(api, "nap")
     body = wait_status(api, run_id, timeout=10)
@@ -122,8 +169,17 @@ def test_wait_for_a_duration(api):
 
 
 def test_wait_until_signalled(api):
-    register(api, {"name": "approve", "tasks": [_step("approval", type="WAIT"), _step("done", type="SET_VARIABLE", inputParameters={"by": "${approval.output.by}"})],
-                   "outputParameters": {"by": "${workflow.variables.by}"}})
+    register(
+        api,
+        {
+            "name": "approve",
+            "tasks": [
+                _step("approval", type="WAIT"),
+                _step("done", type="SET_VARIABLE", inputParameters={"by": "${approval.output.by}"}),
+            ],
+            "outputParameters": {"by": "${workflow.variables.by}"},
+        },
+    )
     run_id = start(api, "approve")
     time.sleep(0.2)
     assert run(api, run_id)["status"] == "RUNNING"
@@ -137,10 +193,21 @@ def test_wait_until_signalled(api):
 
 
 def test_terminate_task_ends_the_run_with_its_output(api):
-    flow = {"name": "stop", "tasks": [
-        _step("end", type="TERMINATE", inputParameters={"terminationStatus": "FAILED", "terminationReason": "no stock", "workflowOutput": {"code": 7}}),
-        _step("never"),
-    ]}
+    flow = {
+        "name": "stop",
+        "tasks": [
+            _step(
+                "end",
+                type="TERMINATE",
+                inputParameters={
+                    "terminationStatus": "FAILED",
+                    "terminationReason": "no stock",
+                    "workflowOutput": {"code": 7},
+                },
+            ),
+            _step("never"),
+        ],
+    }
     register(api, flow)
     body = wait_status(api, start(api, "stop"))
     assert body["status"] == "FAILED"
@@ -150,7 +217,13 @@ def test_terminate_task_ends_the_run_with_its_output(api):
 
 
 def test_optional_task_failure_does_not_fail_the_run(api):
-    flow = {"name": "opt", "tasks": [_step("maybe", optional=True), _step("then", type="SET_VARIABLE", inputParameters={"ok": True})]}
+    flow = {
+        "name": "opt",
+        "tasks": [
+            _step("maybe", optional=True),
+            _step("then", type="SET_VARIABLE", inputParameters={"ok": True}),
+        ],
+    }
     register(api, flow, [{"name": "maybe", "retryCount": 0}])
     run_id = start(api, "opt")
     [task] = poll(api, "maybe")
@@ -161,7 +234,12 @@ def test_optional_task_failure_does_not_fail_the_run(api):
 
 
 def test_workflow_timeout_times_the_run_out(api):
-    flow = {"name": "slow", "timeoutSeconds": 1, "timeoutPolicy": "TIME_OUT_WF", "tasks": [_step("never_done")]}
+    flow = {
+        "name": "slow",
+        "timeoutSeconds": 1,
+        "timeoutPolicy": "TIME_OUT_WF",
+        "tasks": [_step("never_done")],
+    }
     register(api, flow, [{"name": "never_done", "retryCount": 0}])
     body = wait_status(api, start(api, "slow"), timeout=10)
     assert body["status"] == "TIMED_OUT"
@@ -169,16 +247,43 @@ def test_workflow_timeout_times_the_run_out(api):
 
 
 def test_task_timeout_retries_then_fails(api):
-    register(api, {"name": "tto", "tasks": [_step("stuck")]},
-             [{"name": "stuck", "retryCount": 1, "retryDelaySeconds": 0, "timeoutSeconds": 1, "timeoutPolicy": "RETRY"}])
+    register(
+        api,
+        {"name": "tto", "tasks": [_step("stuck")]},
+        [
+            {
+                "name": "stuck",
+                "retryCount": 1,
+                "retryDelaySeconds": 0,
+                "timeoutSeconds": 1,
+                "timeoutPolicy": "RETRY",
+            }
+        ],
+    )
     body = wait_status(api, start(api, "tto"), timeout=10)
     assert body["status"] == "FAILED"
     assert [t["status"] for t in body["tasks"]] == ["TIMED_OUT", "TIMED_OUT"]
 
 
 def test_failure_workflow_starts_when_a_run_fails(api):
-    register(api, {"name": "on_fail", "tasks": [_step("note", type="SET_VARIABLE", inputParameters={"id": "${workflow.input.workflowId}"})]})
-    register(api, {"name": "fragile", "failureWorkflow": "on_fail", "tasks": [_step("f")]}, [{"name": "f", "retryCount": 0}])
+    register(
+        api,
+        {
+            "name": "on_fail",
+            "tasks": [
+                _step(
+                    "note",
+                    type="SET_VARIABLE",
+                    inputParameters={"id": "${workflow.input.workflowId}"},
+                )
+            ],
+        },
+    )
+    register(
+        api,
+        {"name": "fragile", "failureWorkflow": "on_fail", "tasks": [_step("f")]},
+        [{"name": "f", "retryCount": 0}],
+    )
     run_id = start(api, "fragile", correlationId="cf")
     [task] = poll(api, "f")
     complete(api, task, status="FAILED", reason="bad")
@@ -189,11 +294,15 @@ def test_failure_workflow_starts_when_a_run_fails(api):
 
 
 class _Shipping(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 - http.server's naming
+    def do_POST(self):
         length = int(self.headers.get("content-length", 0))
         body = json.loads(self.rfile.read(length) or b"{}")
         status = 201 if body.get("address") else 422
-        payload = {"tracking": f"T-{body.get('orderId')}", "header": self.headers.get("X-Order")} if status == 201 else {"error": "address missing"}
+        payload = (
+            {"tracking": f"T-{body.get('orderId')}", "header": self.headers.get("X-Order")}
+            if status == 201
+            else {"error": "address missing"}
+        )
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
@@ -216,13 +325,34 @@ def shipping():
 
 
 def test_http_task_calls_the_service_and_keeps_the_response(api, shipping):
-    flow = {"name": "ship", "tasks": [_step("call", type="HTTP", inputParameters={"http_request": {
-        "uri": "${workflow.input.url}/shipments", "method": "POST",
-        "headers": {"X-Order": "${workflow.input.orderId}"},
-        "body": {"orderId": "${workflow.input.orderId}", "address": "${workflow.input.address}"},
-    }})], "outputParameters": {"tracking": "${call.output.response.body.tracking}", "code": "${call.output.response.statusCode}"}}
+    flow = {
+        "name": "ship",
+        "tasks": [
+            _step(
+                "call",
+                type="HTTP",
+                inputParameters={
+                    "http_request": {
+                        "uri": "${workflow.input.url}/shipments",
+                        "method": "POST",
+                        "headers": {"X-Order": "${workflow.input.orderId}"},
+                        "body": {
+                            "orderId": "${workflow.input.orderId}",
+                            "address": "${workflow.input.address}",
+                        },
+                    }
+                },
+            )
+        ],
+        "outputParameters": {
+            "tracking": "${call.output.response.body.tracking}",
+            "code": "${call.output.response.statusCode}",
+        },
+    }
     register(api, flow)
-    ok = wait_status(api, start(api, "ship", {"url": shipping, "orderId": "o1", "address": "1 Main St"}))
+    ok = wait_status(
+        api, start(api, "ship", {"url": shipping, "orderId": "o1", "address": "1 Main St"})
+    )
     assert ok["status"] == "COMPLETED", ok
     assert ok["output"] == {"tracking": "T-o1", "code": 201}
     bad = wait_status(api, start(api, "ship", {"url": shipping, "orderId": "o2", "address": ""}))

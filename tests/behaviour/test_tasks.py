@@ -52,7 +52,12 @@ def test_update_v2_returns_the_next_task_for_the_same_worker(api):
     register(api, ONE, [{"name": "work", "retryCount": 0}])
     a, b = start(api, "one"), start(api, "one")
     [task] = poll(api, "work", worker="w1")
-    body = {"taskId": task["taskId"], "status": "COMPLETED", "workerId": "w1", "outputData": {"ok": 1}}
+    body = {
+        "taskId": task["taskId"],
+        "status": "COMPLETED",
+        "workerId": "w1",
+        "outputData": {"ok": 1},
+    }
     response = api.post("/api/tasks/update-v2", json=body)
     assert response.status_code == 200
     following = response.json()
@@ -102,11 +107,17 @@ def test_in_progress_extends_the_lease_without_requeueing(api):
     [task] = poll(api, "work", worker="w1")
     for _ in range(3):
         time.sleep(0.5)
-        beat = api.post("/api/tasks", json={
-            "taskId": task["taskId"], "status": "IN_PROGRESS", "workerId": "w1",
-            "callbackAfterSeconds": 1, "outputData": {"progress": 1},
-            "logs": [{"log": "halfway", "createdTime": 1}],
-        })
+        beat = api.post(
+            "/api/tasks",
+            json={
+                "taskId": task["taskId"],
+                "status": "IN_PROGRESS",
+                "workerId": "w1",
+                "callbackAfterSeconds": 1,
+                "outputData": {"progress": 1},
+                "logs": [{"log": "halfway", "createdTime": 1}],
+            },
+        )
         assert beat.status_code == 200
     assert poll(api, "work", worker="other", timeout_ms=200) == []
     live = task_of(run(api, run_id), "work")

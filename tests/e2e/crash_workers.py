@@ -8,19 +8,19 @@ import time
 from podium.worker import worker_task
 
 
-@worker_task("crash_double", concurrency=8)
+@worker_task("crash_double", concurrency=4)
 def double(n: int) -> dict[str, int]:
-    time.sleep(random.uniform(0.005, 0.03))
+    time.sleep(random.uniform(0.02, 0.06))
     return {"value": n * 2}
 
 
-@worker_task("crash_increment", concurrency=8)
+@worker_task("crash_increment", concurrency=4)
 def increment(value: int) -> dict[str, int]:
-    time.sleep(random.uniform(0.005, 0.03))
+    time.sleep(random.uniform(0.02, 0.06))
     return {"value": value + 1}
 
 
-@worker_task("crash_square", concurrency=8)
+@worker_task("crash_square", concurrency=4)
 def square(value: int) -> dict[str, int]:
-    time.sleep(random.uniform(0.005, 0.03))
+    time.sleep(random.uniform(0.02, 0.06))
     return {"value": value * value}

@@ -18,7 +18,11 @@ def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     handle = log.open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "podium", *args], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "podium", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
     )
 
 

@@ -15,9 +15,21 @@ FLOW = {
     "name": "crash_flow",
     "version": 1,
     "tasks": [
-        {"name": "crash_double", "taskReferenceName": "double", "inputParameters": {"n": "${workflow.input.n}"}},
-        {"name": "crash_increment", "taskReferenceName": "inc", "inputParameters": {"value": "${double.output.value}"}},
-        {"name": "crash_square", "taskReferenceName": "square", "inputParameters": {"value": "${inc.output.value}"}},
+        {
+            "name": "crash_double",
+            "taskReferenceName": "double",
+            "inputParameters": {"n": "${workflow.input.n}"},
+        },
+        {
+            "name": "crash_increment",
+            "taskReferenceName": "inc",
+            "inputParameters": {"value": "${double.output.value}"},
+        },
+        {
+            "name": "crash_square",
+            "taskReferenceName": "square",
+            "inputParameters": {"value": "${inc.output.value}"},
+        },
     ],
     "outputParameters": {"result": "${square.output.value}", "n": "${workflow.input.n}"},
 }
@@ -25,6 +37,12 @@ TASK_DEFS = [
     {"name": name, "retryCount": 2, "retryDelaySeconds": 0, "responseTimeoutSeconds": 5}
     for name in ("crash_double", "crash_increment", "crash_square")
 ]
+
+
+def _count(client: httpx.Client, status: str) -> int:
+    found = client.get("/api/workflow/search", params={"status": status, "size": 0}).json()
+    total: int = found["totalHits"]
+    return total
 
 
 def _statuses(client: httpx.Client) -> dict[str, int]:
@@ -46,9 +64,17 @@ def test_sigkill_mid_run_loses_nothing(tmp_path):
         wait_healthy(url)
         with httpx.Client(base_url=url, timeout=30) as client:
             assert client.post("/api/metadata/taskdefs", json=TASK_DEFS).status_code == 200
-            assert client.post("/api/metadata/workflow", params={"overwrite": "true"}, json=FLOW).status_code == 200
+            assert (
+                client.post(
+                    "/api/metadata/workflow", params={"overwrite": "true"}, json=FLOW
+                ).status_code
+                == 200
+            )
             workers = [
-                spawn(["worker", "tests.e2e.crash_workers", "--server", url], tmp_path / f"worker{i}.log")
+                spawn(
+                    ["worker", "tests.e2e.crash_workers", "--server", url],
+                    tmp_path / f"worker{i}.log",
+                )
                 for i in range(2)
             ]
             ids = {
@@ -57,12 +83,11 @@ def test_sigkill_mid_run_loses_nothing(tmp_path):
             assert len(ids) == RUNS
             # Let the work get going, then kill the server in the middle of it.
             deadline = time.monotonic() + 60
-            while _statuses(client)["COMPLETED"] < RUNS // 4:
+            while (completed := _count(client, "COMPLETED")) < RUNS // 10:
                 assert time.monotonic() < deadline, "workers made no progress before the crash"
-                time.sleep(0.05)
-        before = _statuses(httpx.Client(base_url=url))
-        stop(server, signal.SIGKILL)
-        assert before["RUNNING"] > 0, f"the crash came too late to test anything: {before}"
+                time.sleep(0.02)
+            stop(server, signal.SIGKILL)
+        assert completed < RUNS, "the crash came too late to test anything"
         time.sleep(0.5)
 
         server = spawn(server_args, tmp_path / "server.log")
@@ -78,7 +103,9 @@ def test_sigkill_mid_run_loses_nothing(tmp_path):
                 body = client.get(f"/api/workflow/{run_id}").json()
                 assert body["status"] == "COMPLETED"
                 assert body["output"] == {"result": (n * 2 + 1) ** 2, "n": n}, body
-                assert [t["referenceTaskName"] for t in body["tasks"] if t["status"] == "COMPLETED"] == ["double", "inc", "square"]
+                assert [
+                    t["referenceTaskName"] for t in body["tasks"] if t["status"] == "COMPLETED"
+                ] == ["double", "inc", "square"]
     finally:
         for worker in workers:
             stop(worker)

@@ -1,0 +1,1 @@
+"""Runnable examples of Podium orchestrating real services (``python -m examples.order.demo``)."""

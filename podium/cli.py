@@ -1,0 +1,579 @@
+"""The ``podium`` command: run the server and workers, register definitions, drive runs.
+
+Every command that talks to a server takes ``--server`` (or ``PODIUM_SERVER``) and ``--json``
+for output that scripts can read. Exit codes: 0 success, 1 error (or a run that did not
+complete), 2 bad usage, 124 ``start --wait`` timed out.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, cast
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from podium.client import DEFAULT_SERVER, PodiumClient, PodiumClientError
+from podium.settings import Settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="podium",
+    help="Podium: a durable workflow orchestrator that speaks Conductor's API.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ServerOpt = Annotated[
+    str,
+    typer.Option("--server", envvar="PODIUM_SERVER", help="Base URL of the Podium server."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+WorkflowIdArg = Annotated[str, typer.Argument(help="The workflow run id.")]
+
+EXIT_TIMEOUT = 124
+_STATUS_STYLE = {
+    "COMPLETED": "green",
+    "RUNNING": "cyan",
+    "IN_PROGRESS": "cyan",
+    "SCHEDULED": "dim",
+    "PAUSED": "magenta",
+    "FAILED": "red",
+    "FAILED_WITH_TERMINAL_ERROR": "red",
+    "TIMED_OUT": "red",
+    "TERMINATED": "yellow",
+    "CANCELED": "yellow",
+    "SKIPPED": "dim",
+}
+
+
+# -- output helpers ------------------------------------------------------------------------------
+
+
+def _stdout() -> Console:
+    # Made per call, not at import: the console must write to whatever sys.stdout is now
+    # (CliRunner swaps it in tests). Piped into grep or a file, tables get room instead of
+    # rich's 80 columns, so that ids are not folded.
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
+def _stderr() -> Console:
+    # soft_wrap: an error message stays one line, so that it can be grepped.
+    return Console(stderr=True, soft_wrap=True)
+
+
+def _echo_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, default=str))
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    _stderr().print(Text(f"error: {message}", style="bold red"))
+    raise typer.Exit(code)
+
+
+def _status(status: str | None) -> Text:
+    value = status or "?"
+    return Text(value, style=_STATUS_STYLE.get(value, ""))
+
+
+def _when(ms: Any, short: bool = False) -> str:
+    """Local time of an epoch-ms value; ``short`` drops today's date, to save columns."""
+    if not isinstance(ms, int | float) or ms <= 0:
+        return ""
+    moment = datetime.fromtimestamp(ms / 1000)
+    if short and moment.date() == datetime.now().date():
+        return moment.strftime("%H:%M:%S")
+    return moment.strftime("%Y-%m-%d %H:%M" if short else "%Y-%m-%d %H:%M:%S")
+
+
+def _duration(start: Any, end: Any) -> str:
+    """``1.25s`` or ``3m07s``; empty when not started, counting to now when not ended."""
+    if not isinstance(start, int | float) or start <= 0:
+        return ""
+    stop = end if isinstance(end, int | float) and end > 0 else time.time() * 1000
+    seconds = max(0.0, (stop - start) / 1000)
+    if seconds < 60:
+        return f"{seconds:.2f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def _parse_object(raw: str, option: str) -> dict[str, Any]:
+    """A JSON object from an option: inline JSON, or ``@file.json``."""
+    text = raw
+    if raw.startswith("@"):
+        try:
+            text = Path(raw[1:]).read_text()
+        except OSError as exc:
+            raise typer.BadParameter(
+                f"cannot read {raw[1:]}: {exc.strerror}", param_hint=option
+            ) from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"not valid JSON: {exc}", param_hint=option) from None
+    if not isinstance(value, dict):
+        raise typer.BadParameter("must be a JSON object", param_hint=option)
+    return value
+
+
+@contextmanager
+def _client(server: str) -> Iterator[PodiumClient]:
+    """A client whose server errors become a red message on stderr and exit code 1."""
+    try:
+        with PodiumClient(server) as client:
+            yield client
+    except PodiumClientError as exc:
+        _fail(str(exc))
+
+
+# -- server and worker ---------------------------------------------------------------------------
+
+
+@app.command()
+def server(
+    db: Annotated[
+        str | None, typer.Option("--db", help="SQLite file [env: PODIUM_DATABASE].")
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on [env: PODIUM_HOST].")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [env: PODIUM_PORT].")] = None,
+) -> None:
+    """Run the Podium server (blocks until stopped)."""
+    settings = Settings.from_env(database=db, host=host, port=port)
+    # Imported here so that the other commands start fast and work without the server's
+    # dependencies; through importlib because the server module is built separately.
+    try:
+        module = importlib.import_module("podium.server.main")
+    except ImportError as exc:
+        _fail(f"the Podium server cannot be loaded: {exc}")
+    serve = cast(Callable[[Settings], None], module.serve)
+    serve(settings)
+
+
+class _JsonLogFormatter(logging.Formatter):
+    """One JSON object per log line, for ``podium worker --json``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": record.created,
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def _setup_logging(level: str, as_json: bool) -> logging.Handler:
+    """Log the worker's lines to stderr; returns the handler so that the caller can remove it."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        _JsonLogFormatter()
+        if as_json
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    # On Podium's logger, not the root one: an embedding program (or pytest) keeps its own.
+    logger = logging.getLogger("podium")
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    return handler
+
+
+@app.command()
+def worker(
+    targets: Annotated[
+        list[str],
+        typer.Argument(help="module:function, or a module to run all its @worker_task functions."),
+    ],
+    server: ServerOpt = DEFAULT_SERVER,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Tasks at once per type (default: each handler's).")
+    ] = None,
+    worker_id: Annotated[str | None, typer.Option(help="Default: host-pid-random.")] = None,
+    poll_timeout_ms: Annotated[int | None, typer.Option(min=0, help="Long-poll timeout.")] = None,
+    burst: Annotated[bool, typer.Option(help="Run what is queued, then exit.")] = False,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    as_json: JsonOpt = False,
+) -> None:
+    """Run task handlers until Ctrl-C (the first finishes in-flight tasks, the second quits)."""
+    from podium.worker.registry import WorkerTaskSpec, load_tasks
+    from podium.worker.runner import WorkerRunner
+
+    # ``podium worker examples.order.workers`` must import from the directory it is run in,
+    # as ``python -m`` would.
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    specs: list[WorkerTaskSpec] = []
+    for target in targets:
+        try:
+            specs.extend(load_tasks(target))
+        except (ImportError, LookupError) as exc:
+            _fail(f"cannot load {target}: {exc}", code=2)
+    try:
+        runner = WorkerRunner(
+            server, specs, worker_id, concurrency=concurrency, poll_timeout_ms=poll_timeout_ms
+        )
+    except ValueError as exc:
+        _fail(str(exc), code=2)
+    handler = _setup_logging(log_level, as_json)
+    try:
+        runner.run(burst=burst)
+    except KeyboardInterrupt:
+        # Quit now means now: do not wait for sync handlers still running in threads (the
+        # interpreter would join them). Their tasks' leases expire and are handed out again.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    finally:
+        logging.getLogger("podium").removeHandler(handler)
+
+
+# -- definitions ---------------------------------------------------------------------------------
+
+
+def _definitions(data: Any, source: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(task_defs, workflow_defs)`` found in one file's JSON."""
+    if isinstance(data, dict) and ("taskDefs" in data or "workflows" in data):
+        task_defs = data.get("taskDefs") or []
+        workflows = data.get("workflows") or []
+        if not isinstance(task_defs, list) or not isinstance(workflows, list):
+            raise typer.BadParameter(f"{source}: taskDefs and workflows must be lists")
+        return list(task_defs), list(workflows)
+    items = data if isinstance(data, list) else [data]
+    task_defs, workflows = [], []
+    for item in items:
+        if not isinstance(item, dict) or not item.get("name"):
+            raise typer.BadParameter(
+                f"{source}: expected a workflow definition, a list of task definitions or "
+                '{"taskDefs": [...], "workflows": [...]}'
+            )
+        (workflows if "tasks" in item else task_defs).append(item)
+    return task_defs, workflows
+
+
+@app.command()
+def register(
+    files: Annotated[list[Path], typer.Argument(help="JSON files with definitions.", exists=True)],
+    server: ServerOpt = DEFAULT_SERVER,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register task and workflow definitions (task definitions first)."""
+    task_defs: list[dict[str, Any]] = []
+    workflows: list[dict[str, Any]] = []
+    for path in files:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise typer.BadParameter(f"{path}: {exc}") from None
+        found = _definitions(data, str(path))
+        task_defs.extend(found[0])
+        workflows.extend(found[1])
+    with _client(server) as client:
+        if task_defs:
+            client.register_task_defs(task_defs)
+        for definition in workflows:
+            client.register_workflow(definition, overwrite=True)
+    if as_json:
+        _echo_json(
+            {
+                "taskDefs": [d["name"] for d in task_defs],
+                "workflows": [
+                    {"name": d["name"], "version": d.get("version", 1)} for d in workflows
+                ],
+            }
+        )
+        return
+    out = _stdout()
+    for name in (str(d["name"]) for d in task_defs):
+        out.print(Text.assemble("registered task ", (name, "bold")))
+    for d in workflows:
+        out.print(
+            Text.assemble(
+                "registered workflow ", (str(d["name"]), "bold"), f" v{d.get('version', 1)}"
+            )
+        )
+    if not task_defs and not workflows:
+        out.print("nothing to register")
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+
+def _progress_text(run: dict[str, Any]) -> str:
+    tasks = run.get("tasks") or []
+    done = sum(1 for t in tasks if t.get("status") == "COMPLETED")
+    current = next(
+        (t.get("referenceTaskName") for t in reversed(tasks) if t.get("status") != "COMPLETED"),
+        None,
+    )
+    text = f"{run.get('status', '?')} · {done}/{len(tasks)} tasks done"
+    return f"{text} · at {current}" if current else text
+
+
+@app.command()
+def start(
+    name: Annotated[str, typer.Argument(help="Workflow name.")],
+    input: Annotated[str, typer.Option("--input", "-i", help="JSON object, or @file.json.")] = "{}",
+    version: Annotated[int | None, typer.Option(help="Default: latest.")] = None,
+    correlation_id: Annotated[str | None, typer.Option()] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Starting twice with the same key starts one run.")
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until the run ends.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to --wait.")] = 300.0,
+    server: ServerOpt = DEFAULT_SERVER,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start a workflow run and print its id (with --wait: its result)."""
+    payload = _parse_object(input, "--input")
+    with _client(server) as client:
+        workflow_id = client.start_workflow(name, payload, version, correlation_id, idempotency_key)
+        if not wait:
+            if as_json:
+                _echo_json({"workflowId": workflow_id})
+            else:
+                typer.echo(workflow_id)
+            return
+        try:
+            if as_json:
+                run = client.wait_for(workflow_id, timeout, poll_interval=0.2)
+            else:
+                _stderr().print(Text.assemble("started ", (workflow_id, "bold")))
+                with Progress(
+                    SpinnerColumn(),
+                    TextColumn("{task.description}"),
+                    TimeElapsedColumn(),
+                    console=_stderr(),
+                    transient=True,
+                ) as progress:
+                    bar = progress.add_task("starting", total=None)
+                    run = client.wait_for(
+                        workflow_id,
+                        timeout,
+                        poll_interval=0.2,
+                        on_poll=lambda r: progress.update(bar, description=_progress_text(r)),
+                    )
+        except TimeoutError as exc:
+            _fail(str(exc), code=EXIT_TIMEOUT)
+    status = str(run.get("status"))
+    if as_json:
+        _echo_json({k: v for k, v in run.items() if k != "tasks"})
+    else:
+        out = _stdout()
+        out.print(
+            Text.assemble(
+                "workflow ",
+                (workflow_id, "bold"),
+                " ",
+                _status(status),
+                f" in {_duration(run.get('startTime'), run.get('endTime'))}",
+            )
+        )
+        if run.get("reasonForIncompletion"):
+            out.print(Text(f"reason: {run['reasonForIncompletion']}", style="red"))
+        out.print_json(data=run.get("output") or {})
+    if status != "COMPLETED":
+        raise typer.Exit(1)
+
+
+def _task_table(tasks: list[dict[str, Any]]) -> Table:
+    table = Table(title="tasks", title_justify="left")
+    for column in ("ref", "type", "status", "attempt", "worker", "duration", "reason"):
+        table.add_column(column, overflow="fold", no_wrap=column == "status")
+    for task in tasks:
+        table.add_row(
+            Text(str(task.get("referenceTaskName", ""))),
+            Text(str(task.get("taskDefName") or task.get("taskType") or "")),
+            _status(task.get("status")),
+            str(int(task.get("retryCount") or 0) + 1),
+            Text(str(task.get("workerId") or "")),
+            _duration(task.get("startTime"), task.get("endTime")),
+            Text(str(task.get("reasonForIncompletion") or ""), style="red"),
+        )
+    return table
+
+
+@app.command()
+def status(
+    workflow_id: WorkflowIdArg, server: ServerOpt = DEFAULT_SERVER, as_json: JsonOpt = False
+) -> None:
+    """Show a run and its tasks."""
+    with _client(server) as client:
+        run = client.get_workflow(workflow_id, include_tasks=True)
+    if as_json:
+        _echo_json(run)
+        return
+    summary = Table.grid(padding=(0, 2))
+    summary.add_column(style="bold")
+    summary.add_column()
+    rows: list[tuple[str, Text | str]] = [
+        ("workflow", Text(workflow_id)),
+        ("name", Text(f"{run.get('workflowName', '')} v{run.get('workflowVersion', '')}")),
+        ("status", _status(run.get("status"))),
+        ("correlation id", Text(str(run.get("correlationId") or ""))),
+        ("started", _when(run.get("startTime") or run.get("createTime"))),
+        ("duration", _duration(run.get("startTime") or run.get("createTime"), run.get("endTime"))),
+    ]
+    if run.get("reasonForIncompletion"):
+        rows.append(("reason", Text(str(run["reasonForIncompletion"]), style="red")))
+    for label, value in rows:
+        summary.add_row(label, value)
+    out = _stdout()
+    out.print(summary)
+    out.print(_task_table(run.get("tasks") or []))
+    if run.get("output"):
+        out.print(Text("output", style="bold"))
+        out.print_json(data=run["output"])
+
+
+@app.command("list")
+def list_runs(
+    name: Annotated[str | None, typer.Option(help="Workflow name.")] = None,
+    status: Annotated[str | None, typer.Option(help="RUNNING, COMPLETED, FAILED...")] = None,
+    correlation_id: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
+    server: ServerOpt = DEFAULT_SERVER,
+    as_json: JsonOpt = False,
+) -> None:
+    """List runs, newest first."""
+    with _client(server) as client:
+        found = client.search(
+            name=name,
+            status=status.upper() if status else None,
+            correlation_id=correlation_id,
+            size=limit,
+        )
+    if as_json:
+        _echo_json(found)
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=0)
+    # Ids and statuses stay on one line (they are copied and compared); the rest folds.
+    table.add_column("workflow id", no_wrap=True)
+    table.add_column("name", overflow="fold", min_width=5)
+    table.add_column("ver")
+    table.add_column("status", no_wrap=True)
+    table.add_column("correlation", overflow="fold", min_width=5)
+    table.add_column("started", overflow="fold", min_width=8)
+    table.add_column("took", overflow="fold", min_width=5)
+    for run in found["results"]:
+        table.add_row(
+            Text(str(run.get("workflowId", ""))),
+            Text(str(run.get("workflowType", ""))),
+            str(run.get("version", "")),
+            _status(run.get("status")),
+            Text(str(run.get("correlationId") or "")),
+            _when(run.get("startTime"), short=True),
+            _duration(run.get("startTime"), run.get("endTime")),
+        )
+    out = _stdout()
+    out.print(table)
+    out.print(f"{len(found['results'])} of {found['totalHits']} run(s)")
+
+
+# -- controlling runs ----------------------------------------------------------------------------
+
+
+def _done(action: str, workflow_id: str, as_json: bool) -> None:
+    if as_json:
+        _echo_json({"workflowId": workflow_id, "action": action})
+    else:
+        _stdout().print(Text.assemble(f"{action} ", (workflow_id, "bold")))
+
+
+@app.command()
+def terminate(
+    workflow_id: WorkflowIdArg,
+    reason: Annotated[str | None, typer.Option(help="Recorded on the run.")] = None,
+    server: ServerOpt = DEFAULT_SERVER,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stop a run for good."""
+    with _client(server) as client:
+        client.terminate(workflow_id, reason)
+    _done("terminated", workflow_id, as_json)
+
+
+@app.command()
+def pause(
+    workflow_id: WorkflowIdArg, server: ServerOpt = DEFAULT_SERVER, as_json: JsonOpt = False
+) -> None:
+    """Pause a run: nothing new is scheduled until resume."""
+    with _client(server) as client:
+        client.pause(workflow_id)
+    _done("paused", workflow_id, as_json)
+
+
+@app.command()
+def resume(
+    workflow_id: WorkflowIdArg, server: ServerOpt = DEFAULT_SERVER, as_json: JsonOpt = False
+) -> None:
+    """Resume a paused run."""
+    with _client(server) as client:
+        client.resume(workflow_id)
+    _done("resumed", workflow_id, as_json)
+
+
+@app.command()
+def retry(
+    workflow_id: WorkflowIdArg, server: ServerOpt = DEFAULT_SERVER, as_json: JsonOpt = False
+) -> None:
+    """Retry a failed run from the task that failed."""
+    with _client(server) as client:
+        client.retry(workflow_id)
+    _done("retried", workflow_id, as_json)
+
+
+@app.command()
+def restart(
+    workflow_id: WorkflowIdArg,
+    use_latest: Annotated[bool, typer.Option(help="Use the latest definition.")] = False,
+    server: ServerOpt = DEFAULT_SERVER,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a finished run again from the start."""
+    with _client(server) as client:
+        client.restart(workflow_id, use_latest_definitions=use_latest)
+    _done("restarted", workflow_id, as_json)
+
+
+@app.command()
+def signal(
+    workflow_id: WorkflowIdArg,
+    ref: Annotated[str, typer.Argument(help="Reference name of the waiting task.")],
+    output: Annotated[str, typer.Option(help="JSON object, or @file.json.")] = "{}",
+    status: Annotated[str, typer.Option(help="COMPLETED or FAILED.")] = "COMPLETED",
+    server: ServerOpt = DEFAULT_SERVER,
+    as_json: JsonOpt = False,
+) -> None:
+    """Finish a waiting task (WAIT or HUMAN) of a run."""
+    payload = _parse_object(output, "--output")
+    with _client(server) as client:
+        task_id = client.signal(workflow_id, ref, status.upper(), payload)
+    if as_json:
+        _echo_json({"workflowId": workflow_id, "action": "signal", "ref": ref, "taskId": task_id})
+        return
+    _stdout().print(Text.assemble(f"signalled {ref} ({status.upper()}) of ", (workflow_id, "bold")))
+
+
+def main() -> None:
+    """Entry point of the ``podium`` command."""
+    app(prog_name="podium")
