@@ -6,5 +6,5 @@ from podium.worker import worker_task
 
 
 @worker_task("bench_noop", concurrency=64)
-def noop(i: int = 0) -> dict[str, int]:
+async def noop(i: int = 0) -> dict[str, int]:
     return {"i": i + 1}

@@ -50,8 +50,14 @@ class SQLiteStore:
                 service=self.name,
                 field="database",
             )
+        if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
+            raise StoreError(
+                f"synchronous must be FULL, NORMAL or EXTRA, not {synchronous!r}",
+                service=self.name,
+                field="sqlite_synchronous",
+            )
         self.path = Path(path)
-        self.synchronous = synchronous
+        self.synchronous = synchronous.upper()
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
