@@ -106,45 +106,50 @@ def _walk(tasks: list[WorkflowTask], path: str, refs: dict[str, str], problems: 
             _walk(branch, f"{here}.forkTasks[{j}]", refs, problems)
 
 
-def _check_step(step: WorkflowTask, where: str, here: str, problems: list[str]) -> None:  # noqa: C901
+def _check_step(step: WorkflowTask, where: str, here: str, problems: list[str]) -> None:
     kind = step.type
+    at = f" (task '{step.taskReferenceName}')"
     if kind not in SUPPORTED:
         if kind in UNSUPPORTED_YET:
-            problems.append(f"{here}.type: task type '{kind}' is not supported by Podium yet")
+            problems.append(f"{here}.type{at}: task type '{kind}' is not supported by Podium yet")
         else:
             problems.append(
-                f"{here}.type: unknown task type '{kind}' (known: {', '.join(sorted(SUPPORTED))})"
+                f"{here}.type{at}: unknown task type '{kind}' (known: {', '.join(sorted(SUPPORTED))})"
             )
         return
     if kind == TaskType.SWITCH:
         evaluator = (step.evaluatorType or "").lower()
         if evaluator not in _EVALUATORS:
             problems.append(
-                f"{here}.evaluatorType: '{step.evaluatorType}' is not one of "
+                f"{here}.evaluatorType{at}: '{step.evaluatorType}' is not one of "
                 f"{', '.join(sorted(_EVALUATORS))}"
             )
         if not step.expression:
-            problems.append(f"{here}.expression: a SWITCH needs an expression")
+            problems.append(f"{here}.expression{at}: a SWITCH needs an expression")
         elif evaluator in ("javascript", "graaljs"):
             try:
                 compile_expression(step.expression)
             except PodiumError as exc:
-                problems.append(f"{here}.expression: {exc.message}")
+                problems.append(f"{here}.expression{at}: {exc.message}")
     elif kind == TaskType.FORK_JOIN:
         if not step.forkTasks:
-            problems.append(f"{here}.forkTasks: a FORK_JOIN needs at least one branch")
+            problems.append(f"{here}.forkTasks{at}: a FORK_JOIN needs at least one branch")
     elif kind == TaskType.SUB_WORKFLOW:
         if step.subWorkflowParam is None:
-            problems.append(f"{here}.subWorkflowParam: a SUB_WORKFLOW needs subWorkflowParam.name")
+            problems.append(
+                f"{here}.subWorkflowParam{at}: a SUB_WORKFLOW needs subWorkflowParam.name"
+            )
     elif kind == TaskType.HTTP:
         request = step.inputParameters.get("http_request")
         if not isinstance(request, dict) or not request.get("uri"):
-            problems.append(f"{here}.inputParameters.http_request.uri: an HTTP task needs a uri")
+            problems.append(
+                f"{here}.inputParameters.http_request.uri{at}: an HTTP task needs a uri"
+            )
     elif kind == TaskType.TERMINATE:
         status = step.inputParameters.get("terminationStatus")
         if isinstance(status, str) and "${" not in status and status not in _TERMINATION_STATUSES:
             problems.append(
-                f"{here}.inputParameters.terminationStatus: '{status}' is not one of "
+                f"{here}.inputParameters.terminationStatus{at}: '{status}' is not one of "
                 "COMPLETED, FAILED, TERMINATED"
             )
     elif kind == TaskType.WAIT:
@@ -156,13 +161,14 @@ def _check_step(step: WorkflowTask, where: str, here: str, problems: list[str]) 
 
 
 def _check_wait(step: WorkflowTask, here: str, problems: list[str]) -> None:
+    at = f" (task '{step.taskReferenceName}')"
     for key, parse in (("duration", parse_duration_s), ("until", parse_until_ms)):
         value = step.inputParameters.get(key)
         if isinstance(value, str) and value and "${" not in value:
             try:
                 parse(value)
             except ValueError as exc:
-                problems.append(f"{here}.inputParameters.{key}: {exc}")
+                problems.append(f"{here}.inputParameters.{key}{at}: {exc}")
 
 
 def _check_references(
@@ -172,11 +178,17 @@ def _check_references(
     refs: dict[str, str],
     problems: list[str],
 ) -> None:
-    for reference in expressions.references(template):
+    owner = f" (task '{step.taskReferenceName}')" if step else ""
+    try:
+        found = expressions.references(template)
+    except expressions.ExpressionError as exc:
+        where = f"{path}.{exc.field}" if exc.field else path
+        problems.append(f"{where}{owner}: {exc.message}")
+        return
+    for reference in found:
         root = expressions.reference_root(reference)
         if root == "workflow":
             continue
-        owner = f" (task '{step.taskReferenceName}')" if step else ""
         if root not in refs:
             problems.append(
                 f"{path}{owner}: '${{{reference}}}' refers to '{root}', which is no task "

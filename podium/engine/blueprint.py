@@ -67,7 +67,7 @@ class Blueprint:
         kind = task.type
         if kind == TaskType.SWITCH:
             case = task.decisionCases.get(selected_case or "", None)
-            if case is None:
+            if not case:  # as in Conductor, an empty matching case also falls to the default
                 case = task.defaultCase
             return [case[0]] if case else self.next_after(ref)
         if kind == TaskType.FORK_JOIN:

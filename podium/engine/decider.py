@@ -51,6 +51,7 @@ DEFAULT_TASK_DEF = TaskDef(name="default")
 _SYSTEM_TASK_DEF = TaskDef(name="system", retryCount=0, retryDelaySeconds=0)
 _WORKFLOW_TIMEOUT = "workflow-timeout"
 _MAX_STEPS_PER_DECISION = 10_000
+_RETRY_HELD = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
 
 
 def decide(state: RunState, event: Event, blueprint: Blueprint) -> Decision:
@@ -79,7 +80,7 @@ class _Decider:
 
     # ---- events -------------------------------------------------------------------------
 
-    def apply(self, event: Event) -> None:  # noqa: C901 - one branch per event type
+    def apply(self, event: Event) -> None:
         match event:
             case RunStarted():
                 self._start()
@@ -189,7 +190,10 @@ class _Decider:
         task_def = self._task_def(self.blueprint.task(task.ref))
         reason = f"task {task.ref} timed out after {task_def.timeoutSeconds}s"
         if task_def.timeoutPolicy == TaskTimeoutPolicy.ALERT_ONLY:
-            task.logs = [*task.logs, {"log": reason, "taskId": task.task_id, "createdTime": self.now}]
+            task.logs = [
+                *task.logs,
+                {"log": reason, "taskId": task.task_id, "createdTime": self.now},
+            ]
             return
         if task.queue is not None:
             self.commands.append(Dequeue(task.task_id))
@@ -233,13 +237,13 @@ class _Decider:
         state.reason = None
         state.end_at = None
         state.failed_refs = []
+        timeout_s = self.blueprint.definition.timeoutSeconds
+        if timeout_s > 0:  # ended runs cancel it; as in Conductor it counts again from the retry
+            self.commands.append(StartTimer(_WORKFLOW_TIMEOUT, self.now + timeout_s * 1000))
         for task in failed:
             self._schedule(self.blueprint.task(task.ref), retry_of=task, immediate=True)
-        if not failed:
-            # Nothing failed (terminated between steps): carry on from what completed.
-            for task in state.tasks:
-                if task.is_latest and task.status.is_success:
-                    task.advanced = False
+        # Nothing failed (terminated between steps, e.g. while paused): the steps whose
+        # successors were held still have ``advanced`` unset, so advance() carries on from them.
 
     def _restart_run(self) -> None:
         state = self.state
@@ -323,7 +327,7 @@ class _Decider:
         state.tasks.append(task)
         self._start_task(task, step)
 
-    def _start_task(self, task: TaskState, step: WorkflowTask) -> None:  # noqa: C901
+    def _start_task(self, task: TaskState, step: WorkflowTask) -> None:
         kind = step.type
         task_def = self._task_def(step)
         if kind in (TaskType.SIMPLE, TaskType.HTTP):
@@ -445,7 +449,10 @@ class _Decider:
         task.advanced = True
         retryable = status in (TaskStatus.FAILED, TaskStatus.TIMED_OUT)
         if retryable and task.retry_count < task_def.retryCount:
-            self._schedule(step, retry_of=task)
+            if self.state.status == RunStatus.PAUSED:
+                task.advanced = False  # nothing new while paused: advance() retries it on resume
+            else:
+                self._schedule(step, retry_of=task)
         elif step.optional:
             task.status = TaskStatus.COMPLETED_WITH_ERRORS
             task.advanced = False
@@ -555,6 +562,10 @@ class _Decider:
                 return False
             if task.type == TaskType.JOIN and task.status == TaskStatus.IN_PROGRESS:
                 progressed |= self._check_join(task)
+            if not task.advanced and task.is_latest and task.status in _RETRY_HELD:
+                task.advanced = progressed = True  # a retry held back by a pause
+                self._schedule(self.blueprint.task(task.ref), retry_of=task)
+                continue
             if task.advanced or not task.status.is_success or not task.is_latest:
                 continue
             task.advanced = True

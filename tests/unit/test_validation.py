@@ -1,0 +1,399 @@
+"""validate_workflow: every problem listed, each naming its field path and task reference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from podium.dsl.models import TaskType, WorkflowDef
+from podium.dsl.validation import UNSUPPORTED_YET, validate_workflow
+from podium.errors import DefinitionError, ValidationError
+
+
+def _step(ref: str, type: str = "SIMPLE", **extra: Any) -> dict[str, Any]:
+    return {"name": ref, "taskReferenceName": ref, "type": type, **extra}
+
+
+def _flow(*tasks: dict[str, Any], **extra: Any) -> WorkflowDef:
+    return WorkflowDef.model_validate({"name": "x", "version": 3, "tasks": list(tasks), **extra})
+
+
+def _problem(definition: WorkflowDef) -> DefinitionError:
+    with pytest.raises(DefinitionError) as caught:
+        validate_workflow(definition)
+    error = caught.value
+    assert error.service == "dsl"
+    assert error.code == "E_DEFINITION"
+    assert error.status_code == 400
+    assert error.message.startswith("workflow 'x' v3 is not valid: ")
+    return error
+
+
+FORK = _step("fork", "FORK_JOIN", forkTasks=[[_step("l")], [_step("r")]])
+
+CASES = [
+    pytest.param(
+        [_step("a", "NOPE")], "tasks[0].type", "a", "unknown task type 'NOPE'", id="unknown-type"
+    ),
+    pytest.param(
+        [_step("a", "DO_WHILE")],
+        "tasks[0].type",
+        "a",
+        "task type 'DO_WHILE' is not supported by Podium yet",
+        id="do-while",
+    ),
+    pytest.param(
+        [_step("a", "DECISION")], "tasks[0].type", "a", "not supported by Podium yet", id="decision"
+    ),
+    pytest.param(
+        [_step("a", "simple")],
+        "tasks[0].type",
+        "a",
+        "unknown task type 'simple'",
+        id="type-is-case-sensitive",
+    ),
+    pytest.param(
+        [FORK], "tasks[0]", "fork", "a FORK_JOIN must be followed by a JOIN", id="fork-last"
+    ),
+    pytest.param(
+        [FORK, _step("after")],
+        "tasks[0]",
+        "fork",
+        "must be followed by a JOIN",
+        id="fork-then-simple",
+    ),
+    pytest.param(
+        [_step("fork", "FORK_JOIN"), _step("j", "JOIN")],
+        "tasks[0].forkTasks",
+        "fork",
+        "at least one branch",
+        id="fork-no-branches",
+    ),
+    pytest.param(
+        [FORK, _step("join", "JOIN", joinOn=["l", "ghost"])],
+        "tasks[1].joinOn[1]",
+        "join",
+        "no task has reference name 'ghost'",
+        id="bad-join-on",
+    ),
+    pytest.param(
+        [_step("a", inputParameters={"v": "${ghost.output.x}"})],
+        "tasks[0].inputParameters",
+        "a",
+        "'${ghost.output.x}' refers to 'ghost', which is no task reference name",
+        id="unknown-ref",
+    ),
+    pytest.param(
+        [_step("a"), _step("b", inputParameters={"deep": {"list": ["${a.outputs.x}"]}})],
+        "tasks[1].inputParameters",
+        "b",
+        "'${a.outputs.x}' reads 'outputs' of task 'a'",
+        id="bad-task-field",
+    ),
+    pytest.param(
+        [_step("s", "SWITCH", evaluatorType="python", expression="x")],
+        "tasks[0].evaluatorType",
+        "s",
+        "'python' is not one of graaljs, javascript, value-param",
+        id="bad-evaluator",
+    ),
+    pytest.param(
+        [_step("s", "SWITCH", expression="x")],
+        "tasks[0].evaluatorType",
+        "s",
+        "'None' is not one of",
+        id="missing-evaluator",
+    ),
+    pytest.param(
+        [_step("s", "SWITCH", evaluatorType="value-param")],
+        "tasks[0].expression",
+        "s",
+        "a SWITCH needs an expression",
+        id="missing-expression",
+    ),
+    pytest.param(
+        [_step("s", "SWITCH", evaluatorType="javascript", expression="while(true){}")],
+        "tasks[0].expression",
+        "s",
+        "while",
+        id="js-statement",
+    ),
+    pytest.param(
+        [_step("s", "SWITCH", evaluatorType="javascript", expression="$.a >")],
+        "tasks[0].expression",
+        "s",
+        "",
+        id="js-syntax",
+    ),
+    pytest.param(
+        [_step("s", "SWITCH", evaluatorType="graaljs", expression="eval('1')")],
+        "tasks[0].expression",
+        "s",
+        "",
+        id="js-call",
+    ),
+    pytest.param(
+        [_step("h", "HTTP")],
+        "tasks[0].inputParameters.http_request.uri",
+        "h",
+        "an HTTP task needs a uri",
+        id="http-no-request",
+    ),
+    pytest.param(
+        [_step("h", "HTTP", inputParameters={"http_request": {"method": "GET", "uri": ""}})],
+        "tasks[0].inputParameters.http_request.uri",
+        "h",
+        "needs a uri",
+        id="http-empty-uri",
+    ),
+    pytest.param(
+        [_step("w", "WAIT", inputParameters={"duration": "soon"})],
+        "tasks[0].inputParameters.duration",
+        "w",
+        "cannot read duration 'soon'",
+        id="wait-duration",
+    ),
+    pytest.param(
+        [_step("w", "WAIT", inputParameters={"until": "next tuesday"})],
+        "tasks[0].inputParameters.until",
+        "w",
+        "cannot read time 'next tuesday'",
+        id="wait-until",
+    ),
+    pytest.param(
+        [_step("c", "SUB_WORKFLOW")],
+        "tasks[0].subWorkflowParam",
+        "c",
+        "needs subWorkflowParam.name",
+        id="sub-no-params",
+    ),
+    pytest.param(
+        [_step("t", "TERMINATE", inputParameters={"terminationStatus": "DONE"})],
+        "tasks[0].inputParameters.terminationStatus",
+        "t",
+        "'DONE' is not one of COMPLETED, FAILED, TERMINATED",
+        id="terminate-status",
+    ),
+    pytest.param(
+        [_step("a", decisionCases={"x": [_step("b")]})],
+        "tasks[0]",
+        "a",
+        "only a SWITCH may have decisionCases/defaultCase",
+        id="cases-on-simple",
+    ),
+    pytest.param(
+        [_step("a", forkTasks=[[_step("b")]])],
+        "tasks[0]",
+        "a",
+        "only a FORK_JOIN may have forkTasks",
+        id="branches-on-simple",
+    ),
+    # Nested steps are named by their full path.
+    pytest.param(
+        [
+            _step(
+                "s",
+                "SWITCH",
+                evaluatorType="value-param",
+                expression="k",
+                decisionCases={"a": [_step("in", "NOPE")]},
+            )
+        ],
+        "tasks[0].decisionCases.a[0].type",
+        "in",
+        "unknown task type",
+        id="nested-in-case",
+    ),
+    pytest.param(
+        [
+            _step(
+                "s",
+                "SWITCH",
+                evaluatorType="value-param",
+                expression="k",
+                defaultCase=[_step("h", "HTTP")],
+            )
+        ],
+        "tasks[0].defaultCase[0].inputParameters.http_request.uri",
+        "h",
+        "needs a uri",
+        id="nested-in-default",
+    ),
+    pytest.param(
+        [
+            _step(
+                "fork",
+                "FORK_JOIN",
+                forkTasks=[[_step("l")], [_step("r", inputParameters={"v": "${nope.output}"})]],
+            ),
+            _step("join", "JOIN", joinOn=["l", "r"]),
+        ],
+        "tasks[0].forkTasks[1][0].inputParameters",
+        "r",
+        "refers to 'nope'",
+        id="nested-in-branch",
+    ),
+]
+
+
+@pytest.mark.parametrize(("tasks", "field", "ref", "words"), CASES)
+def test_a_problem_names_its_field_path_and_task(tasks, field, ref, words):
+    error = _problem(_flow(*tasks))
+    assert error.field == field
+    assert f"{field} (task '{ref}'): " in error.message
+    assert words in error.message
+
+
+def test_a_duplicate_reference_names_both_places():
+    error = _problem(_flow(_step("a"), _step("b"), _step("a", name="other")))
+    assert error.field == "tasks[2].taskReferenceName"
+    assert "tasks[2].taskReferenceName: 'a' is already used at tasks[0]" in error.message
+
+
+def test_a_duplicate_reference_inside_a_case_is_found_too():
+    switch = _step(
+        "s",
+        "SWITCH",
+        evaluatorType="value-param",
+        expression="k",
+        decisionCases={"x": [_step("a")]},
+    )
+    error = _problem(_flow(_step("a"), switch))
+    assert error.field == "tasks[1].decisionCases.x[0].taskReferenceName"
+    assert "'a' is already used at tasks[0]" in error.message
+
+
+def test_output_parameters_may_only_refer_to_known_tasks():
+    error = _problem(
+        _flow(_step("a"), outputParameters={"r": "${ghost.output.r}", "ok": "${a.output.x}"})
+    )
+    assert error.field == "outputParameters"
+    assert "outputParameters: '${ghost.output.r}' refers to 'ghost'" in error.message
+    assert "${a.output.x}" not in error.message
+
+
+def test_a_malformed_reference_is_a_definition_problem_with_its_place():
+    error = _problem(_flow(_step("a", inputParameters={"v": {"w": "${a..b}"}})))
+    assert error.field == "tasks[0].inputParameters.v.w"
+    assert "tasks[0].inputParameters.v.w (task 'a'): malformed reference '${a..b}'" in error.message
+
+
+def test_every_problem_is_listed_and_the_field_is_the_first():
+    definition = _flow(
+        _step("a", "NOPE"),
+        _step("a"),
+        _step("h", "HTTP"),
+        _step("w", "WAIT", inputParameters={"duration": "soon"}),
+        _step("b", inputParameters={"v": "${ghost.output}"}),
+    )
+    error = _problem(definition)
+    assert error.field == "tasks[0].type"
+    for piece in (
+        "tasks[0].type (task 'a')",
+        "tasks[1].taskReferenceName: 'a' is already used at tasks[0]",
+        "tasks[2].inputParameters.http_request.uri (task 'h')",
+        "tasks[3].inputParameters.duration (task 'w')",
+        "tasks[4].inputParameters (task 'b')",
+    ):
+        assert piece in error.message
+    assert error.message.count("; ") == 4
+
+
+def test_definition_error_is_a_validation_error():
+    error = _problem(_flow(_step("a", "NOPE")))
+    assert isinstance(error, ValidationError)
+    assert error.to_dict()["field"] == "tasks[0].type"
+
+
+@pytest.mark.parametrize("kind", sorted(UNSUPPORTED_YET))
+def test_every_not_yet_supported_type_says_so(kind):
+    error = _problem(_flow(_step("a", kind)))
+    assert f"task type '{kind}' is not supported by Podium yet" in error.message
+
+
+def test_supported_and_unsupported_types_do_not_overlap():
+    assert not UNSUPPORTED_YET & {t.value for t in TaskType}
+
+
+VALID = [
+    pytest.param(
+        [
+            _step("a"),
+            _step("b", inputParameters={"x": "${a.output.x}", "w": "${workflow.input.w}"}),
+        ],
+        id="sequence",
+    ),
+    pytest.param(
+        [
+            _step("a"),
+            _step(
+                "b",
+                inputParameters={
+                    "s": "${a.status}",
+                    "id": "${a.taskId}",
+                    "r": "${a.retryCount}",
+                    "why": "${a.reasonForIncompletion}",
+                    "sub": "${a.subWorkflowId}",
+                    "in": "${a.input.q}",
+                    "whole": "${a}",
+                    "escaped": "$${not.a.ref}",
+                },
+            ),
+        ],
+        id="task-fields",
+    ),
+    pytest.param(
+        [
+            _step(
+                "s",
+                "SWITCH",
+                evaluatorType="javascript",
+                expression="$.x > 1 ? 'a' : 'b'",
+                decisionCases={"a": [_step("x1")], "b": []},
+                defaultCase=[_step("d")],
+            ),
+            _step("after", inputParameters={"v": "${x1.output.v}"}),
+        ],
+        id="switch-js",
+    ),
+    pytest.param(
+        [_step("s", "SWITCH", evaluatorType="Value-Param", expression="k")], id="evaluator-any-case"
+    ),
+    pytest.param([FORK, _step("join", "JOIN", joinOn=["l", "r"])], id="fork-join"),
+    pytest.param(
+        [_step("c", "SUB_WORKFLOW", subWorkflowParam={"name": "child", "version": 1})], id="sub"
+    ),
+    pytest.param(
+        [
+            _step(
+                "h",
+                "HTTP",
+                inputParameters={"http_request": {"uri": "http://x/${workflow.input.id}"}},
+            )
+        ],
+        id="http",
+    ),
+    pytest.param(
+        [
+            _step("w1", "WAIT", inputParameters={"duration": "1d 2h"}),
+            _step("w2", "WAIT", inputParameters={"until": "2026-11-23 15:00 UTC"}),
+            _step("w3", "WAIT", inputParameters={"duration": "${workflow.input.d}"}),
+            _step("w4", "WAIT"),
+        ],
+        id="waits",
+    ),
+    pytest.param(
+        [
+            _step("t1", "TERMINATE", inputParameters={"terminationStatus": "FAILED"}),
+            _step("t2", "TERMINATE", inputParameters={"terminationStatus": "${workflow.input.s}"}),
+        ],
+        id="terminate",
+    ),
+    pytest.param([_step("v", "SET_VARIABLE", inputParameters={"x": 1})], id="set-variable"),
+]
+
+
+@pytest.mark.parametrize("tasks", VALID)
+def test_valid_definitions_pass(tasks):
+    validate_workflow(_flow(*tasks, outputParameters={"id": "${workflow.workflowId}"}))
