@@ -112,9 +112,12 @@ class TaskState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TaskState:
-        values = {k: v for k, v in data.items() if k in _TASK_FIELDS}
-        values["status"] = TaskStatus(values["status"])
-        return cls(**values)
+        try:
+            task = cls(**data)  # the common case: written by to_dict of this version
+        except TypeError:  # written by another version: keep the fields this one knows
+            task = cls(**{k: v for k, v in data.items() if k in _TASK_FIELDS})
+        task.status = TaskStatus(task.status)
+        return task
 
 
 @dataclass(slots=True)

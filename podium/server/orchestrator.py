@@ -354,9 +354,9 @@ class Orchestrator:
                 event = TaskResult(
                     now, task_id, status, output or {}, reason, worker_id, started, polls, logs
                 )
-            self._event_tx(tx, outbox, run_id, event)
+            state = self._event_tx(tx, outbox, run_id, event)
             if next_for_worker and entry is not None and worker_id:
-                claimed = self._claim_tx(tx, entry.queue, worker_id, 1, now)
+                claimed = self._claim_tx(tx, entry.queue, worker_id, 1, now, known=state)
                 return claimed[0] if claimed else None
             return None
 
@@ -391,11 +391,18 @@ class Orchestrator:
     # ---- polling ------------------------------------------------------------------------
 
     def _claim_tx(
-        self, tx: StoreTx, queue: str, worker_id: str, count: int, now: int
+        self,
+        tx: StoreTx,
+        queue: str,
+        worker_id: str,
+        count: int,
+        now: int,
+        known: RunState | None = None,
     ) -> list[Claimed]:
         entries = tx.claim(queue, worker_id, count, now)
         claimed: list[Claimed] = []
-        runs: dict[str, RunState] = {}
+        # ``known`` is a run this unit has just written: no need to read it back.
+        runs: dict[str, RunState] = {known.run_id: known} if known is not None else {}
         for entry in entries:
             state = runs.get(entry.run_id)
             if state is None:
