@@ -234,8 +234,14 @@ class Orchestrator:
         fresh = [task.task_id for task in new.tasks if task.task_id not in known]
         if fresh:
             tx.add_task_ids(new.run_id, fresh)
+        reentrant = False
         for command in decision.commands:
             self._carry_out(tx, outbox, new, command, event.now)
+            reentrant |= isinstance(command, StartChild | TerminateChild | NotifyParent)
+        if reentrant:
+            # A child that ends at once (or a parent that reacts) may have updated this run
+            # again in the same unit; callers get the state as it now stands.
+            new = self._load(tx, new.run_id)[0]
         return new
 
     def _carry_out(
@@ -408,6 +414,10 @@ class Orchestrator:
             if state is None:
                 state = runs[entry.run_id] = self._load(tx, entry.run_id)[0]
             task = state.task(entry.task_id)
+            if task is None and known is not None and state is known:
+                # The run changed again inside this unit (a child ended at once): read it back.
+                state = runs[entry.run_id] = self._load(tx, entry.run_id)[0]
+                task = state.task(entry.task_id)
             if task is None or not task.status.is_active:
                 tx.dequeue(entry.task_id)  # a stale row: its task already ended
                 continue

@@ -359,3 +359,28 @@ def test_http_task_calls_the_service_and_keeps_the_response(api, shipping):
     assert bad["status"] == "FAILED"
     assert "422" in bad["reasonForIncompletion"]
     assert task_of(bad, "call")["outputData"]["response"]["body"] == {"error": "address missing"}
+
+
+def test_a_child_that_ends_at_once_lets_the_parent_go_on(api):
+    register(
+        api,
+        {"name": "instant", "tasks": [_step("v", type="SET_VARIABLE", inputParameters={"x": 1})]},
+    )
+    register(
+        api,
+        {
+            "name": "outer",
+            "tasks": [
+                _step("sub", type="SUB_WORKFLOW", subWorkflowParam={"name": "instant"}),
+                _step("next_step"),
+            ],
+        },
+        [{"name": "next_step", "retryCount": 0}],
+    )
+    run_id = start(api, "outer")
+    [task] = poll(api, "next_step")
+    assert task["workflowInstanceId"] == run_id
+    complete(api, task, {"ok": True})
+    body = wait_status(api, run_id)
+    assert body["status"] == "COMPLETED"
+    assert task_of(body, "sub")["status"] == "COMPLETED"
