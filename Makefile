@@ -21,7 +21,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m examples.order.demo
 
+# Lint and types, then the suite (whose summary stays the last line printed).
 test: $(STAMP)
+	$(MAKE) --no-print-directory check
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 check: lint typecheck
