@@ -1,0 +1,105 @@
+"""Real Conductor definitions (from conductor-oss): registered and run, or refused by name."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from podium.dsl.models import TaskType
+from tests.behaviour.helpers import TERMINAL, complete, poll, run, start, task_of
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "conductor"
+SUPPORTED = {t.value for t in TaskType}
+
+
+def _types(tasks: list[dict[str, Any]]) -> set[str]:
+    found: set[str] = set()
+    for task in tasks:
+        found.add(task.get("type", "SIMPLE"))
+        for case in (task.get("decisionCases") or {}).values():
+            found |= _types(case)
+        found |= _types(task.get("defaultCase") or [])
+        for branch in task.get("forkTasks") or []:
+            found |= _types(branch)
+    return found
+
+
+def _simple_names(tasks: list[dict[str, Any]]) -> set[str]:
+    return {t["name"] for t in tasks if t.get("type", "SIMPLE") == "SIMPLE"} | {
+        name
+        for t in tasks
+        for nested in [
+            *(t.get("decisionCases") or {}).values(),
+            t.get("defaultCase") or [],
+            *(t.get("forkTasks") or []),
+        ]
+        for name in _simple_names(nested)
+    }
+
+
+def _load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    return data
+
+
+@pytest.mark.parametrize("fixture", sorted(p.name for p in FIXTURES.glob("*.json")))
+def test_each_fixture_registers_or_is_refused_naming_every_unsupported_type(api, fixture):
+    definition = _load(fixture)
+    unsupported = _types(definition["tasks"]) - SUPPORTED
+    response = api.post("/api/metadata/workflow", params={"overwrite": "true"}, json=definition)
+    if not unsupported:
+        assert response.status_code == 200, response.text
+        assert api.get(f"/api/metadata/workflow/{definition['name']}").status_code == 200
+        return
+    assert response.status_code == 400
+    message = response.json()["message"]
+    for kind in unsupported:
+        assert f"task type '{kind}' is not supported by Podium yet" in message
+    assert api.get(f"/api/metadata/workflow/{definition['name']}").status_code == 404
+
+
+def _drive(api, run_id: str, names: set[str], timeout: float = 20) -> dict[str, Any]:
+    """Act as a worker for every SIMPLE task type until the run ends."""
+    deadline = time.monotonic() + timeout
+    while (body := run(api, run_id))["status"] not in TERMINAL:
+        assert time.monotonic() < deadline, body
+        for name in names:
+            for task in poll(api, name, count=5, timeout_ms=20):
+                complete(api, task, {"by": task["referenceTaskName"], "input": task["inputData"]})
+    return body
+
+
+def test_conditional_flow_with_switch_takes_the_nested_javascript_branch(api):
+    definition = _load("conditional_flow_with_switch.json")
+    api.post("/api/metadata/workflow", params={"overwrite": "true"}, json=definition)
+    run_id = start(api, definition["name"], {"param1": "nested", "param2": "two"})
+    body = _drive(api, run_id, _simple_names(definition["tasks"]))
+    assert body["status"] == "COMPLETED"
+    refs = [t["referenceTaskName"] for t in body["tasks"]]
+    assert refs == ["conditional", "conditional2", "t2", "tf"]
+    assert task_of(body, "t2")["inputData"] == {"tp1": "nested", "tp3": "two"}
+    assert task_of(body, "conditional2")["outputData"]["evaluationResult"] == ["two"]
+
+
+def test_kitchensink_wf2_runs_its_fork_to_the_end(api):
+    definition = _load("kitchensink_wf2.json")
+    api.post("/api/metadata/workflow", params={"overwrite": "true"}, json=definition)
+    run_id = start(api, definition["name"], {"mod": 3, "oddEven": 1})
+    body = _drive(api, run_id, _simple_names(definition["tasks"]))
+    assert body["status"] == "COMPLETED"
+    assert body["output"] == {"mod": 3, "oddEven": 1}
+    done = {t["referenceTaskName"] for t in body["tasks"] if t["status"] == "COMPLETED"}
+    assert {
+        "task_5",
+        "task_28",
+        "task_10",
+        "task_11",
+        "task_20",
+        "task_21",
+        "join",
+        "task_30",
+    } <= done
