@@ -363,6 +363,11 @@ class Orchestrator:
             state = self._event_tx(tx, outbox, run_id, event)
             if next_for_worker and entry is not None and worker_id:
                 claimed = self._claim_tx(tx, entry.queue, worker_id, 1, now, known=state)
+                if claimed and entry.queue in outbox.ready_queues:
+                    # Often the task this result queued is the one just handed back: waking
+                    # parked polls for it would only cost each of them an empty claim.
+                    if not tx.queue_sizes([entry.queue]).get(entry.queue):
+                        outbox.ready_queues.discard(entry.queue)
                 return claimed[0] if claimed else None
             return None
 
