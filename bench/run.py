@@ -180,7 +180,14 @@ async def _main(out: Path) -> None:
             await client.post("/api/metadata/taskdefs", [{"name": "bench_noop", "retryCount": 0}])
             worker = _spawn(["worker", "bench.workers", "--server", url], work / "worker.log")
             one = await w1(client)
-            two = await w2(client)
+            # This machine is small and shared: W2 is run three times and the median reported.
+            rounds = [await w2(client) for _ in range(3)]
+            rates = sorted(r["steps_per_s"] for r in rounds)
+            two = {
+                **sorted(rounds, key=lambda r: r["steps_per_s"])[1],
+                "low": rates[0],
+                "high": rates[-1],
+            }
     finally:
         for process in (worker, server):
             if process is not None and process.poll() is None:
@@ -197,13 +204,15 @@ async def _main(out: Path) -> None:
             "",
             "Command: `python -m bench.run` (`make bench`)",
             f"Machine: {_machine()}",
-            "Store: SQLite (WAL, synchronous=FULL), one server process, one worker process (`podium worker`).",
+            f"Store: SQLite (WAL, synchronous={os.environ.get('PODIUM_SQLITE_SYNCHRONOUS', 'FULL')}), "
+            "one server process, one worker process (`podium worker`), all on this machine.",
             "",
             "| workload | metric | Podium | target |",
             "|---|---|---|---|",
             f"| W1: 20 runs x 10 sequential steps | median per-step overhead | {one['median_ms_per_step']:.2f} ms | <= 3 ms |",
             f"| W1 | p95 per-step overhead | {one['p95_ms_per_step']:.2f} ms | |",
-            f"| W2: 500 concurrent 3-step runs | throughput | {two['steps_per_s']:.0f} steps/s | >= 800 steps/s |",
+            f"| W2: 500 concurrent 3-step runs | throughput, median of 3 | {two['steps_per_s']:.0f} steps/s | >= 800 steps/s |",
+            f"| W2 | range over the 3 rounds | {two['low']:.0f}-{two['high']:.0f} steps/s | |",
             f"| W2 | first start to last end | {two['elapsed_s']:.2f} s | |",
             "",
             "Peers measured earlier on this machine (not in this run): Temporal dev server ~55 ms/step and",

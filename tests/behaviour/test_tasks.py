@@ -161,3 +161,25 @@ def test_terminal_error_is_not_retried(api):
     assert body["status"] == "FAILED"
     assert len(body["tasks"]) == 1
     assert "card declined" in body["reasonForIncompletion"]
+
+
+def test_result_routes_answer_bad_input_like_every_other_route(api, tmp_path):
+    malformed = api.post(
+        "/api/tasks/update-v2", content=b"{oops", headers={"content-type": "application/json"}
+    )
+    assert malformed.status_code == 400
+    assert malformed.json()["field"] == "body"
+    missing = api.post("/api/tasks", json={"status": "COMPLETED"})
+    assert missing.status_code == 400
+    assert missing.json()["field"] == "taskId"
+    from podium.testing import PodiumTestServer
+
+    with PodiumTestServer(tmp_path / "small.db", max_payload_bytes=200) as small:
+        import httpx
+
+        big = httpx.post(
+            f"{small.url}/api/tasks",
+            json={"taskId": "t", "status": "COMPLETED", "outputData": {"x": "y" * 500}},
+        )
+        assert big.status_code == 413
+        assert big.json()["code"] == "E_PAYLOAD_TOO_LARGE"
