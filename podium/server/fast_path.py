@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from podium.errors import PodiumError
-from podium.server import routes_tasks
+from podium.errors import PodiumError, ValidationError
+from podium.server import routes_tasks, routes_workflow
 
 __all__ = ["FastPath"]
 
@@ -28,6 +28,38 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
 }
 
 
+_START_PREFIX = "/api/workflow/"
+
+
+def _start_handler(path: str) -> Handler | None:
+    """``POST /api/workflow/{name}``: starting a run by name, the other frequent request."""
+    if not path.startswith(_START_PREFIX):
+        return None
+    name = path[len(_START_PREFIX) :]
+    if not name or "/" in name:
+        return None
+
+    async def start(request: Request) -> Response:
+        params = request.query_params
+        raw_version = params.get("version")
+        try:
+            version = int(raw_version) if raw_version not in (None, "") else None
+        except ValueError:
+            raise ValidationError(
+                f"version must be a whole number, not {raw_version!r}", field="version"
+            ) from None
+        return await routes_workflow.start_by_name(
+            name,
+            request,
+            version=version,
+            correlationId=params.get("correlationId"),
+            idempotencyKey=params.get("idempotencyKey"),
+            idempotency_key_header=request.headers.get("idempotency-key"),
+        )
+
+    return start
+
+
 class FastPath:
     """ASGI middleware: answers the hot routes itself, passes everything else on."""
 
@@ -37,6 +69,8 @@ class FastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             handler = _HANDLERS.get((scope["method"], scope["path"]))
+            if handler is None and scope["method"] == "POST":
+                handler = _start_handler(scope["path"])
             if handler is not None:
                 response = await self._handle(handler, Request(scope, receive))
                 await response(scope, receive, send)

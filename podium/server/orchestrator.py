@@ -99,6 +99,9 @@ class Orchestrator:
         self.waiters = QueueWaiters()
         self.on_timer_added = on_timer_added or (lambda: None)
         self._blueprints: dict[str, Blueprint] = {}
+        self._resolved: dict[
+            tuple[str, int | None, int], tuple[str, dict[str, Any], Blueprint]
+        ] = {}
 
     # ---- after commit -------------------------------------------------------------------
 
@@ -156,20 +159,8 @@ class Orchestrator:
         parent_task_id: str | None,
         now: int,
     ) -> RunState:
-        body = tx.get_workflow_def(name, version)
-        if body is None:
-            which = f"version {version}" if version is not None else "any version"
-            raise DefinitionNotFoundError(
-                f"no workflow definition '{name}' ({which}) is registered",
-                service="server",
-                field="name",
-            )
-        snapshot = self._snapshot(tx, body)
-        key = hashlib.sha256(orjson.dumps(snapshot, option=orjson.OPT_SORT_KEYS)).hexdigest()
-        tx.put_run_definition(key, snapshot)
-        blueprint = self._blueprints.get(key)
-        if blueprint is None:
-            blueprint = self._blueprints[key] = Blueprint(WorkflowDef.model_validate(snapshot))
+        key, snapshot, blueprint = self._resolve_definition(tx, name, version)
+        tx.put_run_definition(key, snapshot)  # may be the first run of it in this database
         state = RunState(
             run_id=run_id,
             name=name,
@@ -183,6 +174,33 @@ class Orchestrator:
         )
         tx.insert_run(state, key)
         return self._decide_tx(tx, outbox, state, key, blueprint, RunStarted(now))
+
+    def _resolve_definition(
+        self, tx: StoreTx, name: str, version: int | None
+    ) -> tuple[str, dict[str, Any], Blueprint]:
+        """The frozen definition a new run of ``name`` executes, cached until any definition
+        changes (the store's generation counter says when)."""
+        cache_key = (name, version, tx.definitions_generation())
+        cached = self._resolved.get(cache_key)
+        if cached is not None:
+            return cached
+        body = tx.get_workflow_def(name, version)
+        if body is None:
+            which = f"version {version}" if version is not None else "any version"
+            raise DefinitionNotFoundError(
+                f"no workflow definition '{name}' ({which}) is registered",
+                service="server",
+                field="name",
+            )
+        snapshot = self._snapshot(tx, body)
+        key = hashlib.sha256(orjson.dumps(snapshot, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        blueprint = self._blueprints.get(key)
+        if blueprint is None:
+            blueprint = self._blueprints[key] = Blueprint(WorkflowDef.model_validate(snapshot))
+        if len(self._resolved) > 1000:
+            self._resolved.clear()
+        resolved = self._resolved[cache_key] = (key, snapshot, blueprint)
+        return resolved
 
     def _snapshot(self, tx: StoreTx, body: dict[str, Any]) -> dict[str, Any]:
         """The definition with each step's TaskDef embedded, frozen for the run's lifetime."""

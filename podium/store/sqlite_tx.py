@@ -42,6 +42,7 @@ class SQLiteTx:
             "ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
             (name, _dumps(body), now),
         )
+        self._bump()
 
     def get_task_def(self, name: str) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT body FROM task_defs WHERE name = ?", (name,)).fetchone()
@@ -52,6 +53,7 @@ class SQLiteTx:
         return [orjson.loads(row[0]) for row in rows]
 
     def delete_task_def(self, name: str) -> bool:
+        self._bump()
         return self.conn.execute("DELETE FROM task_defs WHERE name = ?", (name,)).rowcount > 0
 
     def put_workflow_def(self, name: str, version: int, body: dict[str, Any], now: int) -> None:
@@ -61,6 +63,7 @@ class SQLiteTx:
             "SET body = excluded.body, updated_at = excluded.updated_at",
             (name, version, _dumps(body), now, now),
         )
+        self._bump()
 
     def get_workflow_def(self, name: str, version: int | None) -> dict[str, Any] | None:
         if version is None:
@@ -79,10 +82,18 @@ class SQLiteTx:
         return [orjson.loads(row[0]) for row in rows]
 
     def delete_workflow_def(self, name: str, version: int) -> bool:
+        self._bump()
         cursor = self.conn.execute(
             "DELETE FROM workflow_defs WHERE name = ? AND version = ?", (name, version)
         )
         return cursor.rowcount > 0
+
+    def _bump(self) -> None:
+        self.conn.execute("UPDATE definitions_generation SET generation = generation + 1")
+
+    def definitions_generation(self) -> int:
+        row = self.conn.execute("SELECT generation FROM definitions_generation").fetchone()
+        return int(row[0])
 
     def put_run_definition(self, key: str, body: dict[str, Any]) -> None:
         self.conn.execute(

@@ -142,7 +142,8 @@ class WorkerRunner:
         a second one quits at once and raises ``KeyboardInterrupt`` (their leases expire and the
         server hands those tasks out again).
         """
-        asyncio.run(self.run_async(burst=burst, install_signal_handlers=True))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(self.run_async(burst=burst, install_signal_handlers=True))
         if self._forced:
             raise KeyboardInterrupt
 
@@ -413,6 +414,16 @@ class WorkerRunner:
                     self.update_retry_seconds,
                 )
             await asyncio.sleep(backoff.next())
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed: a worker spends most of its time in the event loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 def _next_task(response: HttpResponse) -> dict[str, Any] | None:

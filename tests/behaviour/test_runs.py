@@ -195,3 +195,29 @@ def test_remove_deletes_a_run(api):
     assert api.delete(f"/api/workflow/{run_id}/remove").status_code == 200
     assert api.get(f"/api/workflow/{run_id}").status_code == 404
     assert poll(api, "first", timeout_ms=100) == []
+
+
+def test_start_by_name_reads_its_query_like_the_documented_route(api):
+    register(api, TWO_STEPS, DEFS)
+    bad = api.post("/api/workflow/two_steps", params={"version": "two"}, json={})
+    assert bad.status_code == 400
+    assert bad.json()["field"] == "version"
+    run_id = start(api, "two_steps", {"n": 3}, version=1, correlationId="q-1")
+    body = run(api, run_id)
+    assert (body["workflowVersion"], body["correlationId"]) == (1, "q-1")
+
+
+def test_a_changed_task_definition_applies_to_runs_started_after_it(api):
+    register(api, TWO_STEPS, DEFS)
+    first = start(api, "two_steps", {"n": 3})
+    api.post(
+        "/api/metadata/taskdefs", json=[{"name": "first", "retryCount": 1, "retryDelaySeconds": 0}]
+    )
+    second = start(api, "two_steps", {"n": 3})
+    for _ in range(2):
+        [task] = poll(api, "first")
+        complete(api, task, status="FAILED", reason="flaky")
+    assert wait_status(api, first)["status"] == "FAILED"  # started with retryCount 0
+    [retry] = poll(api, "first")
+    assert retry["workflowInstanceId"] == second
+    assert retry["retryCount"] == 1
