@@ -186,3 +186,20 @@ def test_oversized_payload_is_refused_with_413(tmp_path):
         assert response.status_code == 413
         assert "limit is 1000" in response.json()["message"]
         assert httpx.get(f"{small.url}/api/metadata/workflow").json() == []
+
+
+def test_the_openapi_document_lists_the_api(api):
+    document = api.get("/openapi.json").json()
+    paths = document["paths"]
+    for path in (
+        "/api/metadata/taskdefs",
+        "/api/metadata/workflow",
+        "/api/workflow/{name}",
+        "/api/workflow/{workflow_id}",
+        "/api/workflow/search",
+        "/api/tasks/poll/batch/{task_type}",
+        "/api/tasks",
+        "/api/tasks/update-v2",
+    ):
+        assert path in paths, path
+    assert "taskId" in str(paths["/api/tasks/update-v2"]["post"]["requestBody"])

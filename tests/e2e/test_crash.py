@@ -110,3 +110,38 @@ def test_sigkill_mid_run_loses_nothing(tmp_path):
         for worker in workers:
             stop(worker)
         stop(server)
+
+
+def test_a_timer_that_fell_due_while_the_server_was_down_fires_at_restart(tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server_args = ["server", "--db", str(tmp_path / "timer.db"), "--port", str(port)]
+    server = spawn(server_args, tmp_path / "server.log")
+    try:
+        wait_healthy(url)
+        flow = {
+            "name": "nap",
+            "tasks": [
+                {
+                    "name": "w",
+                    "taskReferenceName": "w",
+                    "type": "WAIT",
+                    "inputParameters": {"duration": "1s"},
+                }
+            ],
+        }
+        with httpx.Client(base_url=url, timeout=30) as client:
+            assert client.post("/api/metadata/workflow", json=flow).status_code == 200
+            run_id = client.post("/api/workflow/nap", json={}).text
+        stop(server, signal.SIGKILL)
+        time.sleep(1.5)  # the WAIT falls due while no server runs
+        server = spawn(server_args, tmp_path / "server.log")
+        wait_healthy(url)
+        with httpx.Client(base_url=url, timeout=30) as client:
+            deadline = time.monotonic() + 10
+            while (body := client.get(f"/api/workflow/{run_id}").json())["status"] == "RUNNING":
+                assert time.monotonic() < deadline, body
+                time.sleep(0.05)
+            assert body["status"] == "COMPLETED"
+    finally:
+        stop(server)
