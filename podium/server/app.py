@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from podium import __version__
 from podium.errors import PodiumError
 from podium.server import routes_metadata, routes_tasks, routes_workflow
+from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_tasks import HttpTaskExecutor
 from podium.server.orchestrator import Orchestrator
@@ -24,8 +24,6 @@ from podium.store.base import Store
 from podium.store.sqlite import SQLiteStore
 
 __all__ = ["create_app"]
-
-log = logging.getLogger("podium.server")
 
 
 def _error(status: int, body: dict[str, Any]) -> JSONResponse:
@@ -65,8 +63,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.orchestrator = orchestrator
 
     @app.exception_handler(PodiumError)
-    async def podium_error(request: Request, exc: PodiumError) -> JSONResponse:
-        return _error(exc.status_code, exc.to_dict())
+    async def on_podium_error(request: Request, exc: PodiumError) -> JSONResponse:
+        return podium_error(exc)
 
     @app.exception_handler(RequestValidationError)
     async def request_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -102,16 +100,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error in %s %s", request.method, request.url.path)
-        body = {
-            "status": 500,
-            "code": "E_INTERNAL",
-            "service": "podium",
-            "message": f"Podium itself failed ({type(exc).__name__}); nothing was changed. "
-            "See the server log.",
-            "retryable": True,
-        }
-        return _error(500, body)
+        return internal_error(request, exc)
 
     @app.get("/api/health", tags=["health"])
     async def health() -> dict[str, str]:

@@ -7,19 +7,17 @@ matching and dependency resolution, which cost as much CPU per request as record
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from podium.errors import PodiumError, ValidationError
 from podium.server import routes_tasks, routes_workflow
+from podium.server.error_bodies import internal_error, podium_error
 
 __all__ = ["FastPath"]
-
-log = logging.getLogger("podium.server")
 
 Handler = Callable[[Request], Awaitable[Response]]
 _HANDLERS: dict[tuple[str, str], Handler] = {
@@ -82,15 +80,6 @@ class FastPath:
         try:
             return await handler(request)
         except PodiumError as exc:
-            return JSONResponse(exc.to_dict(), status_code=exc.status_code)
-        except Exception as exc:  # the same answer the app's own handler gives
-            log.exception("unexpected error in %s %s", request.method, request.url.path)
-            body = {
-                "status": 500,
-                "code": "E_INTERNAL",
-                "service": "podium",
-                "message": f"Podium itself failed ({type(exc).__name__}); nothing was changed. "
-                "See the server log.",
-                "retryable": True,
-            }
-            return JSONResponse(body, status_code=500)
+            return podium_error(exc)
+        except Exception as exc:
+            return internal_error(request, exc)

@@ -183,3 +183,22 @@ def test_result_routes_answer_bad_input_like_every_other_route(api, tmp_path):
         )
         assert big.status_code == 413
         assert big.json()["code"] == "E_PAYLOAD_TOO_LARGE"
+
+
+def test_a_bug_in_podium_is_a_500_that_says_so_without_a_traceback(api, server):
+    orchestrator = server.app.state.orchestrator
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    orchestrator.update_task = broken  # the fast path
+    orchestrator.find_task = broken  # a route behind FastAPI's routing
+    for response in (
+        api.post("/api/tasks", json={"taskId": "t", "status": "COMPLETED"}),
+        api.get("/api/tasks/t"),
+    ):
+        assert response.status_code == 500
+        body = response.json()
+        assert (body["code"], body["service"]) == ("E_INTERNAL", "podium")
+        assert "RuntimeError" in body["message"]
+        assert "secret internals" not in response.text
