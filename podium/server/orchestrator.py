@@ -28,6 +28,7 @@ from podium.engine.events import (
     Enqueue,
     Event,
     NotifyParent,
+    RestartRun,
     RunStarted,
     StartChild,
     StartTimer,
@@ -472,6 +473,23 @@ class Orchestrator:
             lambda tx, outbox: self._event_tx(tx, outbox, run_id, make_event(now))
         )
         return state
+
+    async def restart_run(self, run_id: str, *, use_latest_definition: bool = False) -> RunState:
+        """Run again from the start; optionally on the latest version of its definition."""
+        now = self.clock()
+
+        def unit(tx: StoreTx, outbox: _Outbox) -> RunState:
+            state, key = self._load(tx, run_id)
+            blueprint = self._blueprint(tx, key)
+            if use_latest_definition and state.status.is_terminal:
+                key, snapshot, blueprint = self._resolve_definition(tx, state.name, None)
+                tx.put_run_definition(key, snapshot)
+                tx.set_run_definition(run_id, key, blueprint.definition.version)
+                state.version = blueprint.definition.version
+            return self._decide_tx(tx, outbox, state, key, blueprint, RestartRun(now))
+
+        restarted: RunState = await self._write(unit)
+        return restarted
 
     async def remove_run(self, run_id: str) -> None:
         removed = await self.store.write(lambda tx: tx.delete_run(run_id))

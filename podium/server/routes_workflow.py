@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from podium.engine.events import PauseRun, RestartRun, ResumeRun, RetryRun, TerminateRun
+from podium.engine.events import PauseRun, ResumeRun, RetryRun, TerminateRun
 from podium.errors import ValidationError
 from podium.server.requests import parse_bool, read_json, read_model
 from podium.server.schemas import StartWorkflowRequest
@@ -133,6 +133,13 @@ async def retry(workflow_id: str, request: Request) -> dict[str, Any]:
 
 
 @router.post("/{workflow_id}/restart")
-async def restart(workflow_id: str, request: Request) -> dict[str, Any]:
-    state = await orchestrator_of(request).act(workflow_id, RestartRun)
-    return {"workflowId": workflow_id, "status": str(state.status)}
+async def restart(
+    workflow_id: str,
+    request: Request,
+    useLatestDefinitions: str | None = None,
+) -> dict[str, Any]:
+    """Run an ended run again from the start, with its id and input."""
+    state = await orchestrator_of(request).restart_run(
+        workflow_id, use_latest_definition=parse_bool(useLatestDefinitions)
+    )
+    return {"workflowId": workflow_id, "status": str(state.status), "version": state.version}

@@ -138,6 +138,12 @@ class SQLiteTx:
             ),
         )
 
+    def set_run_definition(self, run_id: str, definition_key: str, version: int) -> None:
+        self.conn.execute(
+            "UPDATE runs SET definition_key = ?, version = ? WHERE run_id = ?",
+            (definition_key, version, run_id),
+        )
+
     def get_run(self, run_id: str) -> tuple[RunState, str] | None:
         row = self.conn.execute(
             "SELECT state, definition_key FROM runs WHERE run_id = ?", (run_id,)

@@ -221,3 +221,18 @@ def test_a_changed_task_definition_applies_to_runs_started_after_it(api):
     [retry] = poll(api, "first")
     assert retry["workflowInstanceId"] == second
     assert retry["retryCount"] == 1
+
+
+def test_restart_with_latest_definitions_moves_the_run_to_the_newest_version(api):
+    register(api, TWO_STEPS, DEFS)
+    run_id = start(api, "two_steps", {"n": 3})
+    _finish(api, run_id)
+    register(api, {**TWO_STEPS, "version": 2, "outputParameters": {"v2": "${second.output.value}"}})
+    assert api.post(f"/api/workflow/{run_id}/restart").json()["version"] == 1
+    body = _finish(api, run_id)
+    assert body["output"] == {"result": 31, "id": run_id}
+    response = api.post(f"/api/workflow/{run_id}/restart", params={"useLatestDefinitions": "True"})
+    assert response.json()["version"] == 2
+    body = _finish(api, run_id)
+    assert body["workflowVersion"] == 2
+    assert body["output"] == {"v2": 31}
