@@ -12,7 +12,7 @@ import logging
 import uuid
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 
 from podium.engine.decider import HTTP_QUEUE
@@ -26,12 +26,13 @@ log = logging.getLogger("podium.http_tasks")
 
 
 async def call_http(
-    client: httpx.AsyncClient, spec: Any
+    session: aiohttp.ClientSession, spec: Any
 ) -> tuple[TaskStatus, dict[str, Any], str | None]:
     """Make the call an HTTP task describes; the outcome as (status, output, reason)."""
     if not isinstance(spec, dict) or not spec.get("uri"):
         return TaskStatus.FAILED_WITH_TERMINAL_ERROR, {}, "http_request.uri is missing"
     method = str(spec.get("method") or "GET").upper()
+    uri = str(spec["uri"])
     headers = {str(k): str(v) for k, v in (spec.get("headers") or {}).items()}
     if spec.get("accept"):
         headers.setdefault("Accept", str(spec["accept"]))
@@ -43,39 +44,38 @@ async def call_http(
         else:
             content = orjson.dumps(body)
             headers.setdefault("Content-Type", str(spec.get("contentType") or "application/json"))
-    timeout = httpx.Timeout(
-        float(spec.get("readTimeOut") or 30_000) / 1000,
-        connect=float(spec.get("connectionTimeOut") or 10_000) / 1000,
-    )
     try:
-        response = await client.request(
-            method, str(spec["uri"]), headers=headers, content=content, timeout=timeout
+        timeout = aiohttp.ClientTimeout(
+            sock_connect=float(spec.get("connectionTimeOut") or 10_000) / 1000,
+            sock_read=float(spec.get("readTimeOut") or 30_000) / 1000,
         )
-    except httpx.HTTPError as exc:
-        return (
-            TaskStatus.FAILED,
-            {},
-            f"HTTP {method} {spec['uri']} failed: {type(exc).__name__}: {exc}",
-        )
+        async with session.request(
+            method, uri, headers=headers, data=content, timeout=timeout
+        ) as response:
+            raw = await response.read()
+            status, reason_phrase = response.status, response.reason or ""
+            response_headers = {str(k): v for k, v in response.headers.items()}
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        return TaskStatus.FAILED, {}, f"HTTP {method} {uri} failed: {type(exc).__name__}: {exc}"
+    text = raw.decode("utf-8", "replace")
     try:
-        response_body: Any = response.json()
-    except ValueError:
-        response_body = response.text
+        response_body: Any = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        response_body = text
     output = {
         "response": {
-            "statusCode": response.status_code,
-            "reasonPhrase": response.reason_phrase,
-            "headers": {k: v for k, v in response.headers.items()},
+            "statusCode": status,
+            "reasonPhrase": reason_phrase,
+            "headers": response_headers,
             "body": response_body,
         }
     }
-    if response.is_success:
+    if 200 <= status < 300:
         return TaskStatus.COMPLETED, output, None
-    snippet = response.text[:500]
     return (
         TaskStatus.FAILED,
         output,
-        f"HTTP {method} {spec['uri']} answered {response.status_code} {response.reason_phrase}: {snippet}",
+        f"HTTP {method} {uri} answered {status} {reason_phrase}: {text[:500]}",
     )
 
 
@@ -85,10 +85,10 @@ class HttpTaskExecutor:
         self.concurrency = concurrency
         self.worker_id = f"podium-http-{uuid.uuid4().hex[:8]}"
         self._tasks: list[asyncio.Task[None]] = []
-        self._client: httpx.AsyncClient | None = None
+        self._session: aiohttp.ClientSession | None = None
 
     def start(self) -> None:
-        self._client = httpx.AsyncClient(follow_redirects=True)
+        self._session = aiohttp.ClientSession()
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._loop(), name=f"podium-http-{i}") for i in range(self.concurrency)
@@ -101,8 +101,9 @@ class HttpTaskExecutor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        if self._client is not None:
-            await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def _loop(self) -> None:
         while True:
@@ -117,9 +118,15 @@ class HttpTaskExecutor:
                 await asyncio.sleep(0.5)
 
     async def _execute(self, claimed: Claimed) -> None:
-        assert self._client is not None
+        assert self._session is not None
         spec = claimed.task.input.get("http_request")
-        status, output, reason = await call_http(self._client, spec)
+        try:
+            status, output, reason = await call_http(self._session, spec)
+        except Exception as exc:
+            # Our bug, not the service's: fail the attempt now rather than at lease expiry.
+            log.exception("HTTP task %s failed inside Podium", claimed.task.task_id)
+            status, output = TaskStatus.FAILED, {}
+            reason = f"Podium could not make the call ({type(exc).__name__}: {exc})"
         try:
             await self.orchestrator.update_task(
                 claimed.task.task_id, status, output=output, reason=reason, worker_id=self.worker_id

@@ -384,3 +384,47 @@ def test_a_child_that_ends_at_once_lets_the_parent_go_on(api):
     body = wait_status(api, run_id)
     assert body["status"] == "COMPLETED"
     assert task_of(body, "sub")["status"] == "COMPLETED"
+
+
+def test_http_task_to_an_unreachable_service_fails_with_the_reason(api, shipping):
+    from podium.testing import free_port
+
+    flow = {
+        "name": "nowhere",
+        "tasks": [
+            _step(
+                "call",
+                type="HTTP",
+                inputParameters={
+                    "http_request": {
+                        "uri": f"http://127.0.0.1:{free_port()}/x",
+                        "connectionTimeOut": 500,
+                    }
+                },
+            )
+        ],
+    }
+    register(api, flow)
+    body = wait_status(api, start(api, "nowhere"))
+    assert body["status"] == "FAILED"
+    assert "HTTP GET http://127.0.0.1:" in body["reasonForIncompletion"]
+    ok = {
+        "name": "headers",
+        "tasks": [
+            _step(
+                "call",
+                type="HTTP",
+                inputParameters={
+                    "http_request": {
+                        "uri": f"{shipping}/shipments",
+                        "method": "POST",
+                        "body": {"address": "a"},
+                    }
+                },
+            )
+        ],
+    }
+    register(api, ok)
+    done = wait_status(api, start(api, "headers"))
+    headers = task_of(done, "call")["outputData"]["response"]["headers"]
+    assert headers["Content-Type"] == "application/json"
