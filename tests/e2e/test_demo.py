@@ -1,12 +1,11 @@
 """The order demo, end to end: its services on their own, its workers, and the whole demo.
 
 The full demo test runs ``python -m examples.order.demo ... --exit`` exactly as a person would,
-so it needs the Podium server, worker SDK and CLI; it is skipped while those are missing.
+with the Podium server, worker SDK and CLI as separate processes.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -61,17 +60,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _missing(*modules: str) -> str | None:
-    """The first of ``modules`` that cannot be imported, or None when all are there."""
-    for name in modules:
-        try:
-            if importlib.util.find_spec(name) is None:
-                return name
-        except ImportError:
-            return name
-    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,7 +149,6 @@ def test_shipping_refuses_a_missing_order_id(shipping_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def workers() -> Any:
-    pytest.importorskip("podium.worker", reason="the worker SDK is not there yet")
     from examples.order import workers
 
     return workers
@@ -225,7 +212,8 @@ def test_charge_payment_refuses_bad_input(workers: Any, amount: Any, currency: A
 
 
 def test_workers_module_serves_both_task_types(workers: Any) -> None:
-    registry = pytest.importorskip("podium.worker.registry")
+    from podium.worker import registry
+
     names = {spec.name for spec in registry.load_tasks("examples.order.workers")}
     assert names == {"reserve_inventory", "charge_payment"}
 
@@ -253,12 +241,14 @@ def test_definitions_match_the_workers_and_the_orders() -> None:
 
 
 def test_definitions_are_valid_podium_definitions() -> None:
-    models = pytest.importorskip("podium.dsl.models")
+    from podium.dsl import models
+    from podium.dsl.validation import validate_workflow
+
     definitions = json.loads(DEFINITIONS.read_text())
     for task_def in definitions["taskDefs"]:
         models.TaskDef.model_validate(task_def)
     for workflow in definitions["workflows"]:
-        models.WorkflowDef.model_validate(workflow)
+        validate_workflow(models.WorkflowDef.model_validate(workflow))
 
 
 def test_build_orders_adds_the_two_failing_orders() -> None:
@@ -308,10 +298,7 @@ def test_check_outcome() -> None:
 # The whole demo
 # --------------------------------------------------------------------------------------------
 
-_MISSING = _missing("podium.__main__", "podium.server.main", "podium.worker")
 
-
-@pytest.mark.skipif(_MISSING is not None, reason=f"{_MISSING} is not there yet")
 def test_demo_runs_every_order_to_the_expected_end(tmp_path: Path) -> None:
     command = [
         sys.executable,
