@@ -14,6 +14,7 @@ from podium.dsl import expressions
 from podium.dsl.models import TaskDef, TaskTimeoutPolicy, TaskType, WorkflowTask
 from podium.dsl.safe_expr import evaluate as evaluate_script
 from podium.engine.blueprint import Blueprint
+from podium.engine.context import case_label, expression_context
 from podium.engine.events import (
     CancelTimer,
     ChildFinished,
@@ -37,7 +38,14 @@ from podium.engine.events import (
     TimerFired,
 )
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus, derive_id
-from podium.engine.timing import parse_duration_s, parse_until_ms, retry_delay_s
+from podium.engine.timing import (
+    http_lease_s,
+    parse_duration_s,
+    parse_until_ms,
+    retry_delay_s,
+    timer_key_task_timeout,
+    timer_key_wait,
+)
 from podium.errors import ConflictError, PodiumError, TaskAlreadyFinishedError, TaskNotFoundError
 
 __all__ = ["DEFAULT_TASK_DEF", "HTTP_QUEUE", "decide"]
@@ -61,14 +69,6 @@ def decide(state: RunState, event: Event, blueprint: Blueprint) -> Decision:
     decider.advance()
     decider.state.updated_at = event.now
     return Decision(decider.state, tuple(decider.commands))
-
-
-def timer_key_wait(task_id: str) -> str:
-    return f"wait:{task_id}"
-
-
-def timer_key_task_timeout(task_id: str) -> str:
-    return f"task-timeout:{task_id}"
 
 
 class _Decider:
@@ -269,33 +269,6 @@ class _Decider:
             return step.taskDefinition
         return DEFAULT_TASK_DEF if step.type == TaskType.SIMPLE else _SYSTEM_TASK_DEF
 
-    def _context(self) -> dict[str, Any]:
-        state = self.state
-        context: dict[str, Any] = {
-            "workflow": {
-                "input": state.input,
-                "output": state.output,
-                "variables": state.variables,
-                "workflowId": state.run_id,
-                "correlationId": state.correlation_id,
-                "workflowType": state.name,
-                "version": state.version,
-                "createTime": state.created_at,
-                "parentWorkflowId": state.parent_run_id,
-            }
-        }
-        for task in state.tasks:  # later attempts overwrite earlier ones
-            context[task.ref] = {
-                "input": task.input,
-                "output": task.output,
-                "status": str(task.status),
-                "taskId": task.task_id,
-                "retryCount": task.retry_count,
-                "reasonForIncompletion": task.reason,
-                "subWorkflowId": task.sub_workflow_id,
-            }
-        return context
-
     def _schedule(
         self, step: WorkflowTask, retry_of: TaskState | None = None, *, immediate: bool = False
     ) -> None:
@@ -303,7 +276,7 @@ class _Decider:
         seq = state.next_seq
         state.next_seq += 1
         task_id = derive_id(state.run_id, f"{state.restarts}/{seq}")
-        task_input = expressions.resolve(step.inputParameters, self._context())
+        task_input = expressions.resolve(step.inputParameters, expression_context(self.state))
         delay_ms = step.startDelay * 1000
         retry_count = 0
         if retry_of is not None:
@@ -334,7 +307,7 @@ class _Decider:
             if kind == TaskType.SIMPLE:
                 task.queue, lease_s = step.name, task_def.responseTimeoutSeconds
             else:
-                task.queue, lease_s = HTTP_QUEUE, _http_lease_s(task.input)
+                task.queue, lease_s = HTTP_QUEUE, http_lease_s(task.input)
             self.commands.append(Enqueue(task.task_id, task.queue, task.available_at, lease_s))
             if task_def.timeoutSeconds > 0:
                 due = task.available_at + task_def.timeoutSeconds * 1000
@@ -371,7 +344,7 @@ class _Decider:
         except PodiumError as exc:
             self._fail_task(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, exc.message)
             return
-        case = _case_label(value)
+        case = case_label(value)
         task.output = {"evaluationResult": [case], "selectedCase": case}
         self._finish_task(task, TaskStatus.COMPLETED)
 
@@ -536,7 +509,9 @@ class _Decider:
     def _run_output(self) -> dict[str, Any]:
         definition = self.blueprint.definition
         if definition.outputParameters:
-            resolved = expressions.resolve(definition.outputParameters, self._context())
+            resolved = expressions.resolve(
+                definition.outputParameters, expression_context(self.state)
+            )
             return resolved if isinstance(resolved, dict) else {"result": resolved}
         for task in reversed(self.state.tasks):  # Conductor's rule: the last step's output
             if task.status.is_success:
@@ -588,26 +563,3 @@ class _Decider:
         join.output = outputs
         self._finish_task(join, TaskStatus.COMPLETED)
         return True
-
-
-def _case_label(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _http_lease_s(task_input: dict[str, Any]) -> int:
-    """How long the HTTP executor may hold a call before another executor may take it over."""
-    request = task_input.get("http_request")
-    if not isinstance(request, dict):
-        return 60
-    try:
-        connect_ms = int(request.get("connectionTimeOut") or 10_000)
-        read_ms = int(request.get("readTimeOut") or 30_000)
-    except (TypeError, ValueError):
-        return 60
-    return (connect_ms + read_ms) // 1000 + 5

@@ -1,11 +1,20 @@
-"""Retry delays, computed without reading a clock."""
+"""Retry delays, lease lengths and timer keys, computed without reading a clock."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from podium.dsl.durations import parse_duration_s, parse_until_ms
 from podium.dsl.models import RetryLogic, TaskDef
 
-__all__ = ["parse_duration_s", "parse_until_ms", "retry_delay_s"]
+__all__ = [
+    "http_lease_s",
+    "parse_duration_s",
+    "parse_until_ms",
+    "retry_delay_s",
+    "timer_key_task_timeout",
+    "timer_key_wait",
+]
 
 
 def retry_delay_s(task_def: TaskDef, attempt: int) -> int:
@@ -16,3 +25,24 @@ def retry_delay_s(task_def: TaskDef, attempt: int) -> int:
     if task_def.retryLogic == RetryLogic.LINEAR_BACKOFF:
         return base * task_def.backoffScaleFactor * (attempt + 1)
     return base
+
+
+def timer_key_wait(task_id: str) -> str:
+    return f"wait:{task_id}"
+
+
+def timer_key_task_timeout(task_id: str) -> str:
+    return f"task-timeout:{task_id}"
+
+
+def http_lease_s(task_input: dict[str, Any]) -> int:
+    """How long the HTTP executor may hold a call before another executor may take it over."""
+    request = task_input.get("http_request")
+    if not isinstance(request, dict):
+        return 60
+    try:
+        connect_ms = int(request.get("connectionTimeOut") or 10_000)
+        read_ms = int(request.get("readTimeOut") or 30_000)
+    except (TypeError, ValueError):
+        return 60
+    return (connect_ms + read_ms) // 1000 + 5

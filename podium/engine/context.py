@@ -1,0 +1,48 @@
+"""What expressions in a run can read, and how a SWITCH value becomes a case name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podium.engine.state import RunState
+
+__all__ = ["case_label", "expression_context"]
+
+
+def expression_context(state: RunState) -> dict[str, Any]:
+    """``${workflow...}`` and ``${<ref>...}`` for the run as it stands (latest attempts win)."""
+    context: dict[str, Any] = {
+        "workflow": {
+            "input": state.input,
+            "output": state.output,
+            "variables": state.variables,
+            "workflowId": state.run_id,
+            "correlationId": state.correlation_id,
+            "workflowType": state.name,
+            "version": state.version,
+            "createTime": state.created_at,
+            "parentWorkflowId": state.parent_run_id,
+        }
+    }
+    for task in state.tasks:  # later attempts overwrite earlier ones
+        context[task.ref] = {
+            "input": task.input,
+            "output": task.output,
+            "status": str(task.status),
+            "taskId": task.task_id,
+            "retryCount": task.retry_count,
+            "reasonForIncompletion": task.reason,
+            "subWorkflowId": task.sub_workflow_id,
+        }
+    return context
+
+
+def case_label(value: Any) -> str:
+    """The case a SWITCH value selects, written as Conductor writes it (``true``, ``3``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
