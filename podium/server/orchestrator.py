@@ -431,17 +431,14 @@ class Orchestrator:
     ) -> list[Claimed]:
         entries = tx.claim(queue, worker_id, count, now)
         claimed: list[Claimed] = []
-        # ``known`` is a run this unit has just written: no need to read it back.
+        # ``known`` is a run this unit has just written (``_decide_tx`` returns it as it stands
+        # after any nested decisions): no need to read it back.
         runs: dict[str, RunState] = {known.run_id: known} if known is not None else {}
         for entry in entries:
             state = runs.get(entry.run_id)
             if state is None:
                 state = runs[entry.run_id] = self._load(tx, entry.run_id)[0]
             task = state.task(entry.task_id)
-            if task is None and known is not None and state is known:
-                # The run changed again inside this unit (a child ended at once): read it back.
-                state = runs[entry.run_id] = self._load(tx, entry.run_id)[0]
-                task = state.task(entry.task_id)
             if task is None or not task.status.is_active:
                 tx.dequeue(entry.task_id)  # a stale row: its task already ended
                 continue
