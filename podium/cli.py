@@ -26,6 +26,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from podium.cli_db import db_app
 from podium.client import DEFAULT_SERVER, PodiumClient, PodiumClientError
 from podium.settings import Settings
 
@@ -38,6 +39,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(db_app, name="db")
 
 ServerOpt = Annotated[
     str,
@@ -150,13 +152,20 @@ def server(
     db: Annotated[
         str | None, typer.Option("--db", help="SQLite file [env: PODIUM_DATABASE].")
     ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="postgresql://... to keep runs in PostgreSQL [env: PODIUM_DATABASE_URL].",
+        ),
+    ] = None,
     host: Annotated[
         str | None, typer.Option(help="Address to listen on [env: PODIUM_HOST].")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [env: PODIUM_PORT].")] = None,
 ) -> None:
     """Run the Podium server (blocks until stopped)."""
-    settings = Settings.from_env(database=db, host=host, port=port)
+    settings = Settings.from_env(database=db, database_url=database_url, host=host, port=port)
     # Imported here so that the other commands start fast and work without the server's
     # dependencies; through importlib because the server module is built separately.
     try:
@@ -203,7 +212,14 @@ def worker(
         list[str],
         typer.Argument(help="module:function, or a module to run all its @worker_task functions."),
     ],
-    server: ServerOpt = DEFAULT_SERVER,
+    server: Annotated[
+        str,
+        typer.Option(
+            "--server",
+            envvar="PODIUM_SERVER",
+            help="Base URL of the Podium server; several instances separated by commas.",
+        ),
+    ] = DEFAULT_SERVER,
     concurrency: Annotated[
         int | None, typer.Option(min=1, help="Tasks at once per type (default: each handler's).")
     ] = None,

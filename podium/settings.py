@@ -19,12 +19,23 @@ def _env_float(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
+def _env_float_or_none(name: str) -> float | None:
+    raw = os.environ.get(name)
+    return float(raw) if raw else None
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the server needs to know, passed explicitly to whatever needs it."""
 
     database: str = "podium.db"
     """Path of the SQLite file (``:memory:`` is refused: a run must survive a restart)."""
+    database_url: str | None = None
+    """``postgresql://...`` to use PostgreSQL (shared by every instance) instead of SQLite."""
+    database_schema: str = "public"
+    """The PostgreSQL schema Podium's tables live in."""
+    database_pool_size: int = 10
+    """PostgreSQL connections per instance: how many units of work it runs at once."""
     host: str = "127.0.0.1"
     port: int = 8080
     sqlite_synchronous: str = "FULL"
@@ -38,6 +49,14 @@ class Settings:
     """How often the sweeper looks for expired leases and due timers when nothing pokes it."""
     http_task_concurrency: int = 32
     """How many HTTP tasks the server calls at once."""
+    retention_days: float | None = None
+    """Ended runs older than this are removed (None: kept for ever)."""
+    retention_mode: str = "delete"
+    """``delete`` ended runs, or ``archive`` them (moved to the ``archived_runs`` table)."""
+    retention_batch: int = 500
+    """Runs removed per transaction, so retention never holds live work up for long."""
+    retention_interval_s: float = 60.0
+    """How often each instance looks for runs past their retention."""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -45,6 +64,9 @@ class Settings:
         d = cls()  # slots leave no class-level defaults to read, so read an instance's
         base = cls(
             database=os.environ.get("PODIUM_DATABASE", d.database),
+            database_url=os.environ.get("PODIUM_DATABASE_URL") or None,
+            database_schema=os.environ.get("PODIUM_DATABASE_SCHEMA", d.database_schema),
+            database_pool_size=_env_int("PODIUM_DATABASE_POOL_SIZE", d.database_pool_size),
             host=os.environ.get("PODIUM_HOST", d.host),
             port=_env_int("PODIUM_PORT", d.port),
             sqlite_synchronous=os.environ.get("PODIUM_SQLITE_SYNCHRONOUS", d.sqlite_synchronous),
@@ -52,5 +74,25 @@ class Settings:
             max_poll_timeout_ms=_env_int("PODIUM_MAX_POLL_TIMEOUT_MS", d.max_poll_timeout_ms),
             sweep_interval_s=_env_float("PODIUM_SWEEP_INTERVAL_S", d.sweep_interval_s),
             http_task_concurrency=_env_int("PODIUM_HTTP_TASK_CONCURRENCY", d.http_task_concurrency),
+            retention_days=_env_float_or_none("PODIUM_RETENTION_DAYS"),
+            retention_mode=os.environ.get("PODIUM_RETENTION_MODE", d.retention_mode),
+            retention_batch=_env_int("PODIUM_RETENTION_BATCH", d.retention_batch),
+            retention_interval_s=_env_float("PODIUM_RETENTION_INTERVAL_S", d.retention_interval_s),
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def store_description(self) -> str:
+        """Where runs are kept, for logs: never a password."""
+        if self.database_url:
+            return _without_password(self.database_url)
+        return f"sqlite:{self.database}"
+
+
+def _without_password(url: str) -> str:
+    head, at, tail = url.rpartition("@")
+    if not at or ":" not in head.split("//", 1)[-1]:
+        return url
+    scheme, _, credentials = head.partition("//")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}//{user}:***@{tail}"

@@ -18,10 +18,11 @@ from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_tasks import HttpTaskExecutor
 from podium.server.orchestrator import Orchestrator
+from podium.server.retention import Retention
 from podium.server.sweeper import Sweeper
 from podium.settings import Settings
 from podium.store.base import Store
-from podium.store.sqlite import SQLiteStore
+from podium.store.factory import store_for
 
 __all__ = ["create_app"]
 
@@ -31,28 +32,41 @@ def _error(status: int, body: dict[str, Any]) -> JSONResponse:
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
-    """The server for ``settings``; ``store`` defaults to the SQLite file it names."""
-    backend: Store = store or SQLiteStore(
-        settings.database, synchronous=settings.sqlite_synchronous
-    )
+    """The server for ``settings``; ``store`` defaults to the backend they name."""
+    backend: Store = store or store_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await backend.open()
+        backend.subscribe(orchestrator.heard_ready)
         sweeper = Sweeper(orchestrator, max_sleep_s=settings.sweep_interval_s)
         orchestrator.on_timer_added = sweeper.poke
         executor = HttpTaskExecutor(orchestrator, concurrency=settings.http_task_concurrency)
         sweeper.start()
         executor.start()
+        if retention is not None:
+            retention.start()
         try:
             yield
         finally:
+            if retention is not None:
+                await retention.stop()
             await executor.stop()
             await sweeper.stop()
             orchestrator.waiters.notify_all()
             await backend.close()
 
     orchestrator = Orchestrator(backend)
+    retention = None
+    if settings.retention_days is not None:
+        retention = Retention(
+            backend,
+            max_age_days=settings.retention_days,
+            mode=settings.retention_mode,
+            batch=settings.retention_batch,
+            interval_s=settings.retention_interval_s,
+            clock=orchestrator.clock,
+        )
     app = FastAPI(
         title="Podium",
         version=__version__,
@@ -60,6 +74,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.retention = retention
     app.state.orchestrator = orchestrator
 
     @app.exception_handler(PodiumError)

@@ -29,6 +29,6 @@ def serve(settings: Settings) -> None:
         "Podium listening on http://%s:%s (store: %s)",
         settings.host,
         settings.port,
-        settings.database,
+        settings.store_description,
     )
     server.run()

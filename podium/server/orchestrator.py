@@ -113,10 +113,24 @@ class Orchestrator:
             self.on_timer_added()
 
     async def _write(self, fn: Callable[[StoreTx, _Outbox], Any]) -> Any:
-        outbox = _Outbox()
-        result = await self.store.write(lambda tx: fn(tx, outbox))
+        def unit(tx: StoreTx) -> tuple[Any, _Outbox]:
+            # A fresh outbox per attempt: the store may run a unit again after a lost race.
+            outbox = _Outbox()
+            result = fn(tx, outbox)
+            if outbox.ready_queues:
+                tx.announce_ready(outbox.ready_queues)
+            return result, outbox
+
+        result, outbox = await self.store.write(unit)
         self._publish(outbox)
         return result
+
+    def heard_ready(self, queue: str | None) -> None:
+        """Another instance queued tasks on ``queue`` (None: on some queue, unknown which)."""
+        if queue is None:
+            self.waiters.notify_all()
+        else:
+            self.waiters.notify(queue)
 
     # ---- starting runs ------------------------------------------------------------------
 
@@ -227,14 +241,14 @@ class Orchestrator:
             blueprint = self._blueprints[key] = Blueprint(WorkflowDef.model_validate(body))
         return blueprint
 
-    def _load(self, tx: StoreTx, run_id: str) -> tuple[RunState, str]:
-        found = tx.get_run(run_id)
+    def _load(self, tx: StoreTx, run_id: str, *, for_update: bool = False) -> tuple[RunState, str]:
+        found = tx.get_run(run_id, for_update=for_update)
         if found is None:
             raise WorkflowNotFoundError(f"no workflow run has id {run_id}", service="server")
         return found
 
     def _event_tx(self, tx: StoreTx, outbox: _Outbox, run_id: str, event: Event) -> RunState:
-        state, key = self._load(tx, run_id)
+        state, key = self._load(tx, run_id, for_update=True)
         return self._decide_tx(tx, outbox, state, key, self._blueprint(tx, key), event)
 
     def _decide_tx(
@@ -353,6 +367,8 @@ class Orchestrator:
                 raise TaskNotFoundError(
                     f"no task has id {task_id}", service="server", field="taskId"
                 )
+            # The run first, then its queue row: every unit takes locks in that order.
+            state, key = self._load(tx, run_id, for_update=True)
             entry = tx.queue_entry(task_id)
             if entry is not None and entry.lease_owner and worker_id:
                 if entry.lease_owner != worker_id:
@@ -379,7 +395,7 @@ class Orchestrator:
                 event = TaskResult(
                     now, task_id, status, output or {}, reason, worker_id, started, polls, logs
                 )
-            state = self._event_tx(tx, outbox, run_id, event)
+            state = self._decide_tx(tx, outbox, state, key, self._blueprint(tx, key), event)
             if next_for_worker and entry is not None and worker_id:
                 claimed = self._claim_tx(tx, entry.queue, worker_id, 1, now, known=state)
                 if claimed and entry.queue in outbox.ready_queues:
@@ -476,7 +492,7 @@ class Orchestrator:
         now = self.clock()
 
         def unit(tx: StoreTx, outbox: _Outbox) -> RunState:
-            state, key = self._load(tx, run_id)
+            state, key = self._load(tx, run_id, for_update=True)
             blueprint = self._blueprint(tx, key)
             if use_latest_definition and state.status.is_terminal:
                 key, snapshot, blueprint = self._resolve_definition(tx, state.name, None)

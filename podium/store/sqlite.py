@@ -13,29 +13,19 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 from podium.errors import StoreError
 from podium.store.base import StoreTx
+from podium.store.migrations import migrations, statements
 from podium.store.sqlite_tx import SQLiteTx
 
-__all__ = ["SQLiteStore", "migrations"]
+__all__ = ["SQLiteStore", "migrate"]
 
 T = TypeVar("T")
 _MAX_BATCH = 512
 _Job = tuple[Callable[[StoreTx], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
-
-
-def migrations() -> list[tuple[int, str]]:
-    """The numbered SQL migration files shipped with the package, in order."""
-    folder = resources.files("podium.store") / "sql" / "sqlite"
-    found: list[tuple[int, str]] = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
-    return sorted(found)
 
 
 class SQLiteStore:
@@ -101,6 +91,9 @@ class SQLiteStore:
     # only committed state between units of work needs no extra isolation logic.
     read = write
 
+    def subscribe(self, on_ready: Callable[[str | None], None]) -> None:
+        """Nothing to hear: one process owns a SQLite file, and it wakes its own polls."""
+
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -111,7 +104,8 @@ class SQLiteStore:
         return conn
 
     @staticmethod
-    def _migrate(conn: sqlite3.Connection) -> None:
+    def _migrate(conn: sqlite3.Connection) -> list[int]:
+        applied: list[int] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute(
@@ -119,18 +113,18 @@ class SQLiteStore:
                 "(version INTEGER PRIMARY KEY, applied_at TEXT DEFAULT CURRENT_TIMESTAMP)"
             )
             done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-            for version, sql in migrations():
+            for version, sql in migrations("sqlite"):
                 if version in done:
                     continue
-                code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
-                for statement in code.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                for statement in statements(sql):
+                    conn.execute(statement)
                 conn.execute("INSERT INTO schema_migrations (version) VALUES (?)", (version,))
+                applied.append(version)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        return applied
 
     def _serve(self) -> None:
         conn = self._conn
@@ -180,6 +174,18 @@ class SQLiteStore:
             outcomes = [(None, failure)] * len(batch)
         for (_, future, loop), (result, error) in zip(batch, outcomes, strict=True):
             loop.call_soon_threadsafe(_settle, future, result, error)
+
+
+def migrate(path: str | Path) -> list[int]:
+    """Apply the migrations the file lacks (creating it if need be); returns those applied."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        return SQLiteStore._migrate(conn)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{type(exc).__name__}: {exc}", service=SQLiteStore.name) from exc
+    finally:
+        conn.close()
 
 
 def _wrap(exc: BaseException, service: str) -> BaseException:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 from typing import Any
 
 import orjson
@@ -144,7 +145,8 @@ class SQLiteTx:
             (definition_key, version, run_id),
         )
 
-    def get_run(self, run_id: str) -> tuple[RunState, str] | None:
+    def get_run(self, run_id: str, *, for_update: bool = False) -> tuple[RunState, str] | None:
+        # One writer thread: nothing else can decide for this run while this unit runs.
         row = self.conn.execute(
             "SELECT state, definition_key FROM runs WHERE run_id = ?", (run_id,)
         ).fetchone()
@@ -204,6 +206,26 @@ class SQLiteTx:
         self.conn.execute(
             "INSERT INTO idempotency (name, key, run_id) VALUES (?, ?, ?)", (name, key, run_id)
         )
+
+    def remove_ended_runs(self, ended_before: int, limit: int, *, archive: bool, now: int) -> int:
+        ids = [
+            row[0]
+            for row in self.conn.execute(
+                "SELECT run_id FROM runs WHERE ended_at IS NOT NULL AND ended_at < ? LIMIT ?",
+                (ended_before, limit),
+            )
+        ]
+        if archive:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO archived_runs (run_id, name, version, status, "
+                "correlation_id, created_at, ended_at, archived_at, state) "
+                "SELECT run_id, name, version, status, correlation_id, created_at, ended_at, ?, "
+                "state FROM runs WHERE run_id = ?",
+                [(now, run_id) for run_id in ids],
+            )
+        for run_id in ids:
+            self.delete_run(run_id)
+        return len(ids)
 
     # ---- queue ----------------------------------------------------------------------------
 
@@ -296,6 +318,9 @@ class SQLiteTx:
         for queue, size in self.conn.execute(sql + " GROUP BY queue", params):
             sizes[queue] = size
         return sizes
+
+    def announce_ready(self, queues: Collection[str]) -> None:
+        """Nothing to do: one process owns a SQLite file, and it wakes its own polls."""
 
     # ---- timers ---------------------------------------------------------------------------
 

@@ -100,7 +100,8 @@ class WorkerRunner:
         http_timeout: float = 30.0,
     ) -> None:
         """``concurrency`` and ``poll_timeout_ms``, when given, override every handler's own."""
-        self.server_url = api_root(server_url)
+        # Several instances of one Podium may be listed, separated by commas.
+        self.server_url = ",".join(api_root(url.strip()) for url in server_url.split(","))
         self.worker_id = worker_id or default_worker_id()
         self.update_retry_seconds = update_retry_seconds
         self.http_timeout = http_timeout

@@ -42,21 +42,32 @@ class HttpResponse:
 
 
 class HttpTransport:
-    """A keep-alive connection pool to one server."""
+    """Keep-alive connection pools to a server, or to several instances of one Podium.
+
+    ``base_url`` may list instances separated by commas. Requests go to one instance until it
+    cannot be reached; then to the next, so a worker carries on when an instance dies.
+    """
 
     def __init__(self, base_url: str, *, pool: int, timeout_s: float, connect_s: float) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_urls = [url.strip().rstrip("/") for url in base_url.split(",") if url.strip()]
+        if not self.base_urls:
+            raise ValueError("no server URL given")
+        self.base_url = self.base_urls[0]
         self.pool = pool
         self.timeout = aiohttp.ClientTimeout(
             total=None, sock_read=timeout_s, sock_connect=connect_s
         )
-        self._session: aiohttp.ClientSession | None = None
+        self._sessions: list[aiohttp.ClientSession] = []
+        self._current = 0
 
     async def __aenter__(self) -> HttpTransport:
-        connector = aiohttp.TCPConnector(limit=self.pool, limit_per_host=self.pool)
-        self._session = aiohttp.ClientSession(
-            self.base_url, connector=connector, timeout=self.timeout, auto_decompress=True
-        )
+        for url in self.base_urls:
+            connector = aiohttp.TCPConnector(limit=self.pool, limit_per_host=self.pool)
+            self._sessions.append(
+                aiohttp.ClientSession(
+                    url, connector=connector, timeout=self.timeout, auto_decompress=True
+                )
+            )
         return self
 
     async def __aexit__(
@@ -65,9 +76,9 @@ class HttpTransport:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            await session.close()
 
     async def get(
         self, path: str, *, params: dict[str, str | int], timeout_s: float | None = None
@@ -83,12 +94,17 @@ class HttpTransport:
         return await self._request("POST", path, data=content, headers=headers)
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> HttpResponse:
-        if self._session is None:
+        if not self._sessions:
             raise TransportError("the transport is not open")
         if kwargs.get("timeout") is None:
             kwargs.pop("timeout", None)
+        index = self._current
         try:
-            async with self._session.request(method, path, **kwargs) as response:
+            async with self._sessions[index].request(method, path, **kwargs) as response:
                 return HttpResponse(response.status, await response.read())
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+            if len(self._sessions) > 1 and self._current == index:
+                # The caller retries; its next attempt goes to the next instance.
+                self._current = (index + 1) % len(self._sessions)
+                self.base_url = self.base_urls[self._current]
+            raise TransportError(f"{self.base_urls[index]}: {type(exc).__name__}: {exc}") from exc

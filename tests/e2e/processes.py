@@ -14,8 +14,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``python -m podium *args``, its output appended to ``log``; ``env`` adds variables."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **(env or {})}
     handle = log.open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", "podium", *args],

@@ -1,4 +1,6 @@
-"""Kill the server with SIGKILL while 200 runs are in flight: after a restart all complete."""
+"""Kill the server with SIGKILL while 200 runs are in flight: after a restart all complete.
+
+Both on SQLite and on PostgreSQL (``store_choice`` runs each test on each)."""
 
 from __future__ import annotations
 
@@ -53,12 +55,12 @@ def _statuses(client: httpx.Client) -> dict[str, int]:
     return counts
 
 
-def test_sigkill_mid_run_loses_nothing(tmp_path):
+def test_sigkill_mid_run_loses_nothing(tmp_path, store_choice):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    db = tmp_path / "crash.db"
-    server_args = ["server", "--db", str(db), "--port", str(port)]
-    server = spawn(server_args, tmp_path / "server.log")
+    server_args = ["server", "--port", str(port)]
+    store_env = store_choice.environment()
+    server = spawn(server_args, tmp_path / "server.log", store_env)
     workers = []
     try:
         wait_healthy(url)
@@ -90,7 +92,7 @@ def test_sigkill_mid_run_loses_nothing(tmp_path):
         assert completed < RUNS, "the crash came too late to test anything"
         time.sleep(0.5)
 
-        server = spawn(server_args, tmp_path / "server.log")
+        server = spawn(server_args, tmp_path / "server.log", store_env)
         wait_healthy(url)
         with httpx.Client(base_url=url, timeout=30) as client:
             deadline = time.monotonic() + 120
@@ -112,11 +114,12 @@ def test_sigkill_mid_run_loses_nothing(tmp_path):
         stop(server)
 
 
-def test_a_timer_that_fell_due_while_the_server_was_down_fires_at_restart(tmp_path):
+def test_a_timer_that_fell_due_while_the_server_was_down_fires_at_restart(tmp_path, store_choice):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server_args = ["server", "--db", str(tmp_path / "timer.db"), "--port", str(port)]
-    server = spawn(server_args, tmp_path / "server.log")
+    server_args = ["server", "--port", str(port)]
+    store_env = store_choice.environment()
+    server = spawn(server_args, tmp_path / "server.log", store_env)
     try:
         wait_healthy(url)
         flow = {
@@ -135,7 +138,7 @@ def test_a_timer_that_fell_due_while_the_server_was_down_fires_at_restart(tmp_pa
             run_id = client.post("/api/workflow/nap", json={}).text
         stop(server, signal.SIGKILL)
         time.sleep(1.5)  # the WAIT falls due while no server runs
-        server = spawn(server_args, tmp_path / "server.log")
+        server = spawn(server_args, tmp_path / "server.log", store_env)
         wait_healthy(url)
         with httpx.Client(base_url=url, timeout=30) as client:
             deadline = time.monotonic() + 10

@@ -1,0 +1,90 @@
+"""Retention: ended runs older than the configured age leave the live tables.
+
+Runs go in small batches, each its own transaction, with a pause between batches, so a large
+backlog never holds up live work; on PostgreSQL a run some instance is deciding for right now
+is skipped and taken by a later batch. Every instance may run this; they do not collide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from podium.errors import PodiumError, ValidationError
+from podium.store.base import Store
+
+__all__ = ["Retention"]
+
+log = logging.getLogger("podium.retention")
+_DAY_MS = 86_400_000
+MODES = ("delete", "archive")
+
+
+class Retention:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_age_days: float,
+        mode: str = "delete",
+        batch: int = 500,
+        interval_s: float = 60.0,
+        clock: Callable[[], int],
+    ) -> None:
+        if mode not in MODES:
+            raise ValidationError(
+                f"retention mode must be one of {', '.join(MODES)}, not {mode!r}",
+                field="retention_mode",
+            )
+        if max_age_days < 0 or batch < 1:
+            raise ValidationError(
+                "retention needs an age of 0 days or more and a batch of at least 1",
+                field="retention_days",
+            )
+        self.store = store
+        self.max_age_ms = int(max_age_days * _DAY_MS)
+        self.archive = mode == "archive"
+        self.batch = batch
+        self.interval_s = interval_s
+        self.clock = clock
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self, pause_s: float = 0.05) -> int:
+        """Remove every run that is due now, batch by batch; returns how many went."""
+        removed = 0
+        while True:
+            count = await self._one_batch(self.clock())
+            removed += count
+            if count < self.batch:
+                return removed
+            await asyncio.sleep(pause_s)  # let live work in between batches
+
+    async def _one_batch(self, now: int) -> int:
+        cutoff = now - self.max_age_ms
+        count: int = await self.store.write(
+            lambda tx: tx.remove_ended_runs(cutoff, self.batch, archive=self.archive, now=now)
+        )
+        return count
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="podium-retention")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                removed = await self.run_once()
+                if removed:
+                    verb = "archived" if self.archive else "deleted"
+                    log.info("retention %s %d ended runs", verb, removed)
+            except PodiumError:
+                log.exception("retention failed; trying again later")
+            await asyncio.sleep(self.interval_s)

@@ -1,0 +1,230 @@
+"""The distributed backend: PostgreSQL, shared by any number of server instances.
+
+Each unit of work runs in its own transaction on a pooled connection, in a thread of the
+store's own, so units from one instance run side by side and PostgreSQL's row locks keep
+them — and every other instance's — apart. A unit that loses a race (a deadlock, a
+serialization failure, a duplicate insert by another instance) is rolled back and run again
+from scratch. Callers are answered only after the commit.
+
+Instances hear of each other's newly queued tasks through ``LISTEN``/``NOTIFY``, so a long
+poll parked on one instance wakes when another instance queues its task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors as pg_errors, sql
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from podium.errors import StoreError
+from podium.store.base import StoreTx
+from podium.store.migrations import migrations, statements
+from podium.store.postgres_tx import PostgresTx
+
+__all__ = ["PostgresStore", "is_postgres_url", "migrate"]
+
+T = TypeVar("T")
+log = logging.getLogger("podium.store")
+
+_RETRYABLE = (
+    pg_errors.SerializationFailure,
+    pg_errors.DeadlockDetected,
+    pg_errors.UniqueViolation,
+    pg_errors.LockNotAvailable,
+)
+_MAX_ATTEMPTS = 8
+_MIGRATION_LOCK = 0x706F6469756D  # "podium": one advisory lock id for every instance
+_SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def is_postgres_url(value: str) -> bool:
+    return value.startswith(("postgresql://", "postgres://"))
+
+
+class PostgresStore:
+    """The PostgreSQL backend. ``schema`` keeps several Podiums apart in one database."""
+
+    name = "store.postgres"
+
+    def __init__(self, url: str, *, schema: str = "public", pool_size: int = 10) -> None:
+        if not is_postgres_url(url):
+            raise StoreError(
+                f"a PostgreSQL URL starts with postgresql://, not {url.split(':', 1)[0]!r}",
+                service=self.name,
+                field="database_url",
+            )
+        if not _SCHEMA_NAME.match(schema):
+            raise StoreError(
+                f"schema {schema!r} is not a plain identifier", service=self.name, field="schema"
+            )
+        self.url = url
+        self.schema = schema
+        self.pool_size = max(1, pool_size)
+        self.channel = f"podium_ready_{schema}"
+        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._threads: ThreadPoolExecutor | None = None
+        self._listener: _Listener | None = None
+        self._on_ready: Callable[[str | None], None] | None = None
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._open_sync)
+        if self._on_ready is not None:
+            self._start_listener(loop)
+
+    def _open_sync(self) -> None:
+        try:
+            migrate(self.url, self.schema)
+            pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+                self.url,
+                min_size=self.pool_size,
+                max_size=self.pool_size,
+                kwargs={"options": f"-c search_path={self.schema}"},
+                open=False,
+                name="podium",
+            )
+            pool.open(wait=True, timeout=30)
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise _wrap(exc, self.name) from exc
+        self._pool = pool
+        self._threads = ThreadPoolExecutor(self.pool_size, thread_name_prefix="podium-pg")
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+        pool, threads = self._pool, self._threads
+        self._pool = self._threads = None
+        if threads is not None:
+            await asyncio.get_running_loop().run_in_executor(None, threads.shutdown)
+        if pool is not None:
+            await asyncio.get_running_loop().run_in_executor(None, pool.close)
+
+    def subscribe(self, on_ready: Callable[[str | None], None]) -> None:
+        self._on_ready = on_ready
+        if self._pool is not None and self._listener is None:
+            self._start_listener(asyncio.get_running_loop())
+
+    def _start_listener(self, loop: asyncio.AbstractEventLoop) -> None:
+        assert self._on_ready is not None
+        callback = self._on_ready
+
+        def deliver(queue: str | None) -> None:
+            loop.call_soon_threadsafe(callback, queue)
+
+        self._listener = _Listener(self.url, self.channel, deliver)
+        self._listener.start()
+
+    # ---- units of work --------------------------------------------------------------------
+
+    async def write(self, fn: Callable[[StoreTx], T]) -> T:
+        if self._pool is None or self._threads is None:
+            raise StoreError("the store is not open", service=self.name)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, self._run, fn)
+
+    # Reads run the same way: a transaction of their own sees only committed state.
+    read = write
+
+    def _run(self, fn: Callable[[StoreTx], T]) -> T:
+        pool = self._pool
+        if pool is None:
+            raise StoreError("the store is closed", service=self.name)
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            try:
+                with pool.connection() as conn:
+                    with conn.transaction():
+                        return fn(PostgresTx(conn, self.channel))
+            except _RETRYABLE as exc:
+                if attempt == _MAX_ATTEMPTS:
+                    raise _wrap(exc, self.name) from exc
+                # Back off a little, with jitter, so the two sides of a deadlock don't meet
+                # again at once.
+                time.sleep(random.uniform(0, 0.002 * attempt))
+            except (psycopg.Error, PoolTimeout) as exc:
+                raise _wrap(exc, self.name) from exc
+        raise AssertionError("unreachable")
+
+
+def migrate(url: str, schema: str = "public") -> list[int]:
+    """Apply the migrations ``schema`` lacks; returns the versions applied.
+
+    Instances starting together take one advisory lock, so each migration runs exactly once.
+    """
+    applied: list[int] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())"
+            )
+            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            for version, text in migrations("postgres"):
+                if version in done:
+                    continue
+                for statement in statements(text):
+                    conn.execute(statement.encode())
+                conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+                applied.append(version)
+    return applied
+
+
+class _Listener:
+    """A thread holding one connection in ``LISTEN``, reconnecting when it drops."""
+
+    def __init__(self, url: str, channel: str, deliver: Callable[[str | None], None]) -> None:
+        self.url = url
+        self.channel = channel
+        self.deliver = deliver
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="podium-pg-listen", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        delay = 0.1
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True) as conn:
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+                    # Whatever was announced while not listening is unknown: wake every poll.
+                    self.deliver(None)
+                    delay = 0.1
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=0.5):
+                            self.deliver(note.payload)
+            except psycopg.Error as exc:
+                log.warning("lost the PostgreSQL notification connection (%s); reconnecting", exc)
+                with contextlib.suppress(Exception):
+                    self._stop.wait(delay)
+                delay = min(delay * 2, 5.0)
+
+
+def _wrap(exc: BaseException, service: str) -> StoreError:
+    """Driver errors never leave the store: they become StoreError (503, retry later)."""
+    wrapped = StoreError(f"{type(exc).__name__}: {exc}".strip(), service=service)
+    wrapped.__cause__ = exc
+    return wrapped

@@ -1,0 +1,374 @@
+"""The domain operations of a PostgreSQL transaction (see ``store.base.StoreTx``).
+
+Several instances write at once, so where SQLite relies on its single writer this relies on
+row locks: a decision locks its run's row first (``get_run(for_update=True)``), claims and
+sweeps skip rows another transaction holds (``SKIP LOCKED``), and the sweeper locks a run
+before it touches that run's timers, the same order every decision uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import orjson
+import psycopg
+
+from podium.engine.state import RunState
+from podium.store.base import QueueEntry, RunQuery
+
+__all__ = ["PostgresTx"]
+
+_QUEUE_COLUMNS = (
+    "task_id, run_id, queue, available_at, response_timeout_ms, lease_owner, lease_until, "
+    "poll_count, started_at"
+)
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+def _entry(row: tuple[Any, ...]) -> QueueEntry:
+    return QueueEntry(*row)
+
+
+class PostgresTx:
+    """Runs on one pooled connection, inside a transaction the store opened."""
+
+    __slots__ = ("channel", "conn")
+
+    def __init__(self, conn: psycopg.Connection[Any], channel: str) -> None:
+        self.conn = conn
+        self.channel = channel
+
+    def _one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> tuple[Any, ...] | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    def _all(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.conn.execute(sql, params).fetchall()
+
+    # ---- definitions ----------------------------------------------------------------------
+
+    def put_task_def(self, name: str, body: dict[str, Any], now: int) -> None:
+        self.conn.execute(
+            "INSERT INTO task_defs (name, body, updated_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+            (name, _dumps(body), now),
+        )
+        self._bump()
+
+    def get_task_def(self, name: str) -> dict[str, Any] | None:
+        row = self._one("SELECT body FROM task_defs WHERE name = %s", (name,))
+        return orjson.loads(row[0]) if row else None
+
+    def list_task_defs(self) -> list[dict[str, Any]]:
+        return [
+            orjson.loads(row[0]) for row in self._all("SELECT body FROM task_defs ORDER BY name")
+        ]
+
+    def delete_task_def(self, name: str) -> bool:
+        self._bump()
+        return self.conn.execute("DELETE FROM task_defs WHERE name = %s", (name,)).rowcount > 0
+
+    def put_workflow_def(self, name: str, version: int, body: dict[str, Any], now: int) -> None:
+        self.conn.execute(
+            "INSERT INTO workflow_defs (name, version, body, created_at, updated_at) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name, version) DO UPDATE "
+            "SET body = excluded.body, updated_at = excluded.updated_at",
+            (name, version, _dumps(body), now, now),
+        )
+        self._bump()
+
+    def get_workflow_def(self, name: str, version: int | None) -> dict[str, Any] | None:
+        if version is None:
+            row = self._one(
+                "SELECT body FROM workflow_defs WHERE name = %s ORDER BY version DESC LIMIT 1",
+                (name,),
+            )
+        else:
+            row = self._one(
+                "SELECT body FROM workflow_defs WHERE name = %s AND version = %s", (name, version)
+            )
+        return orjson.loads(row[0]) if row else None
+
+    def list_workflow_defs(self) -> list[dict[str, Any]]:
+        rows = self._all("SELECT body FROM workflow_defs ORDER BY name, version")
+        return [orjson.loads(row[0]) for row in rows]
+
+    def delete_workflow_def(self, name: str, version: int) -> bool:
+        self._bump()
+        cursor = self.conn.execute(
+            "DELETE FROM workflow_defs WHERE name = %s AND version = %s", (name, version)
+        )
+        return cursor.rowcount > 0
+
+    def _bump(self) -> None:
+        self.conn.execute("UPDATE definitions_generation SET generation = generation + 1")
+
+    def definitions_generation(self) -> int:
+        row = self._one("SELECT generation FROM definitions_generation")
+        assert row is not None
+        return int(row[0])
+
+    def put_run_definition(self, key: str, body: dict[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT INTO run_definitions (key, body) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (key, _dumps(body)),
+        )
+
+    def get_run_definition(self, key: str) -> dict[str, Any] | None:
+        row = self._one("SELECT body FROM run_definitions WHERE key = %s", (key,))
+        return orjson.loads(row[0]) if row else None
+
+    # ---- runs -----------------------------------------------------------------------------
+
+    def insert_run(self, state: RunState, definition_key: str) -> None:
+        self.conn.execute(
+            "INSERT INTO runs (run_id, name, version, status, correlation_id, parent_run_id, "
+            "definition_key, created_at, updated_at, ended_at, state) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                state.run_id,
+                state.name,
+                state.version,
+                str(state.status),
+                state.correlation_id,
+                state.parent_run_id,
+                definition_key,
+                state.created_at,
+                state.updated_at or state.created_at,
+                state.end_at,
+                _dumps(state.to_dict()),
+            ),
+        )
+
+    def update_run(self, state: RunState) -> None:
+        self.conn.execute(
+            "UPDATE runs SET status = %s, updated_at = %s, ended_at = %s, state = %s "
+            "WHERE run_id = %s",
+            (
+                str(state.status),
+                state.updated_at or state.created_at,
+                state.end_at,
+                _dumps(state.to_dict()),
+                state.run_id,
+            ),
+        )
+
+    def set_run_definition(self, run_id: str, definition_key: str, version: int) -> None:
+        self.conn.execute(
+            "UPDATE runs SET definition_key = %s, version = %s WHERE run_id = %s",
+            (definition_key, version, run_id),
+        )
+
+    def get_run(self, run_id: str, *, for_update: bool = False) -> tuple[RunState, str] | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row = self._one(
+            f"SELECT state, definition_key FROM runs WHERE run_id = %s{lock}", (run_id,)
+        )
+        if row is None:
+            return None
+        return RunState.from_dict(orjson.loads(row[0])), row[1]
+
+    def delete_run(self, run_id: str) -> bool:
+        self.conn.execute("DELETE FROM queue WHERE run_id = %s", (run_id,))
+        self.conn.execute("DELETE FROM timers WHERE run_id = %s", (run_id,))
+        self.conn.execute("DELETE FROM tasks WHERE run_id = %s", (run_id,))
+        return self.conn.execute("DELETE FROM runs WHERE run_id = %s", (run_id,)).rowcount > 0
+
+    def search_runs(self, query: RunQuery) -> tuple[int, list[RunState]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if query.name:
+            clauses.append("name = %s")
+            params.append(query.name)
+        if query.statuses:
+            clauses.append("status = ANY(%s)")
+            params.append(list(query.statuses))
+        if query.correlation_id:
+            clauses.append("correlation_id = %s")
+            params.append(query.correlation_id)
+        if query.started_after is not None:
+            clauses.append("created_at >= %s")
+            params.append(query.started_after)
+        if query.started_before is not None:
+            clauses.append("created_at <= %s")
+            params.append(query.started_before)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        count = self._one(f"SELECT COUNT(*) FROM runs {where}", params)
+        assert count is not None
+        rows = self._all(
+            f"SELECT state FROM runs {where} ORDER BY created_at DESC, run_id LIMIT %s OFFSET %s",
+            [*params, query.size, query.start],
+        )
+        return int(count[0]), [RunState.from_dict(orjson.loads(row[0])) for row in rows]
+
+    def add_task_ids(self, run_id: str, task_ids: list[str]) -> None:
+        with self.conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO tasks (task_id, run_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                [(task_id, run_id) for task_id in task_ids],
+            )
+
+    def run_of_task(self, task_id: str) -> str | None:
+        row = self._one("SELECT run_id FROM tasks WHERE task_id = %s", (task_id,))
+        return row[0] if row else None
+
+    def get_idempotent_run(self, name: str, key: str) -> str | None:
+        row = self._one("SELECT run_id FROM idempotency WHERE name = %s AND key = %s", (name, key))
+        return row[0] if row else None
+
+    def put_idempotent_run(self, name: str, key: str, run_id: str) -> None:
+        # Two instances starting the same key at once: the second waits on the first's row
+        # and fails with a unique violation, which the store answers by running its unit
+        # again, and then it finds the first run.
+        self.conn.execute(
+            "INSERT INTO idempotency (name, key, run_id) VALUES (%s, %s, %s)", (name, key, run_id)
+        )
+
+    def remove_ended_runs(self, ended_before: int, limit: int, *, archive: bool, now: int) -> int:
+        # SKIP LOCKED: a run some decision holds right now is simply left for the next batch.
+        ids = [
+            row[0]
+            for row in self._all(
+                "SELECT run_id FROM runs WHERE ended_at IS NOT NULL AND ended_at < %s "
+                "LIMIT %s FOR UPDATE SKIP LOCKED",
+                (ended_before, limit),
+            )
+        ]
+        if not ids:
+            return 0
+        if archive:
+            self.conn.execute(
+                "INSERT INTO archived_runs (run_id, name, version, status, correlation_id, "
+                "created_at, ended_at, archived_at, state) "
+                "SELECT run_id, name, version, status, correlation_id, created_at, ended_at, %s, "
+                "state FROM runs WHERE run_id = ANY(%s) ON CONFLICT (run_id) DO NOTHING",
+                (now, ids),
+            )
+        for table in ("queue", "timers", "tasks", "runs"):
+            self.conn.execute(f"DELETE FROM {table} WHERE run_id = ANY(%s)", (ids,))
+        return len(ids)
+
+    # ---- queue ----------------------------------------------------------------------------
+
+    def enqueue(
+        self, task_id: str, run_id: str, queue: str, available_at: int, response_timeout_ms: int
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO queue (task_id, run_id, queue, available_at, response_timeout_ms) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (task_id) DO UPDATE SET "
+            "run_id = excluded.run_id, queue = excluded.queue, "
+            "available_at = excluded.available_at, "
+            "response_timeout_ms = excluded.response_timeout_ms, lease_owner = NULL, "
+            "lease_until = NULL, poll_count = 0, started_at = NULL",
+            (task_id, run_id, queue, available_at, response_timeout_ms),
+        )
+
+    def dequeue(self, task_id: str) -> None:
+        self.conn.execute("DELETE FROM queue WHERE task_id = %s", (task_id,))
+
+    def queue_entry(self, task_id: str) -> QueueEntry | None:
+        row = self._one(f"SELECT {_QUEUE_COLUMNS} FROM queue WHERE task_id = %s", (task_id,))
+        return _entry(row) if row else None
+
+    def queue_entries(self, run_id: str) -> list[QueueEntry]:
+        rows = self._all(f"SELECT {_QUEUE_COLUMNS} FROM queue WHERE run_id = %s", (run_id,))
+        return [_entry(row) for row in rows]
+
+    def claim(self, queue: str, worker_id: str, count: int, now: int) -> list[QueueEntry]:
+        # SKIP LOCKED: instances claiming from one queue at once each get different rows.
+        rows = self._all(
+            "UPDATE queue AS q SET lease_owner = %s, lease_until = %s + q.response_timeout_ms, "
+            "poll_count = q.poll_count + 1, started_at = COALESCE(q.started_at, %s) "
+            "FROM (SELECT task_id FROM queue WHERE queue = %s AND lease_owner IS NULL "
+            "AND available_at <= %s ORDER BY available_at LIMIT %s FOR UPDATE SKIP LOCKED) "
+            "AS pick WHERE q.task_id = pick.task_id "
+            "RETURNING q.task_id, q.run_id, q.queue, q.available_at, q.response_timeout_ms, "
+            "q.lease_owner, q.lease_until, q.poll_count, q.started_at",
+            (worker_id, now, now, queue, now, count),
+        )
+        return sorted((_entry(row) for row in rows), key=lambda entry: entry.available_at)
+
+    def extend_lease(self, task_id: str, lease_until: int) -> None:
+        self.conn.execute(
+            "UPDATE queue SET lease_until = %s WHERE task_id = %s AND lease_owner IS NOT NULL",
+            (lease_until, task_id),
+        )
+
+    def release_expired_leases(self, now: int) -> list[str]:
+        rows = self._all(
+            "UPDATE queue SET lease_owner = NULL, lease_until = NULL WHERE task_id IN "
+            "(SELECT task_id FROM queue WHERE lease_owner IS NOT NULL AND lease_until <= %s "
+            "FOR UPDATE SKIP LOCKED) RETURNING queue",
+            (now,),
+        )
+        return sorted({row[0] for row in rows})
+
+    def next_available_at(self, now: int) -> int | None:
+        row = self._one(
+            "SELECT MIN(available_at) FROM queue WHERE lease_owner IS NULL AND available_at > %s",
+            (now,),
+        )
+        return int(row[0]) if row and row[0] is not None else None
+
+    def next_lease_expiry(self) -> int | None:
+        row = self._one("SELECT MIN(lease_until) FROM queue WHERE lease_owner IS NOT NULL")
+        return int(row[0]) if row and row[0] is not None else None
+
+    def queues_ready_between(self, after: int, until: int) -> list[str]:
+        rows = self._all(
+            "SELECT DISTINCT queue FROM queue WHERE lease_owner IS NULL "
+            "AND available_at > %s AND available_at <= %s",
+            (after, until),
+        )
+        return [row[0] for row in rows]
+
+    def queue_sizes(self, queues: list[str] | None) -> dict[str, int]:
+        sql = "SELECT queue, COUNT(*) FROM queue WHERE lease_owner IS NULL"
+        params: list[Any] = []
+        if queues:
+            sql += " AND queue = ANY(%s)"
+            params.append(list(queues))
+        sizes = {queue: 0 for queue in queues or []}
+        for queue, size in self._all(sql + " GROUP BY queue", params):
+            sizes[queue] = int(size)
+        return sizes
+
+    def announce_ready(self, queues: Collection[str]) -> None:
+        # NOTIFY is transactional: listeners hear it only if this transaction commits.
+        for queue in queues:
+            self.conn.execute("SELECT pg_notify(%s, %s)", (self.channel, queue))
+
+    # ---- timers ---------------------------------------------------------------------------
+
+    def put_timer(self, run_id: str, key: str, due_at: int) -> None:
+        self.conn.execute(
+            "INSERT INTO timers (run_id, key, due_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (run_id, key) DO UPDATE SET due_at = excluded.due_at",
+            (run_id, key, due_at),
+        )
+
+    def delete_timer(self, run_id: str, key: str) -> None:
+        self.conn.execute("DELETE FROM timers WHERE run_id = %s AND key = %s", (run_id, key))
+
+    def take_due_timers(self, now: int, limit: int) -> list[tuple[str, str]]:
+        # Lock the runs first (skipping runs another instance is deciding for), so the timer
+        # rows are only touched by a transaction that already holds their run.
+        rows = self._all(
+            "SELECT t.run_id, t.key FROM timers AS t JOIN runs AS r ON r.run_id = t.run_id "
+            "WHERE t.due_at <= %s ORDER BY t.due_at LIMIT %s FOR UPDATE OF r SKIP LOCKED",
+            (now, limit),
+        )
+        if rows:
+            with self.conn.cursor() as cursor:
+                cursor.executemany(
+                    "DELETE FROM timers WHERE run_id = %s AND key = %s",
+                    [(row[0], row[1]) for row in rows],
+                )
+        return [(row[0], row[1]) for row in rows]
+
+    def next_timer_due(self) -> int | None:
+        row = self._one("SELECT MIN(due_at) FROM timers")
+        return int(row[0]) if row and row[0] is not None else None
