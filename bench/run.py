@@ -49,8 +49,10 @@ def _flow(name: str, steps: int) -> dict[str, Any]:
     }
 
 
-def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _spawn(
+    args: list[str], log: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(extra_env or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "podium", *args],
         cwd=ROOT,

@@ -6,11 +6,13 @@ PostgreSQL schema (in a database created for this test session and dropped after
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from podium.testing import PodiumTestServer
@@ -48,6 +50,16 @@ class StoreChoice:
             assert self.postgres_url is not None
             return {"PODIUM_DATABASE_URL": self.postgres_url, "PODIUM_DATABASE_SCHEMA": self.schema}
         return {"PODIUM_DATABASE": str(self.sqlite_path)}
+
+    def query(self, statement: str) -> list[tuple[Any, ...]]:
+        """Rows of a read-only SQL statement run directly on this store's database."""
+        if self.backend == "postgres":
+            assert self.postgres_url is not None
+            with psycopg.connect(self.postgres_url) as conn:
+                conn.execute(f"SET search_path TO {self.schema}")
+                return conn.execute(statement).fetchall()  # type: ignore[arg-type]
+        with sqlite3.connect(self.sqlite_path) as conn:
+            return conn.execute(statement).fetchall()
 
     def cleanup(self) -> None:
         if self.backend == "postgres" and self.postgres_url is not None:

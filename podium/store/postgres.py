@@ -166,8 +166,15 @@ def migrate(url: str, schema: str = "public") -> list[int]:
 
     Instances starting together take one advisory lock, so each migration runs exactly once.
     """
+    try:
+        return _migrate(url, schema)
+    except psycopg.Error as exc:
+        raise _wrap(exc, PostgresStore.name) from exc
+
+
+def _migrate(url: str, schema: str) -> list[int]:
     applied: list[int] = []
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
