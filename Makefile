@@ -37,6 +37,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.scaling
 
 clean:
 	rm -rf $(VENV) .podium build *.egg-info

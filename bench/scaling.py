@@ -33,6 +33,42 @@ from podium.testing import free_port
 ADMIN_URL = os.environ.get("PODIUM_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+class _CpuMeter:
+    """CPU seconds used by Podium's servers, its workers and PostgreSQL between two readings."""
+
+    def __init__(self, servers: list[int], workers: list[int]) -> None:
+        self.groups = {"servers": servers, "workers": workers}
+
+    def read(self) -> dict[str, float]:
+        reading = {name: sum(_cpu_s(pid) for pid in pids) for name, pids in self.groups.items()}
+        reading["postgres"] = sum(_cpu_s(pid) for pid in _postgres_pids())
+        return reading
+
+
 async def _w2_spread(clients: list[_Api], runs: int, steps: int = 3) -> float:
     """Start ``runs`` runs spread over the instances; steps per second until all complete."""
     semaphore = asyncio.Semaphore(32)
@@ -48,7 +84,10 @@ async def _w2_spread(clients: list[_Api], runs: int, steps: int = 3) -> float:
     return runs * steps / ((last - first) / 1000)
 
 
-async def _measure(url: str, instances: int, runs: int, rounds: int, work: Path) -> list[float]:
+async def _measure(
+    url: str, instances: int, runs: int, rounds: int, work: Path
+) -> tuple[list[float], dict[str, float]]:
+    """Steps per second of each round, and CPU milliseconds per step by process group."""
     schema = f"bench_{instances}_{uuid.uuid4().hex[:8]}"
     env = {"PODIUM_DATABASE_URL": url, "PODIUM_DATABASE_SCHEMA": schema}
     ports = [free_port() for _ in range(instances)]
@@ -76,7 +115,15 @@ async def _measure(url: str, instances: int, runs: int, rounds: int, work: Path)
                     )
                 )
             await _w2_spread(clients, 50)  # warm up connections, caches and prepared statements
-            return [await _w2_spread(clients, runs) for _ in range(rounds)]
+            meter = _CpuMeter(
+                [p.pid for p in processes[:instances]], [p.pid for p in processes[instances:]]
+            )
+            before = meter.read()
+            rates = [await _w2_spread(clients, runs) for _ in range(rounds)]
+            after = meter.read()
+            steps = runs * 3 * rounds
+            cpu = {name: (after[name] - before[name]) * 1000 / steps for name in after}
+            return rates, cpu
         finally:
             for session in sessions:
                 await session.close()
@@ -97,8 +144,8 @@ async def _main(out: Path, runs: int, rounds: int) -> None:
     url = ADMIN_URL.rsplit("/", 1)[0] + "/" + database
     work = Path(tempfile.mkdtemp(prefix="podium-scaling-"))
     try:
-        one = await _measure(url, 1, runs, rounds, work)
-        two = await _measure(url, 2, runs, rounds, work)
+        one, cpu_one = await _measure(url, 1, runs, rounds, work)
+        two, cpu_two = await _measure(url, 2, runs, rounds, work)
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
             admin.execute(
@@ -123,6 +170,21 @@ async def _main(out: Path, runs: int, rounds: int) -> None:
             "|---|---|---|---|---|",
             f"| 1 instance | {m1:.0f} | {spread(one)} | 1.00x | |",
             f"| 2 instances | {m2:.0f} | {spread(two)} | {m2 / m1:.2f}x | >= 1.6x |",
+            "",
+            "CPU per step (ms, user + system, all rounds):",
+            "",
+            "| configuration | Podium servers | workers | PostgreSQL | total |",
+            "|---|---|---|---|---|",
+            *(
+                f"| {label} | {cpu['servers']:.2f} | {cpu['workers']:.2f} | "
+                f"{cpu['postgres']:.2f} | {sum(cpu.values()):.2f} |"
+                for label, cpu in (("1 instance", cpu_one), ("2 instances", cpu_two))
+            ),
+            "",
+            f"At {sum(cpu_one.values()):.2f} ms of CPU per step, this machine's "
+            f"{os.cpu_count()} cores allow at most "
+            f"{(os.cpu_count() or 1) * 1000 / sum(cpu_one.values()):.0f} steps/s whatever the "
+            "number of instances: every process shares the same cores.",
             "",
         ]
     )
