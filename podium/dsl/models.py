@@ -11,7 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from podium.dsl.services import OnCircuitOpen
+
 __all__ = [
+    "CacheConfig",
     "RetryLogic",
     "SubWorkflowParams",
     "TaskDef",
@@ -82,8 +85,20 @@ class TaskDef(_ConductorModel):
     inputKeys: list[str] | None = None
     outputKeys: list[str] | None = None
     concurrentExecLimit: int | None = None
-    rateLimitPerFrequency: int | None = None
-    rateLimitFrequencyInSeconds: int | None = None
+    rateLimitPerFrequency: int | None = Field(default=None, ge=0)
+    rateLimitFrequencyInSeconds: int | None = Field(default=None, ge=0)
+    # Podium: the service this task type belongs to (see the service registry), and what its
+    # tasks do while that service's circuit breaker is open (default: the service's choice).
+    service: str | None = None
+    onCircuitOpen: OnCircuitOpen | None = None
+
+
+class CacheConfig(_ConductorModel):
+    """Serve a task's output from a cache for ``ttlInSeconds``, keyed by ``key`` (an
+    expression over the task's input, e.g. ``${input.sku}``)."""
+
+    key: str = Field(min_length=1)
+    ttlInSeconds: int = Field(ge=1)
 
 
 class SubWorkflowParams(_ConductorModel):
@@ -113,6 +128,11 @@ class WorkflowTask(_ConductorModel):
     joinOn: list[str] = Field(default_factory=list)
     # SUB_WORKFLOW
     subWorkflowParam: SubWorkflowParams | None = None
+    # Podium: the service this step calls (overrides its TaskDef's; for HTTP tasks), what it
+    # does while that service's breaker is open, and result caching (Conductor's cacheConfig).
+    service: str | None = None
+    onCircuitOpen: OnCircuitOpen | None = None
+    cacheConfig: CacheConfig | None = None
     # Filled at start: the TaskDef in force for this run, so later edits do not change it.
     taskDefinition: TaskDef | None = None
 

@@ -48,6 +48,8 @@ from podium.errors import (
     ValidationError,
     WorkflowNotFoundError,
 )
+from podium.resilience.breaker import Transition
+from podium.resilience.policy import ResiliencePolicy, Verdict, log_transition
 from podium.server.waiters import QueueWaiters
 from podium.store.base import QueueEntry, RunQuery, Store, StoreTx
 
@@ -83,6 +85,7 @@ class _Outbox:
 
     ready_queues: set[str] = field(default_factory=set)
     poke_sweeper: bool = False
+    transitions: list[tuple[str, Transition]] = field(default_factory=list)
 
 
 class Orchestrator:
@@ -100,6 +103,7 @@ class Orchestrator:
         self.waiters = QueueWaiters()
         self.on_timer_added = on_timer_added or (lambda: None)
         self._blueprints: dict[str, Blueprint] = {}
+        self.policy = ResiliencePolicy()
         self._resolved: dict[
             tuple[str, int | None, int], tuple[str, dict[str, Any], Blueprint]
         ] = {}
@@ -111,6 +115,8 @@ class Orchestrator:
             self.waiters.notify(queue)
         if outbox.poke_sweeper:
             self.on_timer_added()
+        for service, transition in outbox.transitions:
+            log_transition(service, transition)
 
     async def _write(self, fn: Callable[[StoreTx, _Outbox], Any]) -> Any:
         def unit(tx: StoreTx) -> tuple[Any, _Outbox]:
@@ -395,9 +401,20 @@ class Orchestrator:
                 event = TaskResult(
                     now, task_id, status, output or {}, reason, worker_id, started, polls, logs
                 )
-            state = self._decide_tx(tx, outbox, state, key, self._blueprint(tx, key), event)
+            blueprint = self._blueprint(tx, key)
+            before = state.task(task_id)
+            state = self._decide_tx(tx, outbox, state, key, blueprint, event)
+            if isinstance(event, TaskResult) and before is not None and before.status.is_active:
+                step = blueprint.task(before.ref)
+                moved = self.policy.after_result(
+                    tx, before, step, status, output or {}, reason, now
+                )
+                if moved is not None:
+                    outbox.transitions.append(moved)
             if next_for_worker and entry is not None and worker_id:
-                claimed = self._claim_tx(tx, entry.queue, worker_id, 1, now, known=state)
+                claimed = self._claim_tx(
+                    tx, outbox, entry.queue, worker_id, 1, now, known=(state, key)
+                )
                 if claimed and entry.queue in outbox.ready_queues:
                     # Often the task this result queued is the one just handed back: waking
                     # parked polls for it would only cost each of them an empty claim.
@@ -439,26 +456,52 @@ class Orchestrator:
     def _claim_tx(
         self,
         tx: StoreTx,
+        outbox: _Outbox,
         queue: str,
         worker_id: str,
         count: int,
         now: int,
-        known: RunState | None = None,
+        known: tuple[RunState, str] | None = None,
     ) -> list[Claimed]:
+        count = self.policy.claimable(tx, queue, count, now)
+        if count <= 0:
+            return []
         entries = tx.claim(queue, worker_id, count, now)
         claimed: list[Claimed] = []
         # ``known`` is a run this unit has just written (``_decide_tx`` returns it as it stands
         # after any nested decisions): no need to read it back.
-        runs: dict[str, RunState] = {known.run_id: known} if known is not None else {}
+        runs: dict[str, tuple[RunState, str]] = {known[0].run_id: known} if known else {}
         for entry in entries:
-            state = runs.get(entry.run_id)
-            if state is None:
-                state = runs[entry.run_id] = self._load(tx, entry.run_id)[0]
+            found = runs.get(entry.run_id)
+            if found is None:
+                found = runs[entry.run_id] = self._load(tx, entry.run_id)
+            state, key = found
             task = state.task(entry.task_id)
             if task is None or not task.status.is_active:
                 tx.dequeue(entry.task_id)  # a stale row: its task already ended
                 continue
-            claimed.append(Claimed(state, task, entry))
+            gate = self.policy.gate(tx, task, self._blueprint(tx, key).task(task.ref), now)
+            if gate.transition is not None:
+                outbox.transitions.append(gate.transition)
+            if gate.verdict == Verdict.HAND_OUT:
+                claimed.append(Claimed(state, task, entry))
+            elif gate.verdict == Verdict.HOLD:
+                tx.defer(entry.task_id, gate.until)
+                outbox.poke_sweeper = True
+            else:
+                # Finished without a worker: served from the cache, or failed fast because
+                # its service's breaker is open.
+                status = (
+                    TaskStatus.COMPLETED
+                    if gate.verdict == Verdict.CACHED
+                    else TaskStatus.FAILED_WITH_TERMINAL_ERROR
+                )
+                result = TaskResult(
+                    now, task.task_id, status, gate.output or {}, gate.reason or None
+                )
+                self._event_tx(tx, outbox, state.run_id, result)
+                runs.pop(state.run_id, None)
+        self.policy.count_dispatched(tx, queue, len(claimed), now)
         return claimed
 
     async def poll(self, queue: str, worker_id: str, count: int, timeout_ms: int) -> list[Claimed]:
@@ -467,8 +510,10 @@ class Orchestrator:
         while True:
             waiter = self.waiters.register(queue)
             try:
-                claimed: list[Claimed] = await self.store.write(
-                    lambda tx: self._claim_tx(tx, queue, worker_id, count, self.clock())
+                claimed: list[Claimed] = await self._write(
+                    lambda tx, outbox: self._claim_tx(
+                        tx, outbox, queue, worker_id, count, self.clock()
+                    )
                 )
                 remaining = deadline - time.monotonic()
                 if claimed or remaining <= 0:

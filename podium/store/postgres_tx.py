@@ -341,6 +341,107 @@ class PostgresTx:
         for queue in queues:
             self.conn.execute("SELECT pg_notify(%s, %s)", (self.channel, queue))
 
+    # ---- services and resilience ------------------------------------------------------------
+
+    def put_service(self, name: str, body: dict[str, Any], now: int) -> None:
+        self.conn.execute(
+            "INSERT INTO services (name, body, updated_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+            (name, _dumps(body), now),
+        )
+        self._bump()
+
+    def get_service(self, name: str) -> dict[str, Any] | None:
+        row = self._one("SELECT body FROM services WHERE name = %s", (name,))
+        return orjson.loads(row[0]) if row else None
+
+    def list_services(self) -> list[dict[str, Any]]:
+        return [
+            orjson.loads(row[0]) for row in self._all("SELECT body FROM services ORDER BY name")
+        ]
+
+    def delete_service(self, name: str) -> bool:
+        self._bump()
+        return self.conn.execute("DELETE FROM services WHERE name = %s", (name,)).rowcount > 0
+
+    def get_breaker(self, service: str, *, for_update: bool = False) -> dict[str, Any] | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row = self._one(f"SELECT body FROM breakers WHERE service = %s{lock}", (service,))
+        return orjson.loads(row[0]) if row else None
+
+    def put_breaker(self, service: str, body: dict[str, Any], now: int) -> None:
+        self.conn.execute(
+            "INSERT INTO breakers (service, body, updated_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (service) DO UPDATE SET body = excluded.body, "
+            "updated_at = excluded.updated_at",
+            (service, _dumps(body), now),
+        )
+
+    def list_breakers(self) -> dict[str, dict[str, Any]]:
+        rows = self._all("SELECT service, body FROM breakers ORDER BY service")
+        return {row[0]: orjson.loads(row[1]) for row in rows}
+
+    def add_breaker_event(
+        self, service: str, at: int, from_state: str, to_state: str, reason: str
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO breaker_events (service, at, from_state, to_state, reason) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (service, at, from_state, to_state, reason),
+        )
+
+    def breaker_events(self, service: str, limit: int) -> list[dict[str, Any]]:
+        rows = self._all(
+            "SELECT at, from_state, to_state, reason FROM breaker_events WHERE service = %s "
+            "ORDER BY id DESC LIMIT %s",
+            (service, limit),
+        )
+        return [{"at": r[0], "from": r[1], "to": r[2], "reason": r[3]} for r in rows]
+
+    def lock_queue(self, queue: str) -> None:
+        # Instances dispatching from one limited queue take turns, so limits hold across them.
+        self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("queue:" + queue,))
+
+    def count_leased(self, queue: str) -> int:
+        row = self._one(
+            "SELECT COUNT(*) FROM queue WHERE queue = %s AND lease_owner IS NOT NULL", (queue,)
+        )
+        return int(row[0]) if row else 0
+
+    def rate_window(self, queue: str) -> tuple[int, int] | None:
+        row = self._one("SELECT window_start, used FROM rate_windows WHERE queue = %s", (queue,))
+        return (int(row[0]), int(row[1])) if row else None
+
+    def put_rate_window(self, queue: str, window_start: int, used: int) -> None:
+        self.conn.execute(
+            "INSERT INTO rate_windows (queue, window_start, used) VALUES (%s, %s, %s) "
+            "ON CONFLICT (queue) DO UPDATE SET window_start = excluded.window_start, "
+            "used = excluded.used",
+            (queue, window_start, used),
+        )
+
+    def get_cached_result(self, key: str, now: int) -> dict[str, Any] | None:
+        row = self._one(
+            "SELECT body FROM result_cache WHERE key = %s AND expires_at > %s", (key, now)
+        )
+        return orjson.loads(row[0]) if row else None
+
+    def put_cached_result(self, key: str, body: dict[str, Any], expires_at: int) -> None:
+        self.conn.execute(
+            "INSERT INTO result_cache (key, body, expires_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET body = excluded.body, expires_at = excluded.expires_at",
+            (key, _dumps(body), expires_at),
+        )
+
+    def defer(self, task_id: str, available_at: int) -> None:
+        self.conn.execute(
+            # Not handed out after all: the claim leaves no trace in poll count or start time.
+            "UPDATE queue SET lease_owner = NULL, lease_until = NULL, available_at = %s, "
+            "started_at = CASE WHEN poll_count <= 1 THEN NULL ELSE started_at END, "
+            "poll_count = GREATEST(poll_count - 1, 0) WHERE task_id = %s",
+            (available_at, task_id),
+        )
+
     # ---- timers ---------------------------------------------------------------------------
 
     def put_timer(self, run_id: str, key: str, due_at: int) -> None:

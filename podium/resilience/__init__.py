@@ -1,0 +1,1 @@
+"""Resilience: circuit breakers per service, dispatch limits per task type, result caching."""
