@@ -76,6 +76,8 @@ class Decider:
         self.now = now
         self.commands: list[Command] = []
         self._dynamic_steps: dict[str, WorkflowTask] = {}
+        self.loop_iterations = 0
+        """DO_WHILE iterations started in this decision (see loops.ITERATIONS_PER_DECISION)."""
 
     # ---- events -------------------------------------------------------------------------
 
@@ -180,6 +182,7 @@ class Decider:
         task = self.state.task(task_id)
         if task is None or not task.status.is_active:
             return  # the timer lost a race with a result; nothing to do
+        # A "loop:" timer only wakes the run: advance() below takes the DO_WHILE up again.
         if kind == "wait":
             self.finish(task, TaskStatus.COMPLETED)
         elif kind == "task-timeout":

@@ -15,12 +15,22 @@ from typing import TYPE_CHECKING, Any
 from podium.dsl import evaluators, expressions
 from podium.dsl.models import WorkflowTask
 from podium.engine.context import expression_context
+from podium.engine.events import StartTimer
 from podium.engine.state import TaskState, TaskStatus
 
 if TYPE_CHECKING:
     from podium.engine.decider import Decider
 
-__all__ = ["check_loop", "inside", "start_loop"]
+__all__ = ["ITERATIONS_PER_DECISION", "check_loop", "inside", "start_loop", "timer_key_loop"]
+
+ITERATIONS_PER_DECISION = 100
+"""Iterations one decision may start. A body of system tasks only never waits for a worker,
+so without a bound a long loop would hold the store's writer for the whole run; past it the
+loop goes on from a timer due at once, in the next unit of work."""
+
+
+def timer_key_loop(task_id: str) -> str:
+    return f"loop:{task_id}"
 
 
 def start_loop(d: Decider, task: TaskState, step: WorkflowTask, retry_of: TaskState | None) -> None:
@@ -59,6 +69,11 @@ def check_loop(d: Decider, loop: TaskState) -> bool:
     for task in body:
         if task.status.is_active or not task.advanced or not task.status.is_success:
             return False  # still running, or about to schedule more; failures end the run
+    if d.loop_iterations >= ITERATIONS_PER_DECISION:
+        key = timer_key_loop(loop.task_id)
+        if not any(isinstance(c, StartTimer) and c.key == key for c in d.commands):
+            d.commands.append(StartTimer(key, d.now))
+        return False
     step = d.step_of(loop)
     loop.output = {
         **loop.output,
@@ -72,6 +87,7 @@ def check_loop(d: Decider, loop: TaskState) -> bool:
         d.fail(loop, TaskStatus.FAILED_WITH_TERMINAL_ERROR, f"loopCondition failed: {exc.message}")
         return True
     if again:
+        d.loop_iterations += 1
         loop.iteration += 1
         loop.output = {**loop.output, "iteration": loop.iteration}
         d.schedule(step.loopOver[0], within=loop, loop=(loop.def_ref, loop.iteration))

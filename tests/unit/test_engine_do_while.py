@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from podium.engine import RunStatus, TaskStatus
-from podium.engine.events import Enqueue, RetryRun
+from podium.engine.events import Enqueue, RetryRun, StartTimer
+from podium.engine.loops import ITERATIONS_PER_DECISION, timer_key_loop
 from tests.unit.engine_helpers import Run, simple, step, workflow
 
 
@@ -241,3 +242,19 @@ def test_a_loop_of_system_tasks_only_runs_to_the_end_in_one_decision():
     assert run.status == RunStatus.COMPLETED
     assert run.state.variables == {"n": 50}
     assert len(run.refs()) == 51
+
+
+def test_a_long_loop_of_system_tasks_goes_on_from_a_timer_between_chunks():
+    body = [step("tick", type="SET_VARIABLE", inputParameters={"n": "${loop.output.iteration}"})]
+    run = Run(workflow([_loop(body, "$.loop.iteration < 250")]))
+    commands = run.start(now=7)
+    loop = run.latest("loop")
+    key = timer_key_loop(loop.task_id)
+    assert commands == (StartTimer(key, 7),)
+    assert (run.status, loop.iteration) == (RunStatus.RUNNING, ITERATIONS_PER_DECISION + 1)
+    assert run.fire(key, now=8) == (StartTimer(key, 8),)
+    assert run.latest("loop").iteration == 2 * ITERATIONS_PER_DECISION + 1
+    assert run.fire(key, now=9) == ()
+    assert run.status == RunStatus.COMPLETED
+    assert run.state.variables == {"n": 250}
+    assert run.fire(key, now=10) == ()  # a late duplicate changes nothing
