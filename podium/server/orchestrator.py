@@ -540,7 +540,10 @@ class Orchestrator:
                 raise TaskNotFoundError(f"no task has id {task_id}", service="server")
             state, _ = self._load(tx, run_id)
             task = state.task(task_id)
-            assert task is not None
+            if task is None:  # an old loop iteration that keepLastN dropped
+                raise TaskNotFoundError(
+                    f"task {task_id} is no longer kept in workflow {run_id}", service="server"
+                )
             return RunView(state, {e.task_id: e for e in tx.queue_entries(run_id)}), task
 
         found: tuple[RunView, TaskState] = await self.store.read(unit)

@@ -127,10 +127,14 @@ def test_do_while_keeps_only_the_last_n_iterations(api):
     }
     register(api, flow, NO_RETRY)
     run_id = start(api, "keep")
+    task_ids = []
     for i in range(1, 6):
         [task] = poll(api, "work")
         assert task["inputData"] == {"n": i * 10}
         complete(api, task)
+        task_ids.append(task["taskId"])
+    assert api.get(f"/api/tasks/{task_ids[0]}").status_code == 404
+    assert api.get(f"/api/tasks/{task_ids[-1]}").json()["referenceTaskName"] == "work__5"
     body = wait_status(api, run_id)
     assert body["status"] == "COMPLETED"
     assert _refs(body) == ["loop", "count__4", "work__4", "count__5", "work__5"]
