@@ -311,7 +311,8 @@ class Decider:
         if loop is not None and retry_of is None:
             loops.append(loop[0])
             iterations.append(loop[1])
-        if retry_of is not None and retry_of.dynamic_step is not None:
+        if retry_of is not None and (retry_of.dynamic_step or step.type == TaskType.JOIN):
+            # Made at run time, not from the definition: a branch's input, a JOIN's joinOn.
             dynamic, task_input = retry_of.dynamic_step, dict(retry_of.input)
         if task_input is None:
             task_input = expressions.resolve(step.inputParameters, expression_context(state))

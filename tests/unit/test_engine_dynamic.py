@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from podium.engine import RunStatus, TaskStatus
-from podium.engine.events import Enqueue, StartChild
+from podium.engine.events import Enqueue, RetryRun, StartChild
 from tests.unit.engine_helpers import Run, simple, step, task_def, workflow
 
 NO_RETRY = task_def("work", retryCount=0, retryDelaySeconds=0)
@@ -219,3 +219,17 @@ def test_dynamic_without_a_task_name_fails_with_the_reason():
     assert pick.reason == (
         "DYNAMIC task 'pick': input 'taskToExecute' should name the task to run, but it is None"
     )
+
+
+def test_retrying_the_run_retries_the_failed_branch_and_keeps_the_join_waiting_on_all():
+    run = Run(_listed_fork(), {"tasks": [_branch("a"), _branch("b")], "inputs": {}})
+    run.start(now=0)
+    run.complete("b", {"from": "b"}, now=1)
+    run.fail("a", now=2)
+    assert run.status == RunStatus.FAILED
+    run.send(RetryRun(3))
+    assert run.active() == ["a", "join"]
+    assert run.latest("join").input == {"joinOn": ["a", "b"]}
+    run.complete("a", {"from": "a"}, now=4)
+    assert run.latest("join").output == {"a": {"from": "a"}, "b": {"from": "b"}}
+    assert run.active() == ["after"]
