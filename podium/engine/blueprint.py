@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from podium.dsl.models import TaskType, WorkflowDef, WorkflowTask
+from podium.engine.state import TaskState
 
 __all__ = ["Blueprint", "Location"]
 
@@ -46,6 +47,13 @@ class Blueprint:
 
     def task(self, ref: str) -> WorkflowTask:
         return self.locations[ref].task
+
+    def step_of(self, task: TaskState) -> WorkflowTask:
+        """The step ``task`` is an attempt of: in the definition, or made up by a dynamic fork
+        (``def_ref`` drops a loop iteration's ``__N`` from the reference name)."""
+        if task.dynamic_step is not None:
+            return WorkflowTask.model_validate(task.dynamic_step)
+        return self.task(task.def_ref)
 
     def first(self) -> WorkflowTask:
         return self.definition.tasks[0]

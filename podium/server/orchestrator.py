@@ -437,7 +437,7 @@ class Orchestrator:
             before = state.task(task_id)
             state = self._decide_tx(tx, outbox, state, key, blueprint, event)
             if isinstance(event, TaskResult) and before is not None and before.status.is_active:
-                step = blueprint.task(before.ref)
+                step = blueprint.step_of(before)
                 moved = self.policy.after_result(
                     tx, before, step, status, output or {}, reason, now
                 )
@@ -512,7 +512,7 @@ class Orchestrator:
             if task is None or not task.status.is_active:
                 tx.dequeue(entry.task_id)  # a stale row: its task already ended
                 continue
-            gate = self.policy.gate(tx, task, self._blueprint(tx, key).task(task.ref), now)
+            gate = self.policy.gate(tx, task, self._blueprint(tx, key).step_of(task), now)
             if gate.transition is not None:
                 outbox.transitions.append(gate.transition)
             if gate.verdict == Verdict.HAND_OUT:
