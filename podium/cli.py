@@ -13,21 +13,27 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, cast
+from typing import Annotated, Any, cast
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from podium.cli_db import db_app
-from podium.client import DEFAULT_SERVER, PodiumClient, PodiumClientError
+from podium.cli_output import (
+    client as _client,
+    echo_json as _echo_json,
+    fail as _fail,
+    stderr as _stderr,
+    stdout as _stdout,
+)
+from podium.cli_services import services_app
+from podium.client import DEFAULT_SERVER
 from podium.settings import Settings
 
 __all__ = ["app", "main"]
@@ -40,6 +46,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(services_app, name="services")
 
 ServerOpt = Annotated[
     str,
@@ -65,27 +72,6 @@ _STATUS_STYLE = {
 
 
 # -- output helpers ------------------------------------------------------------------------------
-
-
-def _stdout() -> Console:
-    # Made per call, not at import: the console must write to whatever sys.stdout is now
-    # (CliRunner swaps it in tests). Piped into grep or a file, tables get room instead of
-    # rich's 80 columns, so that ids are not folded.
-    return Console(width=None if sys.stdout.isatty() else 200)
-
-
-def _stderr() -> Console:
-    # soft_wrap: an error message stays one line, so that it can be grepped.
-    return Console(stderr=True, soft_wrap=True)
-
-
-def _echo_json(value: Any) -> None:
-    typer.echo(json.dumps(value, indent=2, default=str))
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    _stderr().print(Text(f"error: {message}", style="bold red"))
-    raise typer.Exit(code)
 
 
 def _status(status: str | None) -> Text:
@@ -132,16 +118,6 @@ def _parse_object(raw: str, option: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise typer.BadParameter("must be a JSON object", param_hint=option)
     return value
-
-
-@contextmanager
-def _client(server: str) -> Iterator[PodiumClient]:
-    """A client whose server errors become a red message on stderr and exit code 1."""
-    try:
-        with PodiumClient(server) as client:
-            yield client
-    except PodiumClientError as exc:
-        _fail(str(exc))
 
 
 # -- server and worker ---------------------------------------------------------------------------
@@ -451,6 +427,11 @@ def status(
     ]
     if run.get("reasonForIncompletion"):
         rows.append(("reason", Text(str(run["reasonForIncompletion"]), style="red")))
+    failure = run.get("failure") or {}
+    if failure.get("service"):
+        whom = [failure["service"]]
+        whom += [f"{k} {failure[k]}" for k in ("owner", "contact", "onCall") if failure.get(k)]
+        rows.append(("call", Text(", ".join(whom), style="bold red")))
     for label, value in rows:
         summary.add_row(label, value)
     out = _stdout()

@@ -199,6 +199,28 @@ class PodiumClient:
         """Every task definition."""
         return list(self._json("GET", "/api/metadata/taskdefs") or [])
 
+    def register_services(self, services: list[dict[str, Any]]) -> list[str]:
+        """Create or replace services in the registry; returns their names."""
+        body = self._json("POST", "/api/services", json_body=list(services)) or {}
+        return list(body.get("registered", []))
+
+    def list_services(self) -> list[dict[str, Any]]:
+        """Every registered service, with its breaker's state."""
+        return list(self._json("GET", "/api/services") or [])
+
+    def get_service(self, name: str) -> dict[str, Any]:
+        """One service, with its breaker's state and latest transitions."""
+        body: dict[str, Any] = self._json("GET", f"/api/services/{_segment(name)}")
+        return body
+
+    def delete_service(self, name: str) -> None:
+        self._request("DELETE", f"/api/services/{_segment(name)}")
+
+    def reset_breaker(self, name: str) -> dict[str, Any]:
+        """Close a service's circuit breaker by hand."""
+        body: dict[str, Any] = self._json("POST", f"/api/services/{_segment(name)}/breaker/reset")
+        return body
+
     def register_workflow(self, definition: Mapping[str, Any], overwrite: bool = True) -> None:
         """Register one workflow definition (Conductor JSON); ``overwrite`` makes it an upsert."""
         self._request(

@@ -51,6 +51,7 @@ from podium.errors import (
 )
 from podium.resilience.breaker import Transition
 from podium.resilience.policy import ResiliencePolicy, Verdict, log_transition
+from podium.server.attribution import Blame, blame_run, blame_tasks
 from podium.server.waiters import QueueWaiters
 from podium.store.base import QueueEntry, RunQuery, Store, StoreTx
 
@@ -69,6 +70,8 @@ class RunView:
 
     state: RunState
     entries: dict[str, QueueEntry]
+    blames: dict[str, Blame] = field(default_factory=dict)
+    """Who is behind each task that names a service or failed, by task id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,7 @@ class _Outbox:
     ready_queues: set[str] = field(default_factory=set)
     poke_sweeper: bool = False
     transitions: list[tuple[str, Transition]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
 
 
 class Orchestrator:
@@ -118,6 +122,8 @@ class Orchestrator:
             self.on_timer_added()
         for service, transition in outbox.transitions:
             log_transition(service, transition)
+        for line in outbox.failures:
+            log.warning("%s", line)
 
     async def _write(self, fn: Callable[[StoreTx, _Outbox], Any]) -> Any:
         def unit(tx: StoreTx) -> tuple[Any, _Outbox]:
@@ -270,6 +276,13 @@ class Orchestrator:
         known = {task.task_id for task in state.tasks}
         decision = decide(state, event, blueprint)
         new = decision.state
+        if new.status.is_terminal and not state.status.is_terminal:
+            if new.status != RunStatus.COMPLETED:
+                blame = blame_run(tx, self.policy, blueprint, new)
+                whom = f" [{blame.phrase()}]" if blame else ""
+                outbox.failures.append(
+                    f"run {new.run_id} of {new.name} ended {new.status}: {new.reason}{whom}"
+                )
         tx.update_run(new)
         fresh = [task.task_id for task in new.tasks if task.task_id not in known]
         if fresh:
@@ -586,10 +599,14 @@ class Orchestrator:
         if not removed:
             raise WorkflowNotFoundError(f"no workflow run has id {run_id}", service="server")
 
+    def _view(self, tx: StoreTx, state: RunState, key: str) -> RunView:
+        entries = {e.task_id: e for e in tx.queue_entries(state.run_id)}
+        blames = blame_tasks(tx, self.policy, self._blueprint(tx, key), state)
+        return RunView(state, entries, blames)
+
     async def get_run(self, run_id: str) -> RunView:
         def unit(tx: StoreTx) -> RunView:
-            state, _ = self._load(tx, run_id)
-            return RunView(state, {e.task_id: e for e in tx.queue_entries(run_id)})
+            return self._view(tx, *self._load(tx, run_id))
 
         view: RunView = await self.store.read(unit)
         return view
@@ -599,13 +616,13 @@ class Orchestrator:
             run_id = tx.run_of_task(task_id)
             if run_id is None:
                 raise TaskNotFoundError(f"no task has id {task_id}", service="server")
-            state, _ = self._load(tx, run_id)
+            state, key = self._load(tx, run_id)
             task = state.task(task_id)
             if task is None:  # an old loop iteration that keepLastN dropped
                 raise TaskNotFoundError(
                     f"task {task_id} is no longer kept in workflow {run_id}", service="server"
                 )
-            return RunView(state, {e.task_id: e for e in tx.queue_entries(run_id)}), task
+            return self._view(tx, state, key), task
 
         found: tuple[RunView, TaskState] = await self.store.read(unit)
         return found

@@ -141,4 +141,4 @@ async def update_by_ref(
 @router.get("/{task_id}")
 async def get_task(task_id: str, request: Request) -> dict[str, Any]:
     view, task = await orchestrator_of(request).find_task(task_id)
-    return task_json(view.state, task, view.entries.get(task_id))
+    return task_json(view.state, task, view.entries.get(task_id), view.blames.get(task_id))

@@ -97,7 +97,8 @@ async def get_run(
     includeTasks: str | None = Query(default=None),
 ) -> dict[str, Any]:
     view = await orchestrator_of(request).get_run(workflow_id)
-    return run_json(view.state, view.entries, include_tasks=parse_bool(includeTasks, True))
+    include_tasks = parse_bool(includeTasks, True)
+    return run_json(view.state, view.entries, include_tasks=include_tasks, blames=view.blames)
 
 
 @router.delete("/{workflow_id}")

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from podium.dsl.models import TaskType
 from podium.engine.state import RunState, TaskState, TaskStatus
+from podium.server.attribution import Blame
 from podium.store.base import QueueEntry
 
 __all__ = ["run_json", "summary_json", "task_json"]
 
+_FAILED_TASK = frozenset(
+    {
+        TaskStatus.FAILED,
+        TaskStatus.FAILED_WITH_TERMINAL_ERROR,
+        TaskStatus.TIMED_OUT,
+        TaskStatus.COMPLETED_WITH_ERRORS,
+    }
+)
 
-def task_json(state: RunState, task: TaskState, entry: QueueEntry | None) -> dict[str, Any]:
-    """A task as Conductor's ``Task``, with live lease data from its queue entry."""
+
+def task_json(
+    state: RunState, task: TaskState, entry: QueueEntry | None, blame: Blame | None = None
+) -> dict[str, Any]:
+    """A task as Conductor's ``Task``, with live lease data from its queue entry and, when
+    known, the service behind it (named in its failure reason too)."""
     status = task.status
     worker_id = task.worker_id
     started = task.start_at
@@ -26,7 +40,7 @@ def task_json(state: RunState, task: TaskState, entry: QueueEntry | None) -> dic
             worker_id = entry.lease_owner
             if status == TaskStatus.SCHEDULED:
                 status = TaskStatus.IN_PROGRESS
-    return {
+    body: dict[str, Any] = {
         "taskId": task.task_id,
         "taskType": task.name if task.type == TaskType.SIMPLE else task.type,
         "taskDefName": task.name,
@@ -59,12 +73,23 @@ def task_json(state: RunState, task: TaskState, entry: QueueEntry | None) -> dic
         "idempotencyKey": f"{state.run_id}:{task.ref}",
         "logs": task.logs,
     }
+    if blame is not None:
+        body["service"] = blame.to_json()
+        if task.reason and task.status in _FAILED_TASK:
+            body["reasonForIncompletion"] = f"{task.reason} [{blame.phrase()}]"
+    return body
 
 
 def run_json(
-    state: RunState, entries: dict[str, QueueEntry], *, include_tasks: bool = True
+    state: RunState,
+    entries: dict[str, QueueEntry],
+    *,
+    include_tasks: bool = True,
+    blames: Mapping[str, Blame] | None = None,
 ) -> dict[str, Any]:
-    """A run as Conductor's ``Workflow``."""
+    """A run as Conductor's ``Workflow``; a failed one says which service failed and whom to
+    call (``failure``, and in ``reasonForIncompletion``)."""
+    blames = blames or {}
     failed = [t for t in state.tasks if t.ref in state.failed_refs and t.is_latest]
     body: dict[str, Any] = {
         "workflowId": state.run_id,
@@ -89,8 +114,22 @@ def run_json(
         "priority": 0,
         "idempotencyKey": state.idempotency_key,
     }
+    culprit = next((t for t in failed if t.task_id in blames), None)
+    if culprit is not None and state.status.is_terminal:
+        blame = blames[culprit.task_id]
+        body["failure"] = {
+            "taskReferenceName": culprit.ref,
+            "taskId": culprit.task_id,
+            "taskType": str(culprit.type),
+            "reason": culprit.reason,
+            **blame.to_json(),
+        }
+        if state.reason:
+            body["reasonForIncompletion"] = f"{state.reason} [{blame.phrase()}]"
     if include_tasks:
-        body["tasks"] = [task_json(state, t, entries.get(t.task_id)) for t in state.tasks]
+        body["tasks"] = [
+            task_json(state, t, entries.get(t.task_id), blames.get(t.task_id)) for t in state.tasks
+        ]
     return body
 
 

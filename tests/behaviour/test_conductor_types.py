@@ -192,6 +192,7 @@ def test_an_inline_script_that_runs_forever_fails_with_the_reason_and_the_server
         assert calc["status"] == "FAILED"
         assert calc["reasonForIncompletion"] == (
             "INLINE expression failed: script ran longer than 100 ms and was stopped"
+            " [inside Podium itself (its INLINE task; no outside service involved)]"
         )
     asker.join(timeout=20)
     assert answered == [200] * 10

@@ -1,0 +1,48 @@
+"""Output and client plumbing shared by the ``podium`` command and its sub-commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from podium.client import PodiumClient, PodiumClientError
+
+__all__ = ["client", "echo_json", "fail", "stderr", "stdout"]
+
+
+def stdout() -> Console:
+    # Made per call, not at import: the console must write to whatever sys.stdout is now
+    # (CliRunner swaps it in tests). Piped into grep or a file, tables get room instead of
+    # rich's 80 columns, so that ids are not folded.
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
+def stderr() -> Console:
+    # soft_wrap: an error message stays one line, so that it can be grepped.
+    return Console(stderr=True, soft_wrap=True)
+
+
+def echo_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, default=str))
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    stderr().print(Text(f"error: {message}", style="bold red"))
+    raise typer.Exit(code)
+
+
+@contextmanager
+def client(server: str) -> Iterator[PodiumClient]:
+    """A client whose server errors become a red message on stderr and exit code 1."""
+    try:
+        with PodiumClient(server) as api:
+            yield api
+    except PodiumClientError as exc:
+        fail(str(exc))

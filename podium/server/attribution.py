@@ -1,0 +1,92 @@
+"""Whom a failure belongs to: the service behind a task, its owner and how to reach them.
+
+Resolved when a run is read, from the service registry as it stands, so a changed on-call
+rota shows at once; the run keeps only the service's name (from its definition).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from podium.dsl.models import TaskType
+from podium.dsl.services import Service, attribution
+from podium.engine.blueprint import Blueprint
+from podium.engine.state import RunState, TaskState, TaskStatus
+from podium.resilience.policy import ResiliencePolicy
+from podium.store.base import StoreTx
+
+__all__ = ["Blame", "blame_run", "blame_tasks"]
+
+_OUTSIDE_TYPES = frozenset({TaskType.SIMPLE, TaskType.HTTP, "DYNAMIC"})
+_FAILED = frozenset(
+    {
+        TaskStatus.FAILED,
+        TaskStatus.FAILED_WITH_TERMINAL_ERROR,
+        TaskStatus.TIMED_OUT,
+        TaskStatus.COMPLETED_WITH_ERRORS,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Blame:
+    """The party behind one task: a registered service, a named but unknown one, no name at
+    all, or Podium itself (a system task)."""
+
+    service: str | None
+    record: Service | None
+    task_type: str
+
+    @property
+    def inside_podium(self) -> bool:
+        return self.service is None and self.task_type not in _OUTSIDE_TYPES
+
+    def phrase(self) -> str:
+        if self.inside_podium:
+            return f"inside Podium itself (its {self.task_type} task; no outside service involved)"
+        return attribution(self.service, self.record)
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"service": self.service, "insidePodium": self.inside_podium}
+        if self.record is not None:
+            body.update(
+                owner=self.record.owner,
+                contact=self.record.contact,
+                onCall=self.record.onCall,
+                docsUrl=self.record.docsUrl,
+            )
+        return {key: value for key, value in body.items() if value is not None}
+
+
+def blame_tasks(
+    tx: StoreTx, policy: ResiliencePolicy, blueprint: Blueprint, state: RunState
+) -> dict[str, Blame]:
+    """Blame for every task that names a service or failed, by task id."""
+    services = policy.services(tx)
+    blames: dict[str, Blame] = {}
+    for task in state.tasks:
+        name = _service_name(blueprint, task)
+        if name is None and task.status not in _FAILED:
+            continue
+        blames[task.task_id] = Blame(name, services.get(name) if name else None, str(task.type))
+    return blames
+
+
+def blame_run(
+    tx: StoreTx, policy: ResiliencePolicy, blueprint: Blueprint, state: RunState
+) -> Blame | None:
+    """Blame for the task whose failure ended the run, if one did."""
+    for task in reversed(state.tasks):
+        if task.ref in state.failed_refs and task.status in _FAILED:
+            name = _service_name(blueprint, task)
+            return Blame(name, policy.services(tx).get(name) if name else None, str(task.type))
+    return None
+
+
+def _service_name(blueprint: Blueprint, task: TaskState) -> str | None:
+    try:
+        step = blueprint.step_of(task)
+    except KeyError:  # a step the definition no longer has (a retried, amended run)
+        return None
+    return ResiliencePolicy.service_of(step)
