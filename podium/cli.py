@@ -45,6 +45,26 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _options(
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="PODIUM_API_KEY",
+            help="keyId:keySecret, for a server with auth on.",
+            show_envvar=False,
+        ),
+    ] = None,
+) -> None:
+    """Podium: a durable workflow orchestrator that speaks Conductor's API."""
+    if api_key:
+        # Every client and worker this process makes reads it from here.
+        os.environ["PODIUM_API_KEY"] = api_key
+
+
 app.add_typer(db_app, name="db")
 app.add_typer(services_app, name="services")
 

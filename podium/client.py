@@ -14,6 +14,7 @@ Every non-2xx answer raises ``PodiumClientError`` carrying the server's ``code``
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -124,11 +125,17 @@ class PodiumClient:
         *,
         transport: httpx.BaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
+        api_key: str | None = None,
     ) -> None:
-        """``transport`` replaces the network (``httpx.MockTransport`` in tests)."""
+        """``transport`` replaces the network (``httpx.MockTransport`` in tests); ``api_key``
+        (``keyId:keySecret``, default ``PODIUM_API_KEY``) is for servers with auth on."""
         self.base_url = api_root(base_url)
+        all_headers = dict(headers or {})
+        key = api_key or os.environ.get("PODIUM_API_KEY")
+        if key:
+            all_headers.setdefault("authorization", f"Bearer {key}")
         self._http = httpx.Client(
-            base_url=self.base_url, timeout=timeout, transport=transport, headers=headers
+            base_url=self.base_url, timeout=timeout, transport=transport, headers=all_headers
         )
 
     def close(self) -> None:

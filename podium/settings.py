@@ -19,6 +19,17 @@ def _env_float(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be on or off, not {raw!r}")
+
+
 def _env_float_or_none(name: str) -> float | None:
     raw = os.environ.get(name)
     return float(raw) if raw else None
@@ -57,6 +68,12 @@ class Settings:
     """Runs removed per transaction, so retention never holds live work up for long."""
     retention_interval_s: float = 60.0
     """How often each instance looks for runs past their retention."""
+    auth: bool = False
+    """Require an API key (or a token from ``POST /api/token``) on every call but health."""
+    token_ttl_s: int = 3600
+    """How long a token from ``POST /api/token`` is good for."""
+    rate_limit_per_key: float = 0.0
+    """Requests per second each key may make, per instance (0: no limit)."""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -77,6 +94,9 @@ class Settings:
             retention_days=_env_float_or_none("PODIUM_RETENTION_DAYS"),
             retention_mode=os.environ.get("PODIUM_RETENTION_MODE", d.retention_mode),
             retention_batch=_env_int("PODIUM_RETENTION_BATCH", d.retention_batch),
+            auth=_env_bool("PODIUM_AUTH", d.auth),
+            token_ttl_s=_env_int("PODIUM_TOKEN_TTL_S", d.token_ttl_s),
+            rate_limit_per_key=_env_float("PODIUM_RATE_LIMIT_PER_KEY", d.rate_limit_per_key),
             retention_interval_s=_env_float("PODIUM_RETENTION_INTERVAL_S", d.retention_interval_s),
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})

@@ -12,8 +12,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podium import __version__
+from podium.auth.middleware import Authenticator, AuthMiddleware
 from podium.errors import PodiumError
-from podium.server import routes_metadata, routes_services, routes_tasks, routes_workflow
+from podium.server import (
+    routes_auth,
+    routes_metadata,
+    routes_services,
+    routes_tasks,
+    routes_workflow,
+)
 from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_tasks import HttpTaskExecutor
@@ -74,6 +81,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    authenticator = (
+        Authenticator(backend, rate_per_key=settings.rate_limit_per_key) if settings.auth else None
+    )
+    app.state.authenticator = authenticator
     app.state.retention = retention
     app.state.orchestrator = orchestrator
 
@@ -128,8 +139,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         routes_workflow.router,
         routes_tasks.router,
         routes_services.router,
+        routes_auth.router,
     )
     for router in routers:
         app.router.routes.extend(router.routes)
     app.add_middleware(FastPath)
+    if authenticator is not None:
+        # Added last, so it runs first: nothing, the fast path included, runs unauthorized.
+        app.add_middleware(AuthMiddleware, authenticator=authenticator)
     return app

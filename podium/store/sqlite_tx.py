@@ -421,6 +421,41 @@ class SQLiteTx:
             (available_at, task_id),
         )
 
+    # ---- authentication -------------------------------------------------------------------
+
+    def put_api_key(self, key_id: str, secret_hash: str, body: dict[str, Any], now: int) -> None:
+        self.conn.execute(
+            "INSERT INTO api_keys (key_id, secret_hash, body, created_at) VALUES (?, ?, ?, ?)",
+            (key_id, secret_hash, _dumps(body), now),
+        )
+
+    def get_api_key(self, key_id: str) -> tuple[str, dict[str, Any], int | None] | None:
+        row = self.conn.execute(
+            "SELECT secret_hash, body, disabled_at FROM api_keys WHERE key_id = ?", (key_id,)
+        ).fetchone()
+        return (row[0], orjson.loads(row[1]), row[2]) if row else None
+
+    def list_api_keys(self) -> list[tuple[str, dict[str, Any], int, int | None]]:
+        rows = self.conn.execute(
+            "SELECT key_id, body, created_at, disabled_at FROM api_keys ORDER BY created_at, key_id"
+        ).fetchall()
+        return [(row[0], orjson.loads(row[1]), row[2], row[3]) for row in rows]
+
+    def disable_api_key(self, key_id: str, now: int) -> bool:
+        cursor = self.conn.execute(
+            "UPDATE api_keys SET disabled_at = ? WHERE key_id = ? AND disabled_at IS NULL",
+            (now, key_id),
+        )
+        return cursor.rowcount > 0
+
+    def auth_secret(self, candidate: str) -> str:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO auth_secret (id, secret) VALUES (1, ?)", (candidate,)
+        )
+        row = self.conn.execute("SELECT secret FROM auth_secret WHERE id = 1", ()).fetchone()
+        assert row is not None
+        return str(row[0])
+
     # ---- timers ---------------------------------------------------------------------------
 
     def put_timer(self, run_id: str, key: str, due_at: int) -> None:

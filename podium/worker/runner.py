@@ -98,13 +98,18 @@ class WorkerRunner:
         poll_timeout_ms: int | None = None,
         update_retry_seconds: float = 600.0,
         http_timeout: float = 30.0,
+        api_key: str | None = None,
     ) -> None:
-        """``concurrency`` and ``poll_timeout_ms``, when given, override every handler's own."""
+        """``concurrency`` and ``poll_timeout_ms``, when given, override every handler's own.
+
+        ``api_key`` (``keyId:keySecret``, default ``PODIUM_API_KEY``) for servers with auth on.
+        """
         # Several instances of one Podium may be listed, separated by commas.
         self.server_url = ",".join(api_root(url.strip()) for url in server_url.split(","))
         self.worker_id = worker_id or default_worker_id()
         self.update_retry_seconds = update_retry_seconds
         self.http_timeout = http_timeout
+        self.api_key = api_key or os.environ.get("PODIUM_API_KEY") or None
         self._specs: dict[str, WorkerTaskSpec] = {}
         for item in tasks:
             spec = spec_for(item)
@@ -186,6 +191,7 @@ class WorkerRunner:
                 pool=pool,
                 timeout_s=self.http_timeout,
                 connect_s=min(self.http_timeout, 5.0),
+                headers={"authorization": f"Bearer {self.api_key}"} if self.api_key else None,
             ) as client:
                 self._client = client
                 pollers = [asyncio.create_task(self._poll_loop(s, burst)) for s in self._states]

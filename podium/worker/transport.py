@@ -48,7 +48,15 @@ class HttpTransport:
     cannot be reached; then to the next, so a worker carries on when an instance dies.
     """
 
-    def __init__(self, base_url: str, *, pool: int, timeout_s: float, connect_s: float) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        pool: int,
+        timeout_s: float,
+        connect_s: float,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.base_urls = [url.strip().rstrip("/") for url in base_url.split(",") if url.strip()]
         if not self.base_urls:
             raise ValueError("no server URL given")
@@ -59,13 +67,18 @@ class HttpTransport:
         )
         self._sessions: list[aiohttp.ClientSession] = []
         self._current = 0
+        self.headers = headers or {}
 
     async def __aenter__(self) -> HttpTransport:
         for url in self.base_urls:
             connector = aiohttp.TCPConnector(limit=self.pool, limit_per_host=self.pool)
             self._sessions.append(
                 aiohttp.ClientSession(
-                    url, connector=connector, timeout=self.timeout, auto_decompress=True
+                    url,
+                    connector=connector,
+                    timeout=self.timeout,
+                    auto_decompress=True,
+                    headers=self.headers,
                 )
             )
         return self

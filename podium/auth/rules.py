@@ -1,0 +1,68 @@
+"""Who may call what: each request needs one permission, and each role grants some.
+
+Anything not named here needs ADMIN, so a route added later is closed until it is listed.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from podium.auth.keys import Role
+
+__all__ = ["Permission", "grants", "required_permission"]
+
+
+class Permission(StrEnum):
+    PUBLIC = "public"
+    READ = "read"
+    WORK = "work"
+    OPERATE = "operate"
+    ADMIN = "admin"
+
+
+_GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.OPERATOR: frozenset({Permission.PUBLIC, Permission.READ, Permission.OPERATE}),
+    Role.READER: frozenset({Permission.PUBLIC, Permission.READ}),
+    Role.WORKER: frozenset({Permission.PUBLIC, Permission.WORK}),
+}
+
+_PUBLIC = ("/api/health", "/api/token", "/ui")
+_ADMIN_READS = ("/api/keys",)
+_WORK = [
+    ("GET", re.compile(r"^/api/tasks/poll(/batch)?/[^/]+$")),
+    ("POST", re.compile(r"^/api/tasks(/update-v2)?$")),
+    ("POST", re.compile(r"^/api/tasks/[^/]+/log$")),
+    ("POST", re.compile(r"^/api/tasks/[^/]+/[^/]+/[A-Z_]+(/sync)?$")),
+]
+_OPERATE = [
+    ("POST", re.compile(r"^/api/workflow/?$")),
+    ("POST", re.compile(r"^/api/workflow/[^/]+$")),
+    ("POST", re.compile(r"^/api/workflow/execute/.+$")),
+    ("POST", re.compile(r"^/api/workflow/[^/]+/(retry|restart|rerun|resetcallbacks)$")),
+    ("PUT", re.compile(r"^/api/workflow/[^/]+/(pause|resume|skiptask/[^/]+)$")),
+    ("DELETE", re.compile(r"^/api/workflow/[^/]+$")),
+    ("POST", re.compile(r"^/api/workflow/[^/]+/(signal|tasks)/.+$")),
+    ("POST", re.compile(r"^/api/workflow/bulk/.+$")),
+    ("PUT", re.compile(r"^/api/workflow/bulk/.+$")),
+    ("POST", re.compile(r"^/api/events/.+$")),
+]
+
+
+def required_permission(method: str, path: str) -> Permission:
+    if path.startswith(_PUBLIC) or path in ("/", "/favicon.ico"):
+        return Permission.PUBLIC
+    for verb, pattern in _WORK:
+        if method == verb and pattern.match(path):
+            return Permission.WORK
+    if method in ("GET", "HEAD"):
+        return Permission.ADMIN if path.startswith(_ADMIN_READS) else Permission.READ
+    for verb, pattern in _OPERATE:
+        if method == verb and pattern.match(path):
+            return Permission.OPERATE
+    return Permission.ADMIN
+
+
+def grants(roles: frozenset[Role], permission: Permission) -> bool:
+    return any(permission in _GRANTS[role] for role in roles)
