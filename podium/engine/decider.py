@@ -13,9 +13,11 @@ from typing import Any
 from podium.dsl import expressions
 from podium.dsl.models import TaskDef, TaskTimeoutPolicy, TaskType, WorkflowTask
 from podium.dsl.safe_expr import evaluate as evaluate_script
+from podium.engine import rework
 from podium.engine.blueprint import Blueprint
 from podium.engine.context import case_label, expression_context
 from podium.engine.events import (
+    AddTaskLog,
     CancelTimer,
     ChildFinished,
     Command,
@@ -25,10 +27,12 @@ from podium.engine.events import (
     Event,
     NotifyParent,
     PauseRun,
+    RerunRun,
     RestartRun,
     ResumeRun,
     RetryRun,
     RunStarted,
+    SkipTask,
     StartChild,
     StartTimer,
     TaskProgress,
@@ -110,6 +114,12 @@ class _Decider:
                 self._retry_run()
             case RestartRun():
                 self._restart_run()
+            case RerunRun():
+                rework.rerun(self, event)
+            case SkipTask():
+                rework.skip(self, event)
+            case AddTaskLog():
+                rework.add_task_log(self, event)
 
     def _require_status(self, status: RunStatus, action: str) -> None:
         if self.state.status != status:
@@ -233,17 +243,23 @@ class _Decider:
             for t in state.tasks
             if t.is_latest and not t.status.is_success and not t.status.is_active
         ]
-        state.status = RunStatus.RUNNING
-        state.reason = None
-        state.end_at = None
-        state.failed_refs = []
-        timeout_s = self.blueprint.definition.timeoutSeconds
-        if timeout_s > 0:  # ended runs cancel it; as in Conductor it counts again from the retry
-            self.commands.append(StartTimer(_WORKFLOW_TIMEOUT, self.now + timeout_s * 1000))
+        self._reopen()
         for task in failed:
             self._schedule(self.blueprint.task(task.ref), retry_of=task, immediate=True)
         # Nothing failed (terminated between steps, e.g. while paused): the steps whose
         # successors were held still have ``advanced`` unset, so advance() carries on from them.
+
+    def _reopen(self) -> None:
+        """An ended run runs again (retry, rerun): it is RUNNING with its timeout re-armed."""
+        state = self.state
+        state.status = RunStatus.RUNNING
+        state.reason = None
+        state.end_at = None
+        state.failed_refs = []
+        state.skips = {}
+        timeout_s = self.blueprint.definition.timeoutSeconds
+        if timeout_s > 0:  # ended runs cancel it; as in Conductor it counts again from the retry
+            self.commands.append(StartTimer(_WORKFLOW_TIMEOUT, self.now + timeout_s * 1000))
 
     def _restart_run(self) -> None:
         state = self.state
@@ -259,6 +275,7 @@ class _Decider:
         state.end_at = None
         state.failed_refs = []
         state.variables = {}
+        state.skips = {}
         state.restarts += 1
         self._start()
 
@@ -270,13 +287,19 @@ class _Decider:
         return DEFAULT_TASK_DEF if step.type == TaskType.SIMPLE else _SYSTEM_TASK_DEF
 
     def _schedule(
-        self, step: WorkflowTask, retry_of: TaskState | None = None, *, immediate: bool = False
+        self,
+        step: WorkflowTask,
+        retry_of: TaskState | None = None,
+        *,
+        immediate: bool = False,
+        task_input: dict[str, Any] | None = None,
     ) -> None:
         state = self.state
         seq = state.next_seq
         state.next_seq += 1
         task_id = derive_id(state.run_id, f"{state.restarts}/{seq}")
-        task_input = expressions.resolve(step.inputParameters, expression_context(self.state))
+        if task_input is None:
+            task_input = expressions.resolve(step.inputParameters, expression_context(self.state))
         delay_ms = step.startDelay * 1000
         retry_count = 0
         if retry_of is not None:
@@ -298,7 +321,8 @@ class _Decider:
             retried_task_id=retry_of.task_id if retry_of else None,
         )
         state.tasks.append(task)
-        self._start_task(task, step)
+        if not rework.take_pending_skip(self, task):
+            self._start_task(task, step)
 
     def _start_task(self, task: TaskState, step: WorkflowTask) -> None:
         kind = step.type
