@@ -13,7 +13,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podium import __version__
 from podium.errors import PodiumError
-from podium.server import routes_metadata, routes_tasks, routes_workflow
+from podium.server import (
+    routes_bulk,
+    routes_execute,
+    routes_lookup,
+    routes_metadata,
+    routes_tasks,
+    routes_workflow,
+)
 from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_tasks import HttpTaskExecutor
@@ -108,7 +115,16 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     # The routers' routes are added as they are: FastAPI resolves an included router's routes
     # again on every request, which cost more than the rest of a task update together.
-    for router in (routes_metadata.router, routes_workflow.router, routes_tasks.router):
+    # Literal paths (``bulk/retry``, ``running/{name}``) go before ``{workflow_id}/retry``.
+    routers = (
+        routes_metadata.router,
+        routes_bulk.router,
+        routes_lookup.router,
+        routes_execute.router,
+        routes_workflow.router,
+        routes_tasks.router,
+    )
+    for router in routers:
         app.router.routes.extend(router.routes)
     app.add_middleware(FastPath)
     return app

@@ -21,6 +21,7 @@ from podium.dsl.models import TaskDef, TaskType, WorkflowDef
 from podium.engine.blueprint import Blueprint
 from podium.engine.decider import decide
 from podium.engine.events import (
+    AddTaskLog,
     CancelTimer,
     ChildFinished,
     Command,
@@ -343,8 +344,14 @@ class Orchestrator:
         callback_after_s: int = 0,
         logs: tuple[dict[str, Any], ...] = (),
         next_for_worker: bool = False,
+        extend_lease: bool = False,
     ) -> Claimed | None:
-        """Record a worker's result. With ``next_for_worker``, also claim its next task."""
+        """Record a worker's result. With ``next_for_worker``, also claim its next task.
+
+        IN_PROGRESS keeps the task leased to its worker: for ``callback_after_s`` (after
+        which it is handed out again, as Conductor postpones it), or for its response timeout
+        (``extend_lease``, the SDK's heartbeat), whichever is longer.
+        """
         now = self.clock()
 
         def unit(tx: StoreTx, outbox: _Outbox) -> Claimed | None:
@@ -355,7 +362,9 @@ class Orchestrator:
                 )
             entry = tx.queue_entry(task_id)
             if entry is not None and entry.lease_owner and worker_id:
-                if entry.lease_owner != worker_id:
+                # Conductor's SDK lets worker code set its own workerId in a result, so a
+                # differing id only means a stale worker once the task was handed out again.
+                if entry.lease_owner != worker_id and entry.poll_count > 1:
                     raise LeaseLostError(
                         f"task {task_id} is leased to worker {entry.lease_owner}, "
                         f"not {worker_id}: its lease expired and it was handed over",
@@ -370,6 +379,8 @@ class Orchestrator:
                 )
                 if entry is not None:
                     lease_ms = callback_after_s * 1000 or entry.response_timeout_ms
+                    if extend_lease:
+                        lease_ms = max(lease_ms, entry.response_timeout_ms)
                     tx.extend_lease(task_id, now + lease_ms)
             elif status.is_active:
                 raise ValidationError(
@@ -508,11 +519,23 @@ class Orchestrator:
                 raise TaskNotFoundError(f"no task has id {task_id}", service="server")
             state, _ = self._load(tx, run_id)
             task = state.task(task_id)
-            assert task is not None
+            if task is None:  # dropped by a rerun from an earlier task
+                raise TaskNotFoundError(f"task {task_id} no longer exists", service="server")
             return RunView(state, {e.task_id: e for e in tx.queue_entries(run_id)}), task
 
         found: tuple[RunView, TaskState] = await self.store.read(unit)
         return found
+
+    async def add_task_log(self, task_id: str, line: str) -> None:
+        now = self.clock()
+
+        def unit(tx: StoreTx, outbox: _Outbox) -> None:
+            run_id = tx.run_of_task(task_id)
+            if run_id is None:
+                raise TaskNotFoundError(f"no task has id {task_id}", service="server")
+            self._event_tx(tx, outbox, run_id, AddTaskLog(now, task_id, line))
+
+        await self._write(unit)
 
     async def search(self, query: RunQuery) -> tuple[int, list[RunState]]:
         found: tuple[int, list[RunState]] = await self.store.read(lambda tx: tx.search_runs(query))

@@ -15,7 +15,7 @@ from podium.server.orchestrator import Claimed
 from podium.server.requests import read_json, read_model
 from podium.server.schemas import TaskResultBody
 from podium.server.state import orchestrator_of
-from podium.server.views import task_json
+from podium.server.views import run_json, task_json
 
 __all__ = ["router"]
 
@@ -26,6 +26,7 @@ _RESULT_BODY = {
     "required": True,
 }
 _OUTPUT_BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
+_LOG_BODY = {"content": {"application/json": {"schema": {"type": "string"}}}}
 _MAX_BATCH = 100
 
 
@@ -85,6 +86,7 @@ async def _record(
         callback_after_s=body.callbackAfterSeconds,
         logs=tuple(body.logs),
         next_for_worker=next_for_worker,
+        extend_lease=body.extendLease,
     )
     return body, claimed
 
@@ -116,6 +118,27 @@ async def queue_sizes(
     return sizes
 
 
+@router.get("/queue/all")
+async def queue_all(request: Request) -> dict[str, int]:
+    """Every worker queue with its size (Conductor's ``queue/all``)."""
+    return await queue_sizes(request, None)
+
+
+async def _signal(
+    workflow_id: str, ref: str, status: str, request: Request, workerid: str | None
+) -> str:
+    try:
+        task_status = TaskStatus(status.upper())
+    except ValueError:
+        raise ValidationError(f"'{status}' is not a task status", field="status") from None
+    output = await read_json(request, empty={})
+    if not isinstance(output, dict):
+        raise ValidationError("the output must be a JSON object", field="body")
+    return await orchestrator_of(request).signal(
+        workflow_id, ref, task_status, output, worker_id=workerid
+    )
+
+
 @router.post(
     "/{workflow_id}/{ref}/{status}",
     response_class=PlainTextResponse,
@@ -125,17 +148,44 @@ async def update_by_ref(
     workflow_id: str, ref: str, status: str, request: Request, workerid: str | None = None
 ) -> PlainTextResponse:
     """Finish the task ``ref`` of a run from outside: how a WAIT task is signalled."""
+    return PlainTextResponse(await _signal(workflow_id, ref, status, request, workerid))
+
+
+@router.post("/{workflow_id}/{ref}/{status}/sync", openapi_extra={"requestBody": _OUTPUT_BODY})
+async def update_by_ref_sync(
+    workflow_id: str, ref: str, status: str, request: Request, workerid: str | None = None
+) -> dict[str, Any]:
+    """As ``update_by_ref``, answering the run as it stands after the update."""
+    await _signal(workflow_id, ref, status, request, workerid)
+    view = await orchestrator_of(request).get_run(workflow_id)
+    return run_json(view.state, view.entries)
+
+
+@router.get("/{task_id}/log")
+async def get_logs(task_id: str, request: Request) -> list[dict[str, Any]]:
+    """The task's log lines (Conductor's ``TaskExecLog``), oldest first."""
+    _, task = await orchestrator_of(request).find_task(task_id)
+    return task.logs
+
+
+@router.post("/{task_id}/log", openapi_extra={"requestBody": _LOG_BODY})
+async def add_log(task_id: str, request: Request) -> Response:
+    """Add a log line; the body is the line, as raw text or a JSON string."""
+    raw = await request.body()
+    line: Any = raw.decode("utf-8", errors="replace")
     try:
-        task_status = TaskStatus(status.upper())
-    except ValueError:
-        raise ValidationError(f"'{status}' is not a task status", field="status") from None
-    output = await read_json(request, empty={})
-    if not isinstance(output, dict):
-        raise ValidationError("the output must be a JSON object", field="body")
-    task_id = await orchestrator_of(request).signal(
-        workflow_id, ref, task_status, output, worker_id=workerid
-    )
-    return PlainTextResponse(task_id)
+        line = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass  # the SDK sends a plain string as raw text
+    if isinstance(line, dict) and isinstance(line.get("log"), str):
+        line = line["log"]
+    if not isinstance(line, str) or not line.strip():
+        raise ValidationError("the body must be a non-empty log line", field="body")
+    limit: int = request.app.state.settings.max_payload_bytes
+    if len(raw) > limit:
+        raise ValidationError(f"the log line is over {limit} bytes", field="body")
+    await orchestrator_of(request).add_task_log(task_id, line)
+    return Response(status_code=204)
 
 
 @router.get("/{task_id}")

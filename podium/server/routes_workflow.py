@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
-from podium.engine.events import PauseRun, ResumeRun, RetryRun, TerminateRun
+from podium.engine.events import (
+    PauseRun,
+    RerunRun,
+    ResumeRun,
+    RetryRun,
+    SkipTask,
+    TerminateRun,
+)
 from podium.errors import ValidationError
 from podium.server.requests import parse_bool, read_json, read_model
-from podium.server.schemas import StartWorkflowRequest
-from podium.server.search import parse_search
+from podium.server.schemas import RerunWorkflowRequest, SkipTaskRequest, StartWorkflowRequest
+from podium.server.search import parse_search, search_runs
 from podium.server.state import orchestrator_of
 from podium.server.views import run_json, summary_json
 
@@ -50,7 +58,7 @@ async def search(
     startedBefore: int | None = None,
 ) -> dict[str, Any]:
     """Find runs by name, status, correlation id and start time (newest first)."""
-    run_query = parse_search(
+    run_search = parse_search(
         start=start,
         size=size,
         query=query,
@@ -61,7 +69,8 @@ async def search(
         started_after=startedAfter,
         started_before=startedBefore,
     )
-    total, runs = await orchestrator_of(request).search(run_query)
+    store = orchestrator_of(request).store
+    total, runs = await store.read(lambda tx: search_runs(tx, run_search))
     return {"totalHits": total, "results": [summary_json(run) for run in runs]}
 
 
@@ -100,6 +109,35 @@ async def get_run(
     return run_json(view.state, view.entries, include_tasks=parse_bool(includeTasks, True))
 
 
+@router.get("/{workflow_id}/status")
+async def get_status(
+    workflow_id: str,
+    request: Request,
+    includeOutput: str | None = None,
+    includeVariables: str | None = None,
+) -> dict[str, Any]:
+    """Conductor's ``WorkflowStatus``: the run's status, and its output and variables if asked."""
+    view = await orchestrator_of(request).get_run(workflow_id)
+    state = view.state
+    body: dict[str, Any] = {
+        "workflowId": state.run_id,
+        "correlationId": state.correlation_id,
+        "status": str(state.status),
+    }
+    if parse_bool(includeOutput):
+        body["output"] = state.output
+    if parse_bool(includeVariables):
+        body["variables"] = state.variables
+    return body
+
+
+@router.put("/decide/{workflow_id}")
+async def decide(workflow_id: str, request: Request) -> Response:
+    """Conductor's manual decide: Podium decides on every event, so only the run must exist."""
+    await orchestrator_of(request).get_run(workflow_id)
+    return Response(status_code=204)
+
+
 @router.delete("/{workflow_id}")
 async def terminate(
     workflow_id: str, request: Request, reason: str | None = None
@@ -130,6 +168,39 @@ async def resume(workflow_id: str, request: Request) -> dict[str, Any]:
 async def retry(workflow_id: str, request: Request) -> dict[str, Any]:
     state = await orchestrator_of(request).act(workflow_id, RetryRun)
     return {"workflowId": workflow_id, "status": str(state.status)}
+
+
+@router.post("/{workflow_id}/rerun", response_class=PlainTextResponse)
+async def rerun(workflow_id: str, request: Request) -> PlainTextResponse:
+    """Run an ended run again from one of its tasks (``reRunFromTaskId``), or from the start."""
+    body = read_model(RerunWorkflowRequest, await read_json(request, empty={}))
+    if body.reRunFromWorkflowId not in (None, "", workflow_id):
+        raise ValidationError(
+            f"reRunFromWorkflowId {body.reRunFromWorkflowId} is not the workflow in the path",
+            field="reRunFromWorkflowId",
+        )
+    event = partial(
+        RerunRun,
+        task_id=body.reRunFromTaskId or None,
+        task_input=body.taskInput,
+        workflow_input=body.workflowInput,
+    )
+    await orchestrator_of(request).act(workflow_id, event)
+    return PlainTextResponse(workflow_id)
+
+
+@router.put("/{workflow_id}/skiptask/{task_reference_name}")
+async def skip_task(workflow_id: str, task_reference_name: str, request: Request) -> Response:
+    """Skip a step: an active task ends SKIPPED now; a step not reached yet is skipped then."""
+    body = read_model(SkipTaskRequest, await read_json(request, empty={}))
+    event = partial(
+        SkipTask,
+        ref=task_reference_name,
+        input=body.taskInput or {},
+        output=body.taskOutput or {},
+    )
+    await orchestrator_of(request).act(workflow_id, event)
+    return Response(status_code=204)
 
 
 @router.post("/{workflow_id}/restart")

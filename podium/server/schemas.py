@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from podium.engine.state import TaskStatus
 
-__all__ = ["StartWorkflowRequest", "TaskResultBody"]
+__all__ = ["RerunWorkflowRequest", "SkipTaskRequest", "StartWorkflowRequest", "TaskResultBody"]
 
 
 class TaskResultBody(BaseModel):
@@ -38,3 +38,24 @@ class StartWorkflowRequest(BaseModel):
     input: dict[str, Any] = Field(default_factory=dict)
     idempotencyKey: str | None = None
     priority: int | None = None
+
+
+class RerunWorkflowRequest(BaseModel):
+    """Conductor's ``RerunWorkflowRequest``: rerun from a task, or from the start."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    reRunFromWorkflowId: str | None = None
+    reRunFromTaskId: str | None = None
+    taskInput: dict[str, Any] | None = None
+    workflowInput: dict[str, Any] | None = None
+    correlationId: str | None = None
+
+
+class SkipTaskRequest(BaseModel):
+    """Conductor's ``SkipTaskRequest``: the skipped task's input and output."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    taskInput: dict[str, Any] | None = None
+    taskOutput: dict[str, Any] | None = None
