@@ -40,6 +40,7 @@ from podium.engine.events import (
     TerminateChild,
     TerminateRun,
     TimerFired,
+    UpdateVariables,
 )
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus, derive_id
 from podium.engine.timing import (
@@ -120,6 +121,8 @@ class _Decider:
                 rework.skip(self, event)
             case AddTaskLog():
                 rework.add_task_log(self, event)
+            case UpdateVariables():
+                rework.update_variables(self, event)
 
     def _require_status(self, status: RunStatus, action: str) -> None:
         if self.state.status != status:

@@ -34,6 +34,7 @@ __all__ = [
     "TerminateChild",
     "TerminateRun",
     "TimerFired",
+    "UpdateVariables",
 ]
 
 
@@ -150,6 +151,14 @@ class AddTaskLog:
     log: str
 
 
+@dataclass(frozen=True, slots=True)
+class UpdateVariables:
+    """Merge ``variables`` into an open run's variables (Orkes' variables update)."""
+
+    now: int
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
 Event = (
     RunStarted
     | TaskResult
@@ -164,6 +173,7 @@ Event = (
     | RerunRun
     | SkipTask
     | AddTaskLog
+    | UpdateVariables
 )
 
 

@@ -1,4 +1,5 @@
-"""Operator actions that rewrite a run's history: rerun from a task, skip a step, task logs.
+"""Operator actions that rewrite a run's history: rerun from a task, skip a step, task logs,
+variables.
 
 Kept apart from the decider, which they use: each takes the decider of the event being
 applied and changes its state and commands the same way the decider's own handlers do.
@@ -9,14 +10,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from podium.dsl.models import TaskType
-from podium.engine.events import AddTaskLog, Dequeue, RerunRun, SkipTask, TerminateChild
+from podium.engine.events import (
+    AddTaskLog,
+    Dequeue,
+    RerunRun,
+    SkipTask,
+    TerminateChild,
+    UpdateVariables,
+)
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
 from podium.errors import ConflictError, TaskNotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from podium.engine.decider import _Decider
 
-__all__ = ["add_task_log", "rerun", "skip", "take_pending_skip"]
+__all__ = ["add_task_log", "rerun", "skip", "take_pending_skip", "update_variables"]
 
 
 def _rerun_target(state: RunState, task_id: str) -> TaskState | None:
@@ -149,3 +157,14 @@ def add_task_log(decider: _Decider, event: AddTaskLog) -> None:
         )
     entry = {"log": event.log, "taskId": event.task_id, "createdTime": event.now}
     task.logs = [*task.logs, entry]
+
+
+def update_variables(decider: _Decider, event: UpdateVariables) -> None:
+    state = decider.state
+    if state.status.is_terminal:
+        raise ConflictError(
+            f"workflow {state.run_id} already ended as {state.status}: its variables are final",
+            service="engine",
+            code="E_RUN_ENDED",
+        )
+    state.variables = {**state.variables, **event.variables}

@@ -25,6 +25,7 @@ from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_tasks import HttpTaskExecutor
 from podium.server.orchestrator import Orchestrator
+from podium.server.poll_log import PollLog
 from podium.server.sweeper import Sweeper
 from podium.settings import Settings
 from podium.store.base import Store
@@ -68,6 +69,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.orchestrator = orchestrator
+    app.state.poll_log = PollLog()
 
     @app.exception_handler(PodiumError)
     async def on_podium_error(request: Request, exc: PodiumError) -> JSONResponse:

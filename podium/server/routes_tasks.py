@@ -12,6 +12,7 @@ from podium.engine.decider import HTTP_QUEUE
 from podium.engine.state import TaskStatus
 from podium.errors import ValidationError
 from podium.server.orchestrator import Claimed
+from podium.server.poll_log import PollLog
 from podium.server.requests import read_json, read_model
 from podium.server.schemas import TaskResultBody
 from podium.server.state import orchestrator_of
@@ -39,6 +40,11 @@ def _check_queue(task_type: str) -> None:
         raise ValidationError(f"'{task_type}' is Podium's own queue", field="taskType")
 
 
+def _log_poll(request: Request, queue: str, domain: str | None, worker_id: str | None) -> None:
+    poll_log: PollLog = request.app.state.poll_log
+    poll_log.record(queue, domain, worker_id or "anonymous", orchestrator_of(request).clock())
+
+
 def _response(data: Any) -> Response:
     return Response(orjson.dumps(data), media_type="application/json")
 
@@ -54,6 +60,7 @@ async def batch_poll(
 ) -> Response:
     """Claim up to ``count`` tasks, waiting up to ``timeout`` ms for the first to arrive."""
     _check_queue(task_type)
+    _log_poll(request, task_type, domain, workerid)
     limit = request.app.state.settings.max_poll_timeout_ms
     claimed = await orchestrator_of(request).poll(
         task_type, workerid or "anonymous", count, min(timeout, limit)
@@ -67,6 +74,7 @@ async def poll_one(
 ) -> Response:
     """Claim one task if one is queued now; 204 when none is."""
     _check_queue(task_type)
+    _log_poll(request, task_type, domain, workerid)
     claimed = await orchestrator_of(request).poll(task_type, workerid or "anonymous", 1, 0)
     if not claimed:
         return Response(status_code=204)
@@ -116,6 +124,19 @@ async def queue_sizes(
     sizes: dict[str, int] = await store.read(lambda tx: tx.queue_sizes(taskType))
     sizes.pop(HTTP_QUEUE, None)
     return sizes
+
+
+@router.get("/queue/polldata")
+async def poll_data(request: Request, taskType: str) -> list[dict[str, Any]]:
+    """When each worker last polled the queue of ``taskType`` (since the server started)."""
+    poll_log: PollLog = request.app.state.poll_log
+    return poll_log.entries(taskType)
+
+
+@router.get("/queue/polldata/all")
+async def all_poll_data(request: Request) -> list[dict[str, Any]]:
+    poll_log: PollLog = request.app.state.poll_log
+    return poll_log.entries()
 
 
 @router.get("/queue/all")

@@ -15,6 +15,7 @@ from podium.engine.events import (
     RetryRun,
     SkipTask,
     TerminateRun,
+    UpdateVariables,
 )
 from podium.errors import ValidationError
 from podium.server.requests import parse_bool, read_json, read_model
@@ -201,6 +202,18 @@ async def skip_task(workflow_id: str, task_reference_name: str, request: Request
     )
     await orchestrator_of(request).act(workflow_id, event)
     return Response(status_code=204)
+
+
+@router.post("/{workflow_id}/variables", openapi_extra={"requestBody": _INPUT_BODY})
+async def update_variables(workflow_id: str, request: Request) -> dict[str, Any]:
+    """Merge the body into an open run's variables; answers the run."""
+    variables = await read_json(request, empty={})
+    if not isinstance(variables, dict):
+        raise ValidationError("the variables must be a JSON object", field="body")
+    orchestrator = orchestrator_of(request)
+    await orchestrator.act(workflow_id, partial(UpdateVariables, variables=variables))
+    view = await orchestrator.get_run(workflow_id)
+    return run_json(view.state, view.entries)
 
 
 @router.post("/{workflow_id}/restart")

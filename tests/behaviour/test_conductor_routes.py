@@ -391,3 +391,32 @@ def test_search_reads_conductor_query_and_free_text(api):
     bad = api.get("/api/workflow/search", params={"query": "priority ~ 3"})
     assert bad.status_code == 400
     assert bad.json()["field"] == "query"
+
+
+def test_variables_update_merges_into_an_open_run(api):
+    register(api, THREE, DEFS)
+    run_id = start(api, "three", {"n": 1})
+    first = api.post(f"/api/workflow/{run_id}/variables", json={"stage": "picked", "n": 1})
+    assert first.status_code == 200
+    body = api.post(f"/api/workflow/{run_id}/variables", json={"n": 2}).json()
+    assert body["variables"] == {"stage": "picked", "n": 2}
+    bad = api.post(f"/api/workflow/{run_id}/variables", json=[1])
+    assert bad.status_code == 400
+    assert bad.json()["field"] == "body"
+    api.delete(f"/api/workflow/{run_id}")
+    assert api.post(f"/api/workflow/{run_id}/variables", json={"n": 3}).status_code == 409
+    assert run(api, run_id)["variables"] == {"stage": "picked", "n": 2}
+
+
+def test_poll_data_names_the_workers_that_polled(api):
+    assert api.get("/api/tasks/queue/polldata", params={"taskType": "a"}).json() == []
+    poll(api, "a", worker="w-1", timeout_ms=0)
+    poll(api, "a", worker="w-2", timeout_ms=0)
+    poll(api, "b", worker="w-1", timeout_ms=0)
+    found = api.get("/api/tasks/queue/polldata", params={"taskType": "a"}).json()
+    assert {entry["workerId"] for entry in found} == {"w-1", "w-2"}
+    assert all(entry["queueName"] == "a" and entry["lastPollTime"] > 0 for entry in found)
+    assert len(api.get("/api/tasks/queue/polldata/all").json()) == 3
+    missing = api.get("/api/tasks/queue/polldata")
+    assert missing.status_code == 400
+    assert missing.json()["field"] == "taskType"
