@@ -126,6 +126,14 @@ async def queue_sizes(
     return sizes
 
 
+@router.get("/queue/size")
+async def queue_size(request: Request, taskType: str, domain: str | None = None) -> int:
+    """How many tasks of ``taskType`` wait to be claimed (domains are not separate queues)."""
+    _check_queue(taskType)
+    sizes = await queue_sizes(request, [taskType])
+    return sizes.get(taskType, 0)
+
+
 @router.get("/queue/polldata")
 async def poll_data(request: Request, taskType: str) -> list[dict[str, Any]]:
     """When each worker last polled the queue of ``taskType`` (since the server started)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -17,9 +17,15 @@ from podium.engine.events import (
     TerminateRun,
     UpdateVariables,
 )
+from podium.engine.state import RunState
 from podium.errors import ValidationError
 from podium.server.requests import parse_bool, read_json, read_model
-from podium.server.schemas import RerunWorkflowRequest, SkipTaskRequest, StartWorkflowRequest
+from podium.server.schemas import (
+    RerunWorkflowRequest,
+    SearchParams,
+    SkipTaskRequest,
+    StartWorkflowRequest,
+)
 from podium.server.search import parse_search, search_runs
 from podium.server.state import orchestrator_of
 from podium.server.views import run_json, summary_json
@@ -45,34 +51,36 @@ async def start_with_request(request: Request) -> PlainTextResponse:
     return PlainTextResponse(run_id)
 
 
-@router.get("/search")
-async def search(
-    request: Request,
-    start: int = 0,
-    size: int = 100,
-    query: str | None = None,
-    freeText: str | None = None,
-    name: str | None = None,
-    status: str | None = None,
-    correlationId: str | None = None,
-    startedAfter: int | None = None,
-    startedBefore: int | None = None,
-) -> dict[str, Any]:
-    """Find runs by name, status, correlation id and start time (newest first)."""
+async def _search(request: Request, params: SearchParams) -> tuple[int, list[RunState]]:
     run_search = parse_search(
-        start=start,
-        size=size,
-        query=query,
-        free_text=freeText,
-        name=name,
-        status=status,
-        correlation_id=correlationId,
-        started_after=startedAfter,
-        started_before=startedBefore,
+        start=params.start,
+        size=params.size,
+        query=params.query,
+        free_text=params.freeText,
+        name=params.name,
+        status=params.status,
+        correlation_id=params.correlationId,
+        started_after=params.startedAfter,
+        started_before=params.startedBefore,
     )
     store = orchestrator_of(request).store
-    total, runs = await store.read(lambda tx: search_runs(tx, run_search))
+    found: tuple[int, list[RunState]] = await store.read(lambda tx: search_runs(tx, run_search))
+    return found
+
+
+@router.get("/search")
+async def search(request: Request, params: Annotated[SearchParams, Query()]) -> dict[str, Any]:
+    """Find runs by name, status, correlation id and start time (newest first)."""
+    total, runs = await _search(request, params)
     return {"totalHits": total, "results": [summary_json(run) for run in runs]}
+
+
+@router.get("/search-v2")
+async def search_v2(request: Request, params: Annotated[SearchParams, Query()]) -> dict[str, Any]:
+    """As ``search``, with each hit as a whole ``Workflow`` (without its tasks)."""
+    total, runs = await _search(request, params)
+    results = [run_json(run, {}, include_tasks=False) for run in runs]
+    return {"totalHits": total, "results": results}
 
 
 @router.post(

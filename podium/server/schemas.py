@@ -8,7 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from podium.engine.state import TaskStatus
 
-__all__ = ["RerunWorkflowRequest", "SkipTaskRequest", "StartWorkflowRequest", "TaskResultBody"]
+__all__ = [
+    "RerunWorkflowRequest",
+    "SearchParams",
+    "SkipTaskRequest",
+    "StartWorkflowRequest",
+    "TaskResultBody",
+]
 
 
 class TaskResultBody(BaseModel):
@@ -59,3 +65,18 @@ class SkipTaskRequest(BaseModel):
 
     taskInput: dict[str, Any] | None = None
     taskOutput: dict[str, Any] | None = None
+
+
+class SearchParams(BaseModel):
+    """The query of ``/api/workflow/search``: Conductor's forms and Podium's plain filters."""
+
+    start: int = 0
+    size: int = 100
+    query: str | None = None
+    freeText: str | None = None
+    sort: str | None = None
+    name: str | None = None
+    status: str | None = None
+    correlationId: str | None = None
+    startedAfter: int | None = None
+    startedBefore: int | None = None

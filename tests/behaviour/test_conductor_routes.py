@@ -420,3 +420,36 @@ def test_poll_data_names_the_workers_that_polled(api):
     missing = api.get("/api/tasks/queue/polldata")
     assert missing.status_code == 400
     assert missing.json()["field"] == "taskType"
+
+
+def test_search_v2_answers_whole_workflows(api):
+    register(api, THREE, DEFS)
+    run_id = start(api, "three", {"n": 1}, correlationId="v2")
+    found = api.get("/api/workflow/search-v2", params={"query": "workflowType IN (three)"}).json()
+    assert found["totalHits"] == 1
+    [hit] = found["results"]
+    assert hit["workflowId"] == run_id
+    assert hit["input"] == {"n": 1}
+    assert hit["workflowName"] == "three"
+    bad = api.get("/api/workflow/search-v2", params={"size": "many"})
+    assert bad.status_code == 400
+    assert bad.json()["field"] == "size"
+
+
+def test_queue_size_of_one_type(api):
+    register(api, THREE, DEFS)
+    start(api, "three", {"n": 1})
+    assert api.get("/api/tasks/queue/size", params={"taskType": "a"}).json() == 1
+    assert api.get("/api/tasks/queue/size", params={"taskType": "zzz"}).json() == 0
+    assert api.get("/api/tasks/queue/size").json()["field"] == "taskType"
+
+
+def test_workflow_names_and_versions(api):
+    register(api, THREE, DEFS)
+    register(api, {**THREE, "version": 2})
+    register(api, {**THREE, "name": "other"})
+    found = api.get("/api/metadata/workflow/names-and-versions").json()
+    assert {name: [s["version"] for s in summaries] for name, summaries in found.items()} == {
+        "three": [1, 2],
+        "other": [1],
+    }

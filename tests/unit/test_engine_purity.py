@@ -79,6 +79,7 @@ def test_the_engine_modules_import_nothing_impure():
         "podium.engine.context",
         "podium.engine.decider",
         "podium.engine.events",
+        "podium.engine.rework",
         "podium.engine.state",
         "podium.engine.timing",
         "podium.errors",
