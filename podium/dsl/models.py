@@ -35,6 +35,15 @@ class TaskType(StrEnum):
     WAIT = "WAIT"
     TERMINATE = "TERMINATE"
     SET_VARIABLE = "SET_VARIABLE"
+    DO_WHILE = "DO_WHILE"
+    FORK_JOIN_DYNAMIC = "FORK_JOIN_DYNAMIC"
+    DYNAMIC = "DYNAMIC"
+    HUMAN = "HUMAN"
+    INLINE = "INLINE"
+    JSON_JQ_TRANSFORM = "JSON_JQ_TRANSFORM"
+    START_WORKFLOW = "START_WORKFLOW"
+    NOOP = "NOOP"
+    DECISION = "DECISION"
 
 
 class RetryLogic(StrEnum):
@@ -111,17 +120,26 @@ class WorkflowTask(_ConductorModel):
     # FORK_JOIN / JOIN
     forkTasks: list[list[WorkflowTask]] = Field(default_factory=list)
     joinOn: list[str] = Field(default_factory=list)
+    # FORK_JOIN_DYNAMIC / DYNAMIC: names of input parameters holding what to run
+    dynamicForkTasksParam: str | None = None
+    dynamicForkTasksInputParamName: str | None = None
+    dynamicTaskNameParam: str | None = None
+    # DO_WHILE
+    loopCondition: str | None = None
+    loopOver: list[WorkflowTask] = Field(default_factory=list)
     # SUB_WORKFLOW
     subWorkflowParam: SubWorkflowParams | None = None
     # Filled at start: the TaskDef in force for this run, so later edits do not change it.
     taskDefinition: TaskDef | None = None
 
     def children(self) -> list[list[WorkflowTask]]:
-        """Every nested task list: switch cases, default case, fork branches."""
+        """Every nested task list: switch cases, default case, fork branches, loop body."""
         lists: list[list[WorkflowTask]] = list(self.decisionCases.values())
         if self.defaultCase:
             lists.append(self.defaultCase)
         lists.extend(self.forkTasks)
+        if self.loopOver:
+            lists.append(self.loopOver)
         return lists
 
 

@@ -6,28 +6,19 @@ path plus the task reference, so the author can fix them in one pass.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from podium.dsl import expressions
+from podium.dsl import evaluators, expressions
 from podium.dsl.durations import parse_duration_s, parse_until_ms
 from podium.dsl.models import TaskType, WorkflowDef, WorkflowTask
-from podium.dsl.safe_expr import compile_expression
-from podium.errors import DefinitionError, PodiumError
+from podium.errors import DefinitionError
 
 __all__ = ["UNSUPPORTED_YET", "validate_workflow"]
 
 SUPPORTED = frozenset(t.value for t in TaskType)
 UNSUPPORTED_YET = frozenset(
     {
-        "DO_WHILE",
-        "FORK_JOIN_DYNAMIC",
-        "DYNAMIC",
-        "HUMAN",
-        "INLINE",
-        "JSON_JQ_TRANSFORM",
-        "START_WORKFLOW",
-        "NOOP",
-        "DECISION",
         "EVENT",
         "KAFKA_PUBLISH",
         "LAMBDA",
@@ -40,7 +31,10 @@ UNSUPPORTED_YET = frozenset(
         "LLM_TEXT_COMPLETE",
     }
 )
-_EVALUATORS = frozenset({"value-param", "javascript", "graaljs"})
+_EVALUATORS = evaluators.EVALUATORS
+# Loop iterations add ``__<n>`` to reference names, so a name ending like that is ambiguous.
+_ITERATION_SUFFIX = re.compile(r"(__\d+)+$")
+_FORKS = (TaskType.FORK_JOIN, TaskType.FORK_JOIN_DYNAMIC)
 _TERMINATION_STATUSES = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
 # Keys of a task's context that expressions may read besides input and output.
 _TASK_FIELDS = frozenset(
@@ -53,8 +47,17 @@ def validate_workflow(definition: WorkflowDef) -> None:
     problems: list[str] = []
     refs: dict[str, str] = {}
     _walk(definition.tasks, "tasks", refs, problems)
+    looped = _loop_body_refs(definition.tasks, inside=False)
+    for ref in sorted(looped):
+        if _ITERATION_SUFFIX.search(ref):
+            problems.append(
+                f"{refs[ref]}.taskReferenceName (task '{ref}'): a task inside a DO_WHILE may not "
+                "end its reference name in '__<number>': iterations add that suffix"
+            )
     for path, step in _all_with_paths(definition.tasks, "tasks"):
-        _check_references(step.inputParameters, f"{path}.inputParameters", step, refs, problems)
+        _check_references(
+            step.inputParameters, f"{path}.inputParameters", step, refs, problems, looped
+        )
         if step.type == TaskType.JOIN:
             for i, ref in enumerate(step.joinOn):
                 if ref not in refs:
@@ -62,7 +65,7 @@ def validate_workflow(definition: WorkflowDef) -> None:
                         f"{path}.joinOn[{i}] (task '{step.taskReferenceName}'): "
                         f"no task has reference name '{ref}'"
                     )
-    _check_references(definition.outputParameters, "outputParameters", None, refs, problems)
+    _check_references(definition.outputParameters, "outputParameters", None, refs, problems, looped)
     if problems:
         raise DefinitionError(
             f"workflow '{definition.name}' v{definition.version} is not valid: "
@@ -82,6 +85,18 @@ def _all_with_paths(tasks: list[WorkflowTask], path: str) -> list[tuple[str, Wor
         found.extend(_all_with_paths(step.defaultCase, f"{here}.defaultCase"))
         for j, branch in enumerate(step.forkTasks):
             found.extend(_all_with_paths(branch, f"{here}.forkTasks[{j}]"))
+        found.extend(_all_with_paths(step.loopOver, f"{here}.loopOver"))
+    return found
+
+
+def _loop_body_refs(tasks: list[WorkflowTask], *, inside: bool) -> set[str]:
+    """Reference names of the steps that run inside a DO_WHILE, at any depth."""
+    found: set[str] = set()
+    for step in tasks:
+        if inside:
+            found.add(step.taskReferenceName)
+        for nested in step.children():
+            found |= _loop_body_refs(nested, inside=inside or nested is step.loopOver)
     return found
 
 
@@ -95,15 +110,16 @@ def _walk(tasks: list[WorkflowTask], path: str, refs: dict[str, str], problems: 
         else:
             refs[ref] = here
         _check_step(step, where, here, problems)
-        if step.type == TaskType.FORK_JOIN:
+        if step.type in _FORKS:
             following = tasks[i + 1] if i + 1 < len(tasks) else None
             if following is None or following.type != TaskType.JOIN:
-                problems.append(f"{where}: a FORK_JOIN must be followed by a JOIN")
+                problems.append(f"{where}: a {step.type} must be followed by a JOIN")
         for case, branch in step.decisionCases.items():
             _walk(branch, f"{here}.decisionCases.{case}", refs, problems)
         _walk(step.defaultCase, f"{here}.defaultCase", refs, problems)
         for j, branch in enumerate(step.forkTasks):
             _walk(branch, f"{here}.forkTasks[{j}]", refs, problems)
+        _walk(step.loopOver, f"{here}.loopOver", refs, problems)
 
 
 def _check_step(step: WorkflowTask, where: str, here: str, problems: list[str]) -> None:
@@ -126,11 +142,10 @@ def _check_step(step: WorkflowTask, where: str, here: str, problems: list[str]) 
             )
         if not step.expression:
             problems.append(f"{here}.expression{at}: a SWITCH needs an expression")
-        elif evaluator in ("javascript", "graaljs"):
-            try:
-                compile_expression(step.expression)
-            except PodiumError as exc:
-                problems.append(f"{here}.expression{at}: {exc.message}")
+        elif evaluator in evaluators.JAVASCRIPT:
+            _check_javascript(step.expression, f"{here}.expression{at}", problems)
+    elif kind in _CHECKS:
+        _CHECKS[TaskType(kind)](step, here, at, problems)
     elif kind == TaskType.FORK_JOIN:
         if not step.forkTasks:
             problems.append(f"{here}.forkTasks{at}: a FORK_JOIN needs at least one branch")
@@ -154,10 +169,131 @@ def _check_step(step: WorkflowTask, where: str, here: str, problems: list[str]) 
             )
     elif kind == TaskType.WAIT:
         _check_wait(step, here, problems)
-    if kind not in (TaskType.SWITCH,) and (step.decisionCases or step.defaultCase):
-        problems.append(f"{where}: only a SWITCH may have decisionCases/defaultCase")
+    if kind not in (TaskType.SWITCH, TaskType.DECISION) and (
+        step.decisionCases or step.defaultCase
+    ):
+        problems.append(f"{where}: only a SWITCH or DECISION may have decisionCases/defaultCase")
     if kind != TaskType.FORK_JOIN and step.forkTasks:
         problems.append(f"{where}: only a FORK_JOIN may have forkTasks")
+    if kind != TaskType.DO_WHILE and step.loopOver:
+        problems.append(f"{where}: only a DO_WHILE may have loopOver")
+
+
+def _check_javascript(source: str, where: str, problems: list[str]) -> None:
+    problem = evaluators.javascript_problem(source)
+    if problem is not None:
+        problems.append(f"{where}: {problem}")
+
+
+def _check_decision(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+    if step.caseExpression:
+        _check_javascript(step.caseExpression, f"{here}.caseExpression{at}", problems)
+    elif not step.caseValueParam:
+        problems.append(
+            f"{here}.caseValueParam{at}: a DECISION needs caseValueParam or caseExpression"
+        )
+
+
+def _check_do_while(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+    if not step.loopOver:
+        problems.append(f"{here}.loopOver{at}: a DO_WHILE needs at least one task in loopOver")
+    evaluator = (step.evaluatorType or "javascript").lower()
+    if evaluator not in _EVALUATORS:
+        problems.append(
+            f"{here}.evaluatorType{at}: '{step.evaluatorType}' is not one of "
+            f"{', '.join(sorted(_EVALUATORS))}"
+        )
+    if not step.loopCondition:
+        problems.append(f"{here}.loopCondition{at}: a DO_WHILE needs a loopCondition")
+    elif evaluator in evaluators.JAVASCRIPT:
+        _check_javascript(step.loopCondition, f"{here}.loopCondition{at}", problems)
+    keep = step.inputParameters.get("keepLastN")
+    if keep is not None and not (isinstance(keep, str) and "${" in keep):
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+            problems.append(
+                f"{here}.inputParameters.keepLastN{at}: {keep!r} is not a whole number above 0"
+            )
+
+
+def _check_fork_dynamic(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+    params = step.inputParameters
+    if "forkTaskInputs" in params:
+        return  # without forkTaskName, Conductor names the branches after the fork itself
+    if not step.dynamicForkTasksParam or not step.dynamicForkTasksInputParamName:
+        problems.append(
+            f"{here}.dynamicForkTasksParam{at}: a FORK_JOIN_DYNAMIC needs dynamicForkTasksParam "
+            "and dynamicForkTasksInputParamName, or the input forkTaskInputs"
+        )
+        return
+    for field in ("dynamicForkTasksParam", "dynamicForkTasksInputParamName"):
+        name = getattr(step, field)
+        if name not in params:
+            problems.append(
+                f"{here}.inputParameters{at}: {field} names input '{name}', "
+                "which inputParameters does not have"
+            )
+
+
+def _check_dynamic(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+    name = step.dynamicTaskNameParam
+    if not name:
+        problems.append(
+            f"{here}.dynamicTaskNameParam{at}: a DYNAMIC task needs dynamicTaskNameParam"
+        )
+    elif name not in step.inputParameters:
+        problems.append(
+            f"{here}.inputParameters{at}: dynamicTaskNameParam names input '{name}', "
+            "which inputParameters does not have"
+        )
+
+
+def _check_inline(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+    params = step.inputParameters
+    evaluator = params.get("evaluatorType")
+    expression = params.get("expression")
+    literal = isinstance(evaluator, str) and "${" not in evaluator
+    if evaluator is None or (literal and str(evaluator).lower() not in _EVALUATORS):
+        problems.append(
+            f"{here}.inputParameters.evaluatorType{at}: '{evaluator}' is not one of "
+            f"{', '.join(sorted(_EVALUATORS))}"
+        )
+    if not isinstance(expression, str) or not expression:
+        problems.append(
+            f"{here}.inputParameters.expression{at}: an INLINE task needs an expression"
+        )
+    elif literal and str(evaluator).lower() in evaluators.JAVASCRIPT and "${" not in expression:
+        _check_javascript(expression, f"{here}.inputParameters.expression{at}", problems)
+
+
+def _check_jq(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+    query = step.inputParameters.get("queryExpression")
+    if not isinstance(query, str) or not query:
+        problems.append(
+            f"{here}.inputParameters.queryExpression{at}: a JSON_JQ_TRANSFORM needs a queryExpression"
+        )
+
+
+def _check_start_workflow(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+    request = step.inputParameters.get("startWorkflow")
+    if isinstance(request, str) and "${" in request:
+        return  # the whole request comes from an expression
+    name = request.get("name") if isinstance(request, dict) else None
+    if not isinstance(name, str) or not name:
+        problems.append(
+            f"{here}.inputParameters.startWorkflow.name{at}: a START_WORKFLOW needs the name "
+            "of the workflow to start"
+        )
+
+
+_CHECKS = {
+    TaskType.DECISION: _check_decision,
+    TaskType.DO_WHILE: _check_do_while,
+    TaskType.FORK_JOIN_DYNAMIC: _check_fork_dynamic,
+    TaskType.DYNAMIC: _check_dynamic,
+    TaskType.INLINE: _check_inline,
+    TaskType.JSON_JQ_TRANSFORM: _check_jq,
+    TaskType.START_WORKFLOW: _check_start_workflow,
+}
 
 
 def _check_wait(step: WorkflowTask, here: str, problems: list[str]) -> None:
@@ -177,6 +313,7 @@ def _check_references(
     step: WorkflowTask | None,
     refs: dict[str, str],
     problems: list[str],
+    looped: set[str],
 ) -> None:
     owner = f" (task '{step.taskReferenceName}')" if step else ""
     try:
@@ -189,13 +326,15 @@ def _check_references(
         root = expressions.reference_root(reference)
         if root == "workflow":
             continue
+        rest = reference[len(root) :].lstrip(".").split(".", 1)[0].split("[", 1)[0]
+        if root not in refs and _ITERATION_SUFFIX.sub("", root) in looped:
+            root = _ITERATION_SUFFIX.sub("", root)  # one iteration's task: ``${ref__2.output}``
         if root not in refs:
             problems.append(
                 f"{path}{owner}: '${{{reference}}}' refers to '{root}', which is no task "
                 "reference name in this workflow"
             )
             continue
-        rest = reference[len(root) :].lstrip(".").split(".", 1)[0].split("[", 1)[0]
         if rest and rest not in _TASK_FIELDS:
             problems.append(
                 f"{path}{owner}: '${{{reference}}}' reads '{rest}' of task '{root}'; "

@@ -9,7 +9,7 @@ from podium.dsl.models import TaskType, WorkflowDef, WorkflowTask
 
 __all__ = ["Blueprint", "Location"]
 
-OwnerKind = Literal["top", "switch", "fork"]
+OwnerKind = Literal["top", "switch", "fork", "loop"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,8 @@ class Blueprint:
                 self._index(task.defaultCase, task.taskReferenceName, "switch")
             for branch in task.forkTasks:
                 self._index(branch, task.taskReferenceName, "fork")
+            if task.loopOver:
+                self._index(task.loopOver, task.taskReferenceName, "loop")
 
     def task(self, ref: str) -> WorkflowTask:
         return self.locations[ref].task
@@ -51,8 +53,9 @@ class Blueprint:
     def next_after(self, ref: str) -> list[WorkflowTask]:
         """The step that follows ``ref`` once it and everything nested in it are done.
 
-        An empty list means nothing follows: the end of the workflow, or the end of a fork
-        branch, whose JOIN was scheduled together with the fork.
+        An empty list means nothing follows: the end of the workflow, the end of a fork
+        branch, whose JOIN was scheduled together with the fork, or the end of a loop's body,
+        after which the DO_WHILE decides whether to go round again.
         """
         loc = self.locations[ref]
         if loc.index + 1 < len(loc.container):
@@ -65,7 +68,7 @@ class Blueprint:
         """What to schedule when ``ref`` has completed."""
         task = self.task(ref)
         kind = task.type
-        if kind == TaskType.SWITCH:
+        if kind in (TaskType.SWITCH, TaskType.DECISION):
             case = task.decisionCases.get(selected_case or "", None)
             if not case:  # as in Conductor, an empty matching case also falls to the default
                 case = task.defaultCase
@@ -74,3 +77,8 @@ class Blueprint:
             heads = [branch[0] for branch in task.forkTasks if branch]
             return heads + self.next_after(ref)
         return self.next_after(ref)
+
+    def previous(self, ref: str) -> WorkflowTask | None:
+        """The step just before ``ref`` in the same list, if any."""
+        loc = self.locations[ref]
+        return loc.container[loc.index - 1] if loc.index > 0 else None

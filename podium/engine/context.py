@@ -24,8 +24,8 @@ def expression_context(state: RunState) -> dict[str, Any]:
             "parentWorkflowId": state.parent_run_id,
         }
     }
-    for task in state.tasks:  # later attempts overwrite earlier ones
-        context[task.ref] = {
+    for task in state.tasks:  # later attempts (and later loop iterations) overwrite earlier ones
+        entry = context[task.ref] = {
             "input": task.input,
             "output": task.output,
             "status": str(task.status),
@@ -34,6 +34,8 @@ def expression_context(state: RunState) -> dict[str, Any]:
             "reasonForIncompletion": task.reason,
             "subWorkflowId": task.sub_workflow_id,
         }
+        if task.scope_iterations:  # as in Conductor, the plain name reads the latest iteration
+            context[task.def_ref] = entry
     return context
 
 

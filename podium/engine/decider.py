@@ -12,10 +12,9 @@ from typing import Any
 
 from podium.dsl import expressions
 from podium.dsl.models import TaskDef, TaskTimeoutPolicy, TaskType, WorkflowTask
-from podium.dsl.safe_expr import evaluate as evaluate_script
-from podium.engine import rework
+from podium.engine import dynamic, loops, rework, system_tasks
 from podium.engine.blueprint import Blueprint
-from podium.engine.context import case_label, expression_context
+from podium.engine.context import expression_context
 from podium.engine.events import (
     AddTaskLog,
     CancelTimer,
@@ -45,8 +44,6 @@ from podium.engine.events import (
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus, derive_id
 from podium.engine.timing import (
     http_lease_s,
-    parse_duration_s,
-    parse_until_ms,
     retry_delay_s,
     timer_key_task_timeout,
     timer_key_wait,
@@ -69,19 +66,22 @@ _RETRY_HELD = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
 
 def decide(state: RunState, event: Event, blueprint: Blueprint) -> Decision:
     """The run after ``event``, and what must happen outside the engine because of it."""
-    decider = _Decider(state.clone(), blueprint, event.now)
+    decider = Decider(state.clone(), blueprint, event.now)
     decider.apply(event)
     decider.advance()
     decider.state.updated_at = event.now
     return Decision(decider.state, tuple(decider.commands))
 
 
-class _Decider:
+class Decider:
     def __init__(self, state: RunState, blueprint: Blueprint, now: int) -> None:
         self.state = state
         self.blueprint = blueprint
         self.now = now
         self.commands: list[Command] = []
+        self._dynamic_steps: dict[str, WorkflowTask] = {}
+        self.loop_iterations = 0
+        """DO_WHILE iterations started in this decision (see loops.ITERATIONS_PER_DECISION)."""
 
     # ---- events -------------------------------------------------------------------------
 
@@ -110,7 +110,7 @@ class _Decider:
                         service="engine",
                         code="E_RUN_ENDED",
                     )
-                self._end(RunStatus.TERMINATED, event.reason or "terminated")
+                self.end(RunStatus.TERMINATED, event.reason or "terminated")
             case RetryRun():
                 self._retry_run()
             case RestartRun():
@@ -140,7 +140,7 @@ class _Decider:
         timeout_s = self.blueprint.definition.timeoutSeconds
         if timeout_s > 0:
             self.commands.append(StartTimer(_WORKFLOW_TIMEOUT, self.now + timeout_s * 1000))
-        self._schedule(self.blueprint.first())
+        self.schedule(self.blueprint.first())
 
     def _active_task(self, task_id: str) -> TaskState:
         task = self.state.task(task_id)
@@ -167,9 +167,9 @@ class _Decider:
         if task.queue is not None:
             self.commands.append(Dequeue(task.task_id))
         if event.status.is_success:
-            self._finish_task(task, event.status)
+            self.finish(task, event.status)
         else:
-            self._fail_task(task, event.status, event.reason)
+            self.fail(task, event.status, event.reason)
 
     def _task_progress(self, event: TaskProgress) -> None:
         task = self._active_task(event.task_id)
@@ -188,19 +188,20 @@ class _Decider:
             if not self.state.status.is_terminal:
                 timeout_s = self.blueprint.definition.timeoutSeconds
                 if self.blueprint.definition.timeoutPolicy == "TIME_OUT_WF":
-                    self._end(RunStatus.TIMED_OUT, f"workflow timed out after {timeout_s}s")
+                    self.end(RunStatus.TIMED_OUT, f"workflow timed out after {timeout_s}s")
             return
         kind, _, task_id = key.partition(":")
         task = self.state.task(task_id)
         if task is None or not task.status.is_active:
             return  # the timer lost a race with a result; nothing to do
+        # A "loop:" timer only wakes the run: advance() below takes the DO_WHILE up again.
         if kind == "wait":
-            self._finish_task(task, TaskStatus.COMPLETED)
+            self.finish(task, TaskStatus.COMPLETED)
         elif kind == "task-timeout":
             self._task_timed_out(task)
 
     def _task_timed_out(self, task: TaskState) -> None:
-        task_def = self._task_def(self.blueprint.task(task.ref))
+        task_def = self.task_def(self.step_of(task))
         reason = f"task {task.ref} timed out after {task_def.timeoutSeconds}s"
         if task_def.timeoutPolicy == TaskTimeoutPolicy.ALERT_ONLY:
             task.logs = [
@@ -216,9 +217,9 @@ class _Decider:
         if task_def.timeoutPolicy == TaskTimeoutPolicy.TIME_OUT_WF:
             task.status = TaskStatus.TIMED_OUT
             task.end_at = self.now
-            self._end(RunStatus.TIMED_OUT, reason, failed=task)
+            self.end(RunStatus.TIMED_OUT, reason, failed=task)
         else:
-            self._fail_task(task, TaskStatus.TIMED_OUT, reason)
+            self.fail(task, TaskStatus.TIMED_OUT, reason)
 
     def _child_finished(self, event: ChildFinished) -> None:
         task = self.state.task(event.task_id)
@@ -227,10 +228,10 @@ class _Decider:
         task.output = {**event.output, "subWorkflowId": event.child_run_id}
         self._clear_task_timers(task)
         if event.child_status == RunStatus.COMPLETED:
-            self._finish_task(task, TaskStatus.COMPLETED)
+            self.finish(task, TaskStatus.COMPLETED)
         else:
             reason = f"sub-workflow {event.child_run_id} {event.child_status}: {event.reason}"
-            self._fail_task(task, TaskStatus.FAILED, reason)
+            self.fail(task, TaskStatus.FAILED, reason)
 
     def _retry_run(self) -> None:
         state = self.state
@@ -248,7 +249,7 @@ class _Decider:
         ]
         self._reopen()
         for task in failed:
-            self._schedule(self.blueprint.task(task.ref), retry_of=task, immediate=True)
+            self.schedule(self.step_of(task), retry_of=task, immediate=True)
         # Nothing failed (terminated between steps, e.g. while paused): the steps whose
         # successors were held still have ``advanced`` unset, so advance() carries on from them.
 
@@ -284,35 +285,66 @@ class _Decider:
 
     # ---- scheduling ---------------------------------------------------------------------
 
-    def _task_def(self, step: WorkflowTask) -> TaskDef:
+    def task_def(self, step: WorkflowTask) -> TaskDef:
         if step.taskDefinition is not None:
             return step.taskDefinition
-        return DEFAULT_TASK_DEF if step.type == TaskType.SIMPLE else _SYSTEM_TASK_DEF
+        if step.type in (TaskType.SIMPLE, TaskType.DYNAMIC):
+            return DEFAULT_TASK_DEF
+        return _SYSTEM_TASK_DEF
 
-    def _schedule(
+    def step_of(self, task: TaskState) -> WorkflowTask:
+        """The step ``task`` is an attempt of: in the definition, or made up by a dynamic fork."""
+        if task.dynamic_step is None:
+            return self.blueprint.task(task.def_ref)
+        step = self._dynamic_steps.get(task.task_id)
+        if step is None:
+            step = self._dynamic_steps[task.task_id] = WorkflowTask.model_validate(
+                task.dynamic_step
+            )
+        return step
+
+    def schedule(
         self,
         step: WorkflowTask,
         retry_of: TaskState | None = None,
         *,
         immediate: bool = False,
+        within: TaskState | None = None,
+        loop: tuple[str, int] | None = None,
+        dynamic: dict[str, Any] | None = None,
         task_input: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> TaskState:
+        """Add an attempt of ``step`` and start it.
+
+        The new task runs in the loop iterations of ``within`` (the task it follows), plus
+        ``loop`` (a DO_WHILE and iteration) when it opens a loop body; a retry keeps those of
+        the attempt it retries. ``dynamic`` is the step's JSON when no definition holds it.
+        """
         state = self.state
         seq = state.next_seq
         state.next_seq += 1
         task_id = derive_id(state.run_id, f"{state.restarts}/{seq}")
+        origin = retry_of or within
+        loops = list(origin.scope_loops) if origin else []
+        iterations = list(origin.scope_iterations) if origin else []
+        if loop is not None and retry_of is None:
+            loops.append(loop[0])
+            iterations.append(loop[1])
+        if retry_of is not None and (retry_of.dynamic_step or step.type == TaskType.JOIN):
+            # Made at run time, not from the definition: a branch's input, a JOIN's joinOn.
+            dynamic, task_input = retry_of.dynamic_step, dict(retry_of.input)
         if task_input is None:
-            task_input = expressions.resolve(step.inputParameters, expression_context(self.state))
+            task_input = expressions.resolve(step.inputParameters, expression_context(state))
         delay_ms = step.startDelay * 1000
         retry_count = 0
         if retry_of is not None:
             retry_count = retry_of.retry_count + 1
             retry_of.retried = True
             if not immediate:
-                delay_ms = retry_delay_s(self._task_def(step), retry_of.retry_count) * 1000
+                delay_ms = retry_delay_s(self.task_def(step), retry_of.retry_count) * 1000
         task = TaskState(
             task_id=task_id,
-            ref=step.taskReferenceName,
+            ref=step.taskReferenceName + "".join(f"__{n}" for n in iterations),
             name=step.name,
             type=step.type,
             status=TaskStatus.SCHEDULED,
@@ -322,126 +354,82 @@ class _Decider:
             retry_count=retry_count,
             available_at=self.now + delay_ms,
             retried_task_id=retry_of.task_id if retry_of else None,
+            iteration=iterations[-1] if iterations else 0,
+            scope_loops=loops,
+            scope_iterations=iterations,
+            dynamic_step=dynamic,
         )
         state.tasks.append(task)
         if not rework.take_pending_skip(self, task):
-            self._start_task(task, step)
+            self._start_task(task, step, retry_of)
+        return task
 
-    def _start_task(self, task: TaskState, step: WorkflowTask) -> None:
-        kind = step.type
-        task_def = self._task_def(step)
-        if kind in (TaskType.SIMPLE, TaskType.HTTP):
-            if kind == TaskType.SIMPLE:
-                task.queue, lease_s = step.name, task_def.responseTimeoutSeconds
-            else:
-                task.queue, lease_s = HTTP_QUEUE, http_lease_s(task.input)
-            self.commands.append(Enqueue(task.task_id, task.queue, task.available_at, lease_s))
-            if task_def.timeoutSeconds > 0:
-                due = task.available_at + task_def.timeoutSeconds * 1000
-                self.commands.append(StartTimer(timer_key_task_timeout(task.task_id), due))
-        elif kind == TaskType.SWITCH:
-            self._run_switch(task, step)
-        elif kind == TaskType.FORK_JOIN:
-            self._finish_task(task, TaskStatus.COMPLETED)
-        elif kind == TaskType.JOIN:
-            task.status = TaskStatus.IN_PROGRESS
-            task.start_at = self.now
-        elif kind == TaskType.SET_VARIABLE:
-            self.state.variables = self.state.variables | task.input
-            self._finish_task(task, TaskStatus.COMPLETED)
-        elif kind == TaskType.TERMINATE:
-            self._run_terminate(task)
-        elif kind == TaskType.WAIT:
-            self._run_wait(task)
-        elif kind == TaskType.SUB_WORKFLOW:
-            self._run_sub_workflow(task, step)
-        else:  # validation rejects these at registration; a stored run may still hold one
-            self._fail_task(
-                task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, f"unsupported task type {kind}"
-            )
-
-    def _run_switch(self, task: TaskState, step: WorkflowTask) -> None:
-        evaluator = (step.evaluatorType or "value-param").lower()
-        expression = step.expression or ""
-        try:
-            if evaluator == "value-param":
-                value = task.input.get(expression)
-            else:
-                value = evaluate_script(expression, {"$": task.input})
-        except PodiumError as exc:
-            self._fail_task(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, exc.message)
-            return
-        case = case_label(value)
-        task.output = {"evaluationResult": [case], "selectedCase": case}
-        self._finish_task(task, TaskStatus.COMPLETED)
-
-    def _run_terminate(self, task: TaskState) -> None:
-        wanted = str(task.input.get("terminationStatus") or "COMPLETED").upper()
-        status = {
-            "COMPLETED": RunStatus.COMPLETED,
-            "FAILED": RunStatus.FAILED,
-            "TERMINATED": RunStatus.TERMINATED,
-        }.get(wanted, RunStatus.FAILED)
-        output = task.input.get("workflowOutput")
-        task.output = {"output": output} if output is not None else {}
-        task.status = TaskStatus.COMPLETED
-        task.start_at = task.end_at = self.now
-        task.advanced = True
-        reason = task.input.get("terminationReason")
-        if isinstance(output, dict):
-            self.state.output = output
-        self._end(status, str(reason) if reason else None, keep_output=isinstance(output, dict))
-
-    def _run_wait(self, task: TaskState) -> None:
-        task.status = TaskStatus.IN_PROGRESS
-        task.start_at = self.now
-        duration = task.input.get("duration")
-        until = task.input.get("until")
-        try:
-            if duration not in (None, ""):
-                due = self.now + int(parse_duration_s(str(duration)) * 1000)
-            elif until not in (None, ""):
-                due = parse_until_ms(str(until))
-            else:
-                return  # waits for a signal through the API
-        except ValueError as exc:
-            self._fail_task(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, str(exc))
-            return
-        self.commands.append(StartTimer(timer_key_wait(task.task_id), due))
-
-    def _run_sub_workflow(self, task: TaskState, step: WorkflowTask) -> None:
-        params = step.subWorkflowParam
-        assert params is not None  # validation guarantees it
-        task.status = TaskStatus.IN_PROGRESS
-        task.start_at = self.now
-        task.sub_workflow_id = derive_id(task.task_id, "child")
-        self.commands.append(
-            StartChild(
-                child_run_id=task.sub_workflow_id,
-                name=params.name,
-                version=params.version,
-                input=task.input,
-                correlation_id=self.state.correlation_id,
-                parent_run_id=self.state.run_id,
-                parent_task_id=task.task_id,
-            )
+    def enqueue(self, task: TaskState, step: WorkflowTask, queue: str) -> None:
+        """Hand ``task`` to the workers polling ``queue``."""
+        task_def = self.task_def(step)
+        task.queue = queue
+        lease_s = (
+            task_def.responseTimeoutSeconds if queue != HTTP_QUEUE else http_lease_s(task.input)
         )
-        task_def = self._task_def(step)
+        self.commands.append(Enqueue(task.task_id, queue, task.available_at, lease_s))
         if task_def.timeoutSeconds > 0:
-            due = self.now + task_def.timeoutSeconds * 1000
+            due = task.available_at + task_def.timeoutSeconds * 1000
             self.commands.append(StartTimer(timer_key_task_timeout(task.task_id), due))
+
+    def _start_task(self, task: TaskState, step: WorkflowTask, retry_of: TaskState | None) -> None:
+        match step.type:
+            case TaskType.SIMPLE:
+                self.enqueue(task, step, step.name)
+            case TaskType.HTTP:
+                self.enqueue(task, step, HTTP_QUEUE)
+            case TaskType.FORK_JOIN | TaskType.NOOP:
+                self.finish(task, TaskStatus.COMPLETED)
+            case TaskType.JOIN | TaskType.HUMAN:  # a HUMAN task is finished through the API
+                task.status = TaskStatus.IN_PROGRESS
+                task.start_at = self.now
+            case TaskType.SET_VARIABLE:
+                self.state.variables = self.state.variables | task.input
+                self.finish(task, TaskStatus.COMPLETED)
+            case TaskType.SWITCH:
+                system_tasks.run_switch(self, task, step)
+            case TaskType.DECISION:
+                system_tasks.run_decision(self, task, step)
+            case TaskType.INLINE:
+                system_tasks.run_inline(self, task)
+            case TaskType.JSON_JQ_TRANSFORM:
+                system_tasks.run_jq(self, task)
+            case TaskType.TERMINATE:
+                system_tasks.run_terminate(self, task)
+            case TaskType.WAIT:
+                system_tasks.run_wait(self, task)
+            case TaskType.SUB_WORKFLOW:
+                system_tasks.run_sub_workflow(self, task, step)
+            case TaskType.START_WORKFLOW:
+                system_tasks.run_start_workflow(self, task)
+            case TaskType.DO_WHILE:
+                loops.start_loop(self, task, step, retry_of)
+            case TaskType.FORK_JOIN_DYNAMIC:
+                dynamic.run_fork_dynamic(self, task, step)
+            case TaskType.DYNAMIC:
+                dynamic.run_dynamic(self, task, step)
+            case _:  # validation rejects these at registration; a stored run may still hold one
+                self.fail(
+                    task,
+                    TaskStatus.FAILED_WITH_TERMINAL_ERROR,
+                    f"unsupported task type {step.type}",
+                )
 
     # ---- finishing ----------------------------------------------------------------------
 
-    def _finish_task(self, task: TaskState, status: TaskStatus) -> None:
+    def finish(self, task: TaskState, status: TaskStatus) -> None:
         task.status = status
         task.start_at = task.start_at or self.now
         task.end_at = self.now
         task.update_at = self.now
 
-    def _fail_task(self, task: TaskState, status: TaskStatus, reason: str | None) -> None:
-        step = self.blueprint.task(task.ref)
-        task_def = self._task_def(step)
+    def fail(self, task: TaskState, status: TaskStatus, reason: str | None) -> None:
+        step = self.step_of(task)
+        task_def = self.task_def(step)
         task.status = status
         task.reason = reason
         task.start_at = task.start_at or self.now
@@ -452,12 +440,12 @@ class _Decider:
             if self.state.status == RunStatus.PAUSED:
                 task.advanced = False  # nothing new while paused: advance() retries it on resume
             else:
-                self._schedule(step, retry_of=task)
+                self.schedule(step, retry_of=task)
         elif step.optional:
             task.status = TaskStatus.COMPLETED_WITH_ERRORS
             task.advanced = False
         else:
-            self._end(
+            self.end(
                 RunStatus.FAILED,
                 f"task '{task.ref}' ({task.name}) {status}: {reason or 'no reason given'}",
                 failed=task,
@@ -466,7 +454,7 @@ class _Decider:
     def _clear_task_timers(self, task: TaskState) -> None:
         if task.type == TaskType.WAIT:
             self.commands.append(CancelTimer(timer_key_wait(task.task_id)))
-        if self._task_def(self.blueprint.task(task.ref)).timeoutSeconds > 0:
+        if self.task_def(self.step_of(task)).timeoutSeconds > 0:
             self.commands.append(CancelTimer(timer_key_task_timeout(task.task_id)))
 
     def _cancel_active(self) -> None:
@@ -482,7 +470,7 @@ class _Decider:
                 self.commands.append(TerminateChild(task.sub_workflow_id, "parent workflow ended"))
             self._clear_task_timers(task)
 
-    def _end(
+    def end(
         self,
         status: RunStatus,
         reason: str | None,
@@ -555,38 +543,61 @@ class _Decider:
             if not self._advance_once():
                 break
         if self.state.status == RunStatus.RUNNING and not self.state.active_tasks():
-            self._end(RunStatus.COMPLETED, None)
+            self.end(RunStatus.COMPLETED, None)
 
     def _advance_once(self) -> bool:
         progressed = False
         for task in list(self.state.tasks):
             if self.state.status != RunStatus.RUNNING:
                 return False
-            if task.type == TaskType.JOIN and task.status == TaskStatus.IN_PROGRESS:
-                progressed |= self._check_join(task)
+            if task.status == TaskStatus.IN_PROGRESS:
+                if task.type == TaskType.JOIN:
+                    progressed |= self._check_join(task)
+                elif task.type == TaskType.DO_WHILE:
+                    progressed |= loops.check_loop(self, task)
             if not task.advanced and task.is_latest and task.status in _RETRY_HELD:
                 task.advanced = progressed = True  # a retry held back by a pause
-                self._schedule(self.blueprint.task(task.ref), retry_of=task)
+                self.schedule(self.step_of(task), retry_of=task)
                 continue
             if task.advanced or not task.status.is_success or not task.is_latest:
                 continue
             task.advanced = True
             progressed = True
-            selected = None
-            if task.type == TaskType.SWITCH:
-                selected = str(task.output.get("selectedCase"))
-            for step in self.blueprint.successors(task.ref, selected):
-                self._schedule(step)
+            self._schedule_successors(task)
         return progressed
 
+    def _schedule_successors(self, task: TaskState) -> None:
+        if task.dynamic_step is not None:
+            return  # a dynamic fork's branch is one task: its JOIN is already waiting
+        if task.type == TaskType.FORK_JOIN_DYNAMIC:
+            dynamic.fork_successors(self, task)
+            return
+        for step in self.successors_of(task):
+            self.schedule(step, within=task)
+
+    def successors_of(self, task: TaskState) -> list[WorkflowTask]:
+        """The steps that follow ``task`` once it succeeded (the chosen case of a switch)."""
+        selected = None
+        if task.type == TaskType.SWITCH:
+            selected = str(task.output.get("selectedCase"))
+        elif task.type == TaskType.DECISION:
+            selected = str((task.output.get("caseOutput") or [None])[0])
+        return self.blueprint.successors(task.def_ref, selected)
+
+    def join_refs(self, join: TaskState) -> list[str]:
+        """The reference names a JOIN waits for, as they are in this run."""
+        before = self.blueprint.previous(join.def_ref)
+        if before is not None and before.type == TaskType.FORK_JOIN_DYNAMIC:
+            return [str(ref) for ref in join.input.get("joinOn") or []]
+        return [ref + join.suffix for ref in self.step_of(join).joinOn]
+
     def _check_join(self, join: TaskState) -> bool:
-        step = self.blueprint.task(join.ref)
         outputs: dict[str, Any] = {}
-        for ref in step.joinOn:
+        for ref in self.join_refs(join):
             task = self.state.latest(ref)
             if task is None or not task.status.is_success:
                 return False
             outputs[ref] = task.output
         join.output = outputs
-        self._finish_task(join, TaskStatus.COMPLETED)
+        self.finish(join, TaskStatus.COMPLETED)
         return True

@@ -29,6 +29,7 @@ __all__ = [
     "SkipTask",
     "StartChild",
     "StartTimer",
+    "StartWorkflow",
     "TaskProgress",
     "TaskResult",
     "TerminateChild",
@@ -219,6 +220,22 @@ class StartChild:
 
 
 @dataclass(frozen=True, slots=True)
+class StartWorkflow:
+    """Start an independent run for a START_WORKFLOW task, then finish that task with its id.
+
+    Not a child: the new run has no parent and this run never hears how it ends. The task
+    completes with ``workflowId`` once the run is started, or fails with why it could not be.
+    """
+
+    task_id: str
+    run_id: str
+    name: str
+    version: int | None
+    input: dict[str, Any]
+    correlation_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class TerminateChild:
     child_run_id: str
     reason: str
@@ -236,7 +253,16 @@ class NotifyParent:
     reason: str | None
 
 
-Command = Enqueue | Dequeue | StartTimer | CancelTimer | StartChild | TerminateChild | NotifyParent
+Command = (
+    Enqueue
+    | Dequeue
+    | StartTimer
+    | CancelTimer
+    | StartChild
+    | StartWorkflow
+    | TerminateChild
+    | NotifyParent
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,11 +18,12 @@ from podium.engine.events import (
     TerminateChild,
     UpdateVariables,
 )
+from podium.engine.loops import inside
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
 from podium.errors import ConflictError, TaskNotFoundError, ValidationError
 
 if TYPE_CHECKING:
-    from podium.engine.decider import _Decider
+    from podium.engine.decider import Decider
 
 __all__ = ["add_task_log", "rerun", "skip", "take_pending_skip", "update_variables"]
 
@@ -33,7 +34,7 @@ def _rerun_target(state: RunState, task_id: str) -> TaskState | None:
     return found if found is not None else state.latest(task_id)
 
 
-def rerun(decider: _Decider, event: RerunRun) -> None:
+def rerun(decider: Decider, event: RerunRun) -> None:
     """Conductor's rerun: drop the task and everything scheduled after it, then go on."""
     state = decider.state
     if not state.status.is_terminal:
@@ -59,19 +60,41 @@ def rerun(decider: _Decider, event: RerunRun) -> None:
     for task in state.tasks:
         if task.ref == target.ref:
             task.retried = True  # the attempt about to be scheduled is the latest
-    step = decider.blueprint.task(target.ref)
-    decider._schedule(step, task_input=event.task_input)
+    _reopen_loops(state, target)
+    decider.schedule(
+        decider.step_of(target),
+        within=target,
+        dynamic=target.dynamic_step,
+        task_input=event.task_input,
+    )
     _reopen_joins(decider)
     _schedule_dropped_successors(decider)
 
 
-def _reopen_joins(decider: _Decider) -> None:
+def _reopen_loops(state: RunState, target: TaskState) -> None:
+    """A DO_WHILE around the rerun task goes on from the iteration the task was in."""
+    for loop in state.tasks:
+        if loop.type != TaskType.DO_WHILE or not loop.is_latest or not inside(target, loop):
+            continue
+        iteration = target.scope_iterations[len(loop.scope_loops)]
+        loop.status = TaskStatus.IN_PROGRESS
+        loop.end_at = None
+        loop.advanced = False
+        loop.iteration = iteration
+        loop.output = {
+            key: value
+            for key, value in loop.output.items()
+            if not (key.isdigit() and int(key) >= iteration)
+        } | {"iteration": iteration}
+
+
+def _reopen_joins(decider: Decider) -> None:
     """A JOIN kept from before the rerun waits again if a branch it joins was dropped."""
     state = decider.state
     for task in state.tasks:
         if task.type != TaskType.JOIN or not task.is_latest or task.status.is_active:
             continue
-        joined = [state.latest(ref) for ref in decider.blueprint.task(task.ref).joinOn]
+        joined = [state.latest(ref) for ref in decider.join_refs(task)]
         if all(t is not None and t.status.is_success for t in joined):
             continue
         task.status = TaskStatus.IN_PROGRESS
@@ -80,7 +103,7 @@ def _reopen_joins(decider: _Decider) -> None:
         task.advanced = False
 
 
-def _schedule_dropped_successors(decider: _Decider) -> None:
+def _schedule_dropped_successors(decider: Decider) -> None:
     """Steps whose tasks were dropped although what precedes them was kept (parallel fork
     branches scheduled after the rerun task) are scheduled again."""
     state = decider.state
@@ -89,13 +112,14 @@ def _schedule_dropped_successors(decider: _Decider) -> None:
             return
         if not (task.advanced and task.is_latest and task.status.is_success):
             continue
-        selected = str(task.output.get("selectedCase")) if task.type == TaskType.SWITCH else None
-        for step in decider.blueprint.successors(task.ref, selected):
-            if state.latest(step.taskReferenceName) is None:
-                decider._schedule(step)
+        if task.dynamic_step is not None or task.type == TaskType.FORK_JOIN_DYNAMIC:
+            continue  # their branches are made at run time: the rerun keeps or redoes them whole
+        for step in decider.successors_of(task):
+            if state.latest(step.taskReferenceName + task.suffix) is None:
+                decider.schedule(step, within=task)
 
 
-def skip(decider: _Decider, event: SkipTask) -> None:
+def skip(decider: Decider, event: SkipTask) -> None:
     """Skip a step: an active task ends SKIPPED now; a step not reached yet will be."""
     state = decider.state
     if state.status != RunStatus.RUNNING:
@@ -104,7 +128,8 @@ def skip(decider: _Decider, event: SkipTask) -> None:
             service="engine",
             code="E_RUN_STATUS",
         )
-    if event.ref not in decider.blueprint.locations:
+    known = event.ref in decider.blueprint.locations or state.latest(event.ref) is not None
+    if not known:
         raise ValidationError(
             f"workflow {state.name} has no task with reference name '{event.ref}'",
             service="engine",
@@ -128,9 +153,10 @@ def skip(decider: _Decider, event: SkipTask) -> None:
     _mark_skipped(decider, task, event.input, event.output)
 
 
-def take_pending_skip(decider: _Decider, task: TaskState) -> bool:
+def take_pending_skip(decider: Decider, task: TaskState) -> bool:
     """Whether ``task``, just scheduled, was asked to be skipped (it then is)."""
-    pending = decider.state.skips.pop(task.ref, None)
+    skips = decider.state.skips
+    pending = skips.pop(task.ref, None) or skips.pop(task.def_ref, None)
     if pending is None:
         return False
     _mark_skipped(decider, task, pending.get("input", {}), pending.get("output", {}))
@@ -138,7 +164,7 @@ def take_pending_skip(decider: _Decider, task: TaskState) -> bool:
 
 
 def _mark_skipped(
-    decider: _Decider, task: TaskState, task_input: dict[str, object], output: dict[str, object]
+    decider: Decider, task: TaskState, task_input: dict[str, object], output: dict[str, object]
 ) -> None:
     if task_input:
         task.input = {**task.input, **task_input}
@@ -149,7 +175,7 @@ def _mark_skipped(
     task.end_at = task.update_at = decider.now
 
 
-def add_task_log(decider: _Decider, event: AddTaskLog) -> None:
+def add_task_log(decider: Decider, event: AddTaskLog) -> None:
     task = decider.state.task(event.task_id)
     if task is None:
         raise TaskNotFoundError(
@@ -159,7 +185,7 @@ def add_task_log(decider: _Decider, event: AddTaskLog) -> None:
     task.logs = [*task.logs, entry]
 
 
-def update_variables(decider: _Decider, event: UpdateVariables) -> None:
+def update_variables(decider: Decider, event: UpdateVariables) -> None:
     state = decider.state
     if state.status.is_terminal:
         raise ConflictError(

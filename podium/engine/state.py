@@ -101,10 +101,29 @@ class TaskState:
     sub_workflow_id: str | None = None
     callback_after_s: int = 0
     logs: list[dict[str, Any]] = field(default_factory=list)
+    iteration: int = 0
+    """A DO_WHILE's current iteration; for a task inside loops, the innermost loop's."""
+    scope_loops: list[str] = field(default_factory=list)
+    """The DO_WHILE steps this task runs inside, outermost first (their definition refs)."""
+    scope_iterations: list[int] = field(default_factory=list)
+    """The iteration of each of ``scope_loops``; each adds ``__<n>`` to the reference name."""
+    dynamic_step: dict[str, Any] | None = None
+    """The step a dynamic fork made up at run time, as Conductor JSON; it is in no definition."""
 
     @property
     def is_latest(self) -> bool:
         return not self.retried
+
+    @property
+    def suffix(self) -> str:
+        """What loop iterations added to the step's reference name: ``__2``, ``__1__3``."""
+        return "".join(f"__{n}" for n in self.scope_iterations)
+
+    @property
+    def def_ref(self) -> str:
+        """The reference name of the step as written in the definition (or the dynamic fork)."""
+        suffix = self.suffix
+        return self.ref[: -len(suffix)] if suffix else self.ref
 
     def to_dict(self) -> dict[str, Any]:
         # Shallow on purpose: values are plain JSON data, serialised straight away.

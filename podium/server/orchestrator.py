@@ -33,6 +33,7 @@ from podium.engine.events import (
     RunStarted,
     StartChild,
     StartTimer,
+    StartWorkflow,
     TaskProgress,
     TaskResult,
     TerminateChild,
@@ -257,7 +258,9 @@ class Orchestrator:
         reentrant = False
         for command in decision.commands:
             self._carry_out(tx, outbox, new, command, event.now)
-            reentrant |= isinstance(command, StartChild | TerminateChild | NotifyParent)
+            reentrant |= isinstance(
+                command, StartChild | StartWorkflow | TerminateChild | NotifyParent
+            )
         if reentrant:
             # A child that ends at once (or a parent that reacts) may have updated this run
             # again in the same unit; callers get the state as it now stands.
@@ -289,6 +292,8 @@ class Orchestrator:
                 tx.delete_timer(state.run_id, command.key)
             case StartChild():
                 self._start_child_tx(tx, outbox, command, now)
+            case StartWorkflow():
+                self._start_workflow_tx(tx, outbox, state.run_id, command, now)
             case TerminateChild():
                 child = tx.get_run(command.child_run_id)
                 if child is not None and not child[0].status.is_terminal:
@@ -330,6 +335,33 @@ class Orchestrator:
                 now, command.parent_task_id, command.child_run_id, "FAILED", {}, exc.message
             )
             self._event_tx(tx, outbox, command.parent_run_id, event)
+
+    def _start_workflow_tx(
+        self, tx: StoreTx, outbox: _Outbox, run_id: str, command: StartWorkflow, now: int
+    ) -> None:
+        """Start a START_WORKFLOW task's run, then finish the task with how that went."""
+        event: TaskResult
+        if tx.get_run(command.run_id) is None:
+            try:
+                self._start_run_tx(
+                    tx,
+                    outbox,
+                    command.run_id,
+                    command.name,
+                    command.version,
+                    command.input,
+                    command.correlation_id,
+                    None,
+                    None,
+                    now,
+                )
+            except PodiumError as exc:
+                event = TaskResult(now, command.task_id, TaskStatus.FAILED, {}, exc.message)
+                self._event_tx(tx, outbox, run_id, event)
+                return
+        output = {"workflowId": command.run_id}
+        event = TaskResult(now, command.task_id, TaskStatus.COMPLETED, output)
+        self._event_tx(tx, outbox, run_id, event)
 
     # ---- task results -------------------------------------------------------------------
 
@@ -519,8 +551,10 @@ class Orchestrator:
                 raise TaskNotFoundError(f"no task has id {task_id}", service="server")
             state, _ = self._load(tx, run_id)
             task = state.task(task_id)
-            if task is None:  # dropped by a rerun from an earlier task
-                raise TaskNotFoundError(f"task {task_id} no longer exists", service="server")
+            if task is None:  # dropped by keepLastN (old loop iterations) or a rerun
+                raise TaskNotFoundError(
+                    f"task {task_id} is no longer kept in workflow {run_id}", service="server"
+                )
             return RunView(state, {e.task_id: e for e in tx.queue_entries(run_id)}), task
 
         found: tuple[RunView, TaskState] = await self.store.read(unit)

@@ -55,7 +55,7 @@ def task_json(state: RunState, task: TaskState, entry: QueueEntry | None) -> dic
         "responseTimeoutSeconds": response_timeout_s,
         "subWorkflowId": task.sub_workflow_id,
         "workflowPriority": 0,
-        "iteration": 0,
+        "iteration": task.iteration,
         "idempotencyKey": f"{state.run_id}:{task.ref}",
         "logs": task.logs,
     }

@@ -75,9 +75,14 @@ def test_invalid_definitions_name_the_field_and_change_nothing(api):
             "unknown task type 'NOPE'",
         ),
         (
-            {"name": "x", "tasks": [{"name": "a", "taskReferenceName": "a", "type": "DO_WHILE"}]},
+            {"name": "x", "tasks": [{"name": "a", "taskReferenceName": "a", "type": "EVENT"}]},
             "tasks[0].type",
             "not supported by Podium yet",
+        ),
+        (
+            {"name": "x", "tasks": [{"name": "a", "taskReferenceName": "a", "type": "DO_WHILE"}]},
+            "tasks[0].loopOver",
+            "a DO_WHILE needs at least one task in loopOver",
         ),
         (
             {
@@ -133,12 +138,12 @@ def test_invalid_definitions_name_the_field_and_change_nothing(api):
                         "taskReferenceName": "s",
                         "type": "SWITCH",
                         "evaluatorType": "javascript",
-                        "expression": "while(true){}",
+                        "expression": "while (true {}",
                     }
                 ],
             },
             "tasks[0].expression",
-            "while",
+            "SyntaxError",
         ),
         (
             {

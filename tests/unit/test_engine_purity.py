@@ -71,6 +71,7 @@ def test_the_engine_modules_import_nothing_impure():
     assert podium_modules <= {
         "podium.dsl",
         "podium.dsl.durations",
+        "podium.dsl.evaluators",
         "podium.dsl.expressions",
         "podium.dsl.models",
         "podium.dsl.safe_expr",
@@ -78,12 +79,24 @@ def test_the_engine_modules_import_nothing_impure():
         "podium.engine.blueprint",
         "podium.engine.context",
         "podium.engine.decider",
+        "podium.engine.dynamic",
         "podium.engine.events",
+        "podium.engine.loops",
         "podium.engine.rework",
         "podium.engine.state",
+        "podium.engine.system_tasks",
         "podium.engine.timing",
         "podium.errors",
     }, podium_modules
+
+
+def test_the_script_sandbox_the_engine_calls_imports_nothing_impure():
+    # podium.scripting is loaded on the first INLINE, SWITCH or DO_WHILE script. It is still
+    # pure computation: each call runs in a fresh interpreter with no IO, clock or randomness
+    # reachable, and the same script over the same inputs gives the same value.
+    found = _import_in_subprocess(_SKIP_PACKAGE_INIT + "import podium.scripting\n")
+    assert found["loaded"] == []
+    assert "podium.scripting" in found["modules"]
 
 
 def test_import_podium_engine_loads_no_framework_database_or_http_client():

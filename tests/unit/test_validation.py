@@ -37,14 +37,18 @@ CASES = [
         [_step("a", "NOPE")], "tasks[0].type", "a", "unknown task type 'NOPE'", id="unknown-type"
     ),
     pytest.param(
-        [_step("a", "DO_WHILE")],
+        [_step("a", "EVENT")],
         "tasks[0].type",
         "a",
-        "task type 'DO_WHILE' is not supported by Podium yet",
-        id="do-while",
+        "task type 'EVENT' is not supported by Podium yet",
+        id="not-yet",
     ),
     pytest.param(
-        [_step("a", "DECISION")], "tasks[0].type", "a", "not supported by Podium yet", id="decision"
+        [_step("a", "DECISION")],
+        "tasks[0].caseValueParam",
+        "a",
+        "a DECISION needs caseValueParam or caseExpression",
+        id="decision",
     ),
     pytest.param(
         [_step("a", "simple")],
@@ -113,10 +117,10 @@ CASES = [
         id="missing-expression",
     ),
     pytest.param(
-        [_step("s", "SWITCH", evaluatorType="javascript", expression="while(true){}")],
+        [_step("s", "SWITCH", evaluatorType="javascript", expression="if ($.a { 'x' }")],
         "tasks[0].expression",
         "s",
-        "while",
+        "",
         id="js-statement",
     ),
     pytest.param(
@@ -127,11 +131,11 @@ CASES = [
         id="js-syntax",
     ),
     pytest.param(
-        [_step("s", "SWITCH", evaluatorType="graaljs", expression="eval('1')")],
+        [_step("s", "SWITCH", evaluatorType="graaljs", expression="$.a ) (")],
         "tasks[0].expression",
         "s",
         "",
-        id="js-call",
+        id="js-graaljs",
     ),
     pytest.param(
         [_step("h", "HTTP")],
@@ -179,7 +183,7 @@ CASES = [
         [_step("a", decisionCases={"x": [_step("b")]})],
         "tasks[0]",
         "a",
-        "only a SWITCH may have decisionCases/defaultCase",
+        "only a SWITCH or DECISION may have decisionCases/defaultCase",
         id="cases-on-simple",
     ),
     pytest.param(

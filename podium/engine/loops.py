@@ -1,0 +1,128 @@
+"""DO_WHILE: run the loop body, then let ``loopCondition`` decide whether to go round again.
+
+As in Conductor, every iteration schedules the body's tasks afresh with the iteration in their
+reference names (``ref__1``, ``ref__2``; a loop inside a loop adds its own, ``ref__2__1``,
+so that no two tasks of a run share a name). The DO_WHILE stays IN_PROGRESS while its body
+runs; its output holds ``iteration`` and, keyed by iteration number, each body task's output
+under its definition reference name. ``keepLastN`` (an input) drops older iterations' tasks
+and outputs so that long loops do not grow the run without bound.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from podium.dsl import evaluators, expressions
+from podium.dsl.models import WorkflowTask
+from podium.engine.context import expression_context
+from podium.engine.events import StartTimer
+from podium.engine.state import TaskState, TaskStatus
+
+if TYPE_CHECKING:
+    from podium.engine.decider import Decider
+
+__all__ = ["ITERATIONS_PER_DECISION", "check_loop", "inside", "start_loop", "timer_key_loop"]
+
+ITERATIONS_PER_DECISION = 100
+"""Iterations one decision may start. A body of system tasks only never waits for a worker,
+so without a bound a long loop would hold the store's writer for the whole run; past it the
+loop goes on from a timer due at once, in the next unit of work."""
+
+
+def timer_key_loop(task_id: str) -> str:
+    return f"loop:{task_id}"
+
+
+def start_loop(d: Decider, task: TaskState, step: WorkflowTask, retry_of: TaskState | None) -> None:
+    task.status = TaskStatus.IN_PROGRESS
+    task.start_at = d.now
+    if retry_of is not None and retry_of.iteration > 0:
+        # A retried run resumes the iteration it stopped in: the failed body tasks are
+        # scheduled again beside this attempt, and the iterations before stay done.
+        task.iteration = retry_of.iteration
+        task.output = dict(retry_of.output)
+        return
+    task.iteration = 1
+    task.output = {"iteration": 1}
+    d.schedule(step.loopOver[0], within=task, loop=(task.def_ref, 1))
+
+
+def inside(task: TaskState, loop: TaskState, iteration: int | None = None) -> bool:
+    """Whether ``task`` ran in the body of ``loop`` (at any depth), in ``iteration`` if given."""
+    depth = len(loop.scope_loops)
+    if len(task.scope_loops) <= depth:
+        return False
+    if task.scope_loops[depth] != loop.def_ref:
+        return False
+    if task.scope_loops[:depth] != loop.scope_loops:
+        return False
+    if task.scope_iterations[:depth] != loop.scope_iterations:
+        return False
+    return iteration is None or task.scope_iterations[depth] == iteration
+
+
+def check_loop(d: Decider, loop: TaskState) -> bool:
+    """Once the current iteration is done: record it, then go round again or finish."""
+    body = [t for t in d.state.tasks if t.is_latest and inside(t, loop, loop.iteration)]
+    if not body:
+        return False
+    for task in body:
+        if task.status.is_active or not task.advanced or not task.status.is_success:
+            return False  # still running, or about to schedule more; failures end the run
+    if d.loop_iterations >= ITERATIONS_PER_DECISION:
+        key = timer_key_loop(loop.task_id)
+        if not any(isinstance(c, StartTimer) and c.key == key for c in d.commands):
+            d.commands.append(StartTimer(key, d.now))
+        return False
+    step = d.step_of(loop)
+    loop.output = {
+        **loop.output,
+        str(loop.iteration): {task.def_ref: task.output for task in body},
+        "iteration": loop.iteration,
+    }
+    _keep_last(d, loop)
+    try:
+        again = evaluators.is_true(_condition_value(d, loop, step))
+    except evaluators.EvaluationError as exc:
+        d.fail(loop, TaskStatus.FAILED_WITH_TERMINAL_ERROR, f"loopCondition failed: {exc.message}")
+        return True
+    if again:
+        d.loop_iterations += 1
+        loop.iteration += 1
+        loop.output = {**loop.output, "iteration": loop.iteration}
+        d.schedule(step.loopOver[0], within=loop, loop=(loop.def_ref, loop.iteration))
+    else:
+        d.finish(loop, TaskStatus.COMPLETED)
+    return True
+
+
+def _condition_value(d: Decider, loop: TaskState, step: WorkflowTask) -> Any:
+    """Conductor's bindings: the loop's inputs, its output and each body task's latest output."""
+    resolved = expressions.resolve(step.inputParameters, expression_context(d.state))
+    bindings: dict[str, Any] = dict(resolved) if isinstance(resolved, dict) else {}
+    bindings[loop.def_ref] = bindings[loop.ref] = loop.output
+    for task in d.state.tasks:
+        if inside(task, loop):
+            bindings[task.def_ref] = task.output
+    evaluator = step.evaluatorType or "javascript"
+    return evaluators.evaluate(evaluator, step.loopCondition or "", bindings)
+
+
+def _keep_last(d: Decider, loop: TaskState) -> None:
+    keep = loop.input.get("keepLastN")
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+        return
+    oldest_kept = loop.iteration - keep + 1
+    if oldest_kept <= 1:
+        return
+    depth = len(loop.scope_loops)
+    d.state.tasks = [
+        task
+        for task in d.state.tasks
+        if not (inside(task, loop) and task.scope_iterations[depth] < oldest_kept)
+    ]
+    loop.output = {
+        key: value
+        for key, value in loop.output.items()
+        if not (key.isdigit() and int(key) < oldest_kept)
+    }

@@ -1,0 +1,184 @@
+"""The task types the engine runs itself: how each one starts, and most finish at once.
+
+Each function takes the decider (for the run, the clock reading of the event and the commands
+gathered so far) and the task attempt just scheduled with its step. A script that fails or
+runs too long fails its task with the reason; nothing here raises out of the engine.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from podium.dsl import evaluators
+from podium.dsl.models import WorkflowTask
+from podium.engine.context import case_label
+from podium.engine.events import StartChild, StartTimer, StartWorkflow
+from podium.engine.state import RunStatus, TaskState, TaskStatus, derive_id
+from podium.engine.timing import (
+    parse_duration_s,
+    parse_until_ms,
+    timer_key_task_timeout,
+    timer_key_wait,
+)
+
+if TYPE_CHECKING:
+    from podium.engine.decider import Decider
+
+__all__ = [
+    "run_decision",
+    "run_inline",
+    "run_jq",
+    "run_start_workflow",
+    "run_sub_workflow",
+    "run_switch",
+    "run_terminate",
+    "run_wait",
+]
+
+
+def run_switch(d: Decider, task: TaskState, step: WorkflowTask) -> None:
+    evaluator = step.evaluatorType or "value-param"
+    try:
+        value = evaluators.evaluate(evaluator, step.expression or "", task.input)
+    except evaluators.EvaluationError as exc:
+        d.fail(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, exc.message)
+        return
+    case = case_label(value)
+    task.output = {"evaluationResult": [case], "selectedCase": case}
+    d.finish(task, TaskStatus.COMPLETED)
+
+
+def run_decision(d: Decider, task: TaskState, step: WorkflowTask) -> None:
+    """Conductor's legacy DECISION: ``caseExpression`` (JavaScript) or ``caseValueParam``."""
+    try:
+        if step.caseExpression:
+            value = evaluators.evaluate("javascript", step.caseExpression, task.input)
+        else:
+            value = task.input.get(step.caseValueParam or "")
+    except evaluators.EvaluationError as exc:
+        d.fail(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, exc.message)
+        return
+    task.output = {"caseOutput": [case_label(value)]}
+    d.finish(task, TaskStatus.COMPLETED)
+
+
+def run_inline(d: Decider, task: TaskState) -> None:
+    """INLINE: ``evaluatorType`` and ``expression`` are inputs, ``$`` is every input."""
+    evaluator = str(task.input.get("evaluatorType") or "")
+    expression = task.input.get("expression")
+    if not isinstance(expression, str) or not expression:
+        d.fail(task, TaskStatus.FAILED, "INLINE needs an 'expression' input")
+        return
+    try:
+        result = evaluators.evaluate(evaluator, expression, task.input)
+    except evaluators.EvaluationError as exc:
+        task.output = {"error": exc.message}
+        d.fail(task, TaskStatus.FAILED, f"INLINE expression failed: {exc.message}")
+        return
+    task.output = {"result": result}
+    d.finish(task, TaskStatus.COMPLETED)
+
+
+def run_jq(d: Decider, task: TaskState) -> None:
+    """JSON_JQ_TRANSFORM: the query runs over every input; ``result`` is its first output."""
+    query = task.input.get("queryExpression")
+    if not isinstance(query, str) or not query:
+        d.fail(task, TaskStatus.FAILED, "JSON_JQ_TRANSFORM needs a 'queryExpression' input")
+        return
+    try:
+        results = evaluators.jq(query, task.input)
+    except evaluators.EvaluationError as exc:
+        task.output = {"error": exc.message}
+        d.fail(task, TaskStatus.FAILED, f"jq query failed: {exc.message}")
+        return
+    task.output = {"result": results[0] if results else None, "resultList": results}
+    d.finish(task, TaskStatus.COMPLETED)
+
+
+def run_terminate(d: Decider, task: TaskState) -> None:
+    wanted = str(task.input.get("terminationStatus") or "COMPLETED").upper()
+    status = {
+        "COMPLETED": RunStatus.COMPLETED,
+        "FAILED": RunStatus.FAILED,
+        "TERMINATED": RunStatus.TERMINATED,
+    }.get(wanted, RunStatus.FAILED)
+    output = task.input.get("workflowOutput")
+    task.output = {"output": output} if output is not None else {}
+    task.status = TaskStatus.COMPLETED
+    task.start_at = task.end_at = d.now
+    task.advanced = True
+    reason = task.input.get("terminationReason")
+    if isinstance(output, dict):
+        d.state.output = output
+    d.end(status, str(reason) if reason else None, keep_output=isinstance(output, dict))
+
+
+def run_wait(d: Decider, task: TaskState) -> None:
+    task.status = TaskStatus.IN_PROGRESS
+    task.start_at = d.now
+    duration = task.input.get("duration")
+    until = task.input.get("until")
+    try:
+        if duration not in (None, ""):
+            due = d.now + int(parse_duration_s(str(duration)) * 1000)
+        elif until not in (None, ""):
+            due = parse_until_ms(str(until))
+        else:
+            return  # waits for a signal through the API
+    except ValueError as exc:
+        d.fail(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, str(exc))
+        return
+    d.commands.append(StartTimer(timer_key_wait(task.task_id), due))
+
+
+def run_sub_workflow(d: Decider, task: TaskState, step: WorkflowTask) -> None:
+    params = step.subWorkflowParam
+    assert params is not None  # validation guarantees it; dynamic forks always set it
+    task.status = TaskStatus.IN_PROGRESS
+    task.start_at = d.now
+    task.sub_workflow_id = derive_id(task.task_id, "child")
+    d.commands.append(
+        StartChild(
+            child_run_id=task.sub_workflow_id,
+            name=params.name,
+            version=params.version,
+            input=task.input,
+            correlation_id=d.state.correlation_id,
+            parent_run_id=d.state.run_id,
+            parent_task_id=task.task_id,
+        )
+    )
+    task_def = d.task_def(step)
+    if task_def.timeoutSeconds > 0:
+        due = d.now + task_def.timeoutSeconds * 1000
+        d.commands.append(StartTimer(timer_key_task_timeout(task.task_id), due))
+
+
+def run_start_workflow(d: Decider, task: TaskState) -> None:
+    """START_WORKFLOW: an independent run; the server completes the task with its id."""
+    request = task.input.get("startWorkflow")
+    name = request.get("name") if isinstance(request, dict) else None
+    if not isinstance(request, dict) or not isinstance(name, str) or not name:
+        d.fail(task, TaskStatus.FAILED, "START_WORKFLOW needs an input 'startWorkflow.name'")
+        return
+    version = request.get("version")
+    run_input: Any = request.get("input") or {}
+    if version is not None and not isinstance(version, int):
+        d.fail(task, TaskStatus.FAILED, f"startWorkflow.version must be a number, not {version!r}")
+        return
+    if not isinstance(run_input, dict):
+        d.fail(task, TaskStatus.FAILED, "startWorkflow.input must be an object")
+        return
+    correlation_id = request.get("correlationId") or d.state.correlation_id
+    task.status = TaskStatus.IN_PROGRESS
+    task.start_at = d.now
+    d.commands.append(
+        StartWorkflow(
+            task_id=task.task_id,
+            run_id=derive_id(task.task_id, "started"),
+            name=name,
+            version=version,
+            input=run_input,
+            correlation_id=str(correlation_id) if correlation_id is not None else None,
+        )
+    )
