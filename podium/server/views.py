@@ -58,6 +58,9 @@ def task_json(state: RunState, task: TaskState, entry: QueueEntry | None) -> dic
         "iteration": task.iteration,
         "idempotencyKey": f"{state.run_id}:{task.ref}",
         "logs": task.logs,
+        # Conductor embeds the whole step; the SDK's Workflow.get_task() reads its reference
+        # name from here, so at least the step's identity is given.
+        "workflowTask": {"name": task.name, "taskReferenceName": task.ref, "type": task.type},
     }
 
 

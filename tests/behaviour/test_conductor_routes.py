@@ -453,3 +453,11 @@ def test_workflow_names_and_versions(api):
         "three": [1, 2],
         "other": [1],
     }
+
+
+def test_tasks_name_their_step_as_the_sdk_reads_it(api):
+    register(api, THREE, DEFS)
+    run_id = start(api, "three", {"n": 1})
+    [a] = poll(api, "a")
+    assert a["workflowTask"] == {"name": "a", "taskReferenceName": "a", "type": "SIMPLE"}
+    assert task_of(run(api, run_id), "a")["workflowTask"]["taskReferenceName"] == "a"

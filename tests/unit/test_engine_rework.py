@@ -190,3 +190,47 @@ def test_task_logs_and_variables():
     run.complete("c", now=11)
     with pytest.raises(ConflictError):
         run.send(UpdateVariables(12, {"k": 3}))
+
+
+LOOP = workflow(
+    [
+        step(
+            "loop",
+            "DO_WHILE",
+            loopCondition="$.loop['iteration'] < 3",
+            loopOver=[simple("work"), simple("check")],
+        ),
+        simple("after"),
+    ]
+)
+
+
+def test_rerun_inside_a_loop_goes_on_from_that_iteration():
+    run = Run(LOOP)
+    run.start(now=0)
+    for i in (1, 2, 3):
+        run.complete(f"work__{i}", {"i": i}, now=10 * i)
+        run.complete(f"check__{i}", {"ok": i}, now=10 * i + 1)
+    run.complete("after", now=40)
+    assert run.status == RunStatus.COMPLETED
+    run.send(RerunRun(50, task_id=run.tid("check__2")))
+    loop = run.latest("loop")
+    assert (loop.status, loop.iteration) == (TaskStatus.IN_PROGRESS, 2)
+    assert "3" not in loop.output
+    assert run.refs() == ["loop", "work__1", "check__1", "work__2", "check__2"]
+    run.complete("check__2", {"ok": "again"}, now=51)
+    assert run.active() == ["loop", "work__3"]
+    run.complete("work__3", now=52)
+    run.complete("check__3", now=53)
+    run.complete("after", now=54)
+    assert run.status == RunStatus.COMPLETED
+    assert run.latest("loop").output["2"]["check"] == {"ok": "again"}
+
+
+def test_skip_a_step_inside_a_loop_by_its_definition_name():
+    run = Run(LOOP)
+    run.start(now=0)
+    run.send(SkipTask(1, "check", {}, {"ok": "skipped"}))
+    run.complete("work__1", now=2)
+    assert run.statuses()["check__1"] == TaskStatus.SKIPPED
+    assert run.active() == ["loop", "work__2"]
