@@ -7,6 +7,7 @@ SDK reads the annotations at run time to decide how to call a worker.
 
 from typing import Any
 
+from conductor.client.context.task_context import TaskInProgress, get_task_context
 from conductor.client.http.models.task import Task
 from conductor.client.http.models.task_result import TaskResult
 from conductor.client.http.models.task_result_status import TaskResultStatus
@@ -44,3 +45,13 @@ def label(order_id: str) -> dict[str, Any]:
 def notify(message: str) -> str:
     """A non-dict return: the SDK sends it as ``{"result": ...}``."""
     return f"sent: {message}"
+
+
+def long_job(job: str) -> dict[str, Any] | TaskInProgress:
+    """A long task as the SDK writes one: it reports progress until its third delivery."""
+    context = get_task_context()
+    polls = context.get_poll_count()
+    context.add_log(f"delivery {polls} of {job}")
+    if polls < 3:
+        return TaskInProgress(callback_after_seconds=1, output={"progress": polls})
+    return {"job": job, "deliveries": polls}

@@ -96,6 +96,7 @@ def workers(configuration: Configuration) -> Iterator[TaskHandler]:
         Worker("sdk_pack", sdk_workers.pack, poll_interval=50, thread_count=2),
         Worker("sdk_label", sdk_workers.label, poll_interval=50),
         Worker("sdk_notify", sdk_workers.notify, poll_interval=50),
+        Worker("sdk_long", sdk_workers.long_job, poll_interval=50),
     ]
     handler = TaskHandler(
         workers=defined,
@@ -271,6 +272,27 @@ def test_core_task_types_through_the_sdk(configuration, workers, shipping):
 
 def test_every_task_type_in_one_workflow_through_the_sdk(configuration, workers, shipping):
     _run_orders(configuration, shipping, full=True)
+
+
+def test_a_long_task_reports_progress_until_it_is_done(configuration, workers):
+    """TaskInProgress: the task stays with the worker, then comes back after the callback."""
+    clients = OrkesClients(configuration)
+    metadata = clients.get_metadata_client()
+    metadata.register_task_def(TaskDef(name="sdk_long", retry_count=0, response_timeout_seconds=30))
+    flow = ConductorWorkflow(executor=clients.get_workflow_executor(), name="sdk_long", version=1)
+    flow >> SimpleTask("sdk_long", "long").input_parameter("job", "${workflow.input.job}")
+    metadata.register_workflow_def(flow.to_workflow_def(), overwrite=True)
+    workflow_client = clients.get_workflow_client()
+    run_id = workflow_client.start_workflow_by_name("sdk_long", {"job": "report"}, version=1)
+    done = _wait(workflow_client, run_id, timeout=30)
+    assert done.status == "COMPLETED"
+    [task] = done.tasks
+    assert task.output_data == {"job": "report", "deliveries": 3}
+    assert task.poll_count == 3
+    logs = clients.get_task_client().get_task_logs(task.task_id)
+    assert [entry.log for entry in logs][-1] == "delivery 3 of report"
+    # Each callback held the task for a second before it was delivered again.
+    assert task.end_time - task.start_time >= 2000
 
 
 def test_operations_through_the_sdk_clients(configuration):
