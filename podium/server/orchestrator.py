@@ -130,8 +130,11 @@ class Orchestrator:
         input: dict[str, Any] | None = None,
         correlation_id: str | None = None,
         idempotency_key: str | None = None,
+        definition: WorkflowDef | None = None,
     ) -> str:
-        """Start a run of a registered workflow; a repeated idempotency key returns the first."""
+        """Start a run of a registered workflow, or of ``definition`` (validated, not
+        registered: the SDK's inline ``workflowDef``). A repeated idempotency key returns the
+        first run."""
         run_id = str(uuid.uuid4())
         now = self.clock()
 
@@ -141,8 +144,19 @@ class Orchestrator:
                 if existing is not None:
                     return existing
                 tx.put_idempotent_run(name, idempotency_key, run_id)
+            frozen = self._freeze(tx, definition.to_json()) if definition else None
             self._start_run_tx(
-                tx, outbox, run_id, name, version, input or {}, correlation_id, None, None, now
+                tx,
+                outbox,
+                run_id,
+                name,
+                version,
+                input or {},
+                correlation_id,
+                None,
+                None,
+                now,
+                frozen=frozen,
             )
             return run_id
 
@@ -161,8 +175,10 @@ class Orchestrator:
         parent_run_id: str | None,
         parent_task_id: str | None,
         now: int,
+        *,
+        frozen: tuple[str, dict[str, Any], Blueprint] | None = None,
     ) -> RunState:
-        key, snapshot, blueprint = self._resolve_definition(tx, name, version)
+        key, snapshot, blueprint = frozen or self._resolve_definition(tx, name, version)
         tx.put_run_definition(key, snapshot)  # may be the first run of it in this database
         state = RunState(
             run_id=run_id,
@@ -195,15 +211,19 @@ class Orchestrator:
                 service="server",
                 field="name",
             )
+        if len(self._resolved) > 1000:
+            self._resolved.clear()
+        resolved = self._resolved[cache_key] = self._freeze(tx, body)
+        return resolved
+
+    def _freeze(self, tx: StoreTx, body: dict[str, Any]) -> tuple[str, dict[str, Any], Blueprint]:
+        """A definition's snapshot, its content key and its blueprint."""
         snapshot = self._snapshot(tx, body)
         key = hashlib.sha256(orjson.dumps(snapshot, option=orjson.OPT_SORT_KEYS)).hexdigest()
         blueprint = self._blueprints.get(key)
         if blueprint is None:
             blueprint = self._blueprints[key] = Blueprint(WorkflowDef.model_validate(snapshot))
-        if len(self._resolved) > 1000:
-            self._resolved.clear()
-        resolved = self._resolved[cache_key] = (key, snapshot, blueprint)
-        return resolved
+        return key, snapshot, blueprint
 
     def _snapshot(self, tx: StoreTx, body: dict[str, Any]) -> dict[str, Any]:
         """The definition with each step's TaskDef embedded, frozen for the run's lifetime."""

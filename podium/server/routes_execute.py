@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from podium.server.orchestrator import RunView
-from podium.server.requests import read_json, read_model
+from podium.server.requests import inline_definition, read_json, read_model
 from podium.server.schemas import StartWorkflowRequest
 from podium.server.state import orchestrator_of
 from podium.server.views import run_json
@@ -45,7 +45,7 @@ async def execute(
     """Start ``name`` at ``version`` and answer the run once it ends (or the wait is over)."""
     data = await read_json(request, empty={})
     if isinstance(data, dict):
-        data = {"name": name, **data, "version": version}
+        data = {**data, "name": name, "version": version}
     body = read_model(StartWorkflowRequest, data)
     orchestrator = orchestrator_of(request)
     run_id = await orchestrator.start_run(
@@ -54,6 +54,7 @@ async def execute(
         input=body.input,
         correlation_id=body.correlationId,
         idempotency_key=body.idempotencyKey or request.headers.get("idempotency-key"),
+        definition=inline_definition(body),
     )
     refs = {ref.strip() for ref in (waitUntilTaskRef or "").split(",") if ref.strip()}
     deadline = time.monotonic() + min(max(waitForSeconds, 0), _MAX_WAIT_S)

@@ -19,7 +19,7 @@ from podium.engine.events import (
 )
 from podium.engine.state import RunState
 from podium.errors import ValidationError
-from podium.server.requests import parse_bool, read_json, read_model
+from podium.server.requests import inline_definition, parse_bool, read_json, read_model
 from podium.server.schemas import (
     RerunWorkflowRequest,
     SearchParams,
@@ -47,6 +47,7 @@ async def start_with_request(request: Request) -> PlainTextResponse:
         input=body.input,
         correlation_id=body.correlationId,
         idempotency_key=body.idempotencyKey or request.headers.get("idempotency-key"),
+        definition=inline_definition(body),
     )
     return PlainTextResponse(run_id)
 

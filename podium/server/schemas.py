@@ -44,6 +44,8 @@ class StartWorkflowRequest(BaseModel):
     input: dict[str, Any] = Field(default_factory=dict)
     idempotencyKey: str | None = None
     priority: int | None = None
+    workflowDef: dict[str, Any] | None = None
+    """A definition to run without registering it (the SDK's ``ConductorWorkflow.execute``)."""
 
 
 class RerunWorkflowRequest(BaseModel):

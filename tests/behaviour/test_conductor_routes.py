@@ -461,3 +461,31 @@ def test_tasks_name_their_step_as_the_sdk_reads_it(api):
     [a] = poll(api, "a")
     assert a["workflowTask"] == {"name": "a", "taskReferenceName": "a", "type": "SIMPLE"}
     assert task_of(run(api, run_id), "a")["workflowTask"]["taskReferenceName"] == "a"
+
+
+def test_start_and_execute_with_an_inline_definition(api):
+    api.post("/api/metadata/taskdefs", json=DEFS)
+    inline = {**THREE, "name": "adhoc"}
+    started = api.post(
+        "/api/workflow", json={"name": "adhoc", "input": {"n": 1}, "workflowDef": inline}
+    )
+    assert started.status_code == 200
+    assert run(api, started.text)["workflowName"] == "adhoc"
+    _step(api, "a", {"v": 1})
+    assert api.get("/api/metadata/workflow/adhoc").status_code == 404  # ran, not registered
+    waited = api.post(
+        "/api/workflow/execute/adhoc/1",
+        params={"waitUntilTaskRef": "b", "waitForSeconds": 1},
+        json={"name": "adhoc", "input": {"n": 2}, "workflowDef": inline},
+    ).json()
+    # No worker takes "a", so "b" is never reached: the answer comes when the wait is over.
+    assert waited["status"] == "RUNNING"
+    assert [t["referenceTaskName"] for t in waited["tasks"]] == ["a"]
+    broken = {**inline, "tasks": [{"name": "x", "taskReferenceName": "x", "type": "NOPE"}]}
+    bad = api.post("/api/workflow", json={"name": "adhoc", "workflowDef": broken})
+    assert bad.status_code == 400
+    assert bad.json()["field"].startswith("workflowDef")
+    other = api.post("/api/workflow", json={"name": "other", "workflowDef": inline})
+    assert other.status_code == 400
+    assert other.json()["field"] == "workflowDef.name"
+    assert api.get("/api/workflow/search", params={"name": "adhoc"}).json()["totalHits"] == 2

@@ -274,6 +274,25 @@ def test_every_task_type_in_one_workflow_through_the_sdk(configuration, workers,
     _run_orders(configuration, shipping, full=True)
 
 
+def test_an_unregistered_workflow_runs_from_its_inline_definition(configuration, workers):
+    """ConductorWorkflow.execute and start_workflow_with_input send the definition along."""
+    clients = OrkesClients(configuration)
+    clients.get_metadata_client().register_task_def(TaskDef(name="sdk_quote", retry_count=0))
+    flow = ConductorWorkflow(executor=clients.get_workflow_executor(), name="sdk_inline")
+    quote = SimpleTask("sdk_quote", "quote")
+    quote.input_parameter("sku", "${workflow.input.sku}")
+    quote.input_parameter("quantity", "${workflow.input.quantity}")
+    flow >> quote
+    flow.output_parameters({"total": "${quote.output.total}"})
+
+    run = flow.execute(workflow_input={"sku": "bolt", "quantity": 2}, wait_for_seconds=20)
+    assert run.status == "COMPLETED"
+    assert run.output == {"total": 14}
+    run_id = flow.start_workflow_with_input({"sku": "nut", "quantity": 1})
+    assert _wait(clients.get_workflow_client(), run_id).output == {"total": 7}
+    assert clients.get_metadata_client().get_all_workflow_defs() == []
+
+
 def test_a_long_task_reports_progress_until_it_is_done(configuration, workers):
     """TaskInProgress: the task stays with the worker, then comes back after the callback."""
     clients = OrkesClients(configuration)
