@@ -12,10 +12,11 @@ from typing import Any
 
 from podium.dsl import expressions
 from podium.dsl.models import TaskDef, TaskTimeoutPolicy, TaskType, WorkflowTask
-from podium.engine import dynamic, loops, system_tasks
+from podium.engine import dynamic, loops, rework, system_tasks
 from podium.engine.blueprint import Blueprint
 from podium.engine.context import expression_context
 from podium.engine.events import (
+    AddTaskLog,
     CancelTimer,
     ChildFinished,
     Command,
@@ -25,10 +26,12 @@ from podium.engine.events import (
     Event,
     NotifyParent,
     PauseRun,
+    RerunRun,
     RestartRun,
     ResumeRun,
     RetryRun,
     RunStarted,
+    SkipTask,
     StartChild,
     StartTimer,
     TaskProgress,
@@ -36,6 +39,7 @@ from podium.engine.events import (
     TerminateChild,
     TerminateRun,
     TimerFired,
+    UpdateVariables,
 )
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus, derive_id
 from podium.engine.timing import (
@@ -111,6 +115,14 @@ class Decider:
                 self._retry_run()
             case RestartRun():
                 self._restart_run()
+            case RerunRun():
+                rework.rerun(self, event)
+            case SkipTask():
+                rework.skip(self, event)
+            case AddTaskLog():
+                rework.add_task_log(self, event)
+            case UpdateVariables():
+                rework.update_variables(self, event)
 
     def _require_status(self, status: RunStatus, action: str) -> None:
         if self.state.status != status:
@@ -235,17 +247,23 @@ class Decider:
             for t in state.tasks
             if t.is_latest and not t.status.is_success and not t.status.is_active
         ]
-        state.status = RunStatus.RUNNING
-        state.reason = None
-        state.end_at = None
-        state.failed_refs = []
-        timeout_s = self.blueprint.definition.timeoutSeconds
-        if timeout_s > 0:  # ended runs cancel it; as in Conductor it counts again from the retry
-            self.commands.append(StartTimer(_WORKFLOW_TIMEOUT, self.now + timeout_s * 1000))
+        self._reopen()
         for task in failed:
             self.schedule(self.step_of(task), retry_of=task, immediate=True)
         # Nothing failed (terminated between steps, e.g. while paused): the steps whose
         # successors were held still have ``advanced`` unset, so advance() carries on from them.
+
+    def _reopen(self) -> None:
+        """An ended run runs again (retry, rerun): it is RUNNING with its timeout re-armed."""
+        state = self.state
+        state.status = RunStatus.RUNNING
+        state.reason = None
+        state.end_at = None
+        state.failed_refs = []
+        state.skips = {}
+        timeout_s = self.blueprint.definition.timeoutSeconds
+        if timeout_s > 0:  # ended runs cancel it; as in Conductor it counts again from the retry
+            self.commands.append(StartTimer(_WORKFLOW_TIMEOUT, self.now + timeout_s * 1000))
 
     def _restart_run(self) -> None:
         state = self.state
@@ -261,6 +279,7 @@ class Decider:
         state.end_at = None
         state.failed_refs = []
         state.variables = {}
+        state.skips = {}
         state.restarts += 1
         self._start()
 
@@ -341,7 +360,8 @@ class Decider:
             dynamic_step=dynamic,
         )
         state.tasks.append(task)
-        self._start_task(task, step, retry_of)
+        if not rework.take_pending_skip(self, task):
+            self._start_task(task, step, retry_of)
         return task
 
     def enqueue(self, task: TaskState, step: WorkflowTask, queue: str) -> None:
@@ -552,23 +572,28 @@ class Decider:
         if task.type == TaskType.FORK_JOIN_DYNAMIC:
             dynamic.fork_successors(self, task)
             return
+        for step in self.successors_of(task):
+            self.schedule(step, within=task)
+
+    def successors_of(self, task: TaskState) -> list[WorkflowTask]:
+        """The steps that follow ``task`` once it succeeded (the chosen case of a switch)."""
         selected = None
         if task.type == TaskType.SWITCH:
             selected = str(task.output.get("selectedCase"))
         elif task.type == TaskType.DECISION:
             selected = str((task.output.get("caseOutput") or [None])[0])
-        for step in self.blueprint.successors(task.def_ref, selected):
-            self.schedule(step, within=task)
+        return self.blueprint.successors(task.def_ref, selected)
 
-    def _check_join(self, join: TaskState) -> bool:
-        step = self.step_of(join)
+    def join_refs(self, join: TaskState) -> list[str]:
+        """The reference names a JOIN waits for, as they are in this run."""
         before = self.blueprint.previous(join.def_ref)
         if before is not None and before.type == TaskType.FORK_JOIN_DYNAMIC:
-            refs = [str(ref) for ref in join.input.get("joinOn") or []]
-        else:
-            refs = [ref + join.suffix for ref in step.joinOn]
+            return [str(ref) for ref in join.input.get("joinOn") or []]
+        return [ref + join.suffix for ref in self.step_of(join).joinOn]
+
+    def _check_join(self, join: TaskState) -> bool:
         outputs: dict[str, Any] = {}
-        for ref in refs:
+        for ref in self.join_refs(join):
             task = self.state.latest(ref)
             if task is None or not task.status.is_success:
                 return False

@@ -11,6 +11,7 @@ from typing import Any
 from podium.engine.state import RunState, TaskStatus
 
 __all__ = [
+    "AddTaskLog",
     "CancelTimer",
     "ChildFinished",
     "Command",
@@ -20,10 +21,12 @@ __all__ = [
     "Event",
     "NotifyParent",
     "PauseRun",
+    "RerunRun",
     "RestartRun",
     "ResumeRun",
     "RetryRun",
     "RunStarted",
+    "SkipTask",
     "StartChild",
     "StartTimer",
     "StartWorkflow",
@@ -32,6 +35,7 @@ __all__ = [
     "TerminateChild",
     "TerminateRun",
     "TimerFired",
+    "UpdateVariables",
 ]
 
 
@@ -115,6 +119,47 @@ class RestartRun:
     now: int
 
 
+@dataclass(frozen=True, slots=True)
+class RerunRun:
+    """Run an ended run again from one of its tasks (or from the start, with no task).
+
+    Tasks after it are dropped; what ran before it is kept. ``task_input`` replaces the
+    rerun task's input, ``workflow_input`` the run's.
+    """
+
+    now: int
+    task_id: str | None = None
+    task_input: dict[str, Any] | None = None
+    workflow_input: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SkipTask:
+    """Skip the step ``ref`` of a running run: now if it is active, else when it is reached."""
+
+    now: int
+    ref: str
+    input: dict[str, Any] = field(default_factory=dict)
+    output: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AddTaskLog:
+    """A log line for a task, from its worker or an operator."""
+
+    now: int
+    task_id: str
+    log: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateVariables:
+    """Merge ``variables`` into an open run's variables (Orkes' variables update)."""
+
+    now: int
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
 Event = (
     RunStarted
     | TaskResult
@@ -126,6 +171,10 @@ Event = (
     | TerminateRun
     | RetryRun
     | RestartRun
+    | RerunRun
+    | SkipTask
+    | AddTaskLog
+    | UpdateVariables
 )
 
 

@@ -163,6 +163,8 @@ class RunState:
     tasks: list[TaskState] = field(default_factory=list)
     next_seq: int = 1
     restarts: int = 0
+    skips: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Steps an operator asked to skip before the run reached them: ref -> input and output."""
 
     def clone(self) -> RunState:
         """A copy the engine may change; task inputs and outputs are never changed in place."""
@@ -170,6 +172,7 @@ class RunState:
         copy.tasks = [replace(task) for task in self.tasks]
         copy.failed_refs = list(self.failed_refs)
         copy.variables = dict(self.variables)
+        copy.skips = dict(self.skips)
         return copy
 
     def task(self, task_id: str) -> TaskState | None:

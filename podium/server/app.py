@@ -16,6 +16,9 @@ from podium.auth.middleware import Authenticator, AuthMiddleware
 from podium.errors import PodiumError
 from podium.server import (
     routes_auth,
+    routes_bulk,
+    routes_execute,
+    routes_lookup,
     routes_metadata,
     routes_services,
     routes_tasks,
@@ -25,6 +28,7 @@ from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_tasks import HttpTaskExecutor
 from podium.server.orchestrator import Orchestrator
+from podium.server.poll_log import PollLog
 from podium.server.retention import Retention
 from podium.server.sweeper import Sweeper
 from podium.settings import Settings
@@ -87,6 +91,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.authenticator = authenticator
     app.state.retention = retention
     app.state.orchestrator = orchestrator
+    app.state.poll_log = PollLog()
 
     @app.exception_handler(PodiumError)
     async def on_podium_error(request: Request, exc: PodiumError) -> JSONResponse:
@@ -134,8 +139,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     # The routers' routes are added as they are: FastAPI resolves an included router's routes
     # again on every request, which cost more than the rest of a task update together.
+    # Literal paths (``bulk/retry``, ``running/{name}``) go before ``{workflow_id}/retry``.
     routers = (
         routes_metadata.router,
+        routes_bulk.router,
+        routes_lookup.router,
+        routes_execute.router,
         routes_workflow.router,
         routes_tasks.router,
         routes_services.router,

@@ -21,6 +21,7 @@ from podium.dsl.models import TaskDef, TaskType, WorkflowDef
 from podium.engine.blueprint import Blueprint
 from podium.engine.decider import decide
 from podium.engine.events import (
+    AddTaskLog,
     CancelTimer,
     ChildFinished,
     Command,
@@ -155,8 +156,11 @@ class Orchestrator:
         input: dict[str, Any] | None = None,
         correlation_id: str | None = None,
         idempotency_key: str | None = None,
+        definition: WorkflowDef | None = None,
     ) -> str:
-        """Start a run of a registered workflow; a repeated idempotency key returns the first."""
+        """Start a run of a registered workflow, or of ``definition`` (validated, not
+        registered: the SDK's inline ``workflowDef``). A repeated idempotency key returns the
+        first run."""
         run_id = str(uuid.uuid4())
         now = self.clock()
 
@@ -166,8 +170,19 @@ class Orchestrator:
                 if existing is not None:
                     return existing
                 tx.put_idempotent_run(name, idempotency_key, run_id)
+            frozen = self._freeze(tx, definition.to_json()) if definition else None
             self._start_run_tx(
-                tx, outbox, run_id, name, version, input or {}, correlation_id, None, None, now
+                tx,
+                outbox,
+                run_id,
+                name,
+                version,
+                input or {},
+                correlation_id,
+                None,
+                None,
+                now,
+                frozen=frozen,
             )
             return run_id
 
@@ -186,8 +201,10 @@ class Orchestrator:
         parent_run_id: str | None,
         parent_task_id: str | None,
         now: int,
+        *,
+        frozen: tuple[str, dict[str, Any], Blueprint] | None = None,
     ) -> RunState:
-        key, snapshot, blueprint = self._resolve_definition(tx, name, version)
+        key, snapshot, blueprint = frozen or self._resolve_definition(tx, name, version)
         tx.put_run_definition(key, snapshot)  # may be the first run of it in this database
         state = RunState(
             run_id=run_id,
@@ -220,15 +237,19 @@ class Orchestrator:
                 service="server",
                 field="name",
             )
+        if len(self._resolved) > 1000:
+            self._resolved.clear()
+        resolved = self._resolved[cache_key] = self._freeze(tx, body)
+        return resolved
+
+    def _freeze(self, tx: StoreTx, body: dict[str, Any]) -> tuple[str, dict[str, Any], Blueprint]:
+        """A definition's snapshot, its content key and its blueprint."""
         snapshot = self._snapshot(tx, body)
         key = hashlib.sha256(orjson.dumps(snapshot, option=orjson.OPT_SORT_KEYS)).hexdigest()
         blueprint = self._blueprints.get(key)
         if blueprint is None:
             blueprint = self._blueprints[key] = Blueprint(WorkflowDef.model_validate(snapshot))
-        if len(self._resolved) > 1000:
-            self._resolved.clear()
-        resolved = self._resolved[cache_key] = (key, snapshot, blueprint)
-        return resolved
+        return key, snapshot, blueprint
 
     def _snapshot(self, tx: StoreTx, body: dict[str, Any]) -> dict[str, Any]:
         """The definition with each step's TaskDef embedded, frozen for the run's lifetime."""
@@ -408,8 +429,14 @@ class Orchestrator:
         callback_after_s: int = 0,
         logs: tuple[dict[str, Any], ...] = (),
         next_for_worker: bool = False,
+        extend_lease: bool = False,
     ) -> Claimed | None:
-        """Record a worker's result. With ``next_for_worker``, also claim its next task."""
+        """Record a worker's result. With ``next_for_worker``, also claim its next task.
+
+        IN_PROGRESS keeps the task leased to its worker: for ``callback_after_s`` (after
+        which it is handed out again, as Conductor postpones it), or for its response timeout
+        (``extend_lease``, the SDK's heartbeat), whichever is longer.
+        """
         now = self.clock()
 
         def unit(tx: StoreTx, outbox: _Outbox) -> Claimed | None:
@@ -422,7 +449,9 @@ class Orchestrator:
             state, key = self._load(tx, run_id, for_update=True)
             entry = tx.queue_entry(task_id)
             if entry is not None and entry.lease_owner and worker_id:
-                if entry.lease_owner != worker_id:
+                # Conductor's SDK lets worker code set its own workerId in a result, so a
+                # differing id only means a stale worker once the task was handed out again.
+                if entry.lease_owner != worker_id and entry.poll_count > 1:
                     raise LeaseLostError(
                         f"task {task_id} is leased to worker {entry.lease_owner}, "
                         f"not {worker_id}: its lease expired and it was handed over",
@@ -437,6 +466,8 @@ class Orchestrator:
                 )
                 if entry is not None:
                     lease_ms = callback_after_s * 1000 or entry.response_timeout_ms
+                    if extend_lease:
+                        lease_ms = max(lease_ms, entry.response_timeout_ms)
                     tx.extend_lease(task_id, now + lease_ms)
             elif status.is_active:
                 raise ValidationError(
@@ -618,7 +649,7 @@ class Orchestrator:
                 raise TaskNotFoundError(f"no task has id {task_id}", service="server")
             state, key = self._load(tx, run_id)
             task = state.task(task_id)
-            if task is None:  # an old loop iteration that keepLastN dropped
+            if task is None:  # dropped by keepLastN (old loop iterations) or a rerun
                 raise TaskNotFoundError(
                     f"task {task_id} is no longer kept in workflow {run_id}", service="server"
                 )
@@ -626,6 +657,17 @@ class Orchestrator:
 
         found: tuple[RunView, TaskState] = await self.store.read(unit)
         return found
+
+    async def add_task_log(self, task_id: str, line: str) -> None:
+        now = self.clock()
+
+        def unit(tx: StoreTx, outbox: _Outbox) -> None:
+            run_id = tx.run_of_task(task_id)
+            if run_id is None:
+                raise TaskNotFoundError(f"no task has id {task_id}", service="server")
+            self._event_tx(tx, outbox, run_id, AddTaskLog(now, task_id, line))
+
+        await self._write(unit)
 
     async def search(self, query: RunQuery) -> tuple[int, list[RunState]]:
         found: tuple[int, list[RunState]] = await self.store.read(lambda tx: tx.search_runs(query))

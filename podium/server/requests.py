@@ -8,9 +8,12 @@ import orjson
 import pydantic
 from starlette.requests import Request
 
+from podium.dsl.models import WorkflowDef
+from podium.dsl.validation import validate_workflow
 from podium.errors import PayloadTooLargeError, ValidationError
+from podium.server.schemas import StartWorkflowRequest
 
-__all__ = ["parse_bool", "read_json", "read_model", "validation_error"]
+__all__ = ["inline_definition", "parse_bool", "read_json", "read_model", "validation_error"]
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
@@ -57,3 +60,24 @@ def parse_bool(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in ("true", "1", "yes")
+
+
+def inline_definition(request: StartWorkflowRequest) -> WorkflowDef | None:
+    """The request's ``workflowDef``, validated as registration would; None when it has none.
+
+    Its name must be the one the run is started by, so that searches by name find the run.
+    """
+    if request.workflowDef is None:
+        return None
+    definition = read_model(WorkflowDef, request.workflowDef, "workflowDef")
+    if definition.name != request.name:
+        raise ValidationError(
+            f"workflowDef.name '{definition.name}' is not the name '{request.name}' to start",
+            field="workflowDef.name",
+        )
+    try:
+        validate_workflow(definition)
+    except ValidationError as exc:
+        field = f"workflowDef.{exc.field}" if exc.field else "workflowDef"
+        raise ValidationError(f"workflowDef: {exc.message}", field=field) from exc
+    return definition

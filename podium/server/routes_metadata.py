@@ -122,6 +122,20 @@ async def list_workflows(request: Request) -> list[dict[str, Any]]:
     return found
 
 
+@router.get("/workflow/names-and-versions")
+async def names_and_versions(request: Request) -> dict[str, list[dict[str, Any]]]:
+    """Conductor's ``{name: [WorkflowDefSummary]}``: every version, without the bodies."""
+    store = orchestrator_of(request).store
+    found: list[dict[str, Any]] = await store.read(lambda tx: tx.list_workflow_defs())
+    summaries: dict[str, list[dict[str, Any]]] = {}
+    for body in found:
+        summary = {"name": body["name"], "version": body.get("version", 1)}
+        if body.get("createTime") is not None:
+            summary["createTime"] = body["createTime"]
+        summaries.setdefault(body["name"], []).append(summary)
+    return summaries
+
+
 @router.get("/workflow/{name}")
 async def get_workflow(
     name: str, request: Request, version: int | None = Query(default=None)

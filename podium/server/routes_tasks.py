@@ -12,10 +12,11 @@ from podium.engine.decider import HTTP_QUEUE
 from podium.engine.state import TaskStatus
 from podium.errors import ValidationError
 from podium.server.orchestrator import Claimed
+from podium.server.poll_log import PollLog
 from podium.server.requests import read_json, read_model
 from podium.server.schemas import TaskResultBody
 from podium.server.state import orchestrator_of
-from podium.server.views import task_json
+from podium.server.views import run_json, task_json
 
 __all__ = ["router"]
 
@@ -26,6 +27,7 @@ _RESULT_BODY = {
     "required": True,
 }
 _OUTPUT_BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
+_LOG_BODY = {"content": {"application/json": {"schema": {"type": "string"}}}}
 _MAX_BATCH = 100
 
 
@@ -36,6 +38,11 @@ def _claimed_json(claimed: Claimed) -> dict[str, Any]:
 def _check_queue(task_type: str) -> None:
     if task_type == HTTP_QUEUE:
         raise ValidationError(f"'{task_type}' is Podium's own queue", field="taskType")
+
+
+def _log_poll(request: Request, queue: str, domain: str | None, worker_id: str | None) -> None:
+    poll_log: PollLog = request.app.state.poll_log
+    poll_log.record(queue, domain, worker_id or "anonymous", orchestrator_of(request).clock())
 
 
 def _response(data: Any) -> Response:
@@ -53,6 +60,7 @@ async def batch_poll(
 ) -> Response:
     """Claim up to ``count`` tasks, waiting up to ``timeout`` ms for the first to arrive."""
     _check_queue(task_type)
+    _log_poll(request, task_type, domain, workerid)
     limit = request.app.state.settings.max_poll_timeout_ms
     claimed = await orchestrator_of(request).poll(
         task_type, workerid or "anonymous", count, min(timeout, limit)
@@ -66,6 +74,7 @@ async def poll_one(
 ) -> Response:
     """Claim one task if one is queued now; 204 when none is."""
     _check_queue(task_type)
+    _log_poll(request, task_type, domain, workerid)
     claimed = await orchestrator_of(request).poll(task_type, workerid or "anonymous", 1, 0)
     if not claimed:
         return Response(status_code=204)
@@ -85,6 +94,7 @@ async def _record(
         callback_after_s=body.callbackAfterSeconds,
         logs=tuple(body.logs),
         next_for_worker=next_for_worker,
+        extend_lease=body.extendLease,
     )
     return body, claimed
 
@@ -116,6 +126,48 @@ async def queue_sizes(
     return sizes
 
 
+@router.get("/queue/size")
+async def queue_size(request: Request, taskType: str, domain: str | None = None) -> int:
+    """How many tasks of ``taskType`` wait to be claimed (domains are not separate queues)."""
+    _check_queue(taskType)
+    sizes = await queue_sizes(request, [taskType])
+    return sizes.get(taskType, 0)
+
+
+@router.get("/queue/polldata")
+async def poll_data(request: Request, taskType: str) -> list[dict[str, Any]]:
+    """When each worker last polled the queue of ``taskType`` (since the server started)."""
+    poll_log: PollLog = request.app.state.poll_log
+    return poll_log.entries(taskType)
+
+
+@router.get("/queue/polldata/all")
+async def all_poll_data(request: Request) -> list[dict[str, Any]]:
+    poll_log: PollLog = request.app.state.poll_log
+    return poll_log.entries()
+
+
+@router.get("/queue/all")
+async def queue_all(request: Request) -> dict[str, int]:
+    """Every worker queue with its size (Conductor's ``queue/all``)."""
+    return await queue_sizes(request, None)
+
+
+async def _signal(
+    workflow_id: str, ref: str, status: str, request: Request, workerid: str | None
+) -> str:
+    try:
+        task_status = TaskStatus(status.upper())
+    except ValueError:
+        raise ValidationError(f"'{status}' is not a task status", field="status") from None
+    output = await read_json(request, empty={})
+    if not isinstance(output, dict):
+        raise ValidationError("the output must be a JSON object", field="body")
+    return await orchestrator_of(request).signal(
+        workflow_id, ref, task_status, output, worker_id=workerid
+    )
+
+
 @router.post(
     "/{workflow_id}/{ref}/{status}",
     response_class=PlainTextResponse,
@@ -125,17 +177,44 @@ async def update_by_ref(
     workflow_id: str, ref: str, status: str, request: Request, workerid: str | None = None
 ) -> PlainTextResponse:
     """Finish the task ``ref`` of a run from outside: how a WAIT task is signalled."""
+    return PlainTextResponse(await _signal(workflow_id, ref, status, request, workerid))
+
+
+@router.post("/{workflow_id}/{ref}/{status}/sync", openapi_extra={"requestBody": _OUTPUT_BODY})
+async def update_by_ref_sync(
+    workflow_id: str, ref: str, status: str, request: Request, workerid: str | None = None
+) -> dict[str, Any]:
+    """As ``update_by_ref``, answering the run as it stands after the update."""
+    await _signal(workflow_id, ref, status, request, workerid)
+    view = await orchestrator_of(request).get_run(workflow_id)
+    return run_json(view.state, view.entries)
+
+
+@router.get("/{task_id}/log")
+async def get_logs(task_id: str, request: Request) -> list[dict[str, Any]]:
+    """The task's log lines (Conductor's ``TaskExecLog``), oldest first."""
+    _, task = await orchestrator_of(request).find_task(task_id)
+    return task.logs
+
+
+@router.post("/{task_id}/log", openapi_extra={"requestBody": _LOG_BODY})
+async def add_log(task_id: str, request: Request) -> Response:
+    """Add a log line; the body is the line, as raw text or a JSON string."""
+    raw = await request.body()
+    line: Any = raw.decode("utf-8", errors="replace")
     try:
-        task_status = TaskStatus(status.upper())
-    except ValueError:
-        raise ValidationError(f"'{status}' is not a task status", field="status") from None
-    output = await read_json(request, empty={})
-    if not isinstance(output, dict):
-        raise ValidationError("the output must be a JSON object", field="body")
-    task_id = await orchestrator_of(request).signal(
-        workflow_id, ref, task_status, output, worker_id=workerid
-    )
-    return PlainTextResponse(task_id)
+        line = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass  # the SDK sends a plain string as raw text
+    if isinstance(line, dict) and isinstance(line.get("log"), str):
+        line = line["log"]
+    if not isinstance(line, str) or not line.strip():
+        raise ValidationError("the body must be a non-empty log line", field="body")
+    limit: int = request.app.state.settings.max_payload_bytes
+    if len(raw) > limit:
+        raise ValidationError(f"the log line is over {limit} bytes", field="body")
+    await orchestrator_of(request).add_task_log(task_id, line)
+    return Response(status_code=204)
 
 
 @router.get("/{task_id}")

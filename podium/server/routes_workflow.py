@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
-from podium.engine.events import PauseRun, ResumeRun, RetryRun, TerminateRun
+from podium.engine.events import (
+    PauseRun,
+    RerunRun,
+    ResumeRun,
+    RetryRun,
+    SkipTask,
+    TerminateRun,
+    UpdateVariables,
+)
+from podium.engine.state import RunState
 from podium.errors import ValidationError
-from podium.server.requests import parse_bool, read_json, read_model
-from podium.server.schemas import StartWorkflowRequest
-from podium.server.search import parse_search
+from podium.server.requests import inline_definition, parse_bool, read_json, read_model
+from podium.server.schemas import (
+    RerunWorkflowRequest,
+    SearchParams,
+    SkipTaskRequest,
+    StartWorkflowRequest,
+)
+from podium.server.search import parse_search, search_runs
 from podium.server.state import orchestrator_of
 from podium.server.views import run_json, summary_json
 
@@ -32,37 +47,41 @@ async def start_with_request(request: Request) -> PlainTextResponse:
         input=body.input,
         correlation_id=body.correlationId,
         idempotency_key=body.idempotencyKey or request.headers.get("idempotency-key"),
+        definition=inline_definition(body),
     )
     return PlainTextResponse(run_id)
 
 
-@router.get("/search")
-async def search(
-    request: Request,
-    start: int = 0,
-    size: int = 100,
-    query: str | None = None,
-    freeText: str | None = None,
-    name: str | None = None,
-    status: str | None = None,
-    correlationId: str | None = None,
-    startedAfter: int | None = None,
-    startedBefore: int | None = None,
-) -> dict[str, Any]:
-    """Find runs by name, status, correlation id and start time (newest first)."""
-    run_query = parse_search(
-        start=start,
-        size=size,
-        query=query,
-        free_text=freeText,
-        name=name,
-        status=status,
-        correlation_id=correlationId,
-        started_after=startedAfter,
-        started_before=startedBefore,
+async def _search(request: Request, params: SearchParams) -> tuple[int, list[RunState]]:
+    run_search = parse_search(
+        start=params.start,
+        size=params.size,
+        query=params.query,
+        free_text=params.freeText,
+        name=params.name,
+        status=params.status,
+        correlation_id=params.correlationId,
+        started_after=params.startedAfter,
+        started_before=params.startedBefore,
     )
-    total, runs = await orchestrator_of(request).search(run_query)
+    store = orchestrator_of(request).store
+    found: tuple[int, list[RunState]] = await store.read(lambda tx: search_runs(tx, run_search))
+    return found
+
+
+@router.get("/search")
+async def search(request: Request, params: Annotated[SearchParams, Query()]) -> dict[str, Any]:
+    """Find runs by name, status, correlation id and start time (newest first)."""
+    total, runs = await _search(request, params)
     return {"totalHits": total, "results": [summary_json(run) for run in runs]}
+
+
+@router.get("/search-v2")
+async def search_v2(request: Request, params: Annotated[SearchParams, Query()]) -> dict[str, Any]:
+    """As ``search``, with each hit as a whole ``Workflow`` (without its tasks)."""
+    total, runs = await _search(request, params)
+    results = [run_json(run, {}, include_tasks=False) for run in runs]
+    return {"totalHits": total, "results": results}
 
 
 @router.post(
@@ -101,6 +120,35 @@ async def get_run(
     return run_json(view.state, view.entries, include_tasks=include_tasks, blames=view.blames)
 
 
+@router.get("/{workflow_id}/status")
+async def get_status(
+    workflow_id: str,
+    request: Request,
+    includeOutput: str | None = None,
+    includeVariables: str | None = None,
+) -> dict[str, Any]:
+    """Conductor's ``WorkflowStatus``: the run's status, and its output and variables if asked."""
+    view = await orchestrator_of(request).get_run(workflow_id)
+    state = view.state
+    body: dict[str, Any] = {
+        "workflowId": state.run_id,
+        "correlationId": state.correlation_id,
+        "status": str(state.status),
+    }
+    if parse_bool(includeOutput):
+        body["output"] = state.output
+    if parse_bool(includeVariables):
+        body["variables"] = state.variables
+    return body
+
+
+@router.put("/decide/{workflow_id}")
+async def decide(workflow_id: str, request: Request) -> Response:
+    """Conductor's manual decide: Podium decides on every event, so only the run must exist."""
+    await orchestrator_of(request).get_run(workflow_id)
+    return Response(status_code=204)
+
+
 @router.delete("/{workflow_id}")
 async def terminate(
     workflow_id: str, request: Request, reason: str | None = None
@@ -131,6 +179,51 @@ async def resume(workflow_id: str, request: Request) -> dict[str, Any]:
 async def retry(workflow_id: str, request: Request) -> dict[str, Any]:
     state = await orchestrator_of(request).act(workflow_id, RetryRun)
     return {"workflowId": workflow_id, "status": str(state.status)}
+
+
+@router.post("/{workflow_id}/rerun", response_class=PlainTextResponse)
+async def rerun(workflow_id: str, request: Request) -> PlainTextResponse:
+    """Run an ended run again from one of its tasks (``reRunFromTaskId``), or from the start."""
+    body = read_model(RerunWorkflowRequest, await read_json(request, empty={}))
+    if body.reRunFromWorkflowId not in (None, "", workflow_id):
+        raise ValidationError(
+            f"reRunFromWorkflowId {body.reRunFromWorkflowId} is not the workflow in the path",
+            field="reRunFromWorkflowId",
+        )
+    event = partial(
+        RerunRun,
+        task_id=body.reRunFromTaskId or None,
+        task_input=body.taskInput,
+        workflow_input=body.workflowInput,
+    )
+    await orchestrator_of(request).act(workflow_id, event)
+    return PlainTextResponse(workflow_id)
+
+
+@router.put("/{workflow_id}/skiptask/{task_reference_name}")
+async def skip_task(workflow_id: str, task_reference_name: str, request: Request) -> Response:
+    """Skip a step: an active task ends SKIPPED now; a step not reached yet is skipped then."""
+    body = read_model(SkipTaskRequest, await read_json(request, empty={}))
+    event = partial(
+        SkipTask,
+        ref=task_reference_name,
+        input=body.taskInput or {},
+        output=body.taskOutput or {},
+    )
+    await orchestrator_of(request).act(workflow_id, event)
+    return Response(status_code=204)
+
+
+@router.post("/{workflow_id}/variables", openapi_extra={"requestBody": _INPUT_BODY})
+async def update_variables(workflow_id: str, request: Request) -> dict[str, Any]:
+    """Merge the body into an open run's variables; answers the run."""
+    variables = await read_json(request, empty={})
+    if not isinstance(variables, dict):
+        raise ValidationError("the variables must be a JSON object", field="body")
+    orchestrator = orchestrator_of(request)
+    await orchestrator.act(workflow_id, partial(UpdateVariables, variables=variables))
+    view = await orchestrator.get_run(workflow_id)
+    return run_json(view.state, view.entries)
 
 
 @router.post("/{workflow_id}/restart")

@@ -8,7 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from podium.engine.state import TaskStatus
 
-__all__ = ["StartWorkflowRequest", "TaskResultBody"]
+__all__ = [
+    "RerunWorkflowRequest",
+    "SearchParams",
+    "SkipTaskRequest",
+    "StartWorkflowRequest",
+    "TaskResultBody",
+]
 
 
 class TaskResultBody(BaseModel):
@@ -38,3 +44,41 @@ class StartWorkflowRequest(BaseModel):
     input: dict[str, Any] = Field(default_factory=dict)
     idempotencyKey: str | None = None
     priority: int | None = None
+    workflowDef: dict[str, Any] | None = None
+    """A definition to run without registering it (the SDK's ``ConductorWorkflow.execute``)."""
+
+
+class RerunWorkflowRequest(BaseModel):
+    """Conductor's ``RerunWorkflowRequest``: rerun from a task, or from the start."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    reRunFromWorkflowId: str | None = None
+    reRunFromTaskId: str | None = None
+    taskInput: dict[str, Any] | None = None
+    workflowInput: dict[str, Any] | None = None
+    correlationId: str | None = None
+
+
+class SkipTaskRequest(BaseModel):
+    """Conductor's ``SkipTaskRequest``: the skipped task's input and output."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    taskInput: dict[str, Any] | None = None
+    taskOutput: dict[str, Any] | None = None
+
+
+class SearchParams(BaseModel):
+    """The query of ``/api/workflow/search``: Conductor's forms and Podium's plain filters."""
+
+    start: int = 0
+    size: int = 100
+    query: str | None = None
+    freeText: str | None = None
+    sort: str | None = None
+    name: str | None = None
+    status: str | None = None
+    correlationId: str | None = None
+    startedAfter: int | None = None
+    startedBefore: int | None = None

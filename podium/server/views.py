@@ -72,10 +72,16 @@ def task_json(
         "iteration": task.iteration,
         "idempotencyKey": f"{state.run_id}:{task.ref}",
         "logs": task.logs,
+        # Conductor embeds the whole step; the SDK's Workflow.get_task() reads its reference
+        # name from here, so at least the step's identity is given.
+        "workflowTask": {"name": task.name, "taskReferenceName": task.ref, "type": task.type},
     }
     if blame is not None:
         body["service"] = blame.to_json()
-        if task.reason and task.status in _FAILED_TASK:
+        # A task with no service named keeps its worker's words as they were (the run's
+        # reason still says that nobody is named); the others say whom to call.
+        named = blame.service is not None or blame.inside_podium
+        if task.reason and task.status in _FAILED_TASK and named:
             body["reasonForIncompletion"] = f"{task.reason} [{blame.phrase()}]"
     return body
 

@@ -83,6 +83,7 @@ def test_the_engine_modules_import_nothing_impure():
         "podium.engine.dynamic",
         "podium.engine.events",
         "podium.engine.loops",
+        "podium.engine.rework",
         "podium.engine.state",
         "podium.engine.system_tasks",
         "podium.engine.timing",

@@ -1,0 +1,38 @@
+"""Who polled which queue last, for Conductor's ``PollData`` routes.
+
+Kept in memory: it describes live workers, which poll again within seconds, so after a
+restart it refills on its own and is not worth a write on every poll.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["PollLog"]
+
+_MAX_ENTRIES = 10_000
+
+
+class PollLog:
+    """The last poll time of each (queue, domain, worker)."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str | None, str], int] = {}
+
+    def record(self, queue: str, domain: str | None, worker_id: str, now: int) -> None:
+        if len(self._last) >= _MAX_ENTRIES and (queue, domain, worker_id) not in self._last:
+            oldest = min(self._last, key=self._last.__getitem__)
+            del self._last[oldest]
+        self._last[(queue, domain, worker_id)] = now
+
+    def entries(self, queue: str | None = None) -> list[dict[str, Any]]:
+        """Conductor's ``PollData`` objects, of one queue or of all, most recent first."""
+        found = sorted(
+            ((at, key) for key, at in self._last.items() if queue is None or key[0] == queue),
+            key=lambda pair: pair[0],
+            reverse=True,
+        )
+        return [
+            {"queueName": q, "domain": domain, "workerId": worker, "lastPollTime": at}
+            for at, (q, domain, worker) in found
+        ]
