@@ -26,6 +26,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from podium.cli_contracts import contracts_app
 from podium.cli_db import db_app
 from podium.client import DEFAULT_SERVER, PodiumClient, PodiumClientError
 from podium.settings import Settings
@@ -40,6 +41,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(contracts_app, name="contracts")
 
 ServerOpt = Annotated[
     str,
