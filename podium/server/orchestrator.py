@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from podium.contracts.runtime import ContractRuntime
 from podium.dsl.models import TaskDef, TaskType, WorkflowDef
 from podium.engine.blueprint import Blueprint
 from podium.engine.decider import decide
@@ -48,6 +49,7 @@ from podium.errors import (
     ValidationError,
     WorkflowNotFoundError,
 )
+from podium.server import contract_hooks
 from podium.server.waiters import QueueWaiters
 from podium.store.base import QueueEntry, RunQuery, Store, StoreTx
 
@@ -98,6 +100,7 @@ class Orchestrator:
         self.store = store
         self.clock = clock
         self.waiters = QueueWaiters()
+        self.contracts = ContractRuntime()
         self.on_timer_added = on_timer_added or (lambda: None)
         self._blueprints: dict[str, Blueprint] = {}
         self._resolved: dict[
@@ -392,12 +395,28 @@ class Orchestrator:
                     f"status {status} cannot be reported by a worker", field="status"
                 )
             else:
+                # The output is checked against its contract before the engine sees it.
+                final, why, notes = contract_hooks.checked_result(
+                    self,
+                    tx,
+                    key,
+                    state,
+                    task_id,
+                    status,
+                    output or {},
+                    reason,
+                    logs,
+                    worker_id,
+                    now,
+                )
                 event = TaskResult(
-                    now, task_id, status, output or {}, reason, worker_id, started, polls, logs
+                    now, task_id, final, output or {}, why, worker_id, started, polls, notes
                 )
             state = self._decide_tx(tx, outbox, state, key, self._blueprint(tx, key), event)
             if next_for_worker and entry is not None and worker_id:
-                claimed = self._claim_tx(tx, entry.queue, worker_id, 1, now, known=state)
+                claimed = self._claim_tx(
+                    tx, entry.queue, worker_id, 1, now, outbox=outbox, known=(state, key)
+                )
                 if claimed and entry.queue in outbox.ready_queues:
                     # Often the task this result queued is the one just handed back: waking
                     # parked polls for it would only cost each of them an empty claim.
@@ -443,23 +462,26 @@ class Orchestrator:
         worker_id: str,
         count: int,
         now: int,
-        known: RunState | None = None,
+        *,
+        outbox: _Outbox,
+        known: tuple[RunState, str] | None = None,
     ) -> list[Claimed]:
         entries = tx.claim(queue, worker_id, count, now)
         claimed: list[Claimed] = []
         # ``known`` is a run this unit has just written (``_decide_tx`` returns it as it stands
         # after any nested decisions): no need to read it back.
-        runs: dict[str, RunState] = {known.run_id: known} if known is not None else {}
+        runs: dict[str, tuple[RunState, str]] = {known[0].run_id: known} if known else {}
         for entry in entries:
-            state = runs.get(entry.run_id)
-            if state is None:
-                state = runs[entry.run_id] = self._load(tx, entry.run_id)[0]
+            if entry.run_id not in runs:
+                runs[entry.run_id] = self._load(tx, entry.run_id)
+            state = runs[entry.run_id][0]
             task = state.task(entry.task_id)
             if task is None or not task.status.is_active:
                 tx.dequeue(entry.task_id)  # a stale row: its task already ended
                 continue
             claimed.append(Claimed(state, task, entry))
-        return claimed
+        keys = {run_id: key for run_id, (_, key) in runs.items()}
+        return contract_hooks.hand_out(self, tx, outbox, claimed, keys, now)
 
     async def poll(self, queue: str, worker_id: str, count: int, timeout_ms: int) -> list[Claimed]:
         """Claim up to ``count`` tasks, waiting up to ``timeout_ms`` for one to be queued."""
@@ -467,8 +489,10 @@ class Orchestrator:
         while True:
             waiter = self.waiters.register(queue)
             try:
-                claimed: list[Claimed] = await self.store.write(
-                    lambda tx: self._claim_tx(tx, queue, worker_id, count, self.clock())
+                claimed: list[Claimed] = await self._write(
+                    lambda tx, outbox: self._claim_tx(
+                        tx, queue, worker_id, count, self.clock(), outbox=outbox
+                    )
                 )
                 remaining = deadline - time.monotonic()
                 if claimed or remaining <= 0:
