@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podium import __version__
 from podium.errors import PodiumError
-from podium.server import routes_metadata, routes_tasks, routes_workflow
+from podium.server import routes_contracts, routes_metadata, routes_tasks, routes_workflow
 from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_tasks import HttpTaskExecutor
@@ -125,5 +125,6 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     # again on every request, which cost more than the rest of a task update together.
     for router in (routes_metadata.router, routes_workflow.router, routes_tasks.router):
         app.router.routes.extend(router.routes)
+    app.router.routes.extend(routes_contracts.router.routes)
     app.add_middleware(FastPath)
     return app
