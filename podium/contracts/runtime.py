@@ -17,10 +17,10 @@ from jsonschema import Draft202012Validator
 
 from podium.contracts import registry
 from podium.contracts.attribution import input_producer, output_producer
-from podium.contracts.binding import Binding, Mode, task_binding
+from podium.contracts.binding import Binding, Mode, task_binding, workflow_binding
 from podium.contracts.model import Contract
 from podium.contracts.validator import Violation, compile_schema, violations
-from podium.dsl.models import WorkflowTask
+from podium.dsl.models import WorkflowDef, WorkflowTask
 from podium.engine.blueprint import Blueprint
 from podium.engine.state import RunState, TaskState, TaskStatus
 from podium.store.base import StoreTx
@@ -65,7 +65,7 @@ class ContractRuntime:
         step, binding = self._binding(blueprint, task)
         if binding is None or binding.input is None or binding.mode == Mode.OFF:
             return None
-        found = self._check(tx, binding, "input", task.input)
+        found = self._check(tx, "task", binding, "input", task.input)
         if found is None:
             return None
         contract, problems = found
@@ -88,12 +88,38 @@ class ContractRuntime:
         step, binding = self._binding(blueprint, task)
         if binding is None or binding.output is None or binding.mode == Mode.OFF:
             return None
-        found = self._check(tx, binding, "output", output)
+        found = self._check(tx, "task", binding, "output", output)
         if found is None:
             return None
         contract, problems = found
         producer = output_producer(step, binding, contract, worker_id or task.worker_id)
         return self._verdict(binding, contract, "output", task, problems, producer)
+
+    def check_workflow_input(
+        self, tx: StoreTx, definition: WorkflowDef, payload: dict[str, Any]
+    ) -> tuple[Verdict, str] | None:
+        """A verdict, and the offending field's path, when a run's input breaks the contract
+        its workflow names."""
+        binding = workflow_binding(definition)
+        if binding is None or binding.input is None or binding.mode == Mode.OFF:
+            return None
+        found = self._check(tx, "workflow", binding, "input", payload)
+        if found is None:
+            return None
+        contract, problems = found
+        subject = (
+            f"workflow contract '{contract.name}' v{contract.version}"
+            if contract is not None
+            else f"workflow contract '{binding.input}' (not registered)"
+        )
+        message = (
+            f"contract violation: the input of workflow '{definition.name}' "
+            f"v{definition.version} breaks {subject} at {problems[0]}; produced by the caller"
+        ) + _more(problems)
+        enforced = binding.mode == Mode.ENFORCE
+        if not enforced:
+            log.warning("%s [mode warn]", message)
+        return Verdict(enforced, message), problems[0].path
 
     @staticmethod
     def _binding(blueprint: Blueprint, task: TaskState) -> tuple[WorkflowTask, Binding | None]:
@@ -104,13 +130,13 @@ class ContractRuntime:
         return step, task_binding(step.taskDefinition)
 
     def _check(
-        self, tx: StoreTx, binding: Binding, part: str, payload: Any
+        self, tx: StoreTx, kind: str, binding: Binding, part: str, payload: Any
     ) -> tuple[Contract | None, list[Violation]] | None:
         ref = binding.ref(part)
         assert ref is not None
-        contract = registry.find(tx, "task", ref)
+        contract = registry.find(tx, kind, ref)
         if contract is None:
-            missing = Violation("$", f"the task contract '{ref}' is not registered", "contract")
+            missing = Violation("$", f"the {kind} contract '{ref}' is not registered", "contract")
             return None, [missing]
         schema = contract.schema(part)
         if schema is None:
@@ -143,12 +169,19 @@ class ContractRuntime:
             f"contract violation: the {part} of task '{task.ref}' ({task.name}) breaks {subject} "
             f"at {first.path}: {first.message}; produced by {producer}"
         )
-        more = problems[1:_SHOWN]
-        if more:
-            message += "; also " + "; ".join(str(v) for v in more)
-        if len(problems) > _SHOWN:
-            message += f" (and {len(problems) - _SHOWN} more)"
+        message += _more(problems)
         enforced = binding.mode == Mode.ENFORCE
         if not enforced:
             log.warning("%s [mode warn, run %s]", message, task.task_id)
         return Verdict(enforced, message)
+
+
+def _more(problems: list[Violation]) -> str:
+    """The violations after the first, up to a few, and how many more there are."""
+    text = ""
+    more = problems[1:_SHOWN]
+    if more:
+        text += "; also " + "; ".join(str(v) for v in more)
+    if len(problems) > _SHOWN:
+        text += f" (and {len(problems) - _SHOWN} more)"
+    return text

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from podium.dsl.models import WorkflowDef
 from podium.engine.events import TaskResult
 from podium.engine.state import TaskStatus
+from podium.errors import ValidationError
 from podium.store.base import StoreTx
 
 if TYPE_CHECKING:
     from podium.server.orchestrator import Claimed, Orchestrator, _Outbox
 
-__all__ = ["checked_result", "hand_out"]
+__all__ = ["check_start", "checked_result", "hand_out"]
 
 
 def hand_out(
@@ -89,3 +91,14 @@ def checked_result(
     if verdict is None:
         return status, reason, logs
     return verdict.apply(status, reason, logs, now)
+
+
+def check_start(
+    orchestrator: Orchestrator, tx: StoreTx, definition: WorkflowDef, run_input: dict[str, Any]
+) -> None:
+    """Refuse (400, nothing started) a run whose input breaks an enforced workflow contract."""
+    found = orchestrator.contracts.check_workflow_input(tx, definition, run_input)
+    if found is None or not found[0].enforced:
+        return
+    verdict, path = found
+    raise ValidationError(verdict.message, service="contracts", field="input" + path[1:])

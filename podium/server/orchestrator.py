@@ -157,7 +157,17 @@ class Orchestrator:
                     return existing
                 tx.put_idempotent_run(name, idempotency_key, run_id)
             self._start_run_tx(
-                tx, outbox, run_id, name, version, input or {}, correlation_id, None, None, now
+                tx,
+                outbox,
+                run_id,
+                name,
+                version,
+                input or {},
+                correlation_id,
+                None,
+                None,
+                now,
+                check_input=True,
             )
             return run_id
 
@@ -176,8 +186,12 @@ class Orchestrator:
         parent_run_id: str | None,
         parent_task_id: str | None,
         now: int,
+        *,
+        check_input: bool = False,
     ) -> RunState:
         key, snapshot, blueprint = self._resolve_definition(tx, name, version)
+        if check_input:
+            contract_hooks.check_start(self, tx, blueprint.definition, run_input)
         tx.put_run_definition(key, snapshot)  # may be the first run of it in this database
         state = RunState(
             run_id=run_id,

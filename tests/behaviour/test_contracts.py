@@ -325,3 +325,65 @@ def test_the_catalogue_lists_services_tasks_and_workflows(api):
     assert page.headers["content-type"].startswith("text/html")
     assert "<h2>Service <code>payments</code></h2>" in page.text
     assert api.get("/api/contracts/catalogue", params={"format": "pdf"}).status_code == 400
+
+
+ORDER_CONTRACT = {
+    "kind": "workflow",
+    "name": "order",
+    "version": "1.0.0",
+    "input": {
+        "type": "object",
+        "required": ["sku"],
+        "properties": {"sku": {"type": "string", "pattern": "^[A-Z]+-\\d+$"}},
+    },
+    "output": {"type": "object", "properties": {"receipt": {"type": "string"}}},
+}
+
+
+def test_a_run_whose_input_breaks_the_workflow_contract_is_refused(api):
+    api.post("/api/contracts", json=[RESERVE, CHARGE, ORDER_CONTRACT])
+    register(api, {**ORDER, "inputSchema": {"name": "order"}}, task_defs())
+    response = api.post("/api/workflow/order", json={"sku": "abc"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["field"] == "input.sku"
+    assert "workflow contract 'order' v1.0.0 at $.sku: 'abc' does not match" in body["message"]
+    assert api.get("/api/workflow/search", params={"name": "order"}).json()["totalHits"] == 0
+    assert api.post("/api/workflow/order", json={"sku": "ABC-1"}).status_code == 200
+
+
+def test_a_workflow_contract_in_warn_mode_lets_the_run_start(api):
+    api.post("/api/contracts", json=[RESERVE, CHARGE, ORDER_CONTRACT])
+    flow = {**ORDER, "inputSchema": {"name": "order"}, "enforceSchema": False}
+    register(api, flow, task_defs())
+    assert api.post("/api/workflow/order", json={"sku": 7}).status_code == 200
+
+
+def test_workflow_references_are_checked_against_the_workflow_contract(api):
+    api.post(
+        "/api/contracts",
+        json=[
+            RESERVE,
+            CHARGE,
+            {**ORDER_CONTRACT, "input": {**ORDER_CONTRACT["input"], "additionalProperties": False}},
+        ],
+    )
+    flow = {
+        **ORDER,
+        "inputSchema": {"name": "order"},
+        "outputSchema": {"name": "order"},
+        "outputParameters": {"receipt": "${charge.output.receipt}"},
+        "tasks": [
+            {**ORDER["tasks"][0], "inputParameters": {"sku": "${workflow.input.skew}"}},
+            ORDER["tasks"][1],
+        ],
+    }
+    api.post("/api/metadata/taskdefs", json=task_defs())
+    response = api.post("/api/metadata/workflow", json=flow)
+    assert response.status_code == 400
+    message = response.json()["message"]
+    assert "'${workflow.input.skew}' reads a field the workflow's input cannot have" in message
+    assert (
+        "outputParameters.receipt: '${charge.output.receipt}' gives object, but output contract "
+        "'order' v1.0.0 wants string here"
+    ) in message
