@@ -76,9 +76,8 @@ class Score:
                 binding = None
             ref = binding and (binding.output or binding.input)
             contract = by_key.get(("task", ref.name)) if ref else None
-            owner = (binding.service if binding else None) or (
-                contract.service if contract else None
-            )
+            app = (task_def.model_extra or {}).get("ownerApp")
+            owner = app if isinstance(app, str) else (contract.service if contract else None)
             entry = TaskEntry(
                 task_def.name, task_def.description, contract, task_def.ownerEmail, True
             )
