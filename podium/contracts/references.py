@@ -49,7 +49,7 @@ def check_task_defs(tx: StoreTx, defs: list[TaskDef]) -> None:
         try:
             binding = task_binding(task_def, where)
         except PodiumError as exc:
-            problems.append(f"{exc.field}: {exc.message}")
+            problems.append(_located(exc))
             continue
         if binding is not None:
             _sides(tx, "task", binding, f"{where}." if where else "", problems)
@@ -72,7 +72,7 @@ def check_workflow(tx: StoreTx, definition: WorkflowDef) -> None:
         try:
             binding = task_binding(task_def, f"{path}.taskDefinition")
         except PodiumError as exc:
-            problems.append(f"{exc.field}: {exc.message}")
+            problems.append(_located(exc))
             continue
         sides = _sides(tx, "task", binding, f"{path}.taskDefinition.", problems) if binding else {}
         producers[step.taskReferenceName] = sides
@@ -80,7 +80,7 @@ def check_workflow(tx: StoreTx, definition: WorkflowDef) -> None:
     try:
         flow = workflow_binding(definition)
     except PodiumError as exc:
-        problems.append(f"{exc.field}: {exc.message}")
+        problems.append(_located(exc))
         flow = None
     own = _sides(tx, "workflow", flow, "", problems) if flow else {}
     if "input" in own:
@@ -98,6 +98,12 @@ def check_workflow(tx: StoreTx, definition: WorkflowDef) -> None:
     if "output" in own:
         _check_required(outputs, own["output"], "outputParameters", "", problems)
     _raise(problems, f"workflow '{definition.name}' v{definition.version} breaks its contracts")
+
+
+def _located(exc: PodiumError) -> str:
+    """The error as a problem line that starts with the field it is about."""
+    field = exc.field or ""
+    return exc.message if exc.message.startswith(field) else f"{field}: {exc.message}"
 
 
 def _raise(problems: list[str], headline: str) -> None:

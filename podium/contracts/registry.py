@@ -6,14 +6,12 @@ with different content it is refused. That is what lets every server cache a ver
 
 from __future__ import annotations
 
-from typing import Any
-
 from podium.contracts.binding import SchemaRef
-from podium.contracts.model import Contract, parse_contract, parse_semver
+from podium.contracts.model import Contract, parse_contract
 from podium.errors import ConflictError
 from podium.store.base import StoreTx
 
-__all__ = ["find", "list_latest", "push", "versions"]
+__all__ = ["find", "push", "versions"]
 
 
 def push(tx: StoreTx, contract: Contract, now: int) -> bool:
@@ -44,15 +42,3 @@ def find(tx: StoreTx, kind: str, ref: SchemaRef) -> Contract | None:
         return None
     body = tx.get_contract(kind, ref.name, chosen)
     return parse_contract(body) if body is not None else None
-
-
-def list_latest(tx: StoreTx, kind: str | None = None) -> list[Contract]:
-    return [parse_contract(body) for body in tx.list_contracts(kind, latest_only=True)]
-
-
-def as_bodies(contracts: list[Contract]) -> list[dict[str, Any]]:
-    return [contract.to_json() for contract in contracts]
-
-
-def version_of(text: str) -> str:
-    return str(parse_semver(text))

@@ -17,8 +17,8 @@ from jsonschema import Draft202012Validator
 
 from podium.contracts import registry
 from podium.contracts.attribution import input_producer, output_producer
-from podium.contracts.binding import Binding, Mode, task_binding, workflow_binding
-from podium.contracts.model import Contract
+from podium.contracts.binding import Binding, Mode, SchemaRef, task_binding, workflow_binding
+from podium.contracts.model import Contract, parse_contract
 from podium.contracts.validator import Violation, compile_schema, violations
 from podium.dsl.models import WorkflowDef, WorkflowTask
 from podium.engine.blueprint import Blueprint
@@ -56,7 +56,24 @@ class ContractRuntime:
     """Checks task inputs and outputs; one per orchestrator."""
 
     def __init__(self) -> None:
+        self._contracts: dict[tuple[str, str, str], Contract] = {}
         self._validators: dict[tuple[str, str, str, str], Draft202012Validator] = {}
+
+    def _contract(self, tx: StoreTx, kind: str, ref: SchemaRef) -> Contract | None:
+        """The version ``ref`` selects now; only the version list is read once it is cached."""
+        chosen = ref.pick(registry.versions(tx, kind, ref.name))
+        if chosen is None:
+            return None
+        key = (kind, ref.name, chosen)
+        contract = self._contracts.get(key)
+        if contract is None:
+            body = tx.get_contract(kind, ref.name, chosen)
+            if body is None:
+                return None
+            if len(self._contracts) > 10_000:
+                self._contracts.clear()
+            contract = self._contracts[key] = parse_contract(body)
+        return contract
 
     def check_input(
         self, tx: StoreTx, blueprint: Blueprint, state: RunState, task: TaskState
@@ -134,7 +151,7 @@ class ContractRuntime:
     ) -> tuple[Contract | None, list[Violation]] | None:
         ref = binding.ref(part)
         assert ref is not None
-        contract = registry.find(tx, kind, ref)
+        contract = self._contract(tx, kind, ref)
         if contract is None:
             missing = Violation("$", f"the {kind} contract '{ref}' is not registered", "contract")
             return None, [missing]

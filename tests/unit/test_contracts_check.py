@@ -77,7 +77,9 @@ def contract(kind, part, schema, version, name="c"):
     [pair[1:] for pair in PAIRS],
     ids=[pair[0] for pair in PAIRS],
 )
-def test_each_change_is_classified_and_gated_by_the_major_version(kind, part, old, new, breaking):
+def test_each_change_is_classified_and_gated_by_the_major_version(
+    tmp_path, kind, part, old, new, breaking
+):
     before = [contract(kind, part, old, "1.4.0")]
     minor = compare(before, [contract(kind, part, new, "1.5.0")])
     [diff] = minor.diffs
@@ -91,6 +93,16 @@ def test_each_change_is_classified_and_gated_by_the_major_version(kind, part, ol
     major = compare(before, [contract(kind, part, new, "2.0.0")])
     expected = Outcome.BREAKING_ALLOWED if breaking else Outcome.COMPATIBLE
     assert (major.diffs[0].outcome, major.exit_code) == (expected, 0)
+    # The same verdicts from the command line, as a CI job sees them.
+    old_file, new_file, bumped = tmp_path / "old.json", tmp_path / "new.json", tmp_path / "v2.json"
+    old_file.write_text(json.dumps(before[0].to_json()))
+    new_file.write_text(json.dumps(contract(kind, part, new, "1.5.0").to_json()))
+    bumped.write_text(json.dumps(contract(kind, part, new, "2.0.0").to_json()))
+    runner = CliRunner()
+    minor_cli = runner.invoke(app, ["contracts", "check", str(old_file), str(new_file)])
+    assert minor_cli.exit_code == (1 if breaking else 0), minor_cli.output
+    major_cli = runner.invoke(app, ["contracts", "check", str(old_file), str(bumped)])
+    assert major_cli.exit_code == 0, major_cli.output
 
 
 def test_there_are_at_least_25_pairs_of_each_verdict_mixed():
