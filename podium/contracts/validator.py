@@ -63,6 +63,9 @@ def _violation(error: SchemaViolation) -> Violation:
             if name not in error.instance and error.message.startswith(repr(name)):
                 parts.append(name)
                 break
+    elif "propertyNames" in error.schema_path and isinstance(error.instance, str):
+        parts.append(error.instance)  # the name itself is what is wrong
+        keyword = "propertyNames"
     elif keyword in ("additionalProperties", "unevaluatedProperties"):
         match = _UNEXPECTED.search(error.message)
         if match:
