@@ -389,3 +389,26 @@ def test_workflow_references_are_checked_against_the_workflow_contract(api):
         "outputParameters.receipt: '${charge.output.receipt}' gives object, but output contract "
         "'order' v1.0.0 wants string here"
     ) in message
+
+
+def test_update_v2_skips_a_next_task_whose_input_breaks_its_contract(api):
+    setup(api)
+    good = start(api, "order", {"sku": "ABC-1"})
+    [task] = poll(api, "reserve_inventory", worker="inv-1")
+    bad = start(api, "order", {"sku": 42})
+    body = {
+        "taskId": task["taskId"],
+        "status": "COMPLETED",
+        "workerId": "inv-1",
+        "outputData": {"reservation_id": "r1", "total": 5},
+    }
+    response = api.post("/api/tasks/update-v2", json=body)
+    assert response.status_code == 204  # the only other reserve task was failed, not handed out
+    failed = wait_status(api, bad)
+    reason = task_of(failed, "reserve")["reasonForIncompletion"]
+    assert "at $.sku: 42 is not of type 'string'" in reason
+    assert (
+        "produced by the caller that started workflow 'order' v1 (${workflow.input.sku})" in reason
+    )
+    [charge] = poll(api, "charge_payment")
+    assert charge["workflowInstanceId"] == good
