@@ -24,6 +24,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from podium.cli_contracts import contracts_app
 from podium.cli_db import db_app
 from podium.cli_output import (
     client as _client,
@@ -67,6 +68,7 @@ def _options(
 
 app.add_typer(db_app, name="db")
 app.add_typer(services_app, name="services")
+app.add_typer(contracts_app, name="contracts")
 
 ServerOpt = Annotated[
     str,

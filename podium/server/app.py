@@ -17,6 +17,7 @@ from podium.errors import PodiumError
 from podium.server import (
     routes_auth,
     routes_bulk,
+    routes_contracts,
     routes_execute,
     routes_lookup,
     routes_metadata,
@@ -149,6 +150,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         routes_tasks.router,
         routes_services.router,
         routes_auth.router,
+        routes_contracts.router,
     )
     for router in routers:
         app.router.routes.extend(router.routes)

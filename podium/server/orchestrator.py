@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from podium.contracts.runtime import ContractRuntime
 from podium.dsl.models import TaskDef, TaskType, WorkflowDef
 from podium.engine.blueprint import Blueprint
 from podium.engine.decider import decide
@@ -52,6 +53,7 @@ from podium.errors import (
 )
 from podium.resilience.breaker import Transition
 from podium.resilience.policy import ResiliencePolicy, Verdict, log_transition
+from podium.server import contract_hooks
 from podium.server.attribution import Blame, blame_run, blame_tasks
 from podium.server.waiters import QueueWaiters
 from podium.store.base import QueueEntry, RunQuery, Store, StoreTx
@@ -107,6 +109,7 @@ class Orchestrator:
         self.store = store
         self.clock = clock
         self.waiters = QueueWaiters()
+        self.contracts = ContractRuntime()
         self.on_timer_added = on_timer_added or (lambda: None)
         self._blueprints: dict[str, Blueprint] = {}
         self.policy = ResiliencePolicy()
@@ -183,6 +186,7 @@ class Orchestrator:
                 None,
                 now,
                 frozen=frozen,
+                check_input=True,
             )
             return run_id
 
@@ -203,8 +207,11 @@ class Orchestrator:
         now: int,
         *,
         frozen: tuple[str, dict[str, Any], Blueprint] | None = None,
+        check_input: bool = False,
     ) -> RunState:
         key, snapshot, blueprint = frozen or self._resolve_definition(tx, name, version)
+        if check_input:
+            contract_hooks.check_start(self, tx, blueprint.definition, run_input)
         tx.put_run_definition(key, snapshot)  # may be the first run of it in this database
         state = RunState(
             run_id=run_id,
@@ -474,8 +481,22 @@ class Orchestrator:
                     f"status {status} cannot be reported by a worker", field="status"
                 )
             else:
+                # The output is checked against its contract before the engine sees it.
+                final, why, notes = contract_hooks.checked_result(
+                    self,
+                    tx,
+                    key,
+                    state,
+                    task_id,
+                    status,
+                    output or {},
+                    reason,
+                    logs,
+                    worker_id,
+                    now,
+                )
                 event = TaskResult(
-                    now, task_id, status, output or {}, reason, worker_id, started, polls, logs
+                    now, task_id, final, output or {}, why, worker_id, started, polls, notes
                 )
             blueprint = self._blueprint(tx, key)
             before = state.task(task_id)
@@ -547,11 +568,13 @@ class Orchestrator:
         # ``known`` is a run this unit has just written (``_decide_tx`` returns it as it stands
         # after any nested decisions): no need to read it back.
         runs: dict[str, tuple[RunState, str]] = {known[0].run_id: known} if known else {}
+        keys = {run_id: key for run_id, (_, key) in runs.items()}
         for entry in entries:
             found = runs.get(entry.run_id)
             if found is None:
                 found = runs[entry.run_id] = self._load(tx, entry.run_id)
             state, key = found
+            keys[state.run_id] = key
             task = state.task(entry.task_id)
             if task is None or not task.status.is_active:
                 tx.dequeue(entry.task_id)  # a stale row: its task already ended
@@ -577,8 +600,10 @@ class Orchestrator:
                 )
                 self._event_tx(tx, outbox, state.run_id, result)
                 runs.pop(state.run_id, None)
-        self.policy.count_dispatched(tx, queue, len(claimed), now)
-        return claimed
+        # Inputs are checked against their contracts last: a violation fails the task instead.
+        handed = contract_hooks.hand_out(self, tx, outbox, claimed, keys, now)
+        self.policy.count_dispatched(tx, queue, len(handed), now)
+        return handed
 
     async def poll(self, queue: str, worker_id: str, count: int, timeout_ms: int) -> list[Claimed]:
         """Claim up to ``count`` tasks, waiting up to ``timeout_ms`` for one to be queued."""

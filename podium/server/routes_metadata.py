@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from podium.contracts.references import check_task_defs, check_workflow
 from podium.dsl.models import TaskDef, WorkflowDef
 from podium.dsl.validation import validate_workflow
 from podium.errors import ConflictError, DefinitionNotFoundError, ValidationError
@@ -40,6 +41,7 @@ async def put_task_defs(request: Request) -> dict[str, Any]:
     now = orchestrator.clock()
 
     def unit(tx: StoreTx) -> None:
+        check_task_defs(tx, defs)
         for task_def in defs:
             tx.put_task_def(task_def.name, task_def.to_json(), now)
 
@@ -89,6 +91,7 @@ async def _register_workflows(request: Request, items: list[Any], overwrite: boo
                     "register a new version or pass overwrite=true",
                     field="version",
                 )
+            check_workflow(tx, definition)
             tx.put_workflow_def(definition.name, definition.version, definition.to_json(), now)
 
     await orchestrator.store.write(unit)

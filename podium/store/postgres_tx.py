@@ -121,6 +121,56 @@ class PostgresTx:
         row = self._one("SELECT body FROM run_definitions WHERE key = %s", (key,))
         return orjson.loads(row[0]) if row else None
 
+    # ---- contracts ------------------------------------------------------------------------
+
+    def put_contract(
+        self, kind: str, name: str, semver: tuple[int, int, int], body: dict[str, Any], now: int
+    ) -> bool:
+        version = ".".join(str(part) for part in semver)
+        cursor = self.conn.execute(
+            "INSERT INTO contracts (kind, name, version, major, minor, patch, body, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (kind, name, version) DO NOTHING",
+            (kind, name, version, *semver, _dumps(body), now),
+        )
+        return cursor.rowcount > 0
+
+    def get_contract(self, kind: str, name: str, version: str | None) -> dict[str, Any] | None:
+        if version is None:
+            row = self.conn.execute(
+                "SELECT body FROM contracts WHERE kind = %s AND name = %s "
+                "ORDER BY major DESC, minor DESC, patch DESC LIMIT 1",
+                (kind, name),
+            ).fetchone()
+        else:
+            row = self.conn.execute(
+                "SELECT body FROM contracts WHERE kind = %s AND name = %s AND version = %s",
+                (kind, name, version),
+            ).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def list_contract_versions(self, kind: str, name: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT version FROM contracts WHERE kind = %s AND name = %s "
+            "ORDER BY major, minor, patch",
+            (kind, name),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def list_contracts(self, kind: str | None, *, latest_only: bool) -> list[dict[str, Any]]:
+        where = "WHERE c.kind = %s" if kind else ""
+        if latest_only:
+            where += " AND " if where else "WHERE "
+            where += (
+                "NOT EXISTS (SELECT 1 FROM contracts AS h WHERE h.kind = c.kind "
+                "AND h.name = c.name AND (h.major, h.minor, h.patch) > (c.major, c.minor, c.patch))"
+            )
+        rows = self.conn.execute(
+            f"SELECT c.body FROM contracts AS c {where} "
+            "ORDER BY c.kind, c.name, c.major, c.minor, c.patch",
+            (kind,) if kind else (),
+        ).fetchall()
+        return [orjson.loads(row[0]) for row in rows]
+
     # ---- runs -----------------------------------------------------------------------------
 
     def insert_run(self, state: RunState, definition_key: str) -> None:
