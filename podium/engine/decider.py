@@ -12,7 +12,7 @@ from typing import Any
 
 from podium.dsl import expressions
 from podium.dsl.models import TaskDef, TaskTimeoutPolicy, TaskType, WorkflowTask
-from podium.engine import dynamic, loops, system_tasks
+from podium.engine import compensation, dynamic, loops, routing_slip, system_tasks
 from podium.engine.blueprint import Blueprint
 from podium.engine.context import expression_context
 from podium.engine.events import (
@@ -58,6 +58,9 @@ _SYSTEM_TASK_DEF = TaskDef(name="system", retryCount=0, retryDelaySeconds=0)
 _WORKFLOW_TIMEOUT = "workflow-timeout"
 _MAX_STEPS_PER_DECISION = 10_000
 _RETRY_HELD = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
+_FAILURE_WORKFLOW_STATUSES = frozenset(
+    {RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.COMPENSATED, RunStatus.COMPENSATION_FAILED}
+)
 
 
 def decide(state: RunState, event: Event, blueprint: Blueprint) -> Decision:
@@ -106,7 +109,12 @@ class Decider:
                         service="engine",
                         code="E_RUN_ENDED",
                     )
-                self.end(RunStatus.TERMINATED, event.reason or "terminated")
+                if event.compensate and self.state.status == RunStatus.COMPENSATING:
+                    return  # already undoing its steps: terminating to compensate changes nothing
+                if event.compensate:
+                    compensation.begin(self, RunStatus.TERMINATED, event.reason or "terminated")
+                else:
+                    self.end(RunStatus.TERMINATED, event.reason or "terminated")
             case RetryRun():
                 self._retry_run()
             case RestartRun():
@@ -223,6 +231,9 @@ class Decider:
 
     def _retry_run(self) -> None:
         state = self.state
+        if state.status == RunStatus.COMPENSATION_FAILED:
+            compensation.resume(self)
+            return
         if state.status not in (RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.TERMINATED):
             raise ConflictError(
                 f"only a failed, timed-out or terminated workflow can be retried; "
@@ -261,6 +272,7 @@ class Decider:
         state.end_at = None
         state.failed_refs = []
         state.variables = {}
+        state.compensation = None
         state.restarts += 1
         self._start()
 
@@ -392,6 +404,8 @@ class Decider:
                 dynamic.run_fork_dynamic(self, task, step)
             case TaskType.DYNAMIC:
                 dynamic.run_dynamic(self, task, step)
+            case TaskType.ROUTING_SLIP:
+                routing_slip.start_slip(self, task, retry_of)
             case _:  # validation rejects these at registration; a stored run may still hold one
                 self.fail(
                     task,
@@ -437,7 +451,7 @@ class Decider:
         if self.task_def(self.step_of(task)).timeoutSeconds > 0:
             self.commands.append(CancelTimer(timer_key_task_timeout(task.task_id)))
 
-    def _cancel_active(self) -> None:
+    def cancel_active(self) -> None:
         for task in self.state.tasks:
             if not task.status.is_active:
                 continue
@@ -459,12 +473,14 @@ class Decider:
         keep_output: bool = False,
     ) -> None:
         state = self.state
-        self._cancel_active()
+        if failed is not None:
+            state.failed_refs = [*state.failed_refs, failed.ref]
+        if compensation.takes_over(self, status, reason, failed):
+            return
+        self.cancel_active()
         state.status = status
         state.reason = reason
         state.end_at = self.now
-        if failed is not None:
-            state.failed_refs = [*state.failed_refs, failed.ref]
         if status == RunStatus.COMPLETED and not keep_output:
             state.output = self._run_output()
         if self.blueprint.definition.timeoutSeconds > 0:
@@ -481,7 +497,7 @@ class Decider:
                 )
             )
         failure_workflow = self.blueprint.definition.failureWorkflow
-        if status in (RunStatus.FAILED, RunStatus.TIMED_OUT) and failure_workflow:
+        if status in _FAILURE_WORKFLOW_STATUSES and failure_workflow:
             self.commands.append(
                 StartChild(
                     child_run_id=derive_id(state.run_id, f"failure/{state.restarts}/{self.now}"),
@@ -518,12 +534,12 @@ class Decider:
     def advance(self) -> None:
         """Schedule what follows finished steps until nothing changes, then end if all done."""
         for _ in range(_MAX_STEPS_PER_DECISION):
-            if self.state.status != RunStatus.RUNNING:
-                return
-            if not self._advance_once():
+            if self.state.status != RunStatus.RUNNING or not self._advance_once():
                 break
         if self.state.status == RunStatus.RUNNING and not self.state.active_tasks():
             self.end(RunStatus.COMPLETED, None)
+        if self.state.status == RunStatus.COMPENSATING:
+            compensation.advance(self)
 
     def _advance_once(self) -> bool:
         progressed = False
@@ -535,6 +551,8 @@ class Decider:
                     progressed |= self._check_join(task)
                 elif task.type == TaskType.DO_WHILE:
                     progressed |= loops.check_loop(self, task)
+                elif task.type == TaskType.ROUTING_SLIP:
+                    progressed |= routing_slip.check_slip(self, task)
             if not task.advanced and task.is_latest and task.status in _RETRY_HELD:
                 task.advanced = progressed = True  # a retry held back by a pause
                 self.schedule(self.step_of(task), retry_of=task)

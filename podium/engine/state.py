@@ -25,6 +25,10 @@ class RunStatus(StrEnum):
     TIMED_OUT = "TIMED_OUT"
     TERMINATED = "TERMINATED"
     PAUSED = "PAUSED"
+    COMPENSATING = "COMPENSATING"
+    """The run failed (or was terminated with compensate) and is undoing its completed steps."""
+    COMPENSATED = "COMPENSATED"
+    COMPENSATION_FAILED = "COMPENSATION_FAILED"
 
     @property
     def is_terminal(self) -> bool:
@@ -32,7 +36,14 @@ class RunStatus(StrEnum):
 
 
 TERMINAL_RUN_STATUSES = frozenset(
-    {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.TERMINATED}
+    {
+        RunStatus.COMPLETED,
+        RunStatus.FAILED,
+        RunStatus.TIMED_OUT,
+        RunStatus.TERMINATED,
+        RunStatus.COMPENSATED,
+        RunStatus.COMPENSATION_FAILED,
+    }
 )
 
 
@@ -163,6 +174,8 @@ class RunState:
     tasks: list[TaskState] = field(default_factory=list)
     next_seq: int = 1
     restarts: int = 0
+    compensation: dict[str, Any] | None = None
+    """The saga record: why compensation began and each step undone (see engine/compensation)."""
 
     def clone(self) -> RunState:
         """A copy the engine may change; task inputs and outputs are never changed in place."""

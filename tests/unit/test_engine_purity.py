@@ -78,11 +78,13 @@ def test_the_engine_modules_import_nothing_impure():
         "podium.dsl.services",  # pydantic models only, like podium.dsl.models
         "podium.engine",
         "podium.engine.blueprint",
+        "podium.engine.compensation",
         "podium.engine.context",
         "podium.engine.decider",
         "podium.engine.dynamic",
         "podium.engine.events",
         "podium.engine.loops",
+        "podium.engine.routing_slip",
         "podium.engine.state",
         "podium.engine.system_tasks",
         "podium.engine.timing",
