@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMPENSATES",
+    "FAILED_ENDINGS",
     "advance",
     "begin",
     "enabled",
@@ -43,10 +44,20 @@ __all__ = [
 COMPENSATES = "compensates"
 """Key of a compensation task's step JSON naming the reference of the step it undoes."""
 
+FAILED_ENDINGS = frozenset(
+    {RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.COMPENSATED, RunStatus.COMPENSATION_FAILED}
+)
+"""How a run may end that starts its definition's failureWorkflow."""
+
 _SUFFIX = "__compensate"
 _FAILURES = frozenset({RunStatus.FAILED, RunStatus.TIMED_OUT})
 _DONE = frozenset({str(TaskStatus.COMPLETED), str(TaskStatus.COMPLETED_WITH_ERRORS)})
 _WORKFLOW_TIMEOUT = "workflow-timeout"
+_OUTSIDE_EFFECTS = frozenset(
+    {TaskType.SIMPLE, TaskType.HTTP, TaskType.SUB_WORKFLOW, TaskType.START_WORKFLOW, TaskType.HUMAN}
+)
+"""Types whose completed steps may have changed something outside the run; only these are
+listed as not compensated when they declare no compensation."""
 
 
 def enabled(d: Decider) -> bool:
@@ -84,6 +95,8 @@ def takes_over(d: Decider, status: RunStatus, reason: str | None, failed: TaskSt
 def begin(d: Decider, trigger: RunStatus, reason: str | None) -> None:
     """Stop the run's forward progress and fix the plan of what to undo."""
     state = d.state
+    if state.status == RunStatus.COMPENSATING:
+        return  # already undoing its steps (terminated with compensate twice)
     d.cancel_active()
     completed = sorted(
         (
@@ -99,7 +112,8 @@ def begin(d: Decider, trigger: RunStatus, reason: str | None) -> None:
     for task in completed:
         undo = d.step_of(task).compensation
         if undo is None:
-            without.append(task.ref)
+            if task.type in _OUTSIDE_EFFECTS:
+                without.append(task.ref)
             continue
         steps.append(
             {

@@ -8,6 +8,7 @@ finish inside the same decision, so one event may carry a run through many steps
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from podium.dsl import expressions
@@ -58,14 +59,14 @@ _SYSTEM_TASK_DEF = TaskDef(name="system", retryCount=0, retryDelaySeconds=0)
 _WORKFLOW_TIMEOUT = "workflow-timeout"
 _MAX_STEPS_PER_DECISION = 10_000
 _RETRY_HELD = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
-_FAILURE_WORKFLOW_STATUSES = frozenset(
-    {RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.COMPENSATED, RunStatus.COMPENSATION_FAILED}
-)
 
 
-def decide(state: RunState, event: Event, blueprint: Blueprint) -> Decision:
-    """The run after ``event``, and what must happen outside the engine because of it."""
-    decider = Decider(state.clone(), blueprint, event.now)
+def decide(
+    state: RunState, event: Event, blueprint: Blueprint, task_defs: Mapping[str, TaskDef] = {}
+) -> Decision:
+    """The run after ``event``, and what must happen outside the engine because of it.
+    ``task_defs`` are the registered TaskDefs, for steps no definition names (routing slips)."""
+    decider = Decider(state.clone(), blueprint, event.now, task_defs)
     decider.apply(event)
     decider.advance()
     decider.state.updated_at = event.now
@@ -73,8 +74,11 @@ def decide(state: RunState, event: Event, blueprint: Blueprint) -> Decision:
 
 
 class Decider:
-    def __init__(self, state: RunState, blueprint: Blueprint, now: int) -> None:
+    def __init__(
+        self, state: RunState, blueprint: Blueprint, now: int, task_defs: Mapping[str, TaskDef]
+    ) -> None:
         self.state = state
+        self.task_defs = task_defs
         self.blueprint = blueprint
         self.now = now
         self.commands: list[Command] = []
@@ -109,8 +113,6 @@ class Decider:
                         service="engine",
                         code="E_RUN_ENDED",
                     )
-                if event.compensate and self.state.status == RunStatus.COMPENSATING:
-                    return  # already undoing its steps: terminating to compensate changes nothing
                 if event.compensate:
                     compensation.begin(self, RunStatus.TERMINATED, event.reason or "terminated")
                 else:
@@ -497,7 +499,7 @@ class Decider:
                 )
             )
         failure_workflow = self.blueprint.definition.failureWorkflow
-        if status in _FAILURE_WORKFLOW_STATUSES and failure_workflow:
+        if status in compensation.FAILED_ENDINGS and failure_workflow:
             self.commands.append(
                 StartChild(
                     child_run_id=derive_id(state.run_id, f"failure/{state.restarts}/{self.now}"),

@@ -34,6 +34,7 @@ AMEND_ADD = "addSteps"
 """A step's output key whose list of steps is appended to the itinerary."""
 
 STEP_TYPES = BRANCH_TYPES - {TaskType.START_WORKFLOW}
+_WITH_TASK_DEF = frozenset({TaskType.SIMPLE, TaskType.HTTP})
 
 
 class BadItineraryError(ValueError):
@@ -147,6 +148,18 @@ def _taken(d: Decider, slip: TaskState) -> set[str]:
 
 
 def _run_step(d: Decider, slip: TaskState, spec: dict[str, Any]) -> None:
+    # The step keeps the TaskDefs in force when it starts, as a definition's steps keep theirs
+    # from the start of the run: its retries and compensation do not change under it.
+    spec = _with_task_def(d, spec)
+    if isinstance(spec.get("compensation"), dict):
+        spec["compensation"] = _with_task_def(d, spec["compensation"])
     resolved = expressions.resolve(spec.get("inputParameters") or {}, expression_context(d.state))
     task_input = resolved if isinstance(resolved, dict) else {"value": resolved}
     d.schedule(WorkflowTask.model_validate(spec), within=slip, dynamic=spec, task_input=task_input)
+
+
+def _with_task_def(d: Decider, spec: dict[str, Any]) -> dict[str, Any]:
+    if spec.get("taskDefinition") is not None or spec.get("type") not in _WITH_TASK_DEF:
+        return dict(spec)
+    found = d.task_defs.get(str(spec.get("name")))
+    return {**spec, "taskDefinition": found.to_json()} if found else dict(spec)

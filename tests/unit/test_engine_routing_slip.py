@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from podium.dsl.models import WorkflowDef
+from podium.dsl.models import TaskDef, WorkflowDef
 from podium.dsl.validation import validate_workflow
-from podium.engine import RunStatus, TaskStatus
-from podium.engine.events import RetryRun
+from podium.engine import RunStatus, TaskStatus, decide
+from podium.engine.events import RetryRun, RunStarted, TaskResult
 from podium.errors import DefinitionError
 from tests.unit.engine_helpers import Run, simple, step, workflow
 
@@ -143,3 +143,22 @@ def test_a_definition_needs_an_itinerary():
     with pytest.raises(DefinitionError) as raised:
         validate_workflow(WorkflowDef.model_validate(definition))
     assert "tasks[0].inputParameters.itinerary (task 'slip')" in raised.value.message
+
+
+def test_a_step_takes_its_registered_task_defs_when_it_starts():
+    leg = {"name": "leg", "compensation": {"name": "undo_leg"}}
+    run = Run(SLIP, {"itinerary": [leg]})
+    defs = {
+        "leg": TaskDef(name="leg", retryCount=1, retryDelaySeconds=5),
+        "undo_leg": TaskDef(name="undo_leg", retryCount=4),
+    }
+    state = decide(run.state, RunStarted(0), run.blueprint, defs).state
+    first = state.latest("leg")
+    assert first is not None and first.dynamic_step is not None
+    spec = first.dynamic_step
+    assert spec["taskDefinition"]["retryCount"] == 1
+    assert spec["compensation"]["taskDefinition"]["retryCount"] == 4
+    failed = TaskResult(1, first.task_id, TaskStatus.FAILED)
+    state = decide(state, failed, run.blueprint).state
+    retry = state.latest("leg")
+    assert retry is not None and retry.retry_count == 1 and retry.available_at == 5001
