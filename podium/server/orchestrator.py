@@ -51,6 +51,7 @@ from podium.errors import (
 )
 from podium.resilience.breaker import Transition
 from podium.resilience.policy import ResiliencePolicy, Verdict, log_transition
+from podium.server.task_defs import TaskDefCatalog
 from podium.server.waiters import QueueWaiters
 from podium.store.base import QueueEntry, RunQuery, Store, StoreTx
 
@@ -104,6 +105,7 @@ class Orchestrator:
         self.waiters = QueueWaiters()
         self.on_timer_added = on_timer_added or (lambda: None)
         self._blueprints: dict[str, Blueprint] = {}
+        self._catalog = TaskDefCatalog()
         self.policy = ResiliencePolicy()
         self._resolved: dict[
             tuple[str, int | None, int], tuple[str, dict[str, Any], Blueprint]
@@ -228,13 +230,20 @@ class Orchestrator:
         """The definition with each step's TaskDef embedded, frozen for the run's lifetime."""
         definition = WorkflowDef.model_validate(body)
         cache: dict[str, TaskDef | None] = {}
+
+        def task_def(name: str) -> TaskDef | None:
+            if name not in cache:
+                found = tx.get_task_def(name)
+                cache[name] = TaskDef.model_validate(found) if found else None
+            return cache[name]
+
         for step in definition.all_tasks():
+            undo = step.compensation  # its retry policy is its own TaskDef's
+            if undo and undo.taskDefinition is None and undo.type != TaskType.SUB_WORKFLOW:
+                undo.taskDefinition = task_def(undo.name)
             if step.taskDefinition is not None or step.type not in (TaskType.SIMPLE, TaskType.HTTP):
                 continue
-            if step.name not in cache:
-                found = tx.get_task_def(step.name)
-                cache[step.name] = TaskDef.model_validate(found) if found else None
-            step.taskDefinition = cache[step.name]
+            step.taskDefinition = task_def(step.name)
         return definition.to_json()
 
     # ---- deciding -----------------------------------------------------------------------
@@ -268,7 +277,7 @@ class Orchestrator:
         event: Event,
     ) -> RunState:
         known = {task.task_id for task in state.tasks}
-        decision = decide(state, event, blueprint)
+        decision = decide(state, event, blueprint, self._catalog.for_run(tx, blueprint))
         new = decision.state
         tx.update_run(new)
         fresh = [task.task_id for task in new.tasks if task.task_id not in known]

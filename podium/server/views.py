@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from podium.dsl.models import TaskType
+from podium.engine.compensation import COMPENSATES, idempotency_key
 from podium.engine.state import RunState, TaskState, TaskStatus
 from podium.store.base import QueueEntry
 
@@ -56,9 +57,16 @@ def task_json(state: RunState, task: TaskState, entry: QueueEntry | None) -> dic
         "subWorkflowId": task.sub_workflow_id,
         "workflowPriority": 0,
         "iteration": task.iteration,
-        "idempotencyKey": f"{state.run_id}:{task.ref}",
+        "idempotencyKey": _idempotency_key(state, task),
         "logs": task.logs,
     }
+
+
+def _idempotency_key(state: RunState, task: TaskState) -> str:
+    """Stable across a step's retries; a compensation's names the step it undoes."""
+    if task.dynamic_step is not None and COMPENSATES in task.dynamic_step:
+        return idempotency_key(state.run_id, str(task.dynamic_step[COMPENSATES]))
+    return f"{state.run_id}:{task.ref}"
 
 
 def run_json(
@@ -89,6 +97,8 @@ def run_json(
         "priority": 0,
         "idempotencyKey": state.idempotency_key,
     }
+    if state.compensation is not None:
+        body["compensation"] = state.compensation
     if include_tasks:
         body["tasks"] = [task_json(state, t, entries.get(t.task_id)) for t in state.tasks]
     return body
