@@ -24,7 +24,7 @@ from podium.dsl import expressions
 from podium.dsl.models import TaskType, WorkflowTask
 from podium.engine.context import expression_context
 from podium.engine.events import CancelTimer
-from podium.engine.state import RunStatus, TaskState, TaskStatus
+from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
 
 if TYPE_CHECKING:
     from podium.engine.decider import Decider
@@ -37,6 +37,7 @@ __all__ = [
     "enabled",
     "idempotency_key",
     "is_compensation",
+    "resumable",
     "resume",
     "takes_over",
 ]
@@ -147,10 +148,19 @@ def begin(d: Decider, trigger: RunStatus, reason: str | None) -> None:
         d.commands.append(CancelTimer(_WORKFLOW_TIMEOUT))
 
 
+def resumable(state: RunState) -> bool:
+    """Whether a retry of the run resumes its compensation: one failed, or the run was
+    terminated while compensating."""
+    record = state.compensation
+    if state.status == RunStatus.COMPENSATION_FAILED:
+        return True
+    return state.status == RunStatus.TERMINATED and record is not None and not record["endTime"]
+
+
 def resume(d: Decider) -> None:
     """Retry the compensation that failed, then go on with the rest of the plan."""
     state = d.state
-    record = state.compensation or {}
+    record = state.compensation = {**(state.compensation or {"steps": []}), "endTime": 0}
     failed = next(
         (
             t

@@ -233,7 +233,7 @@ class Decider:
 
     def _retry_run(self) -> None:
         state = self.state
-        if state.status == RunStatus.COMPENSATION_FAILED:
+        if compensation.resumable(state):
             compensation.resume(self)
             return
         if state.status not in (RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.TERMINATED):

@@ -326,3 +326,18 @@ def test_compensated_is_a_valid_expression_root_in_a_compensation():
         | {"compensation": {"name": "x", "inputParameters": {"a": "${compensated.output.id}"}}}
     )
     validate_workflow(WorkflowDef.model_validate(definition))
+
+
+def test_a_run_terminated_while_compensating_resumes_its_compensation_on_retry():
+    run = _failed_at_ship()
+    run.send(TerminateRun(5, "operator stop"))
+    assert run.status == RunStatus.TERMINATED
+    assert run.latest("charge__compensate").status == TaskStatus.CANCELED
+    run.send(RetryRun(6))
+    assert run.status == RunStatus.COMPENSATING
+    assert run.active() == ["charge__compensate"]
+    assert run.state.compensation is not None and run.state.compensation["endTime"] == 0
+    run.complete("charge__compensate", now=7)
+    run.complete("reserve__compensate", now=8)
+    assert run.status == RunStatus.COMPENSATED
+    assert run.state.compensation["endTime"] == 8
