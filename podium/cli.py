@@ -88,6 +88,9 @@ _STATUS_STYLE = {
     "FAILED_WITH_TERMINAL_ERROR": "red",
     "TIMED_OUT": "red",
     "TERMINATED": "yellow",
+    "COMPENSATING": "magenta",
+    "COMPENSATED": "yellow",
+    "COMPENSATION_FAILED": "bold red",
     "CANCELED": "yellow",
     "SKIPPED": "dim",
 }
@@ -522,12 +525,13 @@ def _done(action: str, workflow_id: str, as_json: bool) -> None:
 def terminate(
     workflow_id: WorkflowIdArg,
     reason: Annotated[str | None, typer.Option(help="Recorded on the run.")] = None,
+    compensate: Annotated[bool, typer.Option(help="Undo its completed steps first.")] = False,
     server: ServerOpt = DEFAULT_SERVER,
     as_json: JsonOpt = False,
 ) -> None:
     """Stop a run for good."""
     with _client(server) as client:
-        client.terminate(workflow_id, reason)
+        client.terminate(workflow_id, reason, compensate=compensate)
     _done("terminated", workflow_id, as_json)
 
 
@@ -551,11 +555,12 @@ def resume(
     _done("resumed", workflow_id, as_json)
 
 
+@app.command("rerun", help="Resume a COMPENSATION_FAILED run's undo, or retry a failed run.")
 @app.command()
 def retry(
     workflow_id: WorkflowIdArg, server: ServerOpt = DEFAULT_SERVER, as_json: JsonOpt = False
 ) -> None:
-    """Retry a failed run from the task that failed."""
+    """Retry a failed run from the task that failed, or resume a COMPENSATION_FAILED run."""
     with _client(server) as client:
         client.retry(workflow_id)
     _done("retried", workflow_id, as_json)

@@ -35,7 +35,9 @@ __all__ = [
 ]
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
-TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"})
+TERMINAL_STATUSES = frozenset(
+    {"COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED", "COMPENSATED", "COMPENSATION_FAILED"}
+)
 """Workflow statuses a run never leaves by itself (``retry``/``restart`` can reopen it)."""
 
 
@@ -317,9 +319,17 @@ class PodiumClient:
         result.setdefault("results", [])
         return result
 
-    def terminate(self, workflow_id: str, reason: str | None = None) -> None:
-        """Stop a run for good; ``reason`` is recorded as its reasonForIncompletion."""
-        self._request("DELETE", f"/api/workflow/{_segment(workflow_id)}", params={"reason": reason})
+    def terminate(
+        self, workflow_id: str, reason: str | None = None, *, compensate: bool = False
+    ) -> None:
+        """Stop a run for good; ``reason`` is recorded as its reasonForIncompletion.
+
+        With ``compensate`` the run first undoes its completed steps and ends COMPENSATED.
+        """
+        params: dict[str, Any] = {"reason": reason}
+        if compensate:
+            params["compensate"] = "true"
+        self._request("DELETE", f"/api/workflow/{_segment(workflow_id)}", params=params)
 
     def pause(self, workflow_id: str) -> None:
         """Schedule nothing new for this run until ``resume``."""
@@ -330,7 +340,8 @@ class PodiumClient:
         self._request("PUT", f"/api/workflow/{_segment(workflow_id)}/resume")
 
     def retry(self, workflow_id: str) -> None:
-        """Retry a failed run from the task that failed."""
+        """Retry a failed run from the task that failed; resume a COMPENSATION_FAILED run's
+        compensation from the compensation that failed."""
         self._request("POST", f"/api/workflow/{_segment(workflow_id)}/retry")
 
     def restart(self, workflow_id: str, use_latest_definitions: bool = False) -> None:

@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from podium.dsl.services import OnCircuitOpen
 
 __all__ = [
+    "COMPENSATION_TYPES",
     "CacheConfig",
+    "Compensation",
     "RetryLogic",
     "SubWorkflowParams",
     "TaskDef",
@@ -47,6 +49,7 @@ class TaskType(StrEnum):
     START_WORKFLOW = "START_WORKFLOW"
     NOOP = "NOOP"
     DECISION = "DECISION"
+    ROUTING_SLIP = "ROUTING_SLIP"
 
 
 class RetryLogic(StrEnum):
@@ -115,6 +118,28 @@ class SubWorkflowParams(_ConductorModel):
     version: int | None = None
 
 
+COMPENSATION_TYPES = frozenset({TaskType.SIMPLE, TaskType.HTTP, TaskType.SUB_WORKFLOW})
+"""What a compensation may be: a worker's task, an HTTP call or a sub-workflow."""
+
+
+class Compensation(_ConductorModel):
+    """What undoes a step once it has completed, should the run fail after it.
+
+    ``inputParameters`` resolve against the run as it stands when the compensation starts;
+    ``${compensated.input...}`` and ``${compensated.output...}`` read the very attempt (and
+    loop iteration) being undone.
+    """
+
+    name: str = Field(min_length=1)
+    type: str = "SIMPLE"
+    inputParameters: dict[str, Any] = Field(default_factory=dict)
+    subWorkflowParam: SubWorkflowParams | None = None
+    optional: bool = False
+    service: str | None = None
+    # Filled at start, as for steps: the compensation's TaskDef (its retry policy).
+    taskDefinition: TaskDef | None = None
+
+
 class WorkflowTask(_ConductorModel):
     """One step of a workflow definition."""
 
@@ -149,6 +174,8 @@ class WorkflowTask(_ConductorModel):
     service: str | None = None
     onCircuitOpen: OnCircuitOpen | None = None
     cacheConfig: CacheConfig | None = None
+    # Podium: how to undo this step when the run fails after it completed (see docs/sagas.md).
+    compensation: Compensation | None = None
     # Filled at start: the TaskDef in force for this run, so later edits do not change it.
     taskDefinition: TaskDef | None = None
 
@@ -179,6 +206,9 @@ class WorkflowDef(_ConductorModel):
     failureWorkflow: str | None = None
     variables: dict[str, Any] = Field(default_factory=dict)
     restartable: bool = True
+    # Podium: whether a failed run compensates its completed steps; unset means "when any
+    # step declares a compensation or the workflow has a ROUTING_SLIP".
+    compensateOnFailure: bool | None = None
 
     def all_tasks(self) -> list[WorkflowTask]:
         """Every task in the definition, nested ones included, depth first."""

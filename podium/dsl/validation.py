@@ -11,7 +11,7 @@ from typing import Any
 
 from podium.dsl import evaluators, expressions
 from podium.dsl.durations import parse_duration_s, parse_until_ms
-from podium.dsl.models import TaskType, WorkflowDef, WorkflowTask
+from podium.dsl.models import COMPENSATION_TYPES, TaskType, WorkflowDef, WorkflowTask
 from podium.errors import DefinitionError
 
 __all__ = ["UNSUPPORTED_YET", "validate_workflow"]
@@ -58,6 +58,8 @@ def validate_workflow(definition: WorkflowDef) -> None:
         _check_references(
             step.inputParameters, f"{path}.inputParameters", step, refs, problems, looped
         )
+        if step.compensation is not None:
+            _check_compensation(step, f"{path}.compensation", refs, problems, looped)
         if step.type == TaskType.JOIN:
             for i, ref in enumerate(step.joinOn):
                 if ref not in refs:
@@ -179,6 +181,51 @@ def _check_step(step: WorkflowTask, where: str, here: str, problems: list[str]) 
         problems.append(f"{where}: only a DO_WHILE may have loopOver")
 
 
+def _check_compensation(
+    step: WorkflowTask, path: str, refs: dict[str, str], problems: list[str], looped: set[str]
+) -> None:
+    undo = step.compensation
+    assert undo is not None
+    at = f" (task '{step.taskReferenceName}')"
+    if undo.type not in COMPENSATION_TYPES:
+        problems.append(
+            f"{path}.type{at}: a compensation's type must be one of "
+            f"{', '.join(sorted(COMPENSATION_TYPES))}, not '{undo.type}'"
+        )
+    elif undo.type == TaskType.SUB_WORKFLOW and undo.subWorkflowParam is None:
+        problems.append(
+            f"{path}.subWorkflowParam{at}: a SUB_WORKFLOW compensation needs subWorkflowParam.name"
+        )
+    elif undo.type == TaskType.HTTP:
+        request = undo.inputParameters.get("http_request")
+        if not isinstance(request, dict) or not request.get("uri"):
+            problems.append(
+                f"{path}.inputParameters.http_request.uri{at}: an HTTP compensation needs a uri"
+            )
+    # ``compensated`` is the step being undone: the attempt and iteration that completed.
+    with_self = {**refs, "compensated": path}
+    _check_references(
+        undo.inputParameters, f"{path}.inputParameters", step, with_self, problems, looped
+    )
+
+
+def _check_routing_slip(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+    itinerary = step.inputParameters.get("itinerary")
+    if isinstance(itinerary, str) and "${" in itinerary:
+        return  # given at run time, checked when the slip starts
+    if not isinstance(itinerary, list):
+        problems.append(
+            f"{here}.inputParameters.itinerary{at}: a ROUTING_SLIP needs an itinerary, a list "
+            "of steps or an expression such as ${workflow.input.itinerary}"
+        )
+        return
+    for i, item in enumerate(itinerary):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            problems.append(
+                f"{here}.inputParameters.itinerary[{i}]{at}: a step needs at least a 'name'"
+            )
+
+
 def _check_javascript(source: str, where: str, problems: list[str]) -> None:
     problem = evaluators.javascript_problem(source)
     if problem is not None:
@@ -293,6 +340,7 @@ _CHECKS = {
     TaskType.INLINE: _check_inline,
     TaskType.JSON_JQ_TRANSFORM: _check_jq,
     TaskType.START_WORKFLOW: _check_start_workflow,
+    TaskType.ROUTING_SLIP: _check_routing_slip,
 }
 
 

@@ -8,11 +8,12 @@ finish inside the same decision, so one event may carry a run through many steps
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from podium.dsl import expressions
 from podium.dsl.models import TaskDef, TaskTimeoutPolicy, TaskType, WorkflowTask
-from podium.engine import dynamic, loops, rework, system_tasks
+from podium.engine import compensation, dynamic, loops, rework, routing_slip, system_tasks
 from podium.engine.blueprint import Blueprint
 from podium.engine.context import expression_context
 from podium.engine.events import (
@@ -64,9 +65,12 @@ _MAX_STEPS_PER_DECISION = 10_000
 _RETRY_HELD = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
 
 
-def decide(state: RunState, event: Event, blueprint: Blueprint) -> Decision:
-    """The run after ``event``, and what must happen outside the engine because of it."""
-    decider = Decider(state.clone(), blueprint, event.now)
+def decide(
+    state: RunState, event: Event, blueprint: Blueprint, task_defs: Mapping[str, TaskDef] = {}
+) -> Decision:
+    """The run after ``event``, and what must happen outside the engine because of it.
+    ``task_defs`` are the registered TaskDefs, for steps no definition names (routing slips)."""
+    decider = Decider(state.clone(), blueprint, event.now, task_defs)
     decider.apply(event)
     decider.advance()
     decider.state.updated_at = event.now
@@ -74,8 +78,11 @@ def decide(state: RunState, event: Event, blueprint: Blueprint) -> Decision:
 
 
 class Decider:
-    def __init__(self, state: RunState, blueprint: Blueprint, now: int) -> None:
+    def __init__(
+        self, state: RunState, blueprint: Blueprint, now: int, task_defs: Mapping[str, TaskDef]
+    ) -> None:
         self.state = state
+        self.task_defs = task_defs
         self.blueprint = blueprint
         self.now = now
         self.commands: list[Command] = []
@@ -110,7 +117,10 @@ class Decider:
                         service="engine",
                         code="E_RUN_ENDED",
                     )
-                self.end(RunStatus.TERMINATED, event.reason or "terminated")
+                if event.compensate:
+                    compensation.begin(self, RunStatus.TERMINATED, event.reason or "terminated")
+                else:
+                    self.end(RunStatus.TERMINATED, event.reason or "terminated")
             case RetryRun():
                 self._retry_run()
             case RestartRun():
@@ -235,6 +245,9 @@ class Decider:
 
     def _retry_run(self) -> None:
         state = self.state
+        if compensation.resumable(state):
+            compensation.resume(self)
+            return
         if state.status not in (RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.TERMINATED):
             raise ConflictError(
                 f"only a failed, timed-out or terminated workflow can be retried; "
@@ -280,6 +293,7 @@ class Decider:
         state.failed_refs = []
         state.variables = {}
         state.skips = {}
+        state.compensation = None
         state.restarts += 1
         self._start()
 
@@ -412,6 +426,8 @@ class Decider:
                 dynamic.run_fork_dynamic(self, task, step)
             case TaskType.DYNAMIC:
                 dynamic.run_dynamic(self, task, step)
+            case TaskType.ROUTING_SLIP:
+                routing_slip.start_slip(self, task, retry_of)
             case _:  # validation rejects these at registration; a stored run may still hold one
                 self.fail(
                     task,
@@ -457,7 +473,7 @@ class Decider:
         if self.task_def(self.step_of(task)).timeoutSeconds > 0:
             self.commands.append(CancelTimer(timer_key_task_timeout(task.task_id)))
 
-    def _cancel_active(self) -> None:
+    def cancel_active(self) -> None:
         for task in self.state.tasks:
             if not task.status.is_active:
                 continue
@@ -479,12 +495,14 @@ class Decider:
         keep_output: bool = False,
     ) -> None:
         state = self.state
-        self._cancel_active()
+        if failed is not None:
+            state.failed_refs = [*state.failed_refs, failed.ref]
+        if compensation.takes_over(self, status, reason, failed):
+            return
+        self.cancel_active()
         state.status = status
         state.reason = reason
         state.end_at = self.now
-        if failed is not None:
-            state.failed_refs = [*state.failed_refs, failed.ref]
         if status == RunStatus.COMPLETED and not keep_output:
             state.output = self._run_output()
         if self.blueprint.definition.timeoutSeconds > 0:
@@ -501,7 +519,7 @@ class Decider:
                 )
             )
         failure_workflow = self.blueprint.definition.failureWorkflow
-        if status in (RunStatus.FAILED, RunStatus.TIMED_OUT) and failure_workflow:
+        if status in compensation.FAILED_ENDINGS and failure_workflow:
             self.commands.append(
                 StartChild(
                     child_run_id=derive_id(state.run_id, f"failure/{state.restarts}/{self.now}"),
@@ -538,12 +556,12 @@ class Decider:
     def advance(self) -> None:
         """Schedule what follows finished steps until nothing changes, then end if all done."""
         for _ in range(_MAX_STEPS_PER_DECISION):
-            if self.state.status != RunStatus.RUNNING:
-                return
-            if not self._advance_once():
+            if self.state.status != RunStatus.RUNNING or not self._advance_once():
                 break
         if self.state.status == RunStatus.RUNNING and not self.state.active_tasks():
             self.end(RunStatus.COMPLETED, None)
+        if self.state.status == RunStatus.COMPENSATING:
+            compensation.advance(self)
 
     def _advance_once(self) -> bool:
         progressed = False
@@ -555,6 +573,8 @@ class Decider:
                     progressed |= self._check_join(task)
                 elif task.type == TaskType.DO_WHILE:
                     progressed |= loops.check_loop(self, task)
+                elif task.type == TaskType.ROUTING_SLIP:
+                    progressed |= routing_slip.check_slip(self, task)
             if not task.advanced and task.is_latest and task.status in _RETRY_HELD:
                 task.advanced = progressed = True  # a retry held back by a pause
                 self.schedule(self.step_of(task), retry_of=task)

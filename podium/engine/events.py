@@ -103,6 +103,8 @@ class ResumeRun:
 class TerminateRun:
     now: int
     reason: str | None = None
+    compensate: bool = False
+    """Undo the completed steps (their compensations, newest first) before ending."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from copy import deepcopy
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
@@ -25,6 +26,10 @@ class RunStatus(StrEnum):
     TIMED_OUT = "TIMED_OUT"
     TERMINATED = "TERMINATED"
     PAUSED = "PAUSED"
+    COMPENSATING = "COMPENSATING"
+    """The run failed (or was terminated with compensate) and is undoing its completed steps."""
+    COMPENSATED = "COMPENSATED"
+    COMPENSATION_FAILED = "COMPENSATION_FAILED"
 
     @property
     def is_terminal(self) -> bool:
@@ -32,7 +37,14 @@ class RunStatus(StrEnum):
 
 
 TERMINAL_RUN_STATUSES = frozenset(
-    {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.TERMINATED}
+    {
+        RunStatus.COMPLETED,
+        RunStatus.FAILED,
+        RunStatus.TIMED_OUT,
+        RunStatus.TERMINATED,
+        RunStatus.COMPENSATED,
+        RunStatus.COMPENSATION_FAILED,
+    }
 )
 
 
@@ -165,6 +177,8 @@ class RunState:
     restarts: int = 0
     skips: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Steps an operator asked to skip before the run reached them: ref -> input and output."""
+    compensation: dict[str, Any] | None = None
+    """The saga record: why compensation began and each step undone (see engine/compensation)."""
 
     def clone(self) -> RunState:
         """A copy the engine may change; task inputs and outputs are never changed in place."""
@@ -173,6 +187,9 @@ class RunState:
         copy.failed_refs = list(self.failed_refs)
         copy.variables = dict(self.variables)
         copy.skips = dict(self.skips)
+        if self.compensation is not None:
+            # The saga record is nested; the engine may update a step's entry in place.
+            copy.compensation = deepcopy(self.compensation)
         return copy
 
     def task(self, task_id: str) -> TaskState | None:

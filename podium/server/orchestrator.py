@@ -55,6 +55,7 @@ from podium.resilience.breaker import Transition
 from podium.resilience.policy import ResiliencePolicy, Verdict, log_transition
 from podium.server import contract_hooks
 from podium.server.attribution import Blame, blame_run, blame_tasks
+from podium.server.task_defs import TaskDefCatalog
 from podium.server.waiters import QueueWaiters
 from podium.store.base import QueueEntry, RunQuery, Store, StoreTx
 
@@ -112,6 +113,7 @@ class Orchestrator:
         self.contracts = ContractRuntime()
         self.on_timer_added = on_timer_added or (lambda: None)
         self._blueprints: dict[str, Blueprint] = {}
+        self._catalog = TaskDefCatalog()
         self.policy = ResiliencePolicy()
         self._resolved: dict[
             tuple[str, int | None, int], tuple[str, dict[str, Any], Blueprint]
@@ -262,13 +264,20 @@ class Orchestrator:
         """The definition with each step's TaskDef embedded, frozen for the run's lifetime."""
         definition = WorkflowDef.model_validate(body)
         cache: dict[str, TaskDef | None] = {}
+
+        def task_def(name: str) -> TaskDef | None:
+            if name not in cache:
+                found = tx.get_task_def(name)
+                cache[name] = TaskDef.model_validate(found) if found else None
+            return cache[name]
+
         for step in definition.all_tasks():
+            undo = step.compensation  # its retry policy is its own TaskDef's
+            if undo and undo.taskDefinition is None and undo.type != TaskType.SUB_WORKFLOW:
+                undo.taskDefinition = task_def(undo.name)
             if step.taskDefinition is not None or step.type not in (TaskType.SIMPLE, TaskType.HTTP):
                 continue
-            if step.name not in cache:
-                found = tx.get_task_def(step.name)
-                cache[step.name] = TaskDef.model_validate(found) if found else None
-            step.taskDefinition = cache[step.name]
+            step.taskDefinition = task_def(step.name)
         return definition.to_json()
 
     # ---- deciding -----------------------------------------------------------------------
@@ -302,7 +311,7 @@ class Orchestrator:
         event: Event,
     ) -> RunState:
         known = {task.task_id for task in state.tasks}
-        decision = decide(state, event, blueprint)
+        decision = decide(state, event, blueprint, self._catalog.for_run(tx, blueprint))
         new = decision.state
         if new.status.is_terminal and not state.status.is_terminal:
             if new.status != RunStatus.COMPLETED:

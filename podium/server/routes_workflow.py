@@ -34,6 +34,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/workflow", tags=["workflow"])
 
+_FLAG_VALUES = frozenset({"", "true", "false", "1", "0", "yes", "no"})
 _INPUT_BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
@@ -151,10 +152,23 @@ async def decide(workflow_id: str, request: Request) -> Response:
 
 @router.delete("/{workflow_id}")
 async def terminate(
-    workflow_id: str, request: Request, reason: str | None = None
+    workflow_id: str,
+    request: Request,
+    reason: str | None = None,
+    compensate: str | None = None,
 ) -> dict[str, Any]:
-    state = await orchestrator_of(request).act(workflow_id, lambda now: TerminateRun(now, reason))
+    """Stop a run; with ``compensate=true`` its completed steps are undone first."""
+    undo = _flag(compensate, "compensate")
+    state = await orchestrator_of(request).act(
+        workflow_id, lambda now: TerminateRun(now, reason, compensate=undo)
+    )
     return {"workflowId": workflow_id, "status": str(state.status)}
+
+
+def _flag(value: str | None, name: str) -> bool:
+    if value is not None and value.strip().lower() not in _FLAG_VALUES:
+        raise ValidationError(f"{name} must be true or false, not {value!r}", field=name)
+    return parse_bool(value)
 
 
 @router.delete("/{workflow_id}/remove")

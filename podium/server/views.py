@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from podium.dsl.models import TaskType
+from podium.engine.compensation import COMPENSATES, idempotency_key
 from podium.engine.state import RunState, TaskState, TaskStatus
 from podium.server.attribution import Blame
 from podium.store.base import QueueEntry
@@ -70,7 +71,7 @@ def task_json(
         "subWorkflowId": task.sub_workflow_id,
         "workflowPriority": 0,
         "iteration": task.iteration,
-        "idempotencyKey": f"{state.run_id}:{task.ref}",
+        "idempotencyKey": _idempotency_key(state, task),
         "logs": task.logs,
         # Conductor embeds the whole step; the SDK's Workflow.get_task() reads its reference
         # name from here, so at least the step's identity is given.
@@ -84,6 +85,13 @@ def task_json(
         if task.reason and task.status in _FAILED_TASK and named:
             body["reasonForIncompletion"] = f"{task.reason} [{blame.phrase()}]"
     return body
+
+
+def _idempotency_key(state: RunState, task: TaskState) -> str:
+    """Stable across a step's retries; a compensation's names the step it undoes."""
+    if task.dynamic_step is not None and COMPENSATES in task.dynamic_step:
+        return idempotency_key(state.run_id, str(task.dynamic_step[COMPENSATES]))
+    return f"{state.run_id}:{task.ref}"
 
 
 def run_json(
@@ -132,6 +140,8 @@ def run_json(
         }
         if state.reason:
             body["reasonForIncompletion"] = f"{state.reason} [{blame.phrase()}]"
+    if state.compensation is not None:
+        body["compensation"] = state.compensation
     if include_tasks:
         body["tasks"] = [
             task_json(state, t, entries.get(t.task_id), blames.get(t.task_id)) for t in state.tasks

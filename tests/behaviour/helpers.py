@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-TERMINAL = {"COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"}
+TERMINAL = {"COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED", "COMPENSATED", "COMPENSATION_FAILED"}
 
 
 def register(
