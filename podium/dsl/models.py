@@ -47,6 +47,7 @@ class TaskType(StrEnum):
     START_WORKFLOW = "START_WORKFLOW"
     NOOP = "NOOP"
     DECISION = "DECISION"
+    EVENT = "EVENT"
 
 
 class RetryLogic(StrEnum):
@@ -144,6 +145,9 @@ class WorkflowTask(_ConductorModel):
     loopOver: list[WorkflowTask] = Field(default_factory=list)
     # SUB_WORKFLOW
     subWorkflowParam: SubWorkflowParams | None = None
+    # EVENT: where it publishes (see dsl/sinks.py); asyncComplete leaves it IN_PROGRESS
+    sink: str | None = None
+    asyncComplete: bool = False
     # Podium: the service this step calls (overrides its TaskDef's; for HTTP tasks), what it
     # does while that service's breaker is open, and result caching (Conductor's cacheConfig).
     service: str | None = None

@@ -12,7 +12,7 @@ from typing import Any
 
 from podium.dsl import expressions
 from podium.dsl.models import TaskDef, TaskTimeoutPolicy, TaskType, WorkflowTask
-from podium.engine import dynamic, loops, system_tasks
+from podium.engine import dynamic, event_tasks, loops, system_tasks
 from podium.engine.blueprint import Blueprint
 from podium.engine.context import expression_context
 from podium.engine.events import (
@@ -386,6 +386,8 @@ class Decider:
                 system_tasks.run_sub_workflow(self, task, step)
             case TaskType.START_WORKFLOW:
                 system_tasks.run_start_workflow(self, task)
+            case TaskType.EVENT:
+                event_tasks.run_event(self, task, step)
             case TaskType.DO_WHILE:
                 loops.start_loop(self, task, step, retry_of)
             case TaskType.FORK_JOIN_DYNAMIC:

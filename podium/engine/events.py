@@ -11,6 +11,7 @@ from typing import Any
 from podium.engine.state import RunState, TaskStatus
 
 __all__ = [
+    "AwaitEvent",
     "CancelTimer",
     "ChildFinished",
     "Command",
@@ -20,6 +21,7 @@ __all__ = [
     "Event",
     "NotifyParent",
     "PauseRun",
+    "PublishEvent",
     "RestartRun",
     "ResumeRun",
     "RetryRun",
@@ -204,6 +206,31 @@ class NotifyParent:
     reason: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class PublishEvent:
+    """Publish on the event bus (and, for a broker sink, through its bridge after commit)."""
+
+    event_id: str
+    topic: str
+    type: str
+    payload: dict[str, Any]
+    correlation_id: str | None
+    source: str
+    run_id: str
+    task_id: str
+    broker: str
+    destination: str
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitEvent:
+    """A WAIT task waits for an event named ``event`` with ``correlation_id`` (None: any)."""
+
+    task_id: str
+    event: str
+    correlation_id: str | None
+
+
 Command = (
     Enqueue
     | Dequeue
@@ -213,6 +240,8 @@ Command = (
     | StartWorkflow
     | TerminateChild
     | NotifyParent
+    | PublishEvent
+    | AwaitEvent
 )
 
 

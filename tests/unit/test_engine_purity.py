@@ -76,11 +76,13 @@ def test_the_engine_modules_import_nothing_impure():
         "podium.dsl.models",
         "podium.dsl.safe_expr",
         "podium.dsl.services",  # pydantic models only, like podium.dsl.models
+        "podium.dsl.sinks",
         "podium.engine",
         "podium.engine.blueprint",
         "podium.engine.context",
         "podium.engine.decider",
         "podium.engine.dynamic",
+        "podium.engine.event_tasks",
         "podium.engine.events",
         "podium.engine.loops",
         "podium.engine.state",
