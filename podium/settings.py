@@ -57,6 +57,8 @@ class Settings:
     """Runs removed per transaction, so retention never holds live work up for long."""
     retention_interval_s: float = 60.0
     """How often each instance looks for runs past their retention."""
+    event_retry_base_ms: int = 500
+    """First back-off of a failed event delivery; it doubles with each attempt."""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -78,6 +80,7 @@ class Settings:
             retention_mode=os.environ.get("PODIUM_RETENTION_MODE", d.retention_mode),
             retention_batch=_env_int("PODIUM_RETENTION_BATCH", d.retention_batch),
             retention_interval_s=_env_float("PODIUM_RETENTION_INTERVAL_S", d.retention_interval_s),
+            event_retry_base_ms=_env_int("PODIUM_EVENT_RETRY_BASE_MS", d.event_retry_base_ms),
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
