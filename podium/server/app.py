@@ -13,7 +13,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podium import __version__
 from podium.errors import PodiumError
-from podium.server import routes_metadata, routes_services, routes_tasks, routes_workflow
+from podium.events.runtime import EventRuntime
+from podium.server import (
+    routes_event_handlers,
+    routes_events,
+    routes_metadata,
+    routes_services,
+    routes_subscriptions,
+    routes_tasks,
+    routes_trace,
+    routes_workflow,
+)
 from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_tasks import HttpTaskExecutor
@@ -46,9 +56,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         executor.start()
         if retention is not None:
             retention.start()
+        events = EventRuntime(orchestrator, settings)
+        await events.start()
         try:
             yield
         finally:
+            await events.stop()
             if retention is not None:
                 await retention.stop()
             await executor.stop()
@@ -128,6 +141,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         routes_workflow.router,
         routes_tasks.router,
         routes_services.router,
+        routes_events.router,
+        routes_event_handlers.router,
+        routes_subscriptions.router,
+        routes_trace.router,
     )
     for router in routers:
         app.router.routes.extend(router.routes)
