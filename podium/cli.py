@@ -25,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from podium.cli_db import db_app
+from podium.cli_events import events_app, handlers_app
 from podium.cli_output import (
     client as _client,
     echo_json as _echo_json,
@@ -33,6 +34,7 @@ from podium.cli_output import (
     stdout as _stdout,
 )
 from podium.cli_services import services_app
+from podium.cli_trace import trace
 from podium.client import DEFAULT_SERVER
 from podium.settings import Settings
 
@@ -47,6 +49,9 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(services_app, name="services")
+app.add_typer(events_app, name="events")
+app.add_typer(handlers_app, name="handlers")
+app.command("trace")(trace)
 
 ServerOpt = Annotated[
     str,
