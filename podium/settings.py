@@ -19,6 +19,11 @@ def _env_float(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
+def _env_list(name: str) -> tuple[str, ...]:
+    raw = os.environ.get(name) or ""
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
 def _env_float_or_none(name: str) -> float | None:
     raw = os.environ.get(name)
     return float(raw) if raw else None
@@ -59,6 +64,16 @@ class Settings:
     """How often each instance looks for runs past their retention."""
     event_retry_base_ms: int = 500
     """First back-off of a failed event delivery; it doubles with each attempt."""
+    nats_url: str | None = None
+    """``nats://host:4222`` to bridge the bus to NATS JetStream (``nats:`` sinks and topics)."""
+    nats_stream: str = "PODIUM"
+    """The JetStream stream the bridge keeps its subjects in (created if missing)."""
+    nats_subjects: tuple[str, ...] = ()
+    """Subjects (wildcards allowed) the stream holds and the bridge consumes into the bus."""
+    amqp_url: str | None = None
+    """``amqp://user:pass@host:5672/`` to bridge the bus to RabbitMQ (``amqp:`` sinks)."""
+    amqp_queues: tuple[str, ...] = ()
+    """RabbitMQ queues the bridge consumes into the bus (as topics ``amqp:<queue>``)."""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -81,6 +96,11 @@ class Settings:
             retention_batch=_env_int("PODIUM_RETENTION_BATCH", d.retention_batch),
             retention_interval_s=_env_float("PODIUM_RETENTION_INTERVAL_S", d.retention_interval_s),
             event_retry_base_ms=_env_int("PODIUM_EVENT_RETRY_BASE_MS", d.event_retry_base_ms),
+            nats_url=os.environ.get("PODIUM_NATS_URL") or None,
+            nats_stream=os.environ.get("PODIUM_NATS_STREAM", d.nats_stream),
+            nats_subjects=_env_list("PODIUM_NATS_SUBJECTS"),
+            amqp_url=os.environ.get("PODIUM_AMQP_URL") or None,
+            amqp_queues=_env_list("PODIUM_AMQP_QUEUES"),
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 

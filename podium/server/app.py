@@ -57,6 +57,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         if retention is not None:
             retention.start()
         events = EventRuntime(orchestrator, settings)
+        app.state.events = events
         await events.start()
         try:
             yield
