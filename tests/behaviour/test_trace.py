@@ -41,7 +41,7 @@ def _label_index(trace, kind: str, label: str) -> int:
 
 
 def test_the_trace_of_one_order_shows_workflow_event_and_both_services_in_causal_order(api, server):
-    register(api, DEFINITIONS["workflow"], DEFINITIONS["taskDefs"])
+    register(api, DEFINITIONS["workflows"][0], DEFINITIONS["taskDefs"])
     client = PodiumClient(server.url)
     consumers = [services.notification_service(client), services.loyalty_service(client)]
     for consumer in consumers:
@@ -92,7 +92,7 @@ def test_the_trace_of_one_order_shows_workflow_event_and_both_services_in_causal
 
 
 def test_the_trace_names_the_service_that_failed_and_where_it_stopped(api, server):
-    register(api, DEFINITIONS["workflow"], DEFINITIONS["taskDefs"])
+    register(api, DEFINITIONS["workflows"][0], DEFINITIONS["taskDefs"])
     client = PodiumClient(server.url)
     loyalty = services.loyalty_service(client, max_attempts=2)
     notification = services.notification_service(client)
