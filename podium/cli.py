@@ -26,6 +26,7 @@ from rich.text import Text
 
 from podium.cli_contracts import contracts_app
 from podium.cli_db import db_app
+from podium.cli_events import events_app, handlers_app
 from podium.cli_output import (
     client as _client,
     echo_json as _echo_json,
@@ -34,6 +35,7 @@ from podium.cli_output import (
     stdout as _stdout,
 )
 from podium.cli_services import services_app
+from podium.cli_trace import trace
 from podium.client import DEFAULT_SERVER
 from podium.settings import Settings
 
@@ -69,6 +71,9 @@ def _options(
 app.add_typer(db_app, name="db")
 app.add_typer(services_app, name="services")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(events_app, name="events")
+app.add_typer(handlers_app, name="handlers")
+app.command("trace")(trace)
 
 ServerOpt = Annotated[
     str,

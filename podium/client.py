@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 import httpx
 
+from podium.client_events import EventsApi
 from podium.errors import PodiumError
 
 __all__ = [
@@ -117,7 +118,7 @@ class PodiumUnreachableError(PodiumClientError):
         return self.message
 
 
-class PodiumClient:
+class PodiumClient(EventsApi):
     """Synchronous client; one keep-alive connection pool, closed by ``close()`` or ``with``."""
 
     def __init__(

@@ -30,6 +30,11 @@ def _env_bool(name: str, default: bool) -> bool:
     raise ValueError(f"{name} must be on or off, not {raw!r}")
 
 
+def _env_list(name: str) -> tuple[str, ...]:
+    raw = os.environ.get(name) or ""
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
 def _env_float_or_none(name: str) -> float | None:
     raw = os.environ.get(name)
     return float(raw) if raw else None
@@ -74,6 +79,18 @@ class Settings:
     """How long a token from ``POST /api/token`` is good for."""
     rate_limit_per_key: float = 0.0
     """Requests per second each key may make, per instance (0: no limit)."""
+    event_retry_base_ms: int = 500
+    """First back-off of a failed event delivery; it doubles with each attempt."""
+    nats_url: str | None = None
+    """``nats://host:4222`` to bridge the bus to NATS JetStream (``nats:`` sinks and topics)."""
+    nats_stream: str = "PODIUM"
+    """The JetStream stream the bridge keeps its subjects in (created if missing)."""
+    nats_subjects: tuple[str, ...] = ()
+    """Subjects (wildcards allowed) the stream holds and the bridge consumes into the bus."""
+    amqp_url: str | None = None
+    """``amqp://user:pass@host:5672/`` to bridge the bus to RabbitMQ (``amqp:`` sinks)."""
+    amqp_queues: tuple[str, ...] = ()
+    """RabbitMQ queues the bridge consumes into the bus (as topics ``amqp:<queue>``)."""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -98,6 +115,12 @@ class Settings:
             token_ttl_s=_env_int("PODIUM_TOKEN_TTL_S", d.token_ttl_s),
             rate_limit_per_key=_env_float("PODIUM_RATE_LIMIT_PER_KEY", d.rate_limit_per_key),
             retention_interval_s=_env_float("PODIUM_RETENTION_INTERVAL_S", d.retention_interval_s),
+            event_retry_base_ms=_env_int("PODIUM_EVENT_RETRY_BASE_MS", d.event_retry_base_ms),
+            nats_url=os.environ.get("PODIUM_NATS_URL") or None,
+            nats_stream=os.environ.get("PODIUM_NATS_STREAM", d.nats_stream),
+            nats_subjects=_env_list("PODIUM_NATS_SUBJECTS"),
+            amqp_url=os.environ.get("PODIUM_AMQP_URL") or None,
+            amqp_queues=_env_list("PODIUM_AMQP_QUEUES"),
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 

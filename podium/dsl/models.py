@@ -50,6 +50,7 @@ class TaskType(StrEnum):
     NOOP = "NOOP"
     DECISION = "DECISION"
     ROUTING_SLIP = "ROUTING_SLIP"
+    EVENT = "EVENT"
 
 
 class RetryLogic(StrEnum):
@@ -169,6 +170,9 @@ class WorkflowTask(_ConductorModel):
     loopOver: list[WorkflowTask] = Field(default_factory=list)
     # SUB_WORKFLOW
     subWorkflowParam: SubWorkflowParams | None = None
+    # EVENT: where it publishes (see dsl/sinks.py); asyncComplete leaves it IN_PROGRESS
+    sink: str | None = None
+    asyncComplete: bool = False
     # Podium: the service this step calls (overrides its TaskDef's; for HTTP tasks), what it
     # does while that service's breaker is open, and result caching (Conductor's cacheConfig).
     service: str | None = None

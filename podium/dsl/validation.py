@@ -12,6 +12,7 @@ from typing import Any
 from podium.dsl import evaluators, expressions
 from podium.dsl.durations import parse_duration_s, parse_until_ms
 from podium.dsl.models import COMPENSATION_TYPES, TaskType, WorkflowDef, WorkflowTask
+from podium.dsl.sinks import sink_problem
 from podium.errors import DefinitionError
 
 __all__ = ["UNSUPPORTED_YET", "validate_workflow"]
@@ -19,7 +20,6 @@ __all__ = ["UNSUPPORTED_YET", "validate_workflow"]
 SUPPORTED = frozenset(t.value for t in TaskType)
 UNSUPPORTED_YET = frozenset(
     {
-        "EVENT",
         "KAFKA_PUBLISH",
         "LAMBDA",
         "EXCLUSIVE_JOIN",
@@ -171,6 +171,10 @@ def _check_step(step: WorkflowTask, where: str, here: str, problems: list[str]) 
             )
     elif kind == TaskType.WAIT:
         _check_wait(step, here, problems)
+    elif kind == TaskType.EVENT:
+        problem = sink_problem(step.sink)
+        if problem:
+            problems.append(f"{here}.sink{at}: {problem}")
     if kind not in (TaskType.SWITCH, TaskType.DECISION) and (
         step.decisionCases or step.defaultCase
     ):

@@ -13,7 +13,15 @@ from typing import Any
 
 from podium.dsl import expressions
 from podium.dsl.models import TaskDef, TaskTimeoutPolicy, TaskType, WorkflowTask
-from podium.engine import compensation, dynamic, loops, rework, routing_slip, system_tasks
+from podium.engine import (
+    compensation,
+    dynamic,
+    event_tasks,
+    loops,
+    rework,
+    routing_slip,
+    system_tasks,
+)
 from podium.engine.blueprint import Blueprint
 from podium.engine.context import expression_context
 from podium.engine.events import (
@@ -420,6 +428,8 @@ class Decider:
                 system_tasks.run_sub_workflow(self, task, step)
             case TaskType.START_WORKFLOW:
                 system_tasks.run_start_workflow(self, task)
+            case TaskType.EVENT:
+                event_tasks.run_event(self, task, step)
             case TaskType.DO_WHILE:
                 loops.start_loop(self, task, step, retry_of)
             case TaskType.FORK_JOIN_DYNAMIC:

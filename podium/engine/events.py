@@ -12,6 +12,7 @@ from podium.engine.state import RunState, TaskStatus
 
 __all__ = [
     "AddTaskLog",
+    "AwaitEvent",
     "CancelTimer",
     "ChildFinished",
     "Command",
@@ -21,6 +22,7 @@ __all__ = [
     "Event",
     "NotifyParent",
     "PauseRun",
+    "PublishEvent",
     "RerunRun",
     "RestartRun",
     "ResumeRun",
@@ -255,6 +257,31 @@ class NotifyParent:
     reason: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class PublishEvent:
+    """Publish on the event bus (and, for a broker sink, through its bridge after commit)."""
+
+    event_id: str
+    topic: str
+    type: str
+    payload: dict[str, Any]
+    correlation_id: str | None
+    source: str
+    run_id: str
+    task_id: str
+    broker: str
+    destination: str
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitEvent:
+    """A WAIT task waits for an event named ``event`` with ``correlation_id`` (None: any)."""
+
+    task_id: str
+    event: str
+    correlation_id: str | None
+
+
 Command = (
     Enqueue
     | Dequeue
@@ -264,6 +291,8 @@ Command = (
     | StartWorkflow
     | TerminateChild
     | NotifyParent
+    | PublishEvent
+    | AwaitEvent
 )
 
 

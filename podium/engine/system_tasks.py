@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium.dsl import evaluators
 from podium.dsl.models import WorkflowTask
+from podium.engine import event_tasks
 from podium.engine.context import case_label
 from podium.engine.events import StartChild, StartTimer, StartWorkflow
 from podium.engine.state import RunStatus, TaskState, TaskStatus, derive_id
@@ -123,6 +124,9 @@ def run_wait(d: Decider, task: TaskState) -> None:
             due = d.now + int(parse_duration_s(str(duration)) * 1000)
         elif until not in (None, ""):
             due = parse_until_ms(str(until))
+        elif task.input.get("event") not in (None, ""):
+            event_tasks.await_event(d, task)
+            return
         else:
             return  # waits for a signal through the API
     except ValueError as exc:

@@ -14,15 +14,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from podium import __version__
 from podium.auth.middleware import Authenticator, AuthMiddleware
 from podium.errors import PodiumError
+from podium.events.runtime import EventRuntime
 from podium.server import (
     routes_auth,
     routes_bulk,
     routes_contracts,
+    routes_event_handlers,
+    routes_events,
     routes_execute,
     routes_lookup,
     routes_metadata,
     routes_services,
+    routes_subscriptions,
     routes_tasks,
+    routes_trace,
     routes_workflow,
 )
 from podium.server.error_bodies import internal_error, podium_error
@@ -58,9 +63,13 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         executor.start()
         if retention is not None:
             retention.start()
+        events = EventRuntime(orchestrator, settings)
+        app.state.events = events
+        await events.start()
         try:
             yield
         finally:
+            await events.stop()
             if retention is not None:
                 await retention.stop()
             await executor.stop()
@@ -151,6 +160,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         routes_services.router,
         routes_auth.router,
         routes_contracts.router,
+        routes_events.router,
+        routes_event_handlers.router,
+        routes_subscriptions.router,
+        routes_trace.router,
     )
     for router in routers:
         app.router.routes.extend(router.routes)

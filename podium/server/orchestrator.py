@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -23,6 +23,7 @@ from podium.engine.blueprint import Blueprint
 from podium.engine.decider import decide
 from podium.engine.events import (
     AddTaskLog,
+    AwaitEvent,
     CancelTimer,
     ChildFinished,
     Command,
@@ -30,6 +31,7 @@ from podium.engine.events import (
     Enqueue,
     Event,
     NotifyParent,
+    PublishEvent,
     RestartRun,
     RunStarted,
     StartChild,
@@ -51,15 +53,19 @@ from podium.errors import (
     ValidationError,
     WorkflowNotFoundError,
 )
+from podium.events import bus
 from podium.resilience.breaker import Transition
 from podium.resilience.policy import ResiliencePolicy, Verdict, log_transition
 from podium.server import contract_hooks
 from podium.server.attribution import Blame, blame_run, blame_tasks
+from podium.server.event_ops import RunOpsTx
 from podium.server.task_defs import TaskDefCatalog
 from podium.server.waiters import QueueWaiters
 from podium.store.base import QueueEntry, RunQuery, Store, StoreTx
 
 __all__ = ["Claimed", "Orchestrator", "RunView", "now_ms"]
+
+T = TypeVar("T")
 
 log = logging.getLogger("podium.server")
 
@@ -95,6 +101,8 @@ class _Outbox:
     poke_sweeper: bool = False
     transitions: list[tuple[str, Transition]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    deliveries: bool = False
+    outbox_brokers: set[str] = field(default_factory=set)
 
 
 class Orchestrator:
@@ -112,6 +120,8 @@ class Orchestrator:
         self.waiters = QueueWaiters()
         self.contracts = ContractRuntime()
         self.on_timer_added = on_timer_added or (lambda: None)
+        self.on_deliveries: Callable[[], None] = lambda: None
+        self.on_outbox: Callable[[str], None] = lambda broker: None
         self._blueprints: dict[str, Blueprint] = {}
         self._catalog = TaskDefCatalog()
         self.policy = ResiliencePolicy()
@@ -130,6 +140,10 @@ class Orchestrator:
             log_transition(service, transition)
         for line in outbox.failures:
             log.warning("%s", line)
+        if outbox.deliveries:
+            self.on_deliveries()
+        for broker in outbox.outbox_brokers:
+            self.on_outbox(broker)
 
     async def _write(self, fn: Callable[[StoreTx, _Outbox], Any]) -> Any:
         def unit(tx: StoreTx) -> tuple[Any, _Outbox]:
@@ -328,7 +342,8 @@ class Orchestrator:
         for command in decision.commands:
             self._carry_out(tx, outbox, new, command, event.now)
             reentrant |= isinstance(
-                command, StartChild | StartWorkflow | TerminateChild | NotifyParent
+                command,
+                StartChild | StartWorkflow | TerminateChild | NotifyParent | PublishEvent,
             )
         if reentrant:
             # A child that ends at once (or a parent that reacts) may have updated this run
@@ -380,6 +395,13 @@ class Orchestrator:
                         command.reason,
                     )
                     self._event_tx(tx, outbox, command.parent_run_id, event)
+            case PublishEvent() | AwaitEvent():
+                bus.carry_out(tx, RunOpsTx(self, tx, outbox), state.run_id, command, now)
+
+    async def write_events(self, fn: Callable[[StoreTx, RunOpsTx], T]) -> T:
+        """Run ``fn`` as a unit of work that may start runs and finish tasks (the bus's)."""
+        result: T = await self._write(lambda tx, outbox: fn(tx, RunOpsTx(self, tx, outbox)))
+        return result
 
     def _start_child_tx(self, tx: StoreTx, outbox: _Outbox, command: StartChild, now: int) -> None:
         if tx.get_run(command.child_run_id) is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from podium.engine.state import RunState
+from podium.store.events_base import EventStoreTx
 
 __all__ = ["QueueEntry", "RunQuery", "Store", "StoreTx"]
 
@@ -46,7 +47,7 @@ class RunQuery:
     size: int = 100
 
 
-class StoreTx(Protocol):
+class StoreTx(EventStoreTx, Protocol):
     """Domain operations inside one transaction. Definition bodies are JSON-ready dicts."""
 
     # definitions

@@ -16,6 +16,7 @@ import psycopg
 
 from podium.engine.state import RunState
 from podium.store.base import QueueEntry, RunQuery
+from podium.store.events_tx import EventsTxMixin
 
 __all__ = ["PostgresTx"]
 
@@ -33,10 +34,13 @@ def _entry(row: tuple[Any, ...]) -> QueueEntry:
     return QueueEntry(*row)
 
 
-class PostgresTx:
+class PostgresTx(EventsTxMixin):
     """Runs on one pooled connection, inside a transaction the store opened."""
 
     __slots__ = ("channel", "conn")
+    _POSTGRES = True
+
+    conn: psycopg.Connection[Any]
 
     def __init__(self, conn: psycopg.Connection[Any], channel: str) -> None:
         self.conn = conn

@@ -10,6 +10,7 @@ import orjson
 
 from podium.engine.state import RunState
 from podium.store.base import QueueEntry, RunQuery
+from podium.store.events_tx import EventsTxMixin
 
 __all__ = ["SQLiteTx"]
 
@@ -27,10 +28,12 @@ def _entry(row: tuple[Any, ...]) -> QueueEntry:
     return QueueEntry(*row)
 
 
-class SQLiteTx:
+class SQLiteTx(EventsTxMixin):
     """Runs on the store's own thread, inside a transaction the store opened."""
 
     __slots__ = ("conn",)
+
+    conn: sqlite3.Connection
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn

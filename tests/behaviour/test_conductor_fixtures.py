@@ -14,6 +14,11 @@ from tests.behaviour.helpers import TERMINAL, complete, poll, run, start, task_o
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "conductor"
 SUPPORTED = {t.value for t in TaskType}
+# Fixtures whose task types are all supported but which Podium still refuses, and why:
+# Conductor's JSONPath deep scan (``..``) is not a reference Podium resolves.
+KNOWN_REFUSALS = {
+    "kitchensink_kitchensink.json": "malformed reference '${get_es_1.output..status}'",
+}
 
 
 def _types(tasks: list[dict[str, Any]]) -> set[str]:
@@ -51,6 +56,10 @@ def test_each_fixture_registers_or_is_refused_naming_every_unsupported_type(api,
     definition = _load(fixture)
     unsupported = _types(definition["tasks"]) - SUPPORTED
     response = api.post("/api/metadata/workflow", params={"overwrite": "true"}, json=definition)
+    if not unsupported and fixture in KNOWN_REFUSALS:
+        assert response.status_code == 400
+        assert KNOWN_REFUSALS[fixture] in response.json()["message"]
+        return
     if not unsupported:
         assert response.status_code == 200, response.text
         assert api.get(f"/api/metadata/workflow/{definition['name']}").status_code == 200

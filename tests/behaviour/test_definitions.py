@@ -75,9 +75,19 @@ def test_invalid_definitions_name_the_field_and_change_nothing(api):
             "unknown task type 'NOPE'",
         ),
         (
-            {"name": "x", "tasks": [{"name": "a", "taskReferenceName": "a", "type": "EVENT"}]},
+            {"name": "x", "tasks": [{"name": "a", "taskReferenceName": "a", "type": "LAMBDA"}]},
             "tasks[0].type",
             "not supported by Podium yet",
+        ),
+        (
+            {
+                "name": "x",
+                "tasks": [
+                    {"name": "a", "taskReferenceName": "a", "type": "EVENT", "sink": "nats:"}
+                ],
+            },
+            "tasks[0].sink",
+            "sink 'nats:' needs a subject",
         ),
         (
             {"name": "x", "tasks": [{"name": "a", "taskReferenceName": "a", "type": "DO_WHILE"}]},

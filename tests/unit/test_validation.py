@@ -37,11 +37,25 @@ CASES = [
         [_step("a", "NOPE")], "tasks[0].type", "a", "unknown task type 'NOPE'", id="unknown-type"
     ),
     pytest.param(
-        [_step("a", "EVENT")],
+        [_step("a", "KAFKA_PUBLISH")],
         "tasks[0].type",
         "a",
-        "task type 'EVENT' is not supported by Podium yet",
+        "task type 'KAFKA_PUBLISH' is not supported by Podium yet",
         id="not-yet",
+    ),
+    pytest.param(
+        [_step("a", "EVENT")],
+        "tasks[0].sink",
+        "a",
+        "an EVENT task needs a sink",
+        id="event-no-sink",
+    ),
+    pytest.param(
+        [_step("a", "EVENT", sink="kafka:orders")],
+        "tasks[0].sink",
+        "a",
+        "sink 'kafka:orders' names no known broker",
+        id="event-unknown-broker",
     ),
     pytest.param(
         [_step("a", "DECISION")],

@@ -1,0 +1,136 @@
+"""Delivering events to handlers: a loop any server instance may run.
+
+Each delivery is one unit of work: lock the delivery row (PostgreSQL skips a row another
+instance holds, so each delivery is processed by one instance at a time), run the handler,
+mark it done — all in one transaction. When the handler fails, that transaction is rolled
+back and a second one records the attempt; after ``max_attempts`` the delivery is
+dead-lettered, to be replayed by hand. Retries back off exponentially.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import replace
+
+from podium.events.actions import run_handler
+from podium.events.model import EventHandler
+from podium.events.ports import RunOps
+from podium.server.orchestrator import Orchestrator
+from podium.store.base import StoreTx
+from podium.store.events_base import DeliveryStatus
+
+__all__ = ["Dispatcher", "retry_delay_ms"]
+
+log = logging.getLogger("podium.events")
+_BATCH = 50
+
+
+def retry_delay_ms(attempts: int, base_ms: int) -> int:
+    """Exponential back-off after ``attempts`` failures, capped at five minutes."""
+    return int(min(base_ms * 2 ** max(0, attempts - 1), 300_000))
+
+
+class Dispatcher:
+    def __init__(
+        self, orchestrator: Orchestrator, *, max_sleep_s: float = 1.0, retry_base_ms: int = 500
+    ) -> None:
+        self.orchestrator = orchestrator
+        self.max_sleep_s = max_sleep_s
+        self.retry_base_ms = retry_base_ms
+        self._poke = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def poke(self) -> None:
+        self._poke.set()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="podium-events")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            self._poke.clear()
+            next_due: int | None = None
+            try:
+                next_due = await self.dispatch_due()
+            except Exception:
+                log.exception("event dispatch failed; trying again")
+            sleep_s = self.max_sleep_s
+            if next_due is not None:
+                sleep_s = min(sleep_s, max(0.0, (next_due - self.orchestrator.clock()) / 1000))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poke.wait(), timeout=sleep_s)
+
+    async def dispatch_due(self) -> int | None:
+        """Deliver what is due now; when the next delivery falls due (None: none pending)."""
+        store = self.orchestrator.store
+        while True:
+            now = self.orchestrator.clock()
+            due = await store.read(
+                lambda tx, now=now: tx.due_deliveries("handler", now, _BATCH)  # type: ignore[misc]
+            )
+            for event_id, handler in due:
+                await self._deliver(event_id, handler)
+            if len(due) < _BATCH:
+                break
+        found: int | None = await store.read(lambda tx: tx.next_delivery_due("handler"))
+        return found
+
+    async def _deliver(self, event_id: str, handler: str) -> None:
+        now = self.orchestrator.clock()
+        try:
+            await self.orchestrator.write_events(
+                lambda tx, ops: self._attempt(tx, ops, event_id, handler, now)
+            )
+        except Exception as exc:
+            reason = str(exc) or type(exc).__name__
+            log.warning("handler %s failed on event %s: %s", handler, event_id, reason)
+            await self.orchestrator.write_events(
+                lambda tx, ops: self._failed(tx, event_id, handler, reason, now)
+            )
+
+    def _attempt(self, tx: StoreTx, ops: RunOps, event_id: str, name: str, now: int) -> None:
+        delivery = tx.lock_delivery(event_id, "handler", name)
+        if delivery is None or delivery.next_attempt_at > now:
+            return  # done, dead, or being delivered by another instance
+        event = tx.get_event(event_id)
+        body = tx.get_handler(name)
+        if event is None or body is None or not body.get("active", True):
+            outcome = {"skipped": "the handler was removed or disabled"}
+        else:
+            outcome = run_handler(tx, ops, EventHandler.model_validate(body), event, now)
+        tx.update_delivery(
+            replace(
+                delivery,
+                status=DeliveryStatus.DONE,
+                attempts=delivery.attempts + 1,
+                outcome=outcome,
+                last_error=None,
+                updated_at=now,
+            )
+        )
+
+    def _failed(self, tx: StoreTx, event_id: str, name: str, reason: str, now: int) -> None:
+        delivery = tx.lock_delivery(event_id, "handler", name)
+        if delivery is None:
+            return
+        attempts = delivery.attempts + 1
+        dead = attempts >= delivery.max_attempts
+        tx.update_delivery(
+            replace(
+                delivery,
+                status=DeliveryStatus.DEAD if dead else DeliveryStatus.PENDING,
+                attempts=attempts,
+                next_attempt_at=now + retry_delay_ms(attempts, self.retry_base_ms),
+                last_error=reason[:2000],
+                updated_at=now,
+            )
+        )

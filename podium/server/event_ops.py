@@ -1,0 +1,69 @@
+"""The orchestrator's side of ``podium.events.ports.RunOps``: start runs and finish tasks
+inside a unit of work the orchestrator opened, sharing its after-commit outbox."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from podium.engine.events import TaskResult
+from podium.engine.state import RunStatus, TaskStatus
+from podium.errors import ConflictError, TaskNotFoundError
+from podium.store.base import StoreTx
+
+if TYPE_CHECKING:
+    from podium.server.orchestrator import Orchestrator, _Outbox
+
+__all__ = ["RunOpsTx"]
+
+
+class RunOpsTx:
+    """``podium.events.ports.RunOps`` over one unit of work of the orchestrator."""
+
+    def __init__(self, orchestrator: Orchestrator, tx: StoreTx, outbox: _Outbox) -> None:
+        self._o, self._tx, self._outbox = orchestrator, tx, outbox
+
+    def start_run(
+        self,
+        run_id: str,
+        name: str,
+        version: int | None,
+        run_input: dict[str, Any],
+        correlation_id: str | None,
+        now: int,
+    ) -> str:
+        if self._tx.get_run(run_id) is None:
+            self._o._start_run_tx(
+                self._tx, self._outbox, run_id, name, version, run_input, correlation_id,
+                None, None, now,
+            )  # fmt: skip
+        return run_id
+
+    def finish_task(
+        self,
+        run_id: str,
+        task_id: str | None,
+        ref: str | None,
+        status: str,
+        output: dict[str, Any],
+        reason: str | None,
+        now: int,
+    ) -> str | None:
+        state, key = self._o._load(self._tx, run_id, for_update=True)
+        task = state.task(task_id) if task_id else state.latest(ref or "")
+        if task is None:
+            raise TaskNotFoundError(f"workflow {run_id} has no task {task_id or ref!r}")
+        if not task.status.is_active:
+            return None
+        if state.status != RunStatus.RUNNING:
+            raise ConflictError(f"workflow {run_id} is {state.status}", service="events")
+        event = TaskResult(now, task.task_id, TaskStatus(status), output, reason)
+        self._o._decide_tx(
+            self._tx, self._outbox, state, key, self._o._blueprint(self._tx, key), event
+        )
+        return task.task_id
+
+    def deliveries_added(self) -> None:
+        self._outbox.deliveries = True
+
+    def outbox_added(self, broker: str) -> None:
+        self._outbox.outbox_brokers.add(broker)
