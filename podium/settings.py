@@ -57,6 +57,8 @@ class Settings:
     """Runs removed per transaction, so retention never holds live work up for long."""
     retention_interval_s: float = 60.0
     """How often each instance looks for runs past their retention."""
+    log_format: str = "text"
+    """``text`` for people; ``json``: one object per line, with a line per unit of work."""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -78,6 +80,7 @@ class Settings:
             retention_mode=os.environ.get("PODIUM_RETENTION_MODE", d.retention_mode),
             retention_batch=_env_int("PODIUM_RETENTION_BATCH", d.retention_batch),
             retention_interval_s=_env_float("PODIUM_RETENTION_INTERVAL_S", d.retention_interval_s),
+            log_format=os.environ.get("PODIUM_LOG_FORMAT", d.log_format),
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -13,13 +13,24 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podium import __version__
 from podium.errors import PodiumError
-from podium.server import routes_metadata, routes_services, routes_tasks, routes_workflow
+from podium.observability.metrics import Metrics
+from podium.observability.observer import Observer
+from podium.observability.tracing import SpanEmitter
+from podium.server import (
+    routes_metadata,
+    routes_metrics,
+    routes_services,
+    routes_tasks,
+    routes_workflow,
+)
 from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_tasks import HttpTaskExecutor
 from podium.server.orchestrator import Orchestrator
+from podium.server.request_context import RequestContext
 from podium.server.retention import Retention
 from podium.server.sweeper import Sweeper
+from podium.server.ui import mount_ui
 from podium.settings import Settings
 from podium.store.base import Store
 from podium.store.factory import store_for
@@ -31,9 +42,13 @@ def _error(status: int, body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
-    """The server for ``settings``; ``store`` defaults to the backend they name."""
+def create_app(
+    settings: Settings, store: Store | None = None, *, spans: SpanEmitter | None = None
+) -> FastAPI:
+    """The server for ``settings``; ``store`` defaults to the backend they name, ``spans``
+    to what the ``OTEL_*`` variables configure (usually nothing)."""
     backend: Store = store or store_for(settings)
+    emitter = spans or SpanEmitter.from_env("podium-server")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,8 +70,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             await sweeper.stop()
             orchestrator.waiters.notify_all()
             await backend.close()
+            if emitter is not None:
+                emitter.shutdown()
 
-    orchestrator = Orchestrator(backend)
+    orchestrator = Orchestrator(backend, observer=Observer(Metrics(), emitter))
     retention = None
     if settings.retention_days is not None:
         retention = Retention(
@@ -128,8 +145,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         routes_workflow.router,
         routes_tasks.router,
         routes_services.router,
+        routes_metrics.router,
     )
     for router in routers:
         app.router.routes.extend(router.routes)
+    mount_ui(app)
     app.add_middleware(FastPath)
+    app.add_middleware(RequestContext)
     return app
