@@ -17,9 +17,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace.export import SpanExporter
 
-__all__ = ["SpanEmitter", "SpanLink", "exporter_from_env", "tracing_enabled"]
+__all__ = ["SpanEmitter", "SpanLink", "exporter_from_env", "resource_for", "tracing_enabled"]
 
 SpanLink = tuple[str, str]
 """(trace id, span id) of a span in another trace."""
@@ -66,13 +67,23 @@ def exporter_from_env(env: Mapping[str, str] | None = None) -> SpanExporter | No
     raise ValueError(f"OTEL_TRACES_EXPORTER={name!r} is not supported: use otlp, console or none")
 
 
+def resource_for(default_service: str) -> Resource:
+    """The ``OTEL_*`` resource, named ``default_service`` unless the variables name it."""
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+
+    resource = Resource.create()
+    named = os.environ.get("OTEL_SERVICE_NAME") or "service.name=" in os.environ.get(
+        "OTEL_RESOURCE_ATTRIBUTES", ""
+    )
+    return resource if named else resource.merge(Resource({SERVICE_NAME: default_service}))
+
+
 class SpanEmitter:
     """Writes finished spans with planned ids to one exporter."""
 
     def __init__(
         self, exporter: SpanExporter, *, service_name: str, batch: bool | None = None
     ) -> None:
-        from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import (
             BatchSpanProcessor,
@@ -83,8 +94,7 @@ class SpanEmitter:
         from podium.observability.planned_ids import PlannedIds
 
         self._ids = PlannedIds()
-        resource = Resource.create({"service.name": service_name})
-        self.provider = TracerProvider(resource=resource, id_generator=self._ids)
+        self.provider = TracerProvider(resource=resource_for(service_name), id_generator=self._ids)
         if batch is None:
             # The console is for looking at: spans appear as they end.
             batch = not isinstance(exporter, ConsoleSpanExporter)

@@ -18,7 +18,7 @@ from podium.observability.context import (
     run_id_var,
     task_id_var,
 )
-from podium.observability.tracing import exporter_from_env
+from podium.observability.tracing import exporter_from_env, resource_for
 from podium.worker.task import Task
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class WorkerTracing:
         exporter = exporter_from_env()
         if exporter is None:
             return cls(None)
-        from opentelemetry.sdk.resources import Resource
+        from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import (
             BatchSpanProcessor,
@@ -72,11 +72,13 @@ class WorkerTracing:
             SimpleSpanProcessor,
         )
 
-        provider = TracerProvider(resource=Resource.create({"service.name": "podium-worker"}))
+        provider = TracerProvider(resource=resource_for("podium-worker"))
         if isinstance(exporter, ConsoleSpanExporter):
             provider.add_span_processor(SimpleSpanProcessor(exporter))
         else:
             provider.add_span_processor(BatchSpanProcessor(exporter))
+        # Handlers that trace what they call with the OpenTelemetry API use the same provider.
+        trace.set_tracer_provider(provider)
         return cls(provider)
 
     @contextlib.contextmanager
