@@ -89,13 +89,13 @@ class Observer:
     ) -> None:
         if isinstance(event, RunStarted):
             notes.append(RunBegan(after))
-        was_active = {t.task_id for t in before.tasks if t.status.is_active}
-        known = len(before.tasks)
-        for index, task in enumerate(after.tasks):
-            new = index >= known
-            if new and task.retry_count > 0 and task.status.is_active:
+        # By id, not position: DO_WHILE's keepLastN drops old tasks from the front.
+        was_active = {t.task_id: t.status.is_active for t in before.tasks}
+        for task in after.tasks:
+            active_before = was_active.get(task.task_id)
+            if active_before is None and task.retry_count > 0 and task.status.is_active:
                 notes.append(TaskRetried(after.run_id, task))
-            if task.status.is_active or not (new or task.task_id in was_active):
+            if task.status.is_active or active_before is False:
                 continue
             notes.append(TaskEnded(after, task, _service_of(blueprint, task)))
         if after.status.is_terminal and not before.status.is_terminal:
