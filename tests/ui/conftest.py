@@ -28,7 +28,9 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 
 
-@pytest.fixture(scope="session")
+# Module scope: while Playwright's sync API runs, its event loop is the thread's current one,
+# which the asyncio tests that follow must not inherit.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
