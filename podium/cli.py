@@ -169,9 +169,15 @@ def server(
         str | None, typer.Option(help="Address to listen on [env: PODIUM_HOST].")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [env: PODIUM_PORT].")] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(help="text, or json: a line per unit of work [env: PODIUM_LOG_FORMAT]."),
+    ] = None,
 ) -> None:
     """Run the Podium server (blocks until stopped)."""
-    settings = Settings.from_env(database=db, database_url=database_url, host=host, port=port)
+    settings = Settings.from_env(
+        database=db, database_url=database_url, host=host, port=port, log_format=log_format
+    )
     # Imported here so that the other commands start fast and work without the server's
     # dependencies; through importlib because the server module is built separately.
     try:
@@ -182,34 +188,12 @@ def server(
     serve(settings)
 
 
-class _JsonLogFormatter(logging.Formatter):
-    """One JSON object per log line, for ``podium worker --json``."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": record.created,
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
-
-
 def _setup_logging(level: str, as_json: bool) -> logging.Handler:
     """Log the worker's lines to stderr; returns the handler so that the caller can remove it."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        _JsonLogFormatter()
-        if as_json
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    from podium.observability.logs import setup_logging
+
     # On Podium's logger, not the root one: an embedding program (or pytest) keeps its own.
-    logger = logging.getLogger("podium")
-    logger.addHandler(handler)
-    logger.setLevel(level.upper())
-    return handler
+    return setup_logging("json" if as_json else "text", level, logger="podium")
 
 
 @app.command()

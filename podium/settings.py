@@ -91,6 +91,8 @@ class Settings:
     """``amqp://user:pass@host:5672/`` to bridge the bus to RabbitMQ (``amqp:`` sinks)."""
     amqp_queues: tuple[str, ...] = ()
     """RabbitMQ queues the bridge consumes into the bus (as topics ``amqp:<queue>``)."""
+    log_format: str = "text"
+    """``text`` for people; ``json``: one object per line, with a line per unit of work."""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -121,6 +123,7 @@ class Settings:
             nats_subjects=_env_list("PODIUM_NATS_SUBJECTS"),
             amqp_url=os.environ.get("PODIUM_AMQP_URL") or None,
             amqp_queues=_env_list("PODIUM_AMQP_QUEUES"),
+            log_format=os.environ.get("PODIUM_LOG_FORMAT", d.log_format),
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import uvicorn
 
+from podium.observability.tracing import SpanEmitter
 from podium.server.app import create_app
 from podium.settings import Settings
 
@@ -35,11 +36,14 @@ def free_port() -> int:
 class PodiumTestServer:
     """A Podium server in a background thread, on its own SQLite file."""
 
-    def __init__(self, database: str | Path, **settings: Any) -> None:
+    def __init__(
+        self, database: str | Path, *, spans: SpanEmitter | None = None, **settings: Any
+    ) -> None:
+        """``spans`` receives the server's spans (say, to an in-memory exporter)."""
         self.port = free_port()
         self.settings = replace(Settings(), database=str(database), port=self.port, **settings)
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(self.settings)
+        self.app = create_app(self.settings, spans=spans)
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
         )

@@ -693,6 +693,7 @@ def run_demo(args: argparse.Namespace, console: Console, children: Children) -> 
 
         console.print()
         console.print(f"Podium is running at [bold]{url}[/] — API docs at [bold]{url}/docs[/]")
+        console.print(f"Watch the runs in the UI at [bold]{url}/ui/[/]")
         console.print(f"Try: curl -s '{api}/workflow/{runs[0].workflow_id}?includeTasks=true'")
         console.print("Press Ctrl-C to stop everything.")
         try:

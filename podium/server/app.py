@@ -15,6 +15,9 @@ from podium import __version__
 from podium.auth.middleware import Authenticator, AuthMiddleware
 from podium.errors import PodiumError
 from podium.events.runtime import EventRuntime
+from podium.observability.metrics import Metrics
+from podium.observability.observer import Observer
+from podium.observability.tracing import SpanEmitter
 from podium.server import (
     routes_auth,
     routes_bulk,
@@ -24,6 +27,7 @@ from podium.server import (
     routes_execute,
     routes_lookup,
     routes_metadata,
+    routes_metrics,
     routes_services,
     routes_subscriptions,
     routes_tasks,
@@ -35,8 +39,10 @@ from podium.server.fast_path import FastPath
 from podium.server.http_tasks import HttpTaskExecutor
 from podium.server.orchestrator import Orchestrator
 from podium.server.poll_log import PollLog
+from podium.server.request_context import RequestContext
 from podium.server.retention import Retention
 from podium.server.sweeper import Sweeper
+from podium.server.ui import mount_ui
 from podium.settings import Settings
 from podium.store.base import Store
 from podium.store.factory import store_for
@@ -48,9 +54,13 @@ def _error(status: int, body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
-    """The server for ``settings``; ``store`` defaults to the backend they name."""
+def create_app(
+    settings: Settings, store: Store | None = None, *, spans: SpanEmitter | None = None
+) -> FastAPI:
+    """The server for ``settings``; ``store`` defaults to the backend they name, ``spans``
+    to what the ``OTEL_*`` variables configure (usually nothing)."""
     backend: Store = store or store_for(settings)
+    emitter = spans or SpanEmitter.from_env("podium-server")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,8 +86,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             await sweeper.stop()
             orchestrator.waiters.notify_all()
             await backend.close()
+            if emitter is not None:
+                emitter.shutdown()
 
-    orchestrator = Orchestrator(backend)
+    orchestrator = Orchestrator(backend, observer=Observer(Metrics(), emitter))
     retention = None
     if settings.retention_days is not None:
         retention = Retention(
@@ -164,10 +176,13 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         routes_event_handlers.router,
         routes_subscriptions.router,
         routes_trace.router,
+        routes_metrics.router,
     )
     for router in routers:
         app.router.routes.extend(router.routes)
+    mount_ui(app)
     app.add_middleware(FastPath)
+    app.add_middleware(RequestContext)
     if authenticator is not None:
         # Added last, so it runs first: nothing, the fast path included, runs unauthorized.
         app.add_middleware(AuthMiddleware, authenticator=authenticator)

@@ -18,6 +18,7 @@ import orjson
 from podium.engine.decider import HTTP_QUEUE
 from podium.engine.state import TaskStatus
 from podium.errors import PodiumError
+from podium.observability.context import task_traceparent
 from podium.server.orchestrator import Claimed, Orchestrator
 
 __all__ = ["HttpTaskExecutor", "call_http"]
@@ -26,14 +27,20 @@ log = logging.getLogger("podium.http_tasks")
 
 
 async def call_http(
-    session: aiohttp.ClientSession, spec: Any
+    session: aiohttp.ClientSession, spec: Any, ids: dict[str, str] | None = None
 ) -> tuple[TaskStatus, dict[str, Any], str | None]:
-    """Make the call an HTTP task describes; the outcome as (status, output, reason)."""
+    """Make the call an HTTP task describes; the outcome as (status, output, reason).
+
+    ``ids`` (trace context, correlation and request ids) are sent as headers unless the task
+    sets those headers itself."""
     if not isinstance(spec, dict) or not spec.get("uri"):
         return TaskStatus.FAILED_WITH_TERMINAL_ERROR, {}, "http_request.uri is missing"
     method = str(spec.get("method") or "GET").upper()
     uri = str(spec["uri"])
     headers = {str(k): str(v) for k, v in (spec.get("headers") or {}).items()}
+    for name, value in (ids or {}).items():
+        if name.lower() not in {key.lower() for key in headers}:
+            headers[name] = value
     if spec.get("accept"):
         headers.setdefault("Accept", str(spec["accept"]))
     body = spec.get("body")
@@ -79,6 +86,19 @@ async def call_http(
     )
 
 
+def _ids(claimed: Claimed) -> dict[str, str]:
+    run_id, task_id = claimed.state.run_id, claimed.task.task_id
+    ids = {
+        "traceparent": task_traceparent(run_id, task_id),
+        "X-Request-Id": task_id,
+        "X-Podium-Workflow-Id": run_id,
+        "X-Podium-Task-Id": task_id,
+    }
+    if claimed.state.correlation_id:
+        ids["X-Correlation-Id"] = claimed.state.correlation_id
+    return ids
+
+
 class HttpTaskExecutor:
     def __init__(self, orchestrator: Orchestrator, *, concurrency: int = 32) -> None:
         self.orchestrator = orchestrator
@@ -121,7 +141,7 @@ class HttpTaskExecutor:
         assert self._session is not None
         spec = claimed.task.input.get("http_request")
         try:
-            status, output, reason = await call_http(self._session, spec)
+            status, output, reason = await call_http(self._session, spec, _ids(claimed))
         except Exception as exc:
             # Our bug, not the service's: fail the attempt now rather than at lease expiry.
             log.exception("HTTP task %s failed inside Podium", claimed.task.task_id)

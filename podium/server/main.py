@@ -6,6 +6,7 @@ import logging
 
 import uvicorn
 
+from podium.observability.logs import setup_logging
 from podium.server.app import create_app
 from podium.settings import Settings
 
@@ -14,7 +15,7 @@ __all__ = ["serve"]
 
 def serve(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM; every acknowledged change is already on disk."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging(settings.log_format)
     app = create_app(settings)
     config = uvicorn.Config(
         app,

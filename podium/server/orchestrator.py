@@ -54,6 +54,8 @@ from podium.errors import (
     WorkflowNotFoundError,
 )
 from podium.events import bus
+from podium.observability.context import correlation_id_var
+from podium.observability.observer import Note, Observer
 from podium.resilience.breaker import Transition
 from podium.resilience.policy import ResiliencePolicy, Verdict, log_transition
 from podium.server import contract_hooks
@@ -103,6 +105,8 @@ class _Outbox:
     failures: list[str] = field(default_factory=list)
     deliveries: bool = False
     outbox_brokers: set[str] = field(default_factory=set)
+    notes: list[Note] = field(default_factory=list)
+    """What the unit did, for metrics, spans and its log line."""
 
 
 class Orchestrator:
@@ -114,8 +118,10 @@ class Orchestrator:
         *,
         clock: Callable[[], int] = now_ms,
         on_timer_added: Callable[[], None] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.store = store
+        self.observer = observer or Observer()
         self.clock = clock
         self.waiters = QueueWaiters()
         self.contracts = ContractRuntime()
@@ -131,7 +137,7 @@ class Orchestrator:
 
     # ---- after commit -------------------------------------------------------------------
 
-    def _publish(self, outbox: _Outbox) -> None:
+    def _publish(self, outbox: _Outbox, op: str, elapsed_ms: float) -> None:
         for queue in outbox.ready_queues:
             self.waiters.notify(queue)
         if outbox.poke_sweeper:
@@ -144,8 +150,9 @@ class Orchestrator:
             self.on_deliveries()
         for broker in outbox.outbox_brokers:
             self.on_outbox(broker)
+        self.observer.after_commit(op, outbox.notes, outbox.transitions, elapsed_ms)
 
-    async def _write(self, fn: Callable[[StoreTx, _Outbox], Any]) -> Any:
+    async def _write(self, fn: Callable[[StoreTx, _Outbox], Any], op: str = "unit") -> Any:
         def unit(tx: StoreTx) -> tuple[Any, _Outbox]:
             # A fresh outbox per attempt: the store may run a unit again after a lost race.
             outbox = _Outbox()
@@ -154,8 +161,9 @@ class Orchestrator:
                 tx.announce_ready(outbox.ready_queues)
             return result, outbox
 
+        began = time.perf_counter()
         result, outbox = await self.store.write(unit)
-        self._publish(outbox)
+        self._publish(outbox, op, (time.perf_counter() - began) * 1000)
         return result
 
     def heard_ready(self, queue: str | None) -> None:
@@ -179,8 +187,9 @@ class Orchestrator:
     ) -> str:
         """Start a run of a registered workflow, or of ``definition`` (validated, not
         registered: the SDK's inline ``workflowDef``). A repeated idempotency key returns the
-        first run."""
+        first run. Without ``correlation_id``, the caller's ``X-Correlation-Id`` header is used."""
         run_id = str(uuid.uuid4())
+        correlation_id = correlation_id or correlation_id_var.get()
         now = self.clock()
 
         def unit(tx: StoreTx, outbox: _Outbox) -> str:
@@ -206,7 +215,7 @@ class Orchestrator:
             )
             return run_id
 
-        result: str = await self._write(unit)
+        result: str = await self._write(unit, "start")
         return result
 
     def _start_run_tx(
@@ -327,6 +336,7 @@ class Orchestrator:
         known = {task.task_id for task in state.tasks}
         decision = decide(state, event, blueprint, self._catalog.for_run(tx, blueprint))
         new = decision.state
+        self.observer.on_decision(outbox.notes, state, new, event, blueprint)
         if new.status.is_terminal and not state.status.is_terminal:
             if new.status != RunStatus.COMPLETED:
                 blame = blame_run(tx, self.policy, blueprint, new)
@@ -551,7 +561,7 @@ class Orchestrator:
                 return claimed[0] if claimed else None
             return None
 
-        result: Claimed | None = await self._write(unit)
+        result: Claimed | None = await self._write(unit, "update")
         return result
 
     async def signal(
@@ -615,6 +625,7 @@ class Orchestrator:
                 outbox.transitions.append(gate.transition)
             if gate.verdict == Verdict.HAND_OUT:
                 claimed.append(Claimed(state, task, entry))
+                self.observer.on_claim(outbox.notes, state.run_id, task, now)
             elif gate.verdict == Verdict.HOLD:
                 tx.defer(entry.task_id, gate.until)
                 outbox.poke_sweeper = True
@@ -645,7 +656,8 @@ class Orchestrator:
                 claimed: list[Claimed] = await self._write(
                     lambda tx, outbox: self._claim_tx(
                         tx, outbox, queue, worker_id, count, self.clock()
-                    )
+                    ),
+                    "poll",
                 )
                 remaining = deadline - time.monotonic()
                 if claimed or remaining <= 0:
@@ -660,7 +672,7 @@ class Orchestrator:
         """Apply an operator's action (pause, resume, terminate, retry, restart) to a run."""
         now = self.clock()
         state: RunState = await self._write(
-            lambda tx, outbox: self._event_tx(tx, outbox, run_id, make_event(now))
+            lambda tx, outbox: self._event_tx(tx, outbox, run_id, make_event(now)), "action"
         )
         return state
 
@@ -678,7 +690,7 @@ class Orchestrator:
                 state.version = blueprint.definition.version
             return self._decide_tx(tx, outbox, state, key, blueprint, RestartRun(now))
 
-        restarted: RunState = await self._write(unit)
+        restarted: RunState = await self._write(unit, "restart")
         return restarted
 
     async def remove_run(self, run_id: str) -> None:
@@ -758,5 +770,5 @@ class Orchestrator:
             due = [moment for moment in candidates if moment is not None]
             return min(due) if due else None
 
-        next_due: int | None = await self._write(unit)
+        next_due: int | None = await self._write(unit, "sweep")
         return now, next_due

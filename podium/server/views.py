@@ -8,6 +8,7 @@ from typing import Any
 from podium.dsl.models import TaskType
 from podium.engine.compensation import COMPENSATES, idempotency_key
 from podium.engine.state import RunState, TaskState, TaskStatus
+from podium.observability.context import run_trace_id, task_traceparent
 from podium.server.attribution import Blame
 from podium.store.base import QueueEntry
 
@@ -76,6 +77,8 @@ def task_json(
         # Conductor embeds the whole step; the SDK's Workflow.get_task() reads its reference
         # name from here, so at least the step's identity is given.
         "workflowTask": {"name": task.name, "taskReferenceName": task.ref, "type": task.type},
+        # W3C trace context for the worker's own spans; Conductor clients ignore the field.
+        "traceparent": task_traceparent(state.run_id, task.task_id),
     }
     if blame is not None:
         body["service"] = blame.to_json()
@@ -127,6 +130,7 @@ def run_json(
         "failedTaskNames": [t.name for t in failed],
         "priority": 0,
         "idempotencyKey": state.idempotency_key,
+        "traceId": run_trace_id(state.run_id),
     }
     culprit = next((t for t in failed if t.task_id in blames), None)
     if culprit is not None and state.status.is_terminal:

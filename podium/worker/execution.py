@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import logging
@@ -122,7 +123,9 @@ async def _call(spec: WorkerTaskSpec, task: Task, executor: Executor | None) -> 
     if spec.is_async:
         return await spec.func(*args, **kwargs)
     loop = asyncio.get_running_loop()
-    value = await loop.run_in_executor(executor, functools.partial(spec.func, *args, **kwargs))
+    # In the task's context, so that a sync handler's log lines and spans know their task.
+    call = functools.partial(contextvars.copy_context().run, spec.func, *args, **kwargs)
+    value = await loop.run_in_executor(executor, call)
     if inspect.isawaitable(value):
         # A sync callable that hands back a coroutine (a partial of an async function, an
         # object with ``async def __call__``): finish it on the loop.

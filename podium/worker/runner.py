@@ -21,6 +21,7 @@ from podium.client import api_root
 from podium.worker.execution import TaskResult, execute
 from podium.worker.registry import WorkerTaskSpec, spec_for
 from podium.worker.task import Task
+from podium.worker.tracing import WorkerTracing
 from podium.worker.transport import HttpResponse, HttpTransport, TransportError
 
 __all__ = ["WorkerRunner", "default_worker_id"]
@@ -99,11 +100,12 @@ class WorkerRunner:
         update_retry_seconds: float = 600.0,
         http_timeout: float = 30.0,
         api_key: str | None = None,
+        tracing: WorkerTracing | None = None,
     ) -> None:
-        """``concurrency`` and ``poll_timeout_ms``, when given, override every handler's own.
-
-        ``api_key`` (``keyId:keySecret``, default ``PODIUM_API_KEY``) for servers with auth on.
-        """
+        """``concurrency`` and ``poll_timeout_ms``, when given, override every handler's own;
+        ``api_key`` (``keyId:keySecret``, default ``PODIUM_API_KEY``) is for servers with auth
+        on; ``tracing`` defaults to what the ``OTEL_*`` variables configure."""
+        self.tracing = tracing or WorkerTracing.from_env()
         # Several instances of one Podium may be listed, separated by commas.
         self.server_url = ",".join(api_root(url.strip()) for url in server_url.split(","))
         self.worker_id = worker_id or default_worker_id()
@@ -212,6 +214,7 @@ class WorkerRunner:
                 self._executor = None
             self._client = None
             self._stop_requested = False
+            self.tracing.flush()
             logger.info("worker %s stopped", self.worker_id)
 
     def stop(self) -> None:
@@ -342,8 +345,10 @@ class WorkerRunner:
             while current is not None:
                 task = Task.from_json(current)
                 spec = self._specs.get(task.task_type, state.spec)
-                result = await execute(spec, task, self.worker_id, self._executor)
-                current = await self._post_result(result)
+                with self.tracing.task(task, self.worker_id) as scope:
+                    result = await execute(spec, task, self.worker_id, self._executor)
+                    scope.finished(result.status, result.body.get("reasonForIncompletion"))
+                current = await self._post_result(result, scope.traceparent)
         except Exception:  # a bug of ours; a handler's errors are results, not exceptions
             logger.exception("worker slot for %s failed", state.spec.name)
         finally:
@@ -353,7 +358,9 @@ class WorkerRunner:
             for s in self._states:
                 s.wake.set()
 
-    async def _post_result(self, result: TaskResult) -> dict[str, Any] | None:
+    async def _post_result(
+        self, result: TaskResult, traceparent: str | None = None
+    ) -> dict[str, Any] | None:
         """Post ``result``; return the next task the server handed back, if any.
 
         A 409 (lease lost, task already finished) drops the result; 5xx and connection errors
@@ -364,12 +371,13 @@ class WorkerRunner:
         deadline = time.monotonic() + self.update_retry_seconds
         backoff = _Backoff(0.1, 5.0)
         attempts = 0
+        headers = {**_JSON, "traceparent": traceparent} if traceparent else _JSON
         while True:
             attempts += 1
             v2 = self._use_v2 and not self._stopping.is_set()
             path = "/api/tasks/update-v2" if v2 else "/api/tasks"
             try:
-                response = await self._client.post(path, content=result.content, headers=_JSON)
+                response = await self._client.post(path, content=result.content, headers=headers)
             except TransportError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             else:

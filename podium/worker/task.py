@@ -46,6 +46,8 @@ class Task:
     correlation_id: str | None = None
     idempotency_key: str | None = None
     workflow_type: str | None = None
+    traceparent: str | None = None
+    """The W3C trace context of the task's span on the server, for tracing what it calls."""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """The task object exactly as the server sent it (camelCase keys), for anything not above."""
 
@@ -72,6 +74,7 @@ class Task:
             correlation_id=_str(data.get("correlationId")),
             idempotency_key=idempotency_key,
             workflow_type=_str(data.get("workflowType")),
+            traceparent=_str(data.get("traceparent")),
             raw=dict(data),
         )
 

@@ -1,0 +1,112 @@
+"""Prometheus metrics of one server instance, in a registry of its own.
+
+Counters and histograms are updated after each commit from what the unit of work did; gauges
+that describe shared state (queue depth, breakers) are read from the store at scrape time, so
+every instance reports the same values whichever of them did the work.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["BREAKER_LEVELS", "Metrics", "queue_label"]
+
+BREAKER_LEVELS = {"CLOSED": 0.0, "HALF_OPEN": 1.0, "OPEN": 2.0}
+"""``podium_breaker_state``'s value for each circuit state."""
+
+_SERVER_QUEUES = {"_podium.http": "HTTP"}
+
+
+def queue_label(queue: str) -> str:
+    """A queue's name in metrics: a task type, or HTTP for the server's own HTTP tasks."""
+    return _SERVER_QUEUES.get(queue, queue)
+
+
+_SECONDS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
+class Metrics:
+    """Podium's metrics; ``render`` gives the Prometheus text format."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.runs_started = Counter(
+            "podium_runs_started", "Workflow runs started.", ["workflow"], registry=r
+        )
+        self.runs_finished = Counter(
+            "podium_runs_finished",
+            "Workflow runs that reached a final status.",
+            ["workflow", "status"],
+            registry=r,
+        )
+        self.run_duration = Histogram(
+            "podium_run_duration_seconds",
+            "Time from a run's start to its final status.",
+            ["workflow", "status"],
+            buckets=_SECONDS,
+            registry=r,
+        )
+        self.tasks_finished = Counter(
+            "podium_tasks_finished",
+            "Task attempts that ended, by task type, service and status.",
+            ["task_type", "service", "status"],
+            registry=r,
+        )
+        self.task_latency = Histogram(
+            "podium_task_latency_seconds",
+            "Time a task attempt ran: from its hand-out to its result.",
+            ["task_type", "service"],
+            buckets=_SECONDS,
+            registry=r,
+        )
+        self.queue_wait = Histogram(
+            "podium_task_queue_wait_seconds",
+            "Time a task waited in its queue before a worker took it.",
+            ["task_type"],
+            buckets=_SECONDS,
+            registry=r,
+        )
+        self.queue_depth = Gauge(
+            "podium_task_queue_depth",
+            "Tasks queued and not yet handed out, by task type.",
+            ["task_type"],
+            registry=r,
+        )
+        self.retries = Counter(
+            "podium_task_retries",
+            "Task attempts scheduled as a retry of a failed one.",
+            ["task_type"],
+            registry=r,
+        )
+        self.breaker_state = Gauge(
+            "podium_breaker_state",
+            "Circuit breaker of each service: 0 closed, 1 half-open, 2 open.",
+            ["service"],
+            registry=r,
+        )
+        self.breaker_transitions = Counter(
+            "podium_breaker_transitions",
+            "Circuit breaker transitions this instance made, by the state entered.",
+            ["service", "to"],
+            registry=r,
+        )
+        self.event_bus_lag = Gauge(
+            "podium_event_bus_lag_seconds",
+            "Age of the oldest event not yet delivered to its subscribers.",
+            registry=r,
+        )
+
+    def set_queue_depths(self, sizes: dict[str, int]) -> None:
+        """Replace the queue-depth samples: a queue that emptied must not keep its last value."""
+        self.queue_depth.clear()
+        for queue, size in sizes.items():
+            self.queue_depth.labels(queue_label(queue)).set(size)
+
+    def set_breakers(self, states: dict[str, str]) -> None:
+        self.breaker_state.clear()
+        for service, circuit in states.items():
+            self.breaker_state.labels(service).set(BREAKER_LEVELS.get(circuit, -1.0))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

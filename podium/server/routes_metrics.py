@@ -1,0 +1,34 @@
+"""``/metrics``: Prometheus metrics of this instance, and of the queues and breakers it shares."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from podium.resilience.breaker import BreakerState
+from podium.server.state import orchestrator_of
+from podium.store.base import StoreTx
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["observability"])
+
+
+def _shared(tx: StoreTx) -> tuple[dict[str, int], dict[str, str]]:
+    sizes = tx.queue_sizes(None)
+    breakers = {
+        name: str(BreakerState.from_dict(body).circuit) for name, body in tx.list_breakers().items()
+    }
+    return sizes, breakers
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Runs, tasks, queues, retries and breakers in the Prometheus text format."""
+    orchestrator = orchestrator_of(request)
+    sizes, breakers = await orchestrator.store.read(_shared)
+    observed = orchestrator.observer.metrics
+    observed.set_queue_depths(sizes)
+    observed.set_breakers(breakers)
+    return Response(observed.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""The web UI: hand-written static files in ``static/``, served by the server at ``/ui``."""

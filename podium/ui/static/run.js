@@ -1,0 +1,207 @@
+// One run: its graph coloured by task status, a timeline, every task's details and the
+// operator's actions. Refreshes every second while open.
+import { api, MissingFeature } from "./api.js";
+import { h, statusBadge, when, duration, json, notice } from "./dom.js";
+import { drawWorkflow } from "./graph.js";
+
+const TERMINAL = new Set(["COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED", "COMPENSATED",
+  "COMPENSATION_FAILED"]);
+const ACTIVE_TASK = new Set(["SCHEDULED", "IN_PROGRESS"]);
+const baseRef = ref => ref.replace(/(__\d+)+$/, "");
+
+export function runView(runId) {
+  let run = null, definition = null, selected = null, shownKey = "";
+  const header = h("div", { class: "run-head" });
+  const failure = h("div", { class: "failure", hidden: true });
+  const actions = h("div", { class: "actions" });
+  const graph = h("div", { class: "graph-box", id: "graph" });
+  const timeline = h("div", { class: "timeline", id: "timeline" });
+  const tasks = h("tbody");
+  const details = h("aside", { class: "details", id: "details" }, h("p", { class: "muted" },
+    "Select a task in the graph or the table."));
+  const root = h("section", { class: "run" }, header, failure, actions,
+    h("div", { class: "columns" },
+      h("div", { class: "left" }, h("h2", {}, "Graph"), graph),
+      h("div", { class: "right" }, h("h2", {}, "Timeline"), timeline,
+        h("h2", {}, "Tasks"), h("table", { class: "tasks" }, h("thead", {}, h("tr", {},
+          ["Task", "Type", "Status", "Attempt", "Worker", "Service", "Took"].map(t => h("th", {}, t)))), tasks),
+        details)));
+
+  const latestByRef = () => {
+    const map = new Map();
+    for (const task of run.tasks) {
+      const key = baseRef(task.referenceTaskName);
+      const seen = map.get(key);
+      if (!seen || task.seq > seen.seq) map.set(key, task);
+    }
+    return map;
+  };
+
+  async function act(label, call) {
+    try {
+      await call();
+      notice(`${label}: done.`, "ok");
+    } catch (error) {
+      if (error instanceof MissingFeature) notice(`This server does not offer ${error.message} yet.`, "missing");
+      else notice(`${label} failed: ${error.message}`, "error");
+    }
+    await refresh();
+  }
+
+  function renderHeader() {
+    header.replaceChildren(
+      h("h1", {}, run.workflowType, h("span", { class: "muted" }, ` v${run.workflowVersion} `), statusBadge(run.status)),
+      h("dl", { class: "ids" },
+        h("dt", {}, "Workflow id"), h("dd", { class: "mono" }, run.workflowId),
+        h("dt", {}, "Correlation id"), h("dd", {}, run.correlationId
+          ? h("a", { href: `#/trace/${encodeURIComponent(run.correlationId)}` }, run.correlationId) : "—"),
+        h("dt", {}, "Trace id"), h("dd", { class: "mono" }, run.traceId || "—"),
+        run.parentWorkflowId && [h("dt", {}, "Parent"), h("dd", {}, h("a", { href: `#/run/${run.parentWorkflowId}` }, run.parentWorkflowId))],
+        h("dt", {}, "Started"), h("dd", {}, when(run.startTime)),
+        h("dt", {}, "Took"), h("dd", {}, duration(run.startTime, run.endTime || null)),
+      ),
+    );
+    const blame = run.failure;
+    failure.hidden = !run.reasonForIncompletion;
+    failure.replaceChildren(
+      h("strong", {}, "Why: "), run.reasonForIncompletion || "",
+      blame && h("div", { class: "blame" }, `Failed at ${blame.taskReferenceName}; service `,
+        h("strong", {}, blame.service || "?"), blame.owner ? `, owned by ${blame.owner}` : "",
+        blame.contact ? ` — contact ${blame.contact}` : "", blame.onCall ? ` (on call: ${blame.onCall})` : ""),
+    );
+    const s = run.status, terminal = TERMINAL.has(s);
+    const button = (label, call, show) => show && h("button", { type: "button", "data-action": label.toLowerCase(),
+      onclick: () => act(label, call) }, label);
+    actions.replaceChildren(...[
+      button("Pause", () => api.pause(runId), s === "RUNNING"),
+      button("Resume", () => api.resume(runId), s === "PAUSED"),
+      button("Retry", () => api.retry(runId), ["FAILED", "TIMED_OUT", "TERMINATED"].includes(s)),
+      button("Restart", () => api.restart(runId), terminal),
+      button("Terminate", () => api.terminate(runId), !terminal),
+    ].filter(Boolean));
+  }
+
+  function renderGraph() {
+    if (!definition) return;
+    const latest = latestByRef();
+    drawWorkflow(graph, definition, ref => latest.get(ref)?.status || null, ref => {
+      selected = ref; shownKey = ""; renderDetails();
+    });
+    graph.querySelectorAll(".node").forEach(node =>
+      node.classList.toggle("selected", node.dataset.ref === selected));
+  }
+
+  function renderTimeline() {
+    const tasks = run.tasks.filter(t => t.scheduledTime);
+    if (!tasks.length) { timeline.replaceChildren(h("p", { class: "muted" }, "No tasks yet.")); return; }
+    const start = Math.min(...tasks.map(t => t.scheduledTime));
+    const now = TERMINAL.has(run.status) ? 0 : Date.now();
+    const end = Math.max(now,
+      ...tasks.map(t => t.endTime || t.updateTime || t.scheduledTime), start + 1);
+    const pct = ms => `${(100 * (ms - start) / (end - start)).toFixed(2)}%`;
+    timeline.replaceChildren(...tasks.map(t => {
+      const running = t.startTime || t.endTime || null;
+      const finish = t.endTime || (ACTIVE_TASK.has(t.status) ? end : t.updateTime);
+      return h("div", { class: "lane", "data-ref": t.referenceTaskName, onclick: () => { selected = baseRef(t.referenceTaskName); shownKey = ""; renderDetails(); } },
+        h("span", { class: "lane-name" }, t.referenceTaskName),
+        h("span", { class: "lane-track" },
+          running && h("span", { class: "bar queued", style: `left:${pct(t.scheduledTime)};width:calc(${pct(running)} - ${pct(t.scheduledTime)})`, title: "queued" }),
+          h("span", { class: `bar s-${t.status}`, style: `left:${pct(running || t.scheduledTime)};width:max(3px, calc(${pct(finish)} - ${pct(running || t.scheduledTime)}))`,
+            title: `${t.status} ${duration(running || t.scheduledTime, t.endTime || null)}` })));
+    }));
+  }
+
+  function renderTasks() {
+    tasks.replaceChildren(...run.tasks.map(t => h("tr", {
+      "data-ref": t.referenceTaskName, "data-status": t.status,
+      class: baseRef(t.referenceTaskName) === selected ? "selected" : "",
+      onclick: () => { selected = baseRef(t.referenceTaskName); shownKey = ""; renderDetails(); },
+    },
+      h("td", {}, t.referenceTaskName), h("td", {}, t.taskType), h("td", {}, statusBadge(t.status)),
+      h("td", {}, t.retryCount + 1), h("td", { class: "mono" }, t.workerId || "—"),
+      h("td", {}, t.service ? t.service.service : "—"),
+      h("td", {}, duration(t.startTime || t.scheduledTime, t.endTime || null)))));
+  }
+
+  function taskActions(task) {
+    const active = ACTIVE_TASK.has(task.status);
+    const out = [];
+    if (TERMINAL.has(run.status) || !active) {
+      out.push(h("button", { type: "button", "data-action": "rerun",
+        onclick: () => act("Re-run from this task", () => api.rerun(runId, task.taskId)) }, "Re-run from here"));
+    }
+    if (active) {
+      out.push(h("button", { type: "button", "data-action": "skip",
+        onclick: () => act("Skip", () => api.skip(runId, task.referenceTaskName)) }, "Skip"));
+      const outcome = h("select", { "aria-label": "Outcome" },
+        ["COMPLETED", "FAILED"].map(s => h("option", { value: s }, s)));
+      const output = h("textarea", { rows: 3, "aria-label": "Output (JSON)", placeholder: '{"approved": true}' });
+      const label = task.taskType === "HUMAN" ? "Complete task" : "Send signal";
+      out.push(h("form", { class: "signal", onsubmit: event => {
+        event.preventDefault();
+        let body = {};
+        try { body = output.value.trim() ? JSON.parse(output.value) : {}; }
+        catch { notice("The output must be JSON.", "error"); return; }
+        act(label, () => api.finishTask(runId, task.referenceTaskName, outcome.value, body));
+      } }, outcome, output, h("button", { type: "submit", "data-action": "signal" }, label)));
+    }
+    return out;
+  }
+
+  function renderDetails() {
+    if (!selected) return;
+    const attempts = run.tasks.filter(t => baseRef(t.referenceTaskName) === selected);
+    const task = attempts[attempts.length - 1];
+    renderTasks();
+    graph.querySelectorAll(".node").forEach(node => node.classList.toggle("selected", node.dataset.ref === selected));
+    if (!task) {
+      details.replaceChildren(h("h2", {}, selected), h("p", { class: "muted" }, "Not scheduled yet."));
+      return;
+    }
+    const key = attempts.map(t => `${t.taskId}:${t.status}:${t.updateTime}`).join();
+    if (key === shownKey) return;  // unchanged: keep what the operator is typing
+    shownKey = key;
+    const svc = task.service;
+    details.replaceChildren(
+      h("h2", {}, task.referenceTaskName, " ", statusBadge(task.status)),
+      h("dl", { class: "ids" },
+        h("dt", {}, "Task id"), h("dd", { class: "mono" }, task.taskId),
+        h("dt", {}, "Type"), h("dd", {}, task.taskType),
+        h("dt", {}, "Worker"), h("dd", { class: "mono" }, task.workerId || "—"),
+        svc && [h("dt", {}, "Service"), h("dd", { class: "service" }, svc.service,
+          svc.owner ? ` · owner ${svc.owner}` : "", svc.contact ? ` · contact ${svc.contact}` : "",
+          svc.onCall ? ` · on call ${svc.onCall}` : "")],
+        h("dt", {}, "Traceparent"), h("dd", { class: "mono" }, task.traceparent || "—"),
+      ),
+      task.reasonForIncompletion && h("div", { class: "error" }, h("strong", {}, "Error: "), task.reasonForIncompletion),
+      h("div", { class: "task-actions" }, taskActions(task)),
+      h("h3", {}, "Input"), json(task.inputData),
+      h("h3", {}, "Output"), json(task.outputData),
+      h("h3", {}, `Attempts (${attempts.length})`),
+      h("ol", { class: "attempts" }, attempts.map(a => h("li", {}, statusBadge(a.status), " ",
+        when(a.scheduledTime), " · ", duration(a.startTime || a.scheduledTime, a.endTime || null),
+        a.reasonForIncompletion ? ` · ${a.reasonForIncompletion}` : ""))),
+      h("h3", {}, "Logs"),
+      task.logs && task.logs.length
+        ? h("pre", { class: "logs" }, task.logs.map(l => `${when(l.createdTime)}  ${l.log}`).join("\n"))
+        : h("p", { class: "muted" }, "No logs."),
+    );
+  }
+
+  async function refresh() {
+    run = await api.run(runId);
+    if (!definition) {
+      try { definition = await api.definition(run.workflowType, run.workflowVersion); }
+      catch { graph.replaceChildren(h("p", { class: "muted" }, "The definition of this run is no longer registered.")); }
+    }
+    root.dataset.status = run.status;
+    renderHeader();
+    renderGraph();
+    renderTimeline();
+    renderTasks();
+    renderDetails();
+    return true;
+  }
+
+  return { root, refresh };
+}
