@@ -25,6 +25,7 @@ from podium.dsl.models import TaskType, WorkflowTask
 from podium.engine.context import expression_context
 from podium.engine.events import CancelTimer
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
+from podium.engine.timing import WORKFLOW_TIMEOUT_KEY
 
 if TYPE_CHECKING:
     from podium.engine.decider import Decider
@@ -53,7 +54,6 @@ FAILED_ENDINGS = frozenset(
 _SUFFIX = "__compensate"
 _FAILURES = frozenset({RunStatus.FAILED, RunStatus.TIMED_OUT})
 _DONE = frozenset({str(TaskStatus.COMPLETED), str(TaskStatus.COMPLETED_WITH_ERRORS)})
-_WORKFLOW_TIMEOUT = "workflow-timeout"
 _OUTSIDE_EFFECTS = frozenset(
     {TaskType.SIMPLE, TaskType.HTTP, TaskType.SUB_WORKFLOW, TaskType.START_WORKFLOW, TaskType.HUMAN}
 )
@@ -145,7 +145,7 @@ def begin(d: Decider, trigger: RunStatus, reason: str | None) -> None:
     state.reason = reason
     if d.blueprint.definition.timeoutSeconds > 0:
         # The run's own deadline is over; each compensation has its TaskDef's timeouts.
-        d.commands.append(CancelTimer(_WORKFLOW_TIMEOUT))
+        d.commands.append(CancelTimer(WORKFLOW_TIMEOUT_KEY))
 
 
 def resumable(state: RunState) -> bool:

@@ -52,6 +52,7 @@ from podium.engine.events import (
 )
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus, derive_id
 from podium.engine.timing import (
+    WORKFLOW_TIMEOUT_KEY,
     http_lease_s,
     retry_delay_s,
     timer_key_task_timeout,
@@ -68,7 +69,6 @@ DEFAULT_TASK_DEF = TaskDef(name="default")
 """Conductor's defaults, for a SIMPLE task with no registered TaskDef."""
 
 _SYSTEM_TASK_DEF = TaskDef(name="system", retryCount=0, retryDelaySeconds=0)
-_WORKFLOW_TIMEOUT = "workflow-timeout"
 _MAX_STEPS_PER_DECISION = 10_000
 _RETRY_HELD = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
 
@@ -103,7 +103,7 @@ class Decider:
     def apply(self, event: Event) -> None:
         match event:
             case RunStarted():
-                self._start()
+                self.begin()
             case TaskResult():
                 self._task_result(event)
             case TaskProgress():
@@ -130,9 +130,9 @@ class Decider:
                 else:
                     self.end(RunStatus.TERMINATED, event.reason or "terminated")
             case RetryRun():
-                self._retry_run()
+                rework.retry_run(self)
             case RestartRun():
-                self._restart_run()
+                rework.restart_run(self)
             case RerunRun():
                 rework.rerun(self, event)
             case SkipTask():
@@ -150,14 +150,14 @@ class Decider:
                 code="E_RUN_STATUS",
             )
 
-    def _start(self) -> None:
+    def begin(self) -> None:
         state = self.state
         state.status = RunStatus.RUNNING
         state.start_at = self.now
         state.variables = dict(self.blueprint.definition.variables) | state.variables
         timeout_s = self.blueprint.definition.timeoutSeconds
         if timeout_s > 0:
-            self.commands.append(StartTimer(_WORKFLOW_TIMEOUT, self.now + timeout_s * 1000))
+            self.commands.append(StartTimer(WORKFLOW_TIMEOUT_KEY, self.now + timeout_s * 1000))
         self.schedule(self.blueprint.first())
 
     def _active_task(self, task_id: str) -> TaskState:
@@ -202,7 +202,7 @@ class Decider:
         task.logs = task.logs + list(event.logs)
 
     def _timer_fired(self, key: str) -> None:
-        if key == _WORKFLOW_TIMEOUT:
+        if key == WORKFLOW_TIMEOUT_KEY:
             if not self.state.status.is_terminal:
                 timeout_s = self.blueprint.definition.timeoutSeconds
                 if self.blueprint.definition.timeoutPolicy == "TIME_OUT_WF":
@@ -250,60 +250,6 @@ class Decider:
         else:
             reason = f"sub-workflow {event.child_run_id} {event.child_status}: {event.reason}"
             self.fail(task, TaskStatus.FAILED, reason)
-
-    def _retry_run(self) -> None:
-        state = self.state
-        if compensation.resumable(state):
-            compensation.resume(self)
-            return
-        if state.status not in (RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.TERMINATED):
-            raise ConflictError(
-                f"only a failed, timed-out or terminated workflow can be retried; "
-                f"{state.run_id} is {state.status}",
-                service="engine",
-                code="E_RUN_STATUS",
-            )
-        failed = [
-            t
-            for t in state.tasks
-            if t.is_latest and not t.status.is_success and not t.status.is_active
-        ]
-        self._reopen()
-        for task in failed:
-            self.schedule(self.step_of(task), retry_of=task, immediate=True)
-        # Nothing failed (terminated between steps, e.g. while paused): the steps whose
-        # successors were held still have ``advanced`` unset, so advance() carries on from them.
-
-    def _reopen(self) -> None:
-        """An ended run runs again (retry, rerun): it is RUNNING with its timeout re-armed."""
-        state = self.state
-        state.status = RunStatus.RUNNING
-        state.reason = None
-        state.end_at = None
-        state.failed_refs = []
-        state.skips = {}
-        timeout_s = self.blueprint.definition.timeoutSeconds
-        if timeout_s > 0:  # ended runs cancel it; as in Conductor it counts again from the retry
-            self.commands.append(StartTimer(_WORKFLOW_TIMEOUT, self.now + timeout_s * 1000))
-
-    def _restart_run(self) -> None:
-        state = self.state
-        if not state.status.is_terminal:
-            raise ConflictError(
-                f"only an ended workflow can be restarted; {state.run_id} is {state.status}",
-                service="engine",
-                code="E_RUN_STATUS",
-            )
-        state.tasks = []
-        state.output = {}
-        state.reason = None
-        state.end_at = None
-        state.failed_refs = []
-        state.variables = {}
-        state.skips = {}
-        state.compensation = None
-        state.restarts += 1
-        self._start()
 
     # ---- scheduling ---------------------------------------------------------------------
 
@@ -516,7 +462,7 @@ class Decider:
         if status == RunStatus.COMPLETED and not keep_output:
             state.output = self._run_output()
         if self.blueprint.definition.timeoutSeconds > 0:
-            self.commands.append(CancelTimer(_WORKFLOW_TIMEOUT))
+            self.commands.append(CancelTimer(WORKFLOW_TIMEOUT_KEY))
         if state.parent_run_id is not None and state.parent_task_id is not None:
             self.commands.append(
                 NotifyParent(

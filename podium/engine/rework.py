@@ -10,22 +10,34 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from podium.dsl.models import TaskType
+from podium.engine import compensation
 from podium.engine.events import (
     AddTaskLog,
     Dequeue,
     RerunRun,
     SkipTask,
+    StartTimer,
     TerminateChild,
     UpdateVariables,
 )
 from podium.engine.loops import inside
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
+from podium.engine.timing import WORKFLOW_TIMEOUT_KEY
 from podium.errors import ConflictError, TaskNotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from podium.engine.decider import Decider
 
-__all__ = ["add_task_log", "rerun", "skip", "take_pending_skip", "update_variables"]
+__all__ = [
+    "add_task_log",
+    "reopen",
+    "rerun",
+    "restart_run",
+    "retry_run",
+    "skip",
+    "take_pending_skip",
+    "update_variables",
+]
 
 
 def _rerun_target(state: RunState, task_id: str) -> TaskState | None:
@@ -46,7 +58,7 @@ def rerun(decider: Decider, event: RerunRun) -> None:
     if event.workflow_input is not None:
         state.input = dict(event.workflow_input)
     if event.task_id is None:
-        decider._restart_run()
+        restart_run(decider)
         return
     target = _rerun_target(state, event.task_id)
     if target is None:
@@ -56,7 +68,7 @@ def rerun(decider: Decider, event: RerunRun) -> None:
             field="reRunFromTaskId",
         )
     state.tasks = [task for task in state.tasks if task.seq < target.seq]
-    decider._reopen()
+    reopen(decider)
     for task in state.tasks:
         if task.ref == target.ref:
             task.retried = True  # the attempt about to be scheduled is the latest
@@ -194,3 +206,60 @@ def update_variables(decider: Decider, event: UpdateVariables) -> None:
             code="E_RUN_ENDED",
         )
     state.variables = {**state.variables, **event.variables}
+
+
+def retry_run(decider: Decider) -> None:
+    """Retry a failed run from its failed steps, or resume a saga's failed compensation."""
+    state = decider.state
+    if compensation.resumable(state):
+        compensation.resume(decider)
+        return
+    if state.status not in (RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.TERMINATED):
+        raise ConflictError(
+            f"only a failed, timed-out or terminated workflow can be retried; "
+            f"{state.run_id} is {state.status}",
+            service="engine",
+            code="E_RUN_STATUS",
+        )
+    failed = [
+        t for t in state.tasks if t.is_latest and not t.status.is_success and not t.status.is_active
+    ]
+    reopen(decider)
+    for task in failed:
+        decider.schedule(decider.step_of(task), retry_of=task, immediate=True)
+    # Nothing failed (terminated between steps, e.g. while paused): the steps whose
+    # successors were held still have ``advanced`` unset, so advance() carries on from them.
+
+
+def reopen(decider: Decider) -> None:
+    """An ended run runs again (retry, rerun): it is RUNNING with its timeout re-armed."""
+    state = decider.state
+    state.status = RunStatus.RUNNING
+    state.reason = None
+    state.end_at = None
+    state.failed_refs = []
+    state.skips = {}
+    timeout_s = decider.blueprint.definition.timeoutSeconds
+    if timeout_s > 0:  # ended runs cancel it; as in Conductor it counts again from the retry
+        decider.commands.append(StartTimer(WORKFLOW_TIMEOUT_KEY, decider.now + timeout_s * 1000))
+
+
+def restart_run(decider: Decider) -> None:
+    """Run an ended run again from the start, on the same definition."""
+    state = decider.state
+    if not state.status.is_terminal:
+        raise ConflictError(
+            f"only an ended workflow can be restarted; {state.run_id} is {state.status}",
+            service="engine",
+            code="E_RUN_STATUS",
+        )
+    state.tasks = []
+    state.output = {}
+    state.reason = None
+    state.end_at = None
+    state.failed_refs = []
+    state.variables = {}
+    state.skips = {}
+    state.compensation = None
+    state.restarts += 1
+    decider.begin()

@@ -8,6 +8,7 @@ from podium.dsl.durations import parse_duration_s, parse_until_ms
 from podium.dsl.models import RetryLogic, TaskDef
 
 __all__ = [
+    "WORKFLOW_TIMEOUT_KEY",
     "http_lease_s",
     "parse_duration_s",
     "parse_until_ms",
@@ -15,6 +16,9 @@ __all__ = [
     "timer_key_task_timeout",
     "timer_key_wait",
 ]
+
+WORKFLOW_TIMEOUT_KEY = "workflow-timeout"
+"""The timer of a run's own timeoutSeconds."""
 
 
 def retry_delay_s(task_def: TaskDef, attempt: int) -> int:

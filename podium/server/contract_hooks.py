@@ -15,7 +15,8 @@ from podium.errors import ValidationError
 from podium.store.base import StoreTx
 
 if TYPE_CHECKING:
-    from podium.server.orchestrator import Claimed, Orchestrator, _Outbox
+    from podium.server.orchestrator import Orchestrator
+    from podium.server.units import Claimed, Outbox
 
 __all__ = ["check_start", "checked_result", "hand_out"]
 
@@ -23,7 +24,7 @@ __all__ = ["check_start", "checked_result", "hand_out"]
 def hand_out(
     orchestrator: Orchestrator,
     tx: StoreTx,
-    outbox: _Outbox,
+    outbox: Outbox,
     claimed: list[Claimed],
     keys: dict[str, str],
     now: int,
@@ -34,7 +35,7 @@ def hand_out(
     failed_runs: set[str] = set()
     for item in claimed:
         run_id = item.state.run_id
-        blueprint = orchestrator._blueprint(tx, keys[run_id])
+        blueprint = orchestrator.definitions.blueprint(tx, keys[run_id])
         verdict = orchestrator.contracts.check_input(tx, blueprint, item.state, item.task)
         if verdict is None or not verdict.enforced:
             kept.append(item)
@@ -50,12 +51,12 @@ def hand_out(
             item.entry.poll_count,
             (),
         )
-        orchestrator._event_tx(tx, outbox, run_id, result)
+        orchestrator.event_tx(tx, outbox, run_id, result)
         failed_runs.add(run_id)
     if not failed_runs:
         return kept
     # Failing a task may have ended its run and cancelled tasks claimed beside it.
-    fresh = {run_id: orchestrator._load(tx, run_id)[0] for run_id in failed_runs}
+    fresh = {run_id: orchestrator.load(tx, run_id)[0] for run_id in failed_runs}
     still: list[Claimed] = []
     for item in kept:
         state = fresh.get(item.state.run_id)
@@ -86,7 +87,7 @@ def checked_result(
     """A worker's result as the engine should see it once the output is checked."""
     if not status.is_success:
         return status, reason, logs
-    blueprint = orchestrator._blueprint(tx, key)
+    blueprint = orchestrator.definitions.blueprint(tx, key)
     verdict = orchestrator.contracts.check_output(tx, blueprint, state, task_id, output, worker_id)
     if verdict is None:
         return status, reason, logs

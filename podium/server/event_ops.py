@@ -11,7 +11,8 @@ from podium.errors import ConflictError, TaskNotFoundError
 from podium.store.base import StoreTx
 
 if TYPE_CHECKING:
-    from podium.server.orchestrator import Orchestrator, _Outbox
+    from podium.server.orchestrator import Orchestrator
+    from podium.server.units import Outbox
 
 __all__ = ["RunOpsTx"]
 
@@ -19,7 +20,7 @@ __all__ = ["RunOpsTx"]
 class RunOpsTx:
     """``podium.events.ports.RunOps`` over one unit of work of the orchestrator."""
 
-    def __init__(self, orchestrator: Orchestrator, tx: StoreTx, outbox: _Outbox) -> None:
+    def __init__(self, orchestrator: Orchestrator, tx: StoreTx, outbox: Outbox) -> None:
         self._o, self._tx, self._outbox = orchestrator, tx, outbox
 
     def start_run(
@@ -32,7 +33,7 @@ class RunOpsTx:
         now: int,
     ) -> str:
         if self._tx.get_run(run_id) is None:
-            self._o._start_run_tx(
+            self._o.start_run_tx(
                 self._tx, self._outbox, run_id, name, version, run_input, correlation_id,
                 None, None, now,
             )  # fmt: skip
@@ -48,7 +49,7 @@ class RunOpsTx:
         reason: str | None,
         now: int,
     ) -> str | None:
-        state, key = self._o._load(self._tx, run_id, for_update=True)
+        state, key = self._o.load(self._tx, run_id, for_update=True)
         task = state.task(task_id) if task_id else state.latest(ref or "")
         if task is None:
             raise TaskNotFoundError(f"workflow {run_id} has no task {task_id or ref!r}")
@@ -57,8 +58,8 @@ class RunOpsTx:
         if state.status != RunStatus.RUNNING:
             raise ConflictError(f"workflow {run_id} is {state.status}", service="events")
         event = TaskResult(now, task.task_id, TaskStatus(status), output, reason)
-        self._o._decide_tx(
-            self._tx, self._outbox, state, key, self._o._blueprint(self._tx, key), event
+        self._o.decide_tx(
+            self._tx, self._outbox, state, key, self._o.definitions.blueprint(self._tx, key), event
         )
         return task.task_id
 

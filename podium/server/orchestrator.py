@@ -7,45 +7,32 @@ be left half-advanced. Only after the commit are long polls woken and callers an
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import orjson
-
 from podium.contracts.runtime import ContractRuntime
-from podium.dsl.models import TaskDef, TaskType, WorkflowDef
+from podium.dsl.models import WorkflowDef
 from podium.engine.blueprint import Blueprint
 from podium.engine.decider import decide
 from podium.engine.events import (
     AddTaskLog,
-    AwaitEvent,
-    CancelTimer,
-    ChildFinished,
-    Command,
-    Dequeue,
-    Enqueue,
     Event,
     NotifyParent,
     PublishEvent,
     RestartRun,
     RunStarted,
     StartChild,
-    StartTimer,
     StartWorkflow,
     TaskProgress,
     TaskResult,
     TerminateChild,
-    TerminateRun,
     TimerFired,
 )
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
 from podium.errors import (
-    DefinitionNotFoundError,
     LeaseLostError,
     PodiumError,
     TaskAlreadyFinishedError,
@@ -53,60 +40,25 @@ from podium.errors import (
     ValidationError,
     WorkflowNotFoundError,
 )
-from podium.events import bus
 from podium.observability.context import correlation_id_var
-from podium.observability.observer import Note, Observer
-from podium.resilience.breaker import Transition
-from podium.resilience.policy import ResiliencePolicy, Verdict, log_transition
+from podium.observability.observer import Observer
+from podium.resilience.policy import ResiliencePolicy, log_transition
 from podium.server import contract_hooks
-from podium.server.attribution import Blame, blame_run, blame_tasks
+from podium.server.attribution import blame_run, blame_tasks
+from podium.server.claims import claim_tx
+from podium.server.commands import carry_out
+from podium.server.definitions import Definitions
 from podium.server.event_ops import RunOpsTx
 from podium.server.task_defs import TaskDefCatalog
+from podium.server.units import Claimed, Outbox, RunView, now_ms
 from podium.server.waiters import QueueWaiters
-from podium.store.base import QueueEntry, RunQuery, Store, StoreTx
+from podium.store.base import RunQuery, Store, StoreTx
 
 __all__ = ["Claimed", "Orchestrator", "RunView", "now_ms"]
 
 T = TypeVar("T")
 
 log = logging.getLogger("podium.server")
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class RunView:
-    """A run with the live lease data of its queued tasks."""
-
-    state: RunState
-    entries: dict[str, QueueEntry]
-    blames: dict[str, Blame] = field(default_factory=dict)
-    """Who is behind each task that names a service or failed, by task id."""
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """A task handed to a worker, with the run it belongs to."""
-
-    state: RunState
-    task: TaskState
-    entry: QueueEntry
-
-
-@dataclass(slots=True)
-class _Outbox:
-    """What to do once the transaction has committed."""
-
-    ready_queues: set[str] = field(default_factory=set)
-    poke_sweeper: bool = False
-    transitions: list[tuple[str, Transition]] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    deliveries: bool = False
-    outbox_brokers: set[str] = field(default_factory=set)
-    notes: list[Note] = field(default_factory=list)
-    """What the unit did, for metrics, spans and its log line."""
 
 
 class Orchestrator:
@@ -128,16 +80,13 @@ class Orchestrator:
         self.on_timer_added = on_timer_added or (lambda: None)
         self.on_deliveries: Callable[[], None] = lambda: None
         self.on_outbox: Callable[[str], None] = lambda broker: None
-        self._blueprints: dict[str, Blueprint] = {}
+        self.definitions = Definitions()
         self._catalog = TaskDefCatalog()
         self.policy = ResiliencePolicy()
-        self._resolved: dict[
-            tuple[str, int | None, int], tuple[str, dict[str, Any], Blueprint]
-        ] = {}
 
     # ---- after commit -------------------------------------------------------------------
 
-    def _publish(self, outbox: _Outbox, op: str, elapsed_ms: float) -> None:
+    def _publish(self, outbox: Outbox, op: str, elapsed_ms: float) -> None:
         for queue in outbox.ready_queues:
             self.waiters.notify(queue)
         if outbox.poke_sweeper:
@@ -152,10 +101,10 @@ class Orchestrator:
             self.on_outbox(broker)
         self.observer.after_commit(op, outbox.notes, outbox.transitions, elapsed_ms)
 
-    async def _write(self, fn: Callable[[StoreTx, _Outbox], Any], op: str = "unit") -> Any:
-        def unit(tx: StoreTx) -> tuple[Any, _Outbox]:
+    async def _write(self, fn: Callable[[StoreTx, Outbox], Any], op: str = "unit") -> Any:
+        def unit(tx: StoreTx) -> tuple[Any, Outbox]:
             # A fresh outbox per attempt: the store may run a unit again after a lost race.
-            outbox = _Outbox()
+            outbox = Outbox()
             result = fn(tx, outbox)
             if outbox.ready_queues:
                 tx.announce_ready(outbox.ready_queues)
@@ -192,14 +141,14 @@ class Orchestrator:
         correlation_id = correlation_id or correlation_id_var.get()
         now = self.clock()
 
-        def unit(tx: StoreTx, outbox: _Outbox) -> str:
+        def unit(tx: StoreTx, outbox: Outbox) -> str:
             if idempotency_key:
                 existing = tx.get_idempotent_run(name, idempotency_key)
                 if existing is not None:
                     return existing
                 tx.put_idempotent_run(name, idempotency_key, run_id)
-            frozen = self._freeze(tx, definition.to_json()) if definition else None
-            self._start_run_tx(
+            frozen = self.definitions.freeze(tx, definition.to_json()) if definition else None
+            self.start_run_tx(
                 tx,
                 outbox,
                 run_id,
@@ -218,10 +167,10 @@ class Orchestrator:
         result: str = await self._write(unit, "start")
         return result
 
-    def _start_run_tx(
+    def start_run_tx(
         self,
         tx: StoreTx,
-        outbox: _Outbox,
+        outbox: Outbox,
         run_id: str,
         name: str,
         version: int | None,
@@ -234,7 +183,7 @@ class Orchestrator:
         frozen: tuple[str, dict[str, Any], Blueprint] | None = None,
         check_input: bool = False,
     ) -> RunState:
-        key, snapshot, blueprint = frozen or self._resolve_definition(tx, name, version)
+        key, snapshot, blueprint = frozen or self.definitions.resolve(tx, name, version)
         if check_input:
             contract_hooks.check_start(self, tx, blueprint.definition, run_input)
         tx.put_run_definition(key, snapshot)  # may be the first run of it in this database
@@ -250,84 +199,24 @@ class Orchestrator:
             parent_task_id=parent_task_id,
         )
         tx.insert_run(state, key)
-        return self._decide_tx(tx, outbox, state, key, blueprint, RunStarted(now))
-
-    def _resolve_definition(
-        self, tx: StoreTx, name: str, version: int | None
-    ) -> tuple[str, dict[str, Any], Blueprint]:
-        """The frozen definition a new run of ``name`` executes, cached until any definition
-        changes (the store's generation counter says when)."""
-        cache_key = (name, version, tx.definitions_generation())
-        cached = self._resolved.get(cache_key)
-        if cached is not None:
-            return cached
-        body = tx.get_workflow_def(name, version)
-        if body is None:
-            which = f"version {version}" if version is not None else "any version"
-            raise DefinitionNotFoundError(
-                f"no workflow definition '{name}' ({which}) is registered",
-                service="server",
-                field="name",
-            )
-        if len(self._resolved) > 1000:
-            self._resolved.clear()
-        resolved = self._resolved[cache_key] = self._freeze(tx, body)
-        return resolved
-
-    def _freeze(self, tx: StoreTx, body: dict[str, Any]) -> tuple[str, dict[str, Any], Blueprint]:
-        """A definition's snapshot, its content key and its blueprint."""
-        snapshot = self._snapshot(tx, body)
-        key = hashlib.sha256(orjson.dumps(snapshot, option=orjson.OPT_SORT_KEYS)).hexdigest()
-        blueprint = self._blueprints.get(key)
-        if blueprint is None:
-            blueprint = self._blueprints[key] = Blueprint(WorkflowDef.model_validate(snapshot))
-        return key, snapshot, blueprint
-
-    def _snapshot(self, tx: StoreTx, body: dict[str, Any]) -> dict[str, Any]:
-        """The definition with each step's TaskDef embedded, frozen for the run's lifetime."""
-        definition = WorkflowDef.model_validate(body)
-        cache: dict[str, TaskDef | None] = {}
-
-        def task_def(name: str) -> TaskDef | None:
-            if name not in cache:
-                found = tx.get_task_def(name)
-                cache[name] = TaskDef.model_validate(found) if found else None
-            return cache[name]
-
-        for step in definition.all_tasks():
-            undo = step.compensation  # its retry policy is its own TaskDef's
-            if undo and undo.taskDefinition is None and undo.type != TaskType.SUB_WORKFLOW:
-                undo.taskDefinition = task_def(undo.name)
-            if step.taskDefinition is not None or step.type not in (TaskType.SIMPLE, TaskType.HTTP):
-                continue
-            step.taskDefinition = task_def(step.name)
-        return definition.to_json()
+        return self.decide_tx(tx, outbox, state, key, blueprint, RunStarted(now))
 
     # ---- deciding -----------------------------------------------------------------------
 
-    def _blueprint(self, tx: StoreTx, key: str) -> Blueprint:
-        blueprint = self._blueprints.get(key)
-        if blueprint is None:
-            body = tx.get_run_definition(key)
-            if body is None:
-                raise ValidationError(f"the definition {key} of a run is missing", service="store")
-            blueprint = self._blueprints[key] = Blueprint(WorkflowDef.model_validate(body))
-        return blueprint
-
-    def _load(self, tx: StoreTx, run_id: str, *, for_update: bool = False) -> tuple[RunState, str]:
+    def load(self, tx: StoreTx, run_id: str, *, for_update: bool = False) -> tuple[RunState, str]:
         found = tx.get_run(run_id, for_update=for_update)
         if found is None:
             raise WorkflowNotFoundError(f"no workflow run has id {run_id}", service="server")
         return found
 
-    def _event_tx(self, tx: StoreTx, outbox: _Outbox, run_id: str, event: Event) -> RunState:
-        state, key = self._load(tx, run_id, for_update=True)
-        return self._decide_tx(tx, outbox, state, key, self._blueprint(tx, key), event)
+    def event_tx(self, tx: StoreTx, outbox: Outbox, run_id: str, event: Event) -> RunState:
+        state, key = self.load(tx, run_id, for_update=True)
+        return self.decide_tx(tx, outbox, state, key, self.definitions.blueprint(tx, key), event)
 
-    def _decide_tx(
+    def decide_tx(
         self,
         tx: StoreTx,
-        outbox: _Outbox,
+        outbox: Outbox,
         state: RunState,
         key: str,
         blueprint: Blueprint,
@@ -350,7 +239,7 @@ class Orchestrator:
             tx.add_task_ids(new.run_id, fresh)
         reentrant = False
         for command in decision.commands:
-            self._carry_out(tx, outbox, new, command, event.now)
+            carry_out(self, tx, outbox, new, command, event.now)
             reentrant |= isinstance(
                 command,
                 StartChild | StartWorkflow | TerminateChild | NotifyParent | PublishEvent,
@@ -358,111 +247,13 @@ class Orchestrator:
         if reentrant:
             # A child that ends at once (or a parent that reacts) may have updated this run
             # again in the same unit; callers get the state as it now stands.
-            new = self._load(tx, new.run_id)[0]
+            new = self.load(tx, new.run_id)[0]
         return new
-
-    def _carry_out(
-        self, tx: StoreTx, outbox: _Outbox, state: RunState, command: Command, now: int
-    ) -> None:
-        match command:
-            case Enqueue():
-                tx.enqueue(
-                    command.task_id,
-                    state.run_id,
-                    command.queue,
-                    command.available_at,
-                    command.response_timeout_s * 1000,
-                )
-                if command.available_at <= now:
-                    outbox.ready_queues.add(command.queue)
-                else:
-                    outbox.poke_sweeper = True
-            case Dequeue():
-                tx.dequeue(command.task_id)
-            case StartTimer():
-                tx.put_timer(state.run_id, command.key, command.due_at)
-                outbox.poke_sweeper = True
-            case CancelTimer():
-                tx.delete_timer(state.run_id, command.key)
-            case StartChild():
-                self._start_child_tx(tx, outbox, command, now)
-            case StartWorkflow():
-                self._start_workflow_tx(tx, outbox, state.run_id, command, now)
-            case TerminateChild():
-                child = tx.get_run(command.child_run_id)
-                if child is not None and not child[0].status.is_terminal:
-                    self._event_tx(
-                        tx, outbox, command.child_run_id, TerminateRun(now, command.reason)
-                    )
-            case NotifyParent():
-                if tx.get_run(command.parent_run_id) is not None:
-                    event = ChildFinished(
-                        now,
-                        command.parent_task_id,
-                        command.child_run_id,
-                        command.child_status,
-                        command.output,
-                        command.reason,
-                    )
-                    self._event_tx(tx, outbox, command.parent_run_id, event)
-            case PublishEvent() | AwaitEvent():
-                bus.carry_out(tx, RunOpsTx(self, tx, outbox), state.run_id, command, now)
 
     async def write_events(self, fn: Callable[[StoreTx, RunOpsTx], T]) -> T:
         """Run ``fn`` as a unit of work that may start runs and finish tasks (the bus's)."""
         result: T = await self._write(lambda tx, outbox: fn(tx, RunOpsTx(self, tx, outbox)))
         return result
-
-    def _start_child_tx(self, tx: StoreTx, outbox: _Outbox, command: StartChild, now: int) -> None:
-        if tx.get_run(command.child_run_id) is not None:
-            return  # already started by an earlier attempt of the same decision
-        try:
-            self._start_run_tx(
-                tx,
-                outbox,
-                command.child_run_id,
-                command.name,
-                command.version,
-                command.input,
-                command.correlation_id,
-                command.parent_run_id,
-                command.parent_task_id,
-                now,
-            )
-        except DefinitionNotFoundError as exc:
-            if command.parent_run_id is None or command.parent_task_id is None:
-                return  # a missing failure workflow must not undo the failure it reports
-            event = ChildFinished(
-                now, command.parent_task_id, command.child_run_id, "FAILED", {}, exc.message
-            )
-            self._event_tx(tx, outbox, command.parent_run_id, event)
-
-    def _start_workflow_tx(
-        self, tx: StoreTx, outbox: _Outbox, run_id: str, command: StartWorkflow, now: int
-    ) -> None:
-        """Start a START_WORKFLOW task's run, then finish the task with how that went."""
-        event: TaskResult
-        if tx.get_run(command.run_id) is None:
-            try:
-                self._start_run_tx(
-                    tx,
-                    outbox,
-                    command.run_id,
-                    command.name,
-                    command.version,
-                    command.input,
-                    command.correlation_id,
-                    None,
-                    None,
-                    now,
-                )
-            except PodiumError as exc:
-                event = TaskResult(now, command.task_id, TaskStatus.FAILED, {}, exc.message)
-                self._event_tx(tx, outbox, run_id, event)
-                return
-        output = {"workflowId": command.run_id}
-        event = TaskResult(now, command.task_id, TaskStatus.COMPLETED, output)
-        self._event_tx(tx, outbox, run_id, event)
 
     # ---- task results -------------------------------------------------------------------
 
@@ -487,14 +278,14 @@ class Orchestrator:
         """
         now = self.clock()
 
-        def unit(tx: StoreTx, outbox: _Outbox) -> Claimed | None:
+        def unit(tx: StoreTx, outbox: Outbox) -> Claimed | None:
             run_id = tx.run_of_task(task_id)
             if run_id is None:
                 raise TaskNotFoundError(
                     f"no task has id {task_id}", service="server", field="taskId"
                 )
             # The run first, then its queue row: every unit takes locks in that order.
-            state, key = self._load(tx, run_id, for_update=True)
+            state, key = self.load(tx, run_id, for_update=True)
             entry = tx.queue_entry(task_id)
             if entry is not None and entry.lease_owner and worker_id:
                 # Conductor's SDK lets worker code set its own workerId in a result, so a
@@ -539,9 +330,9 @@ class Orchestrator:
                 event = TaskResult(
                     now, task_id, final, output or {}, why, worker_id, started, polls, notes
                 )
-            blueprint = self._blueprint(tx, key)
+            blueprint = self.definitions.blueprint(tx, key)
             before = state.task(task_id)
-            state = self._decide_tx(tx, outbox, state, key, blueprint, event)
+            state = self.decide_tx(tx, outbox, state, key, blueprint, event)
             if isinstance(event, TaskResult) and before is not None and before.status.is_active:
                 step = blueprint.step_of(before)
                 moved = self.policy.after_result(
@@ -594,58 +385,14 @@ class Orchestrator:
     def _claim_tx(
         self,
         tx: StoreTx,
-        outbox: _Outbox,
+        outbox: Outbox,
         queue: str,
         worker_id: str,
         count: int,
         now: int,
         known: tuple[RunState, str] | None = None,
     ) -> list[Claimed]:
-        count = self.policy.claimable(tx, queue, count, now)
-        if count <= 0:
-            return []
-        entries = tx.claim(queue, worker_id, count, now)
-        claimed: list[Claimed] = []
-        # ``known`` is a run this unit has just written (``_decide_tx`` returns it as it stands
-        # after any nested decisions): no need to read it back.
-        runs: dict[str, tuple[RunState, str]] = {known[0].run_id: known} if known else {}
-        keys = {run_id: key for run_id, (_, key) in runs.items()}
-        for entry in entries:
-            found = runs.get(entry.run_id)
-            if found is None:
-                found = runs[entry.run_id] = self._load(tx, entry.run_id)
-            state, key = found
-            keys[state.run_id] = key
-            task = state.task(entry.task_id)
-            if task is None or not task.status.is_active:
-                tx.dequeue(entry.task_id)  # a stale row: its task already ended
-                continue
-            gate = self.policy.gate(tx, task, self._blueprint(tx, key).step_of(task), now)
-            if gate.transition is not None:
-                outbox.transitions.append(gate.transition)
-            if gate.verdict == Verdict.HAND_OUT:
-                claimed.append(Claimed(state, task, entry))
-                self.observer.on_claim(outbox.notes, state.run_id, task, now)
-            elif gate.verdict == Verdict.HOLD:
-                tx.defer(entry.task_id, gate.until)
-                outbox.poke_sweeper = True
-            else:
-                # Finished without a worker: served from the cache, or failed fast because
-                # its service's breaker is open.
-                status = (
-                    TaskStatus.COMPLETED
-                    if gate.verdict == Verdict.CACHED
-                    else TaskStatus.FAILED_WITH_TERMINAL_ERROR
-                )
-                result = TaskResult(
-                    now, task.task_id, status, gate.output or {}, gate.reason or None
-                )
-                self._event_tx(tx, outbox, state.run_id, result)
-                runs.pop(state.run_id, None)
-        # Inputs are checked against their contracts last: a violation fails the task instead.
-        handed = contract_hooks.hand_out(self, tx, outbox, claimed, keys, now)
-        self.policy.count_dispatched(tx, queue, len(handed), now)
-        return handed
+        return claim_tx(self, tx, outbox, queue, worker_id, count, now, known)
 
     async def poll(self, queue: str, worker_id: str, count: int, timeout_ms: int) -> list[Claimed]:
         """Claim up to ``count`` tasks, waiting up to ``timeout_ms`` for one to be queued."""
@@ -672,7 +419,7 @@ class Orchestrator:
         """Apply an operator's action (pause, resume, terminate, retry, restart) to a run."""
         now = self.clock()
         state: RunState = await self._write(
-            lambda tx, outbox: self._event_tx(tx, outbox, run_id, make_event(now)), "action"
+            lambda tx, outbox: self.event_tx(tx, outbox, run_id, make_event(now)), "action"
         )
         return state
 
@@ -680,15 +427,15 @@ class Orchestrator:
         """Run again from the start; optionally on the latest version of its definition."""
         now = self.clock()
 
-        def unit(tx: StoreTx, outbox: _Outbox) -> RunState:
-            state, key = self._load(tx, run_id, for_update=True)
-            blueprint = self._blueprint(tx, key)
+        def unit(tx: StoreTx, outbox: Outbox) -> RunState:
+            state, key = self.load(tx, run_id, for_update=True)
+            blueprint = self.definitions.blueprint(tx, key)
             if use_latest_definition and state.status.is_terminal:
-                key, snapshot, blueprint = self._resolve_definition(tx, state.name, None)
+                key, snapshot, blueprint = self.definitions.resolve(tx, state.name, None)
                 tx.put_run_definition(key, snapshot)
                 tx.set_run_definition(run_id, key, blueprint.definition.version)
                 state.version = blueprint.definition.version
-            return self._decide_tx(tx, outbox, state, key, blueprint, RestartRun(now))
+            return self.decide_tx(tx, outbox, state, key, blueprint, RestartRun(now))
 
         restarted: RunState = await self._write(unit, "restart")
         return restarted
@@ -700,12 +447,12 @@ class Orchestrator:
 
     def _view(self, tx: StoreTx, state: RunState, key: str) -> RunView:
         entries = {e.task_id: e for e in tx.queue_entries(state.run_id)}
-        blames = blame_tasks(tx, self.policy, self._blueprint(tx, key), state)
+        blames = blame_tasks(tx, self.policy, self.definitions.blueprint(tx, key), state)
         return RunView(state, entries, blames)
 
     async def get_run(self, run_id: str) -> RunView:
         def unit(tx: StoreTx) -> RunView:
-            return self._view(tx, *self._load(tx, run_id))
+            return self._view(tx, *self.load(tx, run_id))
 
         view: RunView = await self.store.read(unit)
         return view
@@ -715,7 +462,7 @@ class Orchestrator:
             run_id = tx.run_of_task(task_id)
             if run_id is None:
                 raise TaskNotFoundError(f"no task has id {task_id}", service="server")
-            state, key = self._load(tx, run_id)
+            state, key = self.load(tx, run_id)
             task = state.task(task_id)
             if task is None:  # dropped by keepLastN (old loop iterations) or a rerun
                 raise TaskNotFoundError(
@@ -729,11 +476,11 @@ class Orchestrator:
     async def add_task_log(self, task_id: str, line: str) -> None:
         now = self.clock()
 
-        def unit(tx: StoreTx, outbox: _Outbox) -> None:
+        def unit(tx: StoreTx, outbox: Outbox) -> None:
             run_id = tx.run_of_task(task_id)
             if run_id is None:
                 raise TaskNotFoundError(f"no task has id {task_id}", service="server")
-            self._event_tx(tx, outbox, run_id, AddTaskLog(now, task_id, line))
+            self.event_tx(tx, outbox, run_id, AddTaskLog(now, task_id, line))
 
         await self._write(unit)
 
@@ -750,14 +497,14 @@ class Orchestrator:
         """
         now = self.clock()
 
-        def unit(tx: StoreTx, outbox: _Outbox) -> int | None:
+        def unit(tx: StoreTx, outbox: Outbox) -> int | None:
             outbox.ready_queues.update(tx.release_expired_leases(now))
             outbox.ready_queues.update(tx.queues_ready_between(last_sweep, now))
             for run_id, key in tx.take_due_timers(now, 200):
                 if tx.get_run(run_id) is None:
                     continue
                 try:
-                    self._event_tx(tx, outbox, run_id, TimerFired(now, key))
+                    self.event_tx(tx, outbox, run_id, TimerFired(now, key))
                 except PodiumError:
                     # A timer the run can no longer use must not block the timers behind it.
                     log.exception("timer %s of run %s could not fire", key, run_id)

@@ -1,0 +1,78 @@
+"""Handing tasks out: dispatch limits, breakers and caches, then contracts, in one unit.
+
+Claiming touches queue rows only; the run is read, not locked, unless a task finishes here
+without a worker (served from the cache, or failed fast by an open breaker or a contract).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from podium.engine.events import TaskResult
+from podium.engine.state import RunState, TaskStatus
+from podium.resilience.policy import Verdict
+from podium.server import contract_hooks
+from podium.server.units import Claimed, Outbox
+from podium.store.base import StoreTx
+
+if TYPE_CHECKING:
+    from podium.server.orchestrator import Orchestrator
+
+__all__ = ["claim_tx"]
+
+
+def claim_tx(
+    orchestrator: Orchestrator,
+    tx: StoreTx,
+    outbox: Outbox,
+    queue: str,
+    worker_id: str,
+    count: int,
+    now: int,
+    known: tuple[RunState, str] | None = None,
+) -> list[Claimed]:
+    count = orchestrator.policy.claimable(tx, queue, count, now)
+    if count <= 0:
+        return []
+    entries = tx.claim(queue, worker_id, count, now)
+    claimed: list[Claimed] = []
+    # ``known`` is a run this unit has just written (``decide_tx`` returns it as it stands
+    # after any nested decisions): no need to read it back.
+    runs: dict[str, tuple[RunState, str]] = {known[0].run_id: known} if known else {}
+    keys = {run_id: key for run_id, (_, key) in runs.items()}
+    for entry in entries:
+        found = runs.get(entry.run_id)
+        if found is None:
+            found = runs[entry.run_id] = orchestrator.load(tx, entry.run_id)
+        state, key = found
+        keys[state.run_id] = key
+        task = state.task(entry.task_id)
+        if task is None or not task.status.is_active:
+            tx.dequeue(entry.task_id)  # a stale row: its task already ended
+            continue
+        gate = orchestrator.policy.gate(
+            tx, task, orchestrator.definitions.blueprint(tx, key).step_of(task), now
+        )
+        if gate.transition is not None:
+            outbox.transitions.append(gate.transition)
+        if gate.verdict == Verdict.HAND_OUT:
+            claimed.append(Claimed(state, task, entry))
+            orchestrator.observer.on_claim(outbox.notes, state.run_id, task, now)
+        elif gate.verdict == Verdict.HOLD:
+            tx.defer(entry.task_id, gate.until)
+            outbox.poke_sweeper = True
+        else:
+            # Finished without a worker: served from the cache, or failed fast because
+            # its service's breaker is open.
+            status = (
+                TaskStatus.COMPLETED
+                if gate.verdict == Verdict.CACHED
+                else TaskStatus.FAILED_WITH_TERMINAL_ERROR
+            )
+            result = TaskResult(now, task.task_id, status, gate.output or {}, gate.reason or None)
+            orchestrator.event_tx(tx, outbox, state.run_id, result)
+            runs.pop(state.run_id, None)
+    # Inputs are checked against their contracts last: a violation fails the task instead.
+    handed = contract_hooks.hand_out(orchestrator, tx, outbox, claimed, keys, now)
+    orchestrator.policy.count_dispatched(tx, queue, len(handed), now)
+    return handed

@@ -1,0 +1,89 @@
+"""The definitions runs execute: resolved, frozen with their TaskDefs, and indexed.
+
+A new run executes a snapshot of its workflow definition with each step's TaskDef embedded,
+keyed by a hash of its content, so later edits never change a running run. Resolved
+definitions are cached until any definition changes (the store's generation counter says
+when, on every instance alike); blueprints are cached by content key for good.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+from podium.dsl.models import TaskDef, TaskType, WorkflowDef
+from podium.engine.blueprint import Blueprint
+from podium.errors import DefinitionNotFoundError, ValidationError
+from podium.store.base import StoreTx
+
+__all__ = ["Definitions"]
+
+
+class Definitions:
+    def __init__(self) -> None:
+        self._blueprints: dict[str, Blueprint] = {}
+        self._resolved: dict[
+            tuple[str, int | None, int], tuple[str, dict[str, Any], Blueprint]
+        ] = {}
+
+    def resolve(
+        self, tx: StoreTx, name: str, version: int | None
+    ) -> tuple[str, dict[str, Any], Blueprint]:
+        """The frozen definition a new run of ``name`` executes, cached until any definition
+        changes (the store's generation counter says when)."""
+        cache_key = (name, version, tx.definitions_generation())
+        cached = self._resolved.get(cache_key)
+        if cached is not None:
+            return cached
+        body = tx.get_workflow_def(name, version)
+        if body is None:
+            which = f"version {version}" if version is not None else "any version"
+            raise DefinitionNotFoundError(
+                f"no workflow definition '{name}' ({which}) is registered",
+                service="server",
+                field="name",
+            )
+        if len(self._resolved) > 1000:
+            self._resolved.clear()
+        resolved = self._resolved[cache_key] = self.freeze(tx, body)
+        return resolved
+
+    def freeze(self, tx: StoreTx, body: dict[str, Any]) -> tuple[str, dict[str, Any], Blueprint]:
+        """A definition's snapshot, its content key and its blueprint."""
+        snapshot = self._snapshot(tx, body)
+        key = hashlib.sha256(orjson.dumps(snapshot, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        blueprint = self._blueprints.get(key)
+        if blueprint is None:
+            blueprint = self._blueprints[key] = Blueprint(WorkflowDef.model_validate(snapshot))
+        return key, snapshot, blueprint
+
+    def _snapshot(self, tx: StoreTx, body: dict[str, Any]) -> dict[str, Any]:
+        """The definition with each step's TaskDef embedded, frozen for the run's lifetime."""
+        definition = WorkflowDef.model_validate(body)
+        cache: dict[str, TaskDef | None] = {}
+
+        def task_def(name: str) -> TaskDef | None:
+            if name not in cache:
+                found = tx.get_task_def(name)
+                cache[name] = TaskDef.model_validate(found) if found else None
+            return cache[name]
+
+        for step in definition.all_tasks():
+            undo = step.compensation  # its retry policy is its own TaskDef's
+            if undo and undo.taskDefinition is None and undo.type != TaskType.SUB_WORKFLOW:
+                undo.taskDefinition = task_def(undo.name)
+            if step.taskDefinition is not None or step.type not in (TaskType.SIMPLE, TaskType.HTTP):
+                continue
+            step.taskDefinition = task_def(step.name)
+        return definition.to_json()
+
+    def blueprint(self, tx: StoreTx, key: str) -> Blueprint:
+        blueprint = self._blueprints.get(key)
+        if blueprint is None:
+            body = tx.get_run_definition(key)
+            if body is None:
+                raise ValidationError(f"the definition {key} of a run is missing", service="store")
+            blueprint = self._blueprints[key] = Blueprint(WorkflowDef.model_validate(body))
+        return blueprint
