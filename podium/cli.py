@@ -27,6 +27,7 @@ from rich.text import Text
 from podium.cli_contracts import contracts_app
 from podium.cli_db import db_app
 from podium.cli_events import events_app, handlers_app
+from podium.cli_keys import keys_app
 from podium.cli_output import (
     client as _client,
     echo_json as _echo_json,
@@ -70,6 +71,7 @@ def _options(
 
 app.add_typer(db_app, name="db")
 app.add_typer(services_app, name="services")
+app.add_typer(keys_app, name="keys")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(events_app, name="events")
 app.add_typer(handlers_app, name="handlers")

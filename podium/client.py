@@ -209,6 +209,27 @@ class PodiumClient(EventsApi):
         """Every task definition."""
         return list(self._json("GET", "/api/metadata/taskdefs") or [])
 
+    def create_key(
+        self,
+        roles: list[str],
+        *,
+        key_id: str | None = None,
+        task_types: list[str] | None = None,
+        description: str = "",
+    ) -> dict[str, Any]:
+        """A new API key; the answer holds its secret, shown this once."""
+        body = {"roles": roles, "taskTypes": task_types or [], "description": description}
+        if key_id:
+            body["keyId"] = key_id
+        created: dict[str, Any] = self._json("POST", "/api/keys", json_body=body)
+        return created
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        return list(self._json("GET", "/api/keys") or [])
+
+    def revoke_key(self, key_id: str) -> None:
+        self._request("DELETE", f"/api/keys/{_segment(key_id)}")
+
     def register_services(self, services: list[dict[str, Any]]) -> list[str]:
         """Create or replace services in the registry; returns their names."""
         body = self._json("POST", "/api/services", json_body=list(services)) or {}

@@ -79,6 +79,8 @@ class Settings:
     """How long a token from ``POST /api/token`` is good for."""
     rate_limit_per_key: float = 0.0
     """Requests per second each key may make, per instance (0: no limit)."""
+    auth_key_cache_s: float = 5.0
+    """How long an instance trusts what it read of a key: a revoked key stops within this."""
     event_retry_base_ms: int = 500
     """First back-off of a failed event delivery; it doubles with each attempt."""
     nats_url: str | None = None
@@ -116,6 +118,7 @@ class Settings:
             auth=_env_bool("PODIUM_AUTH", d.auth),
             token_ttl_s=_env_int("PODIUM_TOKEN_TTL_S", d.token_ttl_s),
             rate_limit_per_key=_env_float("PODIUM_RATE_LIMIT_PER_KEY", d.rate_limit_per_key),
+            auth_key_cache_s=_env_float("PODIUM_AUTH_KEY_CACHE_S", d.auth_key_cache_s),
             retention_interval_s=_env_float("PODIUM_RETENTION_INTERVAL_S", d.retention_interval_s),
             event_retry_base_ms=_env_int("PODIUM_EVENT_RETRY_BASE_MS", d.event_retry_base_ms),
             nats_url=os.environ.get("PODIUM_NATS_URL") or None,

@@ -46,9 +46,12 @@ class _Bucket:
 class Authenticator:
     """Checks credentials against the store; shared by the middleware and ``/api/token``."""
 
-    def __init__(self, store: Store, *, rate_per_key: float = 0.0) -> None:
+    def __init__(
+        self, store: Store, *, rate_per_key: float = 0.0, key_cache_s: float = _KEY_CACHE_S
+    ) -> None:
         self.store = store
         self.rate_per_key = rate_per_key
+        self.key_cache_s = key_cache_s
         self._keys: dict[str, tuple[float, tuple[str, ApiKey] | None]] = {}
         self._secret: str | None = None
         self._buckets: dict[str, _Bucket] = {}
@@ -63,7 +66,7 @@ class Authenticator:
         """``(secret_hash, key)`` of an enabled key, cached for a few seconds."""
         now = time.monotonic()
         cached = self._keys.get(key_id)
-        if cached is not None and now - cached[0] < _KEY_CACHE_S:
+        if cached is not None and now - cached[0] < self.key_cache_s:
             return cached[1]
         found = await self.store.read(lambda tx: tx.get_api_key(key_id))
         entry = None

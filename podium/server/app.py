@@ -108,7 +108,13 @@ def create_app(
     )
     app.state.settings = settings
     authenticator = (
-        Authenticator(backend, rate_per_key=settings.rate_limit_per_key) if settings.auth else None
+        Authenticator(
+            backend,
+            rate_per_key=settings.rate_limit_per_key,
+            key_cache_s=settings.auth_key_cache_s,
+        )
+        if settings.auth
+        else None
     )
     app.state.authenticator = authenticator
     app.state.retention = retention
