@@ -130,3 +130,9 @@ def test_terminate_with_compensate_undoes_completed_steps(api, page):
     expect(_node(page, "reserve")).to_have_attribute("data-compensation", "COMPLETED")
     expect(_node(page, "notify")).to_have_attribute("data-status", "CANCELED")
     screens.save("terminated-compensated")
+
+    # An ended saga starts again from the beginning.
+    page.click("button[data-action=restart]")
+    expect(page.locator("section.run")).to_have_attribute("data-status", "RUNNING")
+    expect(_node(page, "reserve")).to_have_attribute("data-status", "SCHEDULED")
+    expect(_node(page, "reserve")).not_to_have_attribute("data-compensation", "COMPLETED")
