@@ -58,3 +58,25 @@ def test_skip_a_task_then_rerun_from_another_from_the_ui(api, page):
     _work(api, "ui_c", {"c": 2})
     expect(page.locator("section.run")).to_have_attribute("data-status", "COMPLETED")
     screens.save("rerun")
+
+
+def test_a_step_not_reached_yet_is_skipped_when_the_run_reaches_it(api, page):
+    page, screens = page
+    register(api, STEPS, [{"name": n, "retryCount": 0} for n in ("ui_a", "ui_b", "ui_c")])
+    run_id = start(api, "ui_steps")
+    page.goto(page.url.split("#")[0] + f"#/run/{run_id}")
+    expect(_node(page, "a")).to_have_attribute("data-status", "SCHEDULED")
+    # No re-run while the run is open.
+    _node(page, "a").click()
+    expect(page.locator("#details button[data-action=rerun]")).to_have_count(0)
+
+    _node(page, "b").click()
+    expect(page.locator("#details")).to_contain_text("Not scheduled yet.")
+    page.click("#details button[data-action=skip]")
+    expect(page.locator("#notice")).to_have_text("Skip: done.")
+    screens.save("skip-ahead")
+    _work(api, "ui_a")
+    expect(_node(page, "b")).to_have_attribute("data-status", "SKIPPED")
+    expect(_node(page, "c")).to_have_attribute("data-status", "SCHEDULED")
+    _work(api, "ui_c")
+    expect(page.locator("section.run")).to_have_attribute("data-status", "COMPLETED")

@@ -188,7 +188,8 @@ export function runView(runId) {
   function taskActions(task) {
     const active = ACTIVE_TASK.has(task.status);
     const out = [];
-    if (TERMINAL.has(run.status) || !active) {
+    // Re-running is for an ended run: the steps after this one are dropped and run again.
+    if (TERMINAL.has(run.status)) {
       out.push(h("button", { type: "button", "data-action": "rerun",
         onclick: () => act("Re-run from this task", () => api.rerun(runId, task.taskId)) }, "Re-run from here"));
     }
@@ -217,7 +218,14 @@ export function runView(runId) {
     renderTasks();
     graph.querySelectorAll(".node").forEach(node => node.classList.toggle("selected", node.dataset.ref === selected));
     if (!task) {
-      details.replaceChildren(h("h2", {}, selected), h("p", { class: "muted" }, "Not scheduled yet."));
+      // A step the run has not reached can be skipped ahead of time: it ends SKIPPED when reached.
+      const key = `pending:${run.status}`;
+      if (key === shownKey) return;
+      shownKey = key;
+      details.replaceChildren(h("h2", {}, selected), h("p", { class: "muted" }, "Not scheduled yet."),
+        TERMINAL.has(run.status) ? "" : h("div", { class: "task-actions" },
+          h("button", { type: "button", "data-action": "skip", title: "Skip this step when the run reaches it",
+            onclick: () => act("Skip", () => api.skip(runId, selected)) }, "Skip when reached")));
       return;
     }
     const key = attempts.map(t => `${t.taskId}:${t.status}:${t.updateTime}`).join();
