@@ -136,3 +136,32 @@ def test_terminate_with_compensate_undoes_completed_steps(api, page):
     expect(page.locator("section.run")).to_have_attribute("data-status", "RUNNING")
     expect(_node(page, "reserve")).to_have_attribute("data-status", "SCHEDULED")
     expect(_node(page, "reserve")).not_to_have_attribute("data-compensation", "COMPLETED")
+
+
+def test_a_compensation_that_fails_is_shown_and_resumed_by_retry(api, page):
+    page, screens = page
+    register(api, SAGA, TASK_DEFS)
+    run_id = start(api, "ui_saga")
+    _work(api, "ui_reserve", {"reservationId": "R-3"})
+    _work(api, "ui_notify")
+    _work(api, "ui_charge", status="FAILED", reason="card declined")
+    first = _work(api, "ui_release", status="FAILED", reason="inventory db down")
+    assert wait_status(api, run_id)["status"] == "COMPENSATION_FAILED"
+
+    page.goto(page.url.split("#")[0] + f"#/run/{run_id}")
+    expect(page.locator("section.run")).to_have_attribute("data-status", "COMPENSATION_FAILED")
+    step = page.locator("#compensation tr[data-step=reserve]")
+    expect(step).to_have_attribute("data-status", "FAILED")
+    expect(step.locator("td .error")).to_have_text("inventory db down")
+    expect(_node(page, "reserve")).to_have_attribute("data-compensation", "FAILED")
+    expect(page.locator(".failure")).to_contain_text("inventory db down")
+    screens.save("compensation-failed")
+
+    page.click("button[data-action=retry]")
+    expect(page.locator("section.run")).to_have_attribute("data-status", "COMPENSATING")
+    again = _work(api, "ui_release", {"released": True})
+    assert again["inputData"] == first["inputData"] == {"reservationId": "R-3"}
+    expect(page.locator("section.run")).to_have_attribute("data-status", "COMPENSATED")
+    expect(step).to_have_attribute("data-status", "COMPLETED")
+    expect(step.locator("td").nth(4)).to_have_text("2")
+    screens.save("compensation-resumed")
