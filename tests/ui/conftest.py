@@ -6,6 +6,7 @@ Screenshots go to ``test-artifacts/ui/``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -68,25 +69,33 @@ class Screens:
         return path
 
 
-@pytest.fixture
-def page(browser: Browser, ui_server: PodiumTestServer, request: pytest.FixtureRequest):
+@contextmanager
+def opened_page(browser: Browser, url: str, test_name: str) -> Iterator[tuple[Page, Screens]]:
+    """A fresh browser context on ``url``; any script error in it fails the test."""
     context = browser.new_context(viewport={"width": 1400, "height": 950})
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda exc: errors.append(str(exc)))
 
     def on_console(message: ConsoleMessage) -> None:
-        # A 404 the UI expects (a run id that is not one, a feature not on this server) is
-        # handled by the page; Chromium still reports it on the console.
+        # A 404 the UI expects (a run id that is not one, a feature not on this server), or a
+        # 401/403 it turns into a sign-in form or a message, is handled by the page; Chromium
+        # still reports it on the console.
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
             errors.append(message.text)
 
     opened.on("console", on_console)
     opened.set_default_timeout(15_000)
-    opened.goto(f"{ui_server.url}/ui/")
+    opened.goto(url)
     try:
-        yield opened, Screens(opened, request.node.name)
+        yield opened, Screens(opened, test_name)
     finally:
         context.close()
     # A script error anywhere in the UI fails the test that caused it.
     assert not errors, errors
+
+
+@pytest.fixture
+def page(browser: Browser, ui_server: PodiumTestServer, request: pytest.FixtureRequest):
+    with opened_page(browser, f"{ui_server.url}/ui/", request.node.name) as opened:
+        yield opened

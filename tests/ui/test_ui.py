@@ -97,7 +97,9 @@ def test_runs_list_then_a_run_watched_until_it_finishes(api, page):
     expect(_node(page, "reserve")).to_have_attribute("data-status", "SCHEDULED")
     expect(_node(page, "charge")).to_have_attribute("data-status", "NOT_STARTED")
     expect(page.locator(".ids")).to_contain_text("order-42")
-    expect(page.locator(".actions")).to_have_text(re.compile(r"^\s*Pause\s*Terminate\s*$"))
+    expect(page.locator(".actions")).to_have_text(
+        re.compile(r"^\s*Pause\s*Terminate\s*and compensate\s*$")
+    )
     screens.save("run-started")
 
     # A worker takes the steps one by one; the page follows without being reloaded.
@@ -209,8 +211,8 @@ def test_definitions_services_and_trace_views(api, page):
     screens.save("services")
 
     page.goto(base + "#/trace/cart-7")
-    expect(page.locator("#trace-message")).to_have_text(
-        re.compile(r"does not offer the correlation trace|event\(s\) for cart-7")
-    )
-    expect(page.locator("section table tbody tr")).to_have_count(1)
+    expect(page.locator("#trace-message")).to_have_text(re.compile(r"^cart-7: 1 run\(s\)"))
+    expect(page.locator("#trace-runs tbody tr")).to_have_count(1)
+    expect(page.locator("#trace-summary")).to_have_attribute("data-status", "IN_PROGRESS")
+    expect(page.locator("#trace-stopped")).to_contain_text("Waiting at reserve")
     screens.save("trace")

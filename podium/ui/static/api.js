@@ -1,6 +1,16 @@
 // The REST API as the UI uses it. A route this server does not have (a feature another
-// release adds) raises MissingFeature, so views can say so instead of failing.
+// release adds) raises MissingFeature, so views can say so instead of failing. A server with
+// authentication on answers 401 until the operator gives an API key (keyId:keySecret), which
+// is kept for the browser tab (sessionStorage) and sent as "Authorization: Bearer <key>".
 export class MissingFeature extends Error {}
+export class AuthRequired extends Error {}
+const KEY_ITEM = "podium.apiKey";
+
+export const auth = {
+  key: () => sessionStorage.getItem(KEY_ITEM) || "",
+  signIn: key => sessionStorage.setItem(KEY_ITEM, key),
+  signOut: () => sessionStorage.removeItem(KEY_ITEM),
+};
 export class ApiError extends Error {
   constructor(status, body) {
     super(body && body.message ? body.message : `HTTP ${status}`);
@@ -11,6 +21,8 @@ export class ApiError extends Error {
 
 async function request(method, path, body, what) {
   const init = { method, headers: { Accept: "application/json" } };
+  const key = auth.key();
+  if (key) init.headers.Authorization = `Bearer ${key}`;
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -20,6 +32,9 @@ async function request(method, path, body, what) {
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
   if (response.ok) return data;
+  if (response.status === 401) {
+    throw new AuthRequired(data && data.message ? data.message : "this server requires an API key");
+  }
   // FastAPI answers an unknown route with E_HTTP 404 (or 405 for an unknown method); a known
   // route answers with its own error code.
   const unknownRoute = (response.status === 404 || response.status === 405) &&
@@ -36,13 +51,19 @@ export const api = {
     `/api/metadata/workflow/${encodeURIComponent(name)}` + (version ? `?version=${version}` : "")),
   services: () => request("GET", "/api/services"),
   trace: cid => request("GET", `/api/trace/${encodeURIComponent(cid)}`, undefined,
-    "the correlation trace (GET /api/trace/{correlationId}) comes with the event bus"),
+    "the correlation trace (GET /api/trace/{correlationId})"),
+  // Checks a key without keeping it: a cheap read that needs the READ permission.
+  check: key => fetch("/api/metadata/workflow", {
+    headers: { Accept: "application/json", Authorization: `Bearer ${key}` },
+  }),
   retry: id => request("POST", `/api/workflow/${id}/retry`),
   restart: id => request("POST", `/api/workflow/${id}/restart`),
   pause: id => request("PUT", `/api/workflow/${id}/pause`),
   resume: id => request("PUT", `/api/workflow/${id}/resume`),
-  terminate: (id, reason) => request("DELETE",
-    `/api/workflow/${id}?reason=${encodeURIComponent(reason || "terminated from the UI")}`),
+  // With compensate, a saga's completed steps are undone before the run ends.
+  terminate: (id, reason, compensate) => request("DELETE", `/api/workflow/${id}?` + new URLSearchParams({
+    reason: reason || "terminated from the UI", ...(compensate ? { compensate: "true" } : {}),
+  })),
   rerun: (id, taskId) => request("POST", `/api/workflow/${id}/rerun`,
     { reRunFromWorkflowId: id, reRunFromTaskId: taskId },
     "re-running from a task (POST /api/workflow/{id}/rerun)"),

@@ -1,7 +1,8 @@
 // The UI's router: #/runs, #/run/<id>, #/definitions, #/definition/<name>/<version>,
 // #/services, #/trace/<correlationId>. Views that show live data refresh by polling.
-import { api, MissingFeature } from "./api.js";
+import { api, MissingFeature, AuthRequired } from "./api.js";
 import { notice } from "./dom.js";
+import { signInView, renderAccount } from "./auth.js";
 import { runsView } from "./runs.js";
 import { runView } from "./run.js";
 import { definitionsView, definitionView, servicesView, traceView } from "./catalogue.js";
@@ -49,7 +50,9 @@ async function tick(mine) {
     if (keepGoing && mine === generation) timer = setTimeout(() => tick(mine), REFRESH_MS);
   } catch (error) {
     live.classList.remove("on");
-    if (error instanceof MissingFeature) {
+    if (error instanceof AuthRequired) {
+      if (mine === generation) askForKey(error.message);
+    } else if (error instanceof MissingFeature) {
       notice(`This server does not offer ${error.message} yet.`, "missing");
     } else {
       notice(`Could not load: ${error.message}`, "error");
@@ -58,6 +61,18 @@ async function tick(mine) {
   }
 }
 
+// The server answered 401: stop refreshing and ask for a key; once given, show the page again.
+function askForKey(message) {
+  generation++;
+  clearTimeout(timer);
+  if (current && current.dispose) current.dispose();
+  current = null;
+  notice(null);
+  document.getElementById("live").classList.remove("on");
+  document.getElementById("view").replaceChildren(signInView(message, route));
+}
+
 window.addEventListener("hashchange", route);
-window.addEventListener("DOMContentLoaded", route);
+window.addEventListener("DOMContentLoaded", () => { renderAccount(); route(); });
+window.addEventListener("podium:signin", event => askForKey(event.detail));
 window.podium = { api };

@@ -27,7 +27,18 @@ function box(step, kind) {
         clip(step.taskReferenceName, 22)));
       node.appendChild(el("text", { x: x + NODE_W / 2, y: y + 32, class: "type" },
         clip(`${step.type || "SIMPLE"}${status ? " · " + status : ""}`, 28)));
-      const title = el("title", {}, `${step.taskReferenceName} (${step.name})${status ? ": " + status : ""}`);
+      // A saga step that was undone: its compensation's status in a tag on the corner.
+      const undo = ctx.undoOf(step.taskReferenceName);
+      if (undo) {
+        node.setAttribute("data-compensation", undo);
+        node.classList.add("undone");
+        const tag = el("g", { class: `undo u-${undo}` });
+        tag.appendChild(el("rect", { x: x + NODE_W - 30, y: y - 8, width: 36, height: 16, rx: 8 }));
+        tag.appendChild(el("text", { x: x + NODE_W - 12, y: y + 4 }, "↺"));
+        node.appendChild(tag);
+      }
+      const title = el("title", {}, `${step.taskReferenceName} (${step.name})${status ? ": " + status : ""}` +
+        (undo ? `; compensation ${undo}` : ""));
       node.appendChild(title);
       node.addEventListener("click", () => ctx.onSelect(step.taskReferenceName));
       g.appendChild(node);
@@ -131,9 +142,10 @@ function layoutStep(step) {
 }
 
 // Draws ``definition`` into ``container``; ``statusOf(ref)`` colours nodes, ``onSelect(ref)``
-// is called when one is clicked.
-export function drawWorkflow(container, definition, statusOf, onSelect) {
-  const ctx = { statusOf: statusOf || (() => null), onSelect: onSelect || (() => {}) };
+// is called when one is clicked, ``undoOf(ref)`` is the status of the step's compensation.
+export function drawWorkflow(container, definition, statusOf, onSelect, undoOf) {
+  const ctx = { statusOf: statusOf || (() => null), onSelect: onSelect || (() => {}),
+    undoOf: undoOf || (() => null) };
   const start = { w: 60, h: 24, draw(g, x, y) {
     g.appendChild(el("circle", { cx: x + 30, cy: y + 12, r: 11, class: "terminal" }));
   } };

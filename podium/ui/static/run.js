@@ -1,25 +1,31 @@
 // One run: its graph coloured by task status, a timeline, every task's details and the
 // operator's actions. Refreshes every second while open.
-import { api, MissingFeature } from "./api.js";
+import { api, MissingFeature, AuthRequired } from "./api.js";
 import { h, statusBadge, when, duration, json, notice } from "./dom.js";
 import { drawWorkflow } from "./graph.js";
+import { requireKey } from "./auth.js";
 
 const TERMINAL = new Set(["COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED", "COMPENSATED",
   "COMPENSATION_FAILED"]);
 const ACTIVE_TASK = new Set(["SCHEDULED", "IN_PROGRESS"]);
 const baseRef = ref => ref.replace(/(__\d+)+$/, "");
+// A saga step's undo runs as the task "<ref>__compensate" ("item__2__compensate" in a loop).
+const COMPENSATE = "__compensate";
+const isCompensation = ref => ref.endsWith(COMPENSATE);
+const compensatedRef = ref => baseRef(ref.slice(0, -COMPENSATE.length));
 
 export function runView(runId) {
   let run = null, definition = null, selected = null, shownKey = "";
   const header = h("div", { class: "run-head" });
   const failure = h("div", { class: "failure", hidden: true });
+  const compensation = h("div", { class: "saga-record", id: "compensation", hidden: true });
   const actions = h("div", { class: "actions" });
   const graph = h("div", { class: "graph-box", id: "graph" });
   const timeline = h("div", { class: "timeline", id: "timeline" });
   const tasks = h("tbody");
   const details = h("aside", { class: "details", id: "details" }, h("p", { class: "muted" },
     "Select a task in the graph or the table."));
-  const root = h("section", { class: "run" }, header, failure, actions,
+  const root = h("section", { class: "run" }, header, failure, actions, compensation,
     h("div", { class: "columns" },
       h("div", { class: "left" }, h("h2", {}, "Graph"), graph),
       h("div", { class: "right" }, h("h2", {}, "Timeline"), timeline,
@@ -29,7 +35,7 @@ export function runView(runId) {
 
   const latestByRef = () => {
     const map = new Map();
-    for (const task of run.tasks) {
+    for (const task of run.tasks.filter(t => !isCompensation(t.referenceTaskName))) {
       const key = baseRef(task.referenceTaskName);
       const seen = map.get(key);
       if (!seen || task.seq > seen.seq) map.set(key, task);
@@ -42,10 +48,12 @@ export function runView(runId) {
       await call();
       notice(`${label}: done.`, "ok");
     } catch (error) {
+      if (error instanceof AuthRequired) { requireKey(error.message); return; }
       if (error instanceof MissingFeature) notice(`This server does not offer ${error.message} yet.`, "missing");
-      else notice(`${label} failed: ${error.message}`, "error");
+      else notice(`${label} failed: ${error.message}`, "error");  // a 403 names the permission
     }
-    await refresh();
+    try { await refresh(); }
+    catch (error) { if (error instanceof AuthRequired) requireKey(error.message); }
   }
 
   function renderHeader() {
@@ -70,23 +78,76 @@ export function runView(runId) {
         blame.contact ? ` — contact ${blame.contact}` : "", blame.onCall ? ` (on call: ${blame.onCall})` : ""),
     );
     const s = run.status, terminal = TERMINAL.has(s);
-    const button = (label, call, show) => show && h("button", { type: "button", "data-action": label.toLowerCase(),
-      onclick: () => act(label, call) }, label);
+    const button = (label, call, show, action) => show && h("button", { type: "button",
+      "data-action": action || label.toLowerCase(), onclick: () => act(label, call) }, label);
+    // Terminating may undo a saga's completed steps first (compensate=true).
+    const undo = h("input", { type: "checkbox", name: "compensate", "data-option": "compensate" });
     actions.replaceChildren(...[
       button("Pause", () => api.pause(runId), s === "RUNNING"),
       button("Resume", () => api.resume(runId), s === "PAUSED"),
-      button("Retry", () => api.retry(runId), ["FAILED", "TIMED_OUT", "TERMINATED"].includes(s)),
+      // A run that could not compensate resumes its undo when retried.
+      button("Retry", () => api.retry(runId),
+        ["FAILED", "TIMED_OUT", "TERMINATED", "COMPENSATION_FAILED"].includes(s)),
       button("Restart", () => api.restart(runId), terminal),
-      button("Terminate", () => api.terminate(runId), !terminal),
+      button("Terminate", () => api.terminate(runId, undefined, undo.checked), !terminal),
+      !terminal && s !== "COMPENSATING" && h("label", { class: "option", title:
+        "Undo the completed steps that declare a compensation before the run ends" }, undo, " and compensate"),
     ].filter(Boolean));
   }
+
+  // The saga record: why compensation began and, step by step, what was undone.
+  function renderCompensation() {
+    const record = run.compensation;
+    compensation.hidden = !record;
+    if (!record) { compensation.replaceChildren(); return; }
+    const steps = record.steps || [];
+    compensation.replaceChildren(
+      h("h2", {}, "Compensation ", h("span", { class: "muted" }, `${steps.length} step(s)`)),
+      h("dl", { class: "ids" },
+        h("dt", {}, "Trigger"), h("dd", { "data-field": "trigger" }, record.trigger || "—"),
+        h("dt", {}, "Reason"), h("dd", { "data-field": "reason" }, record.reason || "—"),
+        (record.failedReferenceTaskNames || []).length > 0 && [h("dt", {}, "Failed steps"),
+          h("dd", {}, record.failedReferenceTaskNames.join(", "))],
+        h("dt", {}, "Started"), h("dd", {}, when(record.startTime)),
+        h("dt", {}, "Took"), h("dd", {}, record.startTime ? duration(record.startTime, record.endTime || null) : "—"),
+        (record.notCompensated || []).length > 0 && [h("dt", {}, "Not undone"),
+          h("dd", { "data-field": "notCompensated", title: "Completed steps without a compensation" },
+            record.notCompensated.join(", "))],
+      ),
+      h("table", { class: "compensation-steps" },
+        h("thead", {}, h("tr", {}, ["#", "Step undone", "Compensation", "Status", "Attempts",
+          "Idempotency key", "Output / error", "Took"].map(t => h("th", {}, t)))),
+        h("tbody", {}, steps.map((step, i) => h("tr", {
+          "data-step": step.referenceTaskName, "data-status": step.status,
+          onclick: () => { if (step.compensationTaskReferenceName) select(step.compensationTaskReferenceName); },
+        },
+          h("td", {}, i + 1),
+          h("td", {}, step.referenceTaskName),
+          h("td", {}, step.compensationTaskReferenceName || "—",
+            step.name ? h("div", { class: "muted" }, `${step.name}${step.type && step.type !== "SIMPLE" ? " · " + step.type : ""}`) : ""),
+          h("td", {}, statusBadge(step.status)),
+          h("td", {}, step.attempts ?? "—"),
+          h("td", { class: "mono" }, step.idempotencyKey || "—"),
+          h("td", {}, step.reasonForIncompletion
+            ? h("span", { class: "error" }, step.reasonForIncompletion)
+            : (step.output && Object.keys(step.output).length ? h("code", {}, JSON.stringify(step.output)) : "—")),
+          h("td", {}, step.startTime ? duration(step.startTime, step.endTime || null) : "—"),
+        )))),
+    );
+  }
+
+  function select(ref) { selected = baseRef(ref); shownKey = ""; renderDetails(); }
 
   function renderGraph() {
     if (!definition) return;
     const latest = latestByRef();
-    drawWorkflow(graph, definition, ref => latest.get(ref)?.status || null, ref => {
-      selected = ref; shownKey = ""; renderDetails();
-    });
+    // A step that was undone shows its compensation's status under its own.
+    const undone = new Map();
+    for (const task of run.tasks.filter(t => isCompensation(t.referenceTaskName))) {
+      undone.set(compensatedRef(task.referenceTaskName), task);
+    }
+    drawWorkflow(graph, definition, ref => latest.get(ref)?.status || null, select,
+      ref => undone.get(ref)?.status || null);
     graph.querySelectorAll(".node").forEach(node =>
       node.classList.toggle("selected", node.dataset.ref === selected));
   }
@@ -102,7 +163,7 @@ export function runView(runId) {
     timeline.replaceChildren(...tasks.map(t => {
       const running = t.startTime || t.endTime || null;
       const finish = t.endTime || (ACTIVE_TASK.has(t.status) ? end : t.updateTime);
-      return h("div", { class: "lane", "data-ref": t.referenceTaskName, onclick: () => { selected = baseRef(t.referenceTaskName); shownKey = ""; renderDetails(); } },
+      return h("div", { class: `lane${isCompensation(t.referenceTaskName) ? " compensation" : ""}`, "data-ref": t.referenceTaskName, onclick: () => { selected = baseRef(t.referenceTaskName); shownKey = ""; renderDetails(); } },
         h("span", { class: "lane-name" }, t.referenceTaskName),
         h("span", { class: "lane-track" },
           running && h("span", { class: "bar queued", style: `left:${pct(t.scheduledTime)};width:calc(${pct(running)} - ${pct(t.scheduledTime)})`, title: "queued" }),
@@ -114,7 +175,8 @@ export function runView(runId) {
   function renderTasks() {
     tasks.replaceChildren(...run.tasks.map(t => h("tr", {
       "data-ref": t.referenceTaskName, "data-status": t.status,
-      class: baseRef(t.referenceTaskName) === selected ? "selected" : "",
+      class: [baseRef(t.referenceTaskName) === selected ? "selected" : "",
+        isCompensation(t.referenceTaskName) ? "compensation" : ""].join(" ").trim(),
       onclick: () => { selected = baseRef(t.referenceTaskName); shownKey = ""; renderDetails(); },
     },
       h("td", {}, t.referenceTaskName), h("td", {}, t.taskType), h("td", {}, statusBadge(t.status)),
@@ -126,7 +188,8 @@ export function runView(runId) {
   function taskActions(task) {
     const active = ACTIVE_TASK.has(task.status);
     const out = [];
-    if (TERMINAL.has(run.status) || !active) {
+    // Re-running is for an ended run: the steps after this one are dropped and run again.
+    if (TERMINAL.has(run.status)) {
       out.push(h("button", { type: "button", "data-action": "rerun",
         onclick: () => act("Re-run from this task", () => api.rerun(runId, task.taskId)) }, "Re-run from here"));
     }
@@ -155,7 +218,14 @@ export function runView(runId) {
     renderTasks();
     graph.querySelectorAll(".node").forEach(node => node.classList.toggle("selected", node.dataset.ref === selected));
     if (!task) {
-      details.replaceChildren(h("h2", {}, selected), h("p", { class: "muted" }, "Not scheduled yet."));
+      // A step the run has not reached can be skipped ahead of time: it ends SKIPPED when reached.
+      const key = `pending:${run.status}`;
+      if (key === shownKey) return;
+      shownKey = key;
+      details.replaceChildren(h("h2", {}, selected), h("p", { class: "muted" }, "Not scheduled yet."),
+        TERMINAL.has(run.status) ? "" : h("div", { class: "task-actions" },
+          h("button", { type: "button", "data-action": "skip", title: "Skip this step when the run reaches it",
+            onclick: () => act("Skip", () => api.skip(runId, selected)) }, "Skip when reached")));
       return;
     }
     const key = attempts.map(t => `${t.taskId}:${t.status}:${t.updateTime}`).join();
@@ -173,7 +243,9 @@ export function runView(runId) {
           svc.onCall ? ` · on call ${svc.onCall}` : "")],
         h("dt", {}, "Traceparent"), h("dd", { class: "mono" }, task.traceparent || "—"),
       ),
-      task.reasonForIncompletion && h("div", { class: "error" }, h("strong", {}, "Error: "), task.reasonForIncompletion),
+      // replaceChildren writes null as "null": absent parts are empty strings.
+      task.reasonForIncompletion ? h("div", { class: "error" }, h("strong", {}, "Error: "), task.reasonForIncompletion) : "",
+      undoneBy(task) || "",
       h("div", { class: "task-actions" }, taskActions(task)),
       h("h3", {}, "Input"), json(task.inputData),
       h("h3", {}, "Output"), json(task.outputData),
@@ -188,6 +260,21 @@ export function runView(runId) {
     );
   }
 
+  // Links a saga step and its compensation both ways.
+  function undoneBy(task) {
+    const ref = task.referenceTaskName;
+    if (isCompensation(ref)) {
+      return h("p", { class: "undo-link" }, "Undoes ", h("a", { href: "#", onclick: e => {
+        e.preventDefault(); select(compensatedRef(ref));
+      } }, compensatedRef(ref)), task.idempotencyKey ? ` · idempotency key ${task.idempotencyKey}` : "");
+    }
+    const comp = [...run.tasks].reverse().find(t => isCompensation(t.referenceTaskName) &&
+      compensatedRef(t.referenceTaskName) === baseRef(ref));
+    return comp && h("p", { class: "undo-link" }, "Undone by ", h("a", { href: "#", onclick: e => {
+      e.preventDefault(); select(comp.referenceTaskName);
+    } }, comp.referenceTaskName), " ", statusBadge(comp.status));
+  }
+
   async function refresh() {
     run = await api.run(runId);
     if (!definition) {
@@ -196,6 +283,7 @@ export function runView(runId) {
     }
     root.dataset.status = run.status;
     renderHeader();
+    renderCompensation();
     renderGraph();
     renderTimeline();
     renderTasks();
