@@ -8,8 +8,9 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from podium.contracts.event_payloads import payload_problem
 from podium.errors import NotFoundError, ValidationError
-from podium.events.bus import event_json, publish_tx
+from podium.events.bus import PublishResult, event_json, publish_tx
 from podium.events.model import PublishRequest
 from podium.events.ports import RunOps
 from podium.events.views import delivery_json
@@ -122,5 +123,13 @@ async def publish(topic: str, request: Request) -> dict[str, Any]:
         correlation_id=envelope.correlationId,
         causation_id=envelope.causationId,
     )
-    result = await orchestrator.write_events(lambda tx, ops: publish_tx(tx, ops, event, now))
+
+    def unit(tx: StoreTx, ops: RunOps) -> PublishResult:
+        problem = payload_problem(tx, event.type, event.payload, event.source)
+        if problem is not None:
+            message, path = problem
+            raise ValidationError(message, field=f"payload{path.removeprefix('$')}")
+        return publish_tx(tx, ops, event, now)
+
+    result = await orchestrator.write_events(unit)
     return result.to_json()
