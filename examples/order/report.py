@@ -131,7 +131,8 @@ def what_was_undone(workflow: dict[str, Any]) -> str:
         return "undone: nothing (no step had completed before the failure)"
     parts = []
     for step in steps:
-        output = step.get("output") if isinstance(step.get("output"), dict) else {}
+        found = step.get("output")
+        output: dict[str, Any] = found if isinstance(found, dict) else {}
         detail = ""
         if output.get("reservationId"):
             detail = (

@@ -146,15 +146,15 @@ def release_inventory(
         if earlier is not None:
             return {**earlier, "alreadyReleased": True}
         released = [
-            {"sku": str(item.get("sku")), "qty": int(item.get("qty", 1))}
+            (str(item.get("sku")), int(item.get("qty", 1)))
             for item in items or []
             if isinstance(item, dict)
         ]
-        result = {
+        result: dict[str, Any] = {
             "reservationId": reservation_id,
             "orderId": order_id,
-            "items": released,
-            "released": sum(item["qty"] for item in released),
+            "items": [{"sku": sku, "qty": qty} for sku, qty in released],
+            "released": sum(qty for _, qty in released),
             "alreadyReleased": False,
         }
         _released[reservation_id] = result
