@@ -8,6 +8,12 @@ Run it on its own::
 201 ``{"trackingNumber", "carrier", "eta", ...}``; booking the same order again answers 200
 with the same shipment, so a retried HTTP task never ships twice. A request without an
 address is refused with 422 and a message saying so.
+
+To show what Podium does when a service goes down, the service has an outage switch:
+``POST /admin/outage`` ``{"down": true}`` makes every booking answer 503 until
+``{"down": false}``. ``GET /admin/calls`` lists every booking request received, in order,
+with the status it got and when (``at``, epoch ms), so that one can tell whether and when
+a call was made.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import argparse
 import datetime as dt
 import hashlib
 import logging
+import time
 from typing import Annotated, Any
 
 import uvicorn
@@ -23,7 +30,7 @@ from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-__all__ = ["ShipmentRequest", "create_app", "main"]
+__all__ = ["Outage", "ShipmentRequest", "create_app", "main"]
 
 log = logging.getLogger("shipping")
 
@@ -36,6 +43,12 @@ class ShipmentRequest(BaseModel):
     orderId: str | None = None
     address: dict[str, Any] | str | None = None
     items: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Outage(BaseModel):
+    """The outage switch: ``down`` true makes the service refuse every booking with 503."""
+
+    down: bool
 
 
 def _unprocessable(field: str, message: str) -> JSONResponse:
@@ -75,17 +88,55 @@ def create_app() -> FastAPI:
         version="1.0.0",
     )
     shipments: dict[str, dict[str, Any]] = {}
+    calls: list[dict[str, Any]] = []
+    outage = Outage(down=False)
 
     @app.get("/health")
     def health() -> dict[str, str]:
         """Liveness: the demo waits for this before it starts any order."""
         return {"status": "UP"}
 
+    @app.post("/admin/outage")
+    def set_outage(switch: Outage) -> dict[str, Any]:
+        """Take the service down (every booking answers 503) or bring it back."""
+        if switch.down != outage.down:
+            log.warning("outage switch: service %s", "DOWN" if switch.down else "back UP")
+        outage.down = switch.down
+        return {"down": outage.down}
+
+    @app.get("/admin/calls")
+    def list_calls() -> list[dict[str, Any]]:
+        """Every booking request received so far, oldest first, with the status it was given."""
+        return calls
+
     @app.post("/shipments", status_code=201, response_model=None)
     def create_shipment(
         request: ShipmentRequest, x_order: Annotated[str | None, Header()] = None
     ) -> JSONResponse | dict[str, Any]:
         """Book a shipment; 200 with the existing one if the order was already booked."""
+        # ``at`` in epoch ms, as Podium stamps its breaker transitions, so the two compare.
+        call: dict[str, Any] = {
+            "orderId": request.orderId,
+            "status": 201,
+            "at": int(time.time() * 1000),
+        }
+        calls.append(call)
+        if outage.down:
+            call["status"] = 503
+            log.warning("order %s: refused, the service is down", request.orderId)
+            return JSONResponse(
+                status_code=503,
+                content={"error": "unavailable", "message": "shipping is down (outage switch on)"},
+                headers={"Retry-After": "5"},
+            )
+        response = _book_or_refuse(request, x_order)
+        if isinstance(response, JSONResponse):
+            call["status"] = response.status_code
+        return response
+
+    def _book_or_refuse(
+        request: ShipmentRequest, x_order: str | None
+    ) -> JSONResponse | dict[str, Any]:
         if not request.orderId or not request.orderId.strip():
             return _unprocessable("orderId", "orderId is required")
         if _is_blank(request.address):

@@ -7,18 +7,22 @@ Run them with the Podium CLI, which serves every ``@worker_task`` function in th
 Both handlers are deterministic: every id is derived from the order id, so a step that Podium
 retries (after a lost lease, say) gives the same reservation or payment id again instead of a
 second one. A real service would get the same effect from an idempotency key.
+
+``release_inventory`` is the compensation of ``reserve_inventory``: when an order fails after
+its items were reserved (the card is declined, say), Podium runs it to give the stock back.
 """
 
 # No ``from __future__ import annotations`` here: the worker SDK fills parameters by name and
 # may read their annotations at run time, so they are kept as real types, not strings.
 
 import hashlib
+import threading
 import time
 from typing import Any
 
 from podium.worker import TaskFailedError, worker_task
 
-__all__ = ["charge_payment", "reserve_inventory"]
+__all__ = ["charge_payment", "release_inventory", "reserve_inventory"]
 
 OUT_OF_STOCK_SKU = "OUT-OF-STOCK"
 """The one SKU the demo warehouse never has, so that a run can fail on purpose."""
@@ -27,6 +31,11 @@ CARD_LIMIT = 10_000
 """Charges above this amount are declined (in any currency: this is a demo bank)."""
 
 _WAREHOUSES = ("AMS-1", "FRA-2", "DUB-1")
+
+# The demo warehouse's book of released reservations. It lives in the worker process, which is
+# enough for a demo; a real inventory service keeps it in its database, next to the stock.
+_released: dict[str, dict[str, Any]] = {}
+_released_lock = threading.Lock()
 
 
 def _digest(*parts: str) -> str:
@@ -114,3 +123,41 @@ def charge_payment(order_id: str, amount: float, currency: str) -> dict[str, Any
         "currency": code,
         "status": "CAPTURED",
     }
+
+
+@worker_task("release_inventory")
+def release_inventory(
+    reservation_id: str, order_id: str, items: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Give back the stock of a reservation: the compensation of ``reserve_inventory``.
+
+    Returns ``{"reservationId", "orderId", "items", "released", "alreadyReleased"}``. Releasing
+    a reservation twice (a retried compensation whose first result was lost) changes nothing
+    and answers ``alreadyReleased: true``, so the stock is given back exactly once.
+    """
+    if not reservation_id:
+        # Nothing was reserved, so there is nothing to give back; retrying cannot change that.
+        raise TaskFailedError(
+            f"no reservation id to release for order {order_id}", non_retryable=True
+        )
+    # Handlers of one type may run in several threads at once: check-and-record is one step.
+    with _released_lock:
+        earlier = _released.get(reservation_id)
+        if earlier is not None:
+            return {**earlier, "alreadyReleased": True}
+        released = [
+            (str(item.get("sku")), int(item.get("qty", 1)))
+            for item in items or []
+            if isinstance(item, dict)
+        ]
+        result: dict[str, Any] = {
+            "reservationId": reservation_id,
+            "orderId": order_id,
+            "items": [{"sku": sku, "qty": qty} for sku, qty in released],
+            "released": sum(qty for _, qty in released),
+            "alreadyReleased": False,
+        }
+        _released[reservation_id] = result
+    # The worker's log is where the demo (and its test) see each release happen once.
+    print(f"inventory: released {reservation_id} of {order_id} ({result['released']} units)")
+    return result
