@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse, Response
 from podium.engine.decider import HTTP_QUEUE
 from podium.engine.state import TaskStatus
 from podium.errors import ValidationError
+from podium.server.limits import check_task_output, settings_of
 from podium.server.orchestrator import Claimed
 from podium.server.poll_log import PollLog
 from podium.server.requests import read_json, read_model
@@ -85,6 +86,7 @@ async def _record(
     request: Request, *, next_for_worker: bool
 ) -> tuple[TaskResultBody, Claimed | None]:
     body = read_model(TaskResultBody, await read_json(request))
+    check_task_output(settings_of(request), body.taskId, body.outputData)
     claimed = await orchestrator_of(request).update_task(
         body.taskId,
         body.status,
