@@ -74,6 +74,7 @@ def create_app(
             orchestrator,
             concurrency=settings.http_task_concurrency,
             secrets=SecretResolver(settings.secrets_file),
+            max_output_bytes=settings.max_task_output_bytes,
         )
         sweeper.start()
         executor.start()

@@ -125,8 +125,10 @@ class HttpTaskExecutor:
         *,
         concurrency: int = 32,
         secrets: SecretResolver | None = None,
+        max_output_bytes: int | None = None,
     ) -> None:
         self.orchestrator = orchestrator
+        self.max_output_bytes = max_output_bytes
         self.secrets = secrets or SecretResolver()
         self.concurrency = concurrency
         self.worker_id = f"podium-http-{uuid.uuid4().hex[:8]}"
@@ -175,6 +177,14 @@ class HttpTaskExecutor:
             log.exception("HTTP task %s failed inside Podium", claimed.task.task_id)
             status, output = TaskStatus.FAILED, {}
             reason = f"Podium could not make the call ({type(exc).__name__}: {exc})"
+        size = len(orjson.dumps(output))
+        if self.max_output_bytes is not None and size > self.max_output_bytes:
+            # The same limit a worker's result meets: the response is dropped, not stored.
+            status, output = TaskStatus.FAILED, {}
+            reason = (
+                f"the response makes an output of {size} bytes; the limit is "
+                f"{self.max_output_bytes} (PODIUM_MAX_TASK_OUTPUT_BYTES)"
+            )
         try:
             await self.orchestrator.update_task(
                 claimed.task.task_id, status, output=output, reason=reason, worker_id=self.worker_id

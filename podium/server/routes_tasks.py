@@ -165,6 +165,7 @@ async def _signal(
     output = await read_json(request, empty={})
     if not isinstance(output, dict):
         raise ValidationError("the output must be a JSON object", field="body")
+    check_task_output(settings_of(request), f"'{ref}' of workflow {workflow_id}", output)
     return await orchestrator_of(request).signal(
         workflow_id, ref, task_status, output, worker_id=workerid
     )

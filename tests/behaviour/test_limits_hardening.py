@@ -61,6 +61,10 @@ def test_too_large_task_output_is_refused_and_the_run_is_unchanged(limited):
     after = run(limited, run_id)
     assert after["status"] == "RUNNING"
     assert task_of(after, "work")["status"] == task_of(before, "work")["status"] == "IN_PROGRESS"
+    by_ref = limited.post(f"/api/tasks/{run_id}/work/COMPLETED", json={"blob": "x" * 5_000})
+    assert by_ref.status_code == 413, by_ref.text
+    assert by_ref.json()["field"] == "outputData"
+    assert run(limited, run_id)["status"] == "RUNNING"
     small = {"taskId": task["taskId"], "status": "COMPLETED", "outputData": {"ok": 1}}
     assert limited.post("/api/tasks", json={**small, "workerId": "w1"}).status_code == 200
     assert wait_status(limited, run_id)["status"] == "COMPLETED"
@@ -214,6 +218,12 @@ class _EchoAuth(BaseHTTPRequestHandler):
     expected = ""
 
     def do_GET(self) -> None:
+        if self.path == "/big":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"blob": "' + b"z" * 5_000 + b'"}')
+            return
         ok = self.headers.get("Authorization") == f"Bearer {self.expected}"
         self.send_response(200 if ok else 401)
         self.send_header("Content-Type", "application/json")
@@ -284,3 +294,14 @@ def test_http_task_secrets_are_resolved_at_call_time_and_never_stored(
     assert value not in caplog.text
     for row in store_choice.query("SELECT * FROM runs"):
         assert value not in repr(row)
+
+
+def test_an_http_response_over_the_output_limit_fails_the_task_unstored(limited, echo_service):
+    flow = _http_flow(echo_service.replace("/check", "/big"), "UNUSED")
+    del flow["tasks"][0]["inputParameters"]["http_request"]["headers"]
+    register(limited, flow)
+    body = wait_status(limited, start(limited, flow["name"]))
+    assert body["status"] == "FAILED"
+    call = task_of(body, "call")
+    assert "PODIUM_MAX_TASK_OUTPUT_BYTES" in call["reasonForIncompletion"]
+    assert "zzzz" not in limited.get(f"/api/workflow/{body['workflowId']}").text
