@@ -59,6 +59,20 @@ class Settings:
     process (every commit is in the WAL before it is acknowledged) and commits faster."""
     max_payload_bytes: int = 5 * 1024 * 1024
     """Largest request body accepted; larger ones get 413 and change nothing."""
+    max_task_output_bytes: int = 1024 * 1024
+    """Largest ``outputData`` of a worker's result (as JSON); larger ones get 413."""
+    max_workflow_input_bytes: int = 1024 * 1024
+    """Largest input of a run started through the API (as JSON); larger ones get 413."""
+    max_fork_width: int = 1000
+    """Branches one fork may have: wider FORK_JOINs are refused at registration and wider
+    FORK_JOIN_DYNAMICs fail at run time."""
+    max_loop_iterations: int = 10_000
+    """Iterations one DO_WHILE may run; the one past it fails the loop."""
+    max_subworkflow_depth: int = 20
+    """How deep SUB_WORKFLOWs may nest; one that would go deeper fails."""
+    secrets_file: str | None = None
+    """A JSON object of secrets (name to value) that ``${workflow.secrets.NAME}`` in HTTP
+    tasks may use, besides ``PODIUM_SECRET_<NAME>`` variables."""
     max_poll_timeout_ms: int = 30_000
     """Upper bound of a long poll, whatever the worker asks for."""
     sweep_interval_s: float = 1.0
@@ -109,6 +123,14 @@ class Settings:
             port=_env_int("PODIUM_PORT", d.port),
             sqlite_synchronous=os.environ.get("PODIUM_SQLITE_SYNCHRONOUS", d.sqlite_synchronous),
             max_payload_bytes=_env_int("PODIUM_MAX_PAYLOAD_BYTES", d.max_payload_bytes),
+            max_task_output_bytes=_env_int("PODIUM_MAX_TASK_OUTPUT_BYTES", d.max_task_output_bytes),
+            max_workflow_input_bytes=_env_int(
+                "PODIUM_MAX_WORKFLOW_INPUT_BYTES", d.max_workflow_input_bytes
+            ),
+            max_fork_width=_env_int("PODIUM_MAX_FORK_WIDTH", d.max_fork_width),
+            max_loop_iterations=_env_int("PODIUM_MAX_LOOP_ITERATIONS", d.max_loop_iterations),
+            max_subworkflow_depth=_env_int("PODIUM_MAX_SUBWORKFLOW_DEPTH", d.max_subworkflow_depth),
+            secrets_file=os.environ.get("PODIUM_SECRETS_FILE") or None,
             max_poll_timeout_ms=_env_int("PODIUM_MAX_POLL_TIMEOUT_MS", d.max_poll_timeout_ms),
             sweep_interval_s=_env_float("PODIUM_SWEEP_INTERVAL_S", d.sweep_interval_s),
             http_task_concurrency=_env_int("PODIUM_HTTP_TASK_CONCURRENCY", d.http_task_concurrency),

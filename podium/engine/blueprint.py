@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from podium.dsl.models import TaskType, WorkflowDef, WorkflowTask
+from podium.engine.limits import EngineLimits
 from podium.engine.state import TaskState
 
 __all__ = ["Blueprint", "Location"]
@@ -25,10 +26,11 @@ class Location:
 class Blueprint:
     """Answers "what comes after this step" for one immutable definition."""
 
-    __slots__ = ("definition", "locations")
+    __slots__ = ("definition", "limits", "locations")
 
-    def __init__(self, definition: WorkflowDef) -> None:
+    def __init__(self, definition: WorkflowDef, limits: EngineLimits | None = None) -> None:
         self.definition = definition
+        self.limits = limits or EngineLimits()
         self.locations: dict[str, Location] = {}
         self._index(definition.tasks, None, "top")
 

@@ -6,7 +6,20 @@ from typing import Any
 
 from podium.engine.state import RunState
 
-__all__ = ["case_label", "expression_context"]
+__all__ = ["SECRET_PREFIX", "case_label", "expression_context"]
+
+SECRET_PREFIX = "workflow.secrets."
+
+
+class _SecretReferences(dict[str, Any]):
+    """``${workflow.secrets.NAME}`` resolves to its own text: the value is read only by the
+    HTTP executor at call time, so no secret is ever written to a run's history."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return "${" + SECRET_PREFIX + key + "}"
+
+
+_SECRETS = _SecretReferences()
 
 
 def expression_context(state: RunState) -> dict[str, Any]:
@@ -22,6 +35,7 @@ def expression_context(state: RunState) -> dict[str, Any]:
             "version": state.version,
             "createTime": state.created_at,
             "parentWorkflowId": state.parent_run_id,
+            "secrets": _SECRETS,
         }
     }
     for task in state.tasks:  # later attempts (and later loop iterations) overwrite earlier ones

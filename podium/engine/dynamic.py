@@ -53,6 +53,15 @@ def run_fork_dynamic(d: Decider, task: TaskState, step: WorkflowTask) -> None:
     except _BadFork as exc:
         d.fail(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, str(exc))
         return
+    width = d.blueprint.limits.max_fork_width
+    if len(branches) > width:
+        d.fail(
+            task,
+            TaskStatus.FAILED_WITH_TERMINAL_ERROR,
+            f"FORK_JOIN_DYNAMIC '{task.ref}' asks for {len(branches)} branches; "
+            f"the limit is {width} (PODIUM_MAX_FORK_WIDTH)",
+        )
+        return
     task.input = {
         **task.input,
         "forkedTasks": [branch["taskReferenceName"] for branch in branches],

@@ -221,6 +221,8 @@ class StartChild:
     correlation_id: str | None
     parent_run_id: str | None
     parent_task_id: str | None
+    depth: int = 0
+    """The child's nesting depth: its parent's plus one (0 for a failure workflow)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,15 @@ def check_loop(d: Decider, loop: TaskState) -> bool:
     except evaluators.EvaluationError as exc:
         d.fail(loop, TaskStatus.FAILED_WITH_TERMINAL_ERROR, f"loopCondition failed: {exc.message}")
         return True
+    limit = d.blueprint.limits.max_loop_iterations
+    if again and loop.iteration >= limit:
+        d.fail(
+            loop,
+            TaskStatus.FAILED_WITH_TERMINAL_ERROR,
+            f"DO_WHILE '{loop.ref}' would start iteration {loop.iteration + 1}; "
+            f"the limit is {limit} (PODIUM_MAX_LOOP_ITERATIONS)",
+        )
+        return True
     if again:
         d.loop_iterations += 1
         loop.iteration += 1

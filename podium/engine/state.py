@@ -177,6 +177,8 @@ class RunState:
     restarts: int = 0
     skips: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Steps an operator asked to skip before the run reached them: ref -> input and output."""
+    depth: int = 0
+    """How many SUB_WORKFLOW parents this run has (0 for a run started on its own)."""
     compensation: dict[str, Any] | None = None
     """The saga record: why compensation began and each step undone (see engine/compensation)."""
 

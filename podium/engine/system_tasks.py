@@ -138,6 +138,15 @@ def run_wait(d: Decider, task: TaskState) -> None:
 def run_sub_workflow(d: Decider, task: TaskState, step: WorkflowTask) -> None:
     params = step.subWorkflowParam
     assert params is not None  # validation guarantees it; dynamic forks always set it
+    limit = d.blueprint.limits.max_subworkflow_depth
+    if d.state.depth + 1 > limit:
+        d.fail(
+            task,
+            TaskStatus.FAILED_WITH_TERMINAL_ERROR,
+            f"SUB_WORKFLOW '{task.ref}' would start '{params.name}' at depth {d.state.depth + 1}; "
+            f"the limit is {limit} (PODIUM_MAX_SUBWORKFLOW_DEPTH)",
+        )
+        return
     task.status = TaskStatus.IN_PROGRESS
     task.start_at = d.now
     task.sub_workflow_id = derive_id(task.task_id, "child")
@@ -150,6 +159,7 @@ def run_sub_workflow(d: Decider, task: TaskState, step: WorkflowTask) -> None:
             correlation_id=d.state.correlation_id,
             parent_run_id=d.state.run_id,
             parent_task_id=task.task_id,
+            depth=d.state.depth + 1,
         )
     )
     task_def = d.task_def(step)

@@ -37,10 +37,12 @@ from podium.server import (
 from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_tasks import HttpTaskExecutor
+from podium.server.limits import engine_limits
 from podium.server.orchestrator import Orchestrator
 from podium.server.poll_log import PollLog
 from podium.server.request_context import RequestContext
 from podium.server.retention import Retention
+from podium.server.secrets import SecretResolver
 from podium.server.sweeper import Sweeper
 from podium.server.ui import mount_ui
 from podium.settings import Settings
@@ -68,7 +70,12 @@ def create_app(
         backend.subscribe(orchestrator.heard_ready)
         sweeper = Sweeper(orchestrator, max_sleep_s=settings.sweep_interval_s)
         orchestrator.on_timer_added = sweeper.poke
-        executor = HttpTaskExecutor(orchestrator, concurrency=settings.http_task_concurrency)
+        executor = HttpTaskExecutor(
+            orchestrator,
+            concurrency=settings.http_task_concurrency,
+            secrets=SecretResolver(settings.secrets_file),
+            max_output_bytes=settings.max_task_output_bytes,
+        )
         sweeper.start()
         executor.start()
         if retention is not None:
@@ -89,7 +96,9 @@ def create_app(
             if emitter is not None:
                 emitter.shutdown()
 
-    orchestrator = Orchestrator(backend, observer=Observer(Metrics(), emitter))
+    orchestrator = Orchestrator(
+        backend, observer=Observer(Metrics(), emitter), limits=engine_limits(settings)
+    )
     retention = None
     if settings.retention_days is not None:
         retention = Retention(

@@ -108,6 +108,7 @@ def _start_child_tx(
             command.parent_run_id,
             command.parent_task_id,
             now,
+            depth=command.depth,
         )
     except DefinitionNotFoundError as exc:
         if command.parent_run_id is None or command.parent_task_id is None:

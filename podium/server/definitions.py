@@ -15,6 +15,7 @@ import orjson
 
 from podium.dsl.models import TaskDef, TaskType, WorkflowDef
 from podium.engine.blueprint import Blueprint
+from podium.engine.limits import EngineLimits
 from podium.errors import DefinitionNotFoundError, ValidationError
 from podium.store.base import StoreTx
 
@@ -22,7 +23,8 @@ __all__ = ["Definitions"]
 
 
 class Definitions:
-    def __init__(self) -> None:
+    def __init__(self, limits: EngineLimits | None = None) -> None:
+        self.limits = limits or EngineLimits()
         self._blueprints: dict[str, Blueprint] = {}
         self._resolved: dict[
             tuple[str, int | None, int], tuple[str, dict[str, Any], Blueprint]
@@ -56,7 +58,9 @@ class Definitions:
         key = hashlib.sha256(orjson.dumps(snapshot, option=orjson.OPT_SORT_KEYS)).hexdigest()
         blueprint = self._blueprints.get(key)
         if blueprint is None:
-            blueprint = self._blueprints[key] = Blueprint(WorkflowDef.model_validate(snapshot))
+            blueprint = self._blueprints[key] = Blueprint(
+                WorkflowDef.model_validate(snapshot), self.limits
+            )
         return key, snapshot, blueprint
 
     def _snapshot(self, tx: StoreTx, body: dict[str, Any]) -> dict[str, Any]:
@@ -85,5 +89,7 @@ class Definitions:
             body = tx.get_run_definition(key)
             if body is None:
                 raise ValidationError(f"the definition {key} of a run is missing", service="store")
-            blueprint = self._blueprints[key] = Blueprint(WorkflowDef.model_validate(body))
+            blueprint = self._blueprints[key] = Blueprint(
+                WorkflowDef.model_validate(body), self.limits
+            )
         return blueprint

@@ -20,6 +20,7 @@ from podium.engine.state import TaskStatus
 from podium.errors import PodiumError
 from podium.observability.context import task_traceparent
 from podium.server.orchestrator import Claimed, Orchestrator
+from podium.server.secrets import MissingSecretError, SecretResolver
 
 __all__ = ["HttpTaskExecutor", "call_http"]
 
@@ -27,23 +28,35 @@ log = logging.getLogger("podium.http_tasks")
 
 
 async def call_http(
-    session: aiohttp.ClientSession, spec: Any, ids: dict[str, str] | None = None
+    session: aiohttp.ClientSession,
+    spec: Any,
+    ids: dict[str, str] | None = None,
+    secrets: SecretResolver | None = None,
 ) -> tuple[TaskStatus, dict[str, Any], str | None]:
     """Make the call an HTTP task describes; the outcome as (status, output, reason).
 
     ``ids`` (trace context, correlation and request ids) are sent as headers unless the task
-    sets those headers itself."""
+    sets those headers itself. ``${workflow.secrets.NAME}`` in the URI, headers and body is
+    replaced by the secret for the call only; reasons quote the URI as written, unresolved."""
     if not isinstance(spec, dict) or not spec.get("uri"):
         return TaskStatus.FAILED_WITH_TERMINAL_ERROR, {}, "http_request.uri is missing"
     method = str(spec.get("method") or "GET").upper()
-    uri = str(spec["uri"])
-    headers = {str(k): str(v) for k, v in (spec.get("headers") or {}).items()}
+    shown_uri = str(spec["uri"])
+    resolver = secrets or SecretResolver()
+    try:
+        uri = resolver.resolve(shown_uri)
+        raw_headers = resolver.resolve(spec.get("headers") or {})
+        body = resolver.resolve(spec.get("body"))
+    except MissingSecretError as exc:
+        return TaskStatus.FAILED_WITH_TERMINAL_ERROR, {}, f"HTTP {method} {shown_uri}: {exc}"
+    headers = {
+        str(k): str(v) for k, v in (raw_headers if isinstance(raw_headers, dict) else {}).items()
+    }
     for name, value in (ids or {}).items():
         if name.lower() not in {key.lower() for key in headers}:
             headers[name] = value
     if spec.get("accept"):
         headers.setdefault("Accept", str(spec["accept"]))
-    body = spec.get("body")
     content: bytes | None = None
     if body is not None and method not in ("GET", "HEAD"):
         if isinstance(body, str | bytes):
@@ -63,7 +76,13 @@ async def call_http(
             status, reason_phrase = response.status, response.reason or ""
             response_headers = {str(k): v for k, v in response.headers.items()}
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        return TaskStatus.FAILED, {}, f"HTTP {method} {uri} failed: {type(exc).__name__}: {exc}"
+        # aiohttp's message may quote the resolved URI: name the exception type only then.
+        detail = str(exc) if uri == shown_uri else "(details withheld: the URI holds a secret)"
+        return (
+            TaskStatus.FAILED,
+            {},
+            f"HTTP {method} {shown_uri} failed: {type(exc).__name__}: {detail}",
+        )
     text = raw.decode("utf-8", "replace")
     try:
         response_body: Any = orjson.loads(raw) if raw else None
@@ -82,7 +101,7 @@ async def call_http(
     return (
         TaskStatus.FAILED,
         output,
-        f"HTTP {method} {uri} answered {status} {reason_phrase}: {text[:500]}",
+        f"HTTP {method} {shown_uri} answered {status} {reason_phrase}: {text[:500]}",
     )
 
 
@@ -100,8 +119,17 @@ def _ids(claimed: Claimed) -> dict[str, str]:
 
 
 class HttpTaskExecutor:
-    def __init__(self, orchestrator: Orchestrator, *, concurrency: int = 32) -> None:
+    def __init__(
+        self,
+        orchestrator: Orchestrator,
+        *,
+        concurrency: int = 32,
+        secrets: SecretResolver | None = None,
+        max_output_bytes: int | None = None,
+    ) -> None:
         self.orchestrator = orchestrator
+        self.max_output_bytes = max_output_bytes
+        self.secrets = secrets or SecretResolver()
         self.concurrency = concurrency
         self.worker_id = f"podium-http-{uuid.uuid4().hex[:8]}"
         self._tasks: list[asyncio.Task[None]] = []
@@ -141,12 +169,22 @@ class HttpTaskExecutor:
         assert self._session is not None
         spec = claimed.task.input.get("http_request")
         try:
-            status, output, reason = await call_http(self._session, spec, _ids(claimed))
+            status, output, reason = await call_http(
+                self._session, spec, _ids(claimed), self.secrets
+            )
         except Exception as exc:
             # Our bug, not the service's: fail the attempt now rather than at lease expiry.
             log.exception("HTTP task %s failed inside Podium", claimed.task.task_id)
             status, output = TaskStatus.FAILED, {}
             reason = f"Podium could not make the call ({type(exc).__name__}: {exc})"
+        size = len(orjson.dumps(output))
+        if self.max_output_bytes is not None and size > self.max_output_bytes:
+            # The same limit a worker's result meets: the response is dropped, not stored.
+            status, output = TaskStatus.FAILED, {}
+            reason = (
+                f"the response makes an output of {size} bytes; the limit is "
+                f"{self.max_output_bytes} (PODIUM_MAX_TASK_OUTPUT_BYTES)"
+            )
         try:
             await self.orchestrator.update_task(
                 claimed.task.task_id, status, output=output, reason=reason, worker_id=self.worker_id

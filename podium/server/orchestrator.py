@@ -31,6 +31,7 @@ from podium.engine.events import (
     TerminateChild,
     TimerFired,
 )
+from podium.engine.limits import EngineLimits
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
 from podium.errors import (
     LeaseLostError,
@@ -71,6 +72,7 @@ class Orchestrator:
         clock: Callable[[], int] = now_ms,
         on_timer_added: Callable[[], None] | None = None,
         observer: Observer | None = None,
+        limits: EngineLimits | None = None,
     ) -> None:
         self.store = store
         self.observer = observer or Observer()
@@ -80,7 +82,7 @@ class Orchestrator:
         self.on_timer_added = on_timer_added or (lambda: None)
         self.on_deliveries: Callable[[], None] = lambda: None
         self.on_outbox: Callable[[str], None] = lambda broker: None
-        self.definitions = Definitions()
+        self.definitions = Definitions(limits)
         self._catalog = TaskDefCatalog()
         self.policy = ResiliencePolicy()
 
@@ -182,6 +184,7 @@ class Orchestrator:
         *,
         frozen: tuple[str, dict[str, Any], Blueprint] | None = None,
         check_input: bool = False,
+        depth: int = 0,
     ) -> RunState:
         key, snapshot, blueprint = frozen or self.definitions.resolve(tx, name, version)
         if check_input:
@@ -197,6 +200,7 @@ class Orchestrator:
             correlation_id=correlation_id,
             parent_run_id=parent_run_id,
             parent_task_id=parent_task_id,
+            depth=depth,
         )
         tx.insert_run(state, key)
         return self.decide_tx(tx, outbox, state, key, blueprint, RunStarted(now))

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from podium.server.limits import check_fork_width, check_run_input, settings_of
 from podium.server.orchestrator import RunView
 from podium.server.requests import inline_definition, read_json, read_model
 from podium.server.schemas import StartWorkflowRequest
@@ -47,6 +48,11 @@ async def execute(
     if isinstance(data, dict):
         data = {**data, "name": name, "version": version}
     body = read_model(StartWorkflowRequest, data)
+    settings = settings_of(request)
+    check_run_input(settings, name, body.input)
+    definition = inline_definition(body)
+    if definition is not None:
+        check_fork_width(settings, definition, "workflowDef.")
     orchestrator = orchestrator_of(request)
     run_id = await orchestrator.start_run(
         name,
@@ -54,7 +60,7 @@ async def execute(
         input=body.input,
         correlation_id=body.correlationId,
         idempotency_key=body.idempotencyKey or request.headers.get("idempotency-key"),
-        definition=inline_definition(body),
+        definition=definition,
     )
     refs = {ref.strip() for ref in (waitUntilTaskRef or "").split(",") if ref.strip()}
     deadline = time.monotonic() + min(max(waitForSeconds, 0), _MAX_WAIT_S)

@@ -11,6 +11,7 @@ from podium.contracts.references import check_task_defs, check_workflow
 from podium.dsl.models import TaskDef, WorkflowDef
 from podium.dsl.validation import validate_workflow
 from podium.errors import ConflictError, DefinitionNotFoundError, ValidationError
+from podium.server.limits import check_fork_width, settings_of
 from podium.server.requests import parse_bool, read_json, read_model
 from podium.server.state import orchestrator_of
 from podium.store.base import StoreTx
@@ -78,8 +79,10 @@ async def _register_workflows(request: Request, items: list[Any], overwrite: boo
         read_model(WorkflowDef, item, f"[{i}]" if len(items) > 1 else "")
         for i, item in enumerate(items)
     ]
-    for definition in defs:
+    settings = settings_of(request)
+    for i, definition in enumerate(defs):
         validate_workflow(definition)
+        check_fork_width(settings, definition, f"[{i}]." if len(defs) > 1 else "")
     orchestrator = orchestrator_of(request)
     now = orchestrator.clock()
 

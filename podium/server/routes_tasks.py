@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse, Response
 from podium.engine.decider import HTTP_QUEUE
 from podium.engine.state import TaskStatus
 from podium.errors import ValidationError
+from podium.server.limits import check_task_output, settings_of
 from podium.server.orchestrator import Claimed
 from podium.server.poll_log import PollLog
 from podium.server.requests import read_json, read_model
@@ -85,6 +86,7 @@ async def _record(
     request: Request, *, next_for_worker: bool
 ) -> tuple[TaskResultBody, Claimed | None]:
     body = read_model(TaskResultBody, await read_json(request))
+    check_task_output(settings_of(request), body.taskId, body.outputData)
     claimed = await orchestrator_of(request).update_task(
         body.taskId,
         body.status,
@@ -163,6 +165,7 @@ async def _signal(
     output = await read_json(request, empty={})
     if not isinstance(output, dict):
         raise ValidationError("the output must be a JSON object", field="body")
+    check_task_output(settings_of(request), f"'{ref}' of workflow {workflow_id}", output)
     return await orchestrator_of(request).signal(
         workflow_id, ref, task_status, output, worker_id=workerid
     )

@@ -19,6 +19,7 @@ from podium.engine.events import (
 )
 from podium.engine.state import RunState
 from podium.errors import ValidationError
+from podium.server.limits import check_fork_width, check_run_input, settings_of
 from podium.server.requests import inline_definition, parse_bool, read_json, read_model
 from podium.server.schemas import (
     RerunWorkflowRequest,
@@ -42,13 +43,18 @@ _INPUT_BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
 async def start_with_request(request: Request) -> PlainTextResponse:
     """Start a run from Conductor's StartWorkflowRequest; answers the workflow id."""
     body = read_model(StartWorkflowRequest, await read_json(request, empty={}))
+    settings = settings_of(request)
+    check_run_input(settings, body.name, body.input)
+    definition = inline_definition(body)
+    if definition is not None:
+        check_fork_width(settings, definition, "workflowDef.")
     run_id = await orchestrator_of(request).start_run(
         body.name,
         version=body.version,
         input=body.input,
         correlation_id=body.correlationId,
         idempotency_key=body.idempotencyKey or request.headers.get("idempotency-key"),
-        definition=inline_definition(body),
+        definition=definition,
     )
     return PlainTextResponse(run_id)
 
@@ -100,6 +106,7 @@ async def start_by_name(
     run_input = await read_json(request, empty={})
     if not isinstance(run_input, dict):
         raise ValidationError("the workflow input must be a JSON object", field="body")
+    check_run_input(settings_of(request), name, run_input)
     run_id = await orchestrator_of(request).start_run(
         name,
         version=version,

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from podium.errors import StoreError
+from podium.errors import StoreError, ValidationError
 from podium.store.base import StoreTx
 from podium.store.migrations import migrations, statements
 from podium.store.sqlite_tx import SQLiteTx
@@ -194,6 +194,14 @@ def _wrap(exc: BaseException, service: str) -> BaseException:
         wrapped = StoreError(f"{type(exc).__name__}: {exc}", service=service)
         wrapped.__cause__ = exc
         return wrapped
+    if isinstance(exc, OverflowError):
+        # sqlite3 cannot bind an int past 64 bits: a request's number nothing could match.
+        refused = ValidationError(
+            f"a number in the request is out of range (SQLite stores at most 2**63-1): {exc}",
+            service=service,
+        )
+        refused.__cause__ = exc
+        return refused
     return exc
 
 

@@ -85,6 +85,7 @@ def test_the_engine_modules_import_nothing_impure():
         "podium.engine.dynamic",
         "podium.engine.event_tasks",
         "podium.engine.events",
+        "podium.engine.limits",
         "podium.engine.loops",
         "podium.engine.rework",
         "podium.engine.routing_slip",

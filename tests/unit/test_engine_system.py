@@ -61,6 +61,7 @@ def test_sub_workflow_starts_a_child_with_a_derived_id():
             correlation_id="c-1",
             parent_run_id="r1",
             parent_task_id=sub.task_id,
+            depth=1,
         ),
     )
     assert (sub.status, sub.start_at, sub.sub_workflow_id, sub.queue) == (
