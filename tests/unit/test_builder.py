@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,21 +28,39 @@ from podium.errors import DefinitionError
 ORDER_JSON = Path(__file__).resolve().parents[2] / "examples" / "order" / "order_workflow.json"
 
 
+def _compensated(step: dict[str, Any], compensation: dict[str, Any]) -> dict[str, Any]:
+    """A step with its compensation: Conductor's builder has no word for it, so it is added."""
+    return {**step, "compensation": compensation}
+
+
 def _order_flow() -> Workflow:
     return (
         Workflow(
             "order_fulfilment",
-            description="Reserve inventory, charge payment, then book the shipment with the shipping service.",
+            description=(
+                "Reserve inventory, charge payment, then book the shipment with the shipping "
+                "service; a failed order gives its reserved stock back."
+            ),
             owner_email="orders-team@example.com",
             timeout_seconds=300,
         )
         .inputs("orderId", "items", "amount", "currency", "address", "shippingUrl")
         .add(
-            simple(
-                "reserve_inventory",
-                "reserve",
-                order_id=workflow_input("orderId"),
-                items=workflow_input("items"),
+            _compensated(
+                simple(
+                    "reserve_inventory",
+                    "reserve",
+                    order_id=workflow_input("orderId"),
+                    items=workflow_input("items"),
+                ),
+                {
+                    "name": "release_inventory",
+                    "inputParameters": {
+                        "reservation_id": output_of("reserve", "reservationId"),
+                        "order_id": "${compensated.input.order_id}",
+                        "items": output_of("reserve", "items"),
+                    },
+                },
             ),
             simple(
                 "charge_payment",
@@ -63,7 +82,8 @@ def _order_flow() -> Workflow:
                 },
                 connect_timeout_ms=2000,
                 read_timeout_ms=5000,
-            ),
+            )
+            | {"service": "shipping"},
         )
         .output(
             reservationId=output_of("reserve", "reservationId"),
