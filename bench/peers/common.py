@@ -233,6 +233,11 @@ def run_peer(make: Callable[[argparse.Namespace], Peer], description: str | None
                 traceback.print_exc()
             outcome.notes.extend(getattr(peer, "notes", []))
         args.json_out.write_text(json.dumps(asdict(outcome)))
+        # An engine's own threads (DBOS's, retrying a database already dropped) must not keep
+        # the script alive once its outcome is written.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def remove(path: Path) -> None:
