@@ -35,9 +35,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy podium
 
+# The peers suite installs the peer engines into their own virtualenv on first use (see
+# docs/benchmarks.md) and takes several minutes.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.scaling
+	$(BIN)/python -m bench.peers
 
 # Ten minutes of steady load; memory and latency per minute go to bench/results/.
 soak: $(STAMP)

@@ -217,9 +217,8 @@ async def _main(out: Path) -> None:
             f"| W2 | range over the 3 rounds | {two['low']:.0f}-{two['high']:.0f} steps/s | |",
             f"| W2 | first start to last end | {two['elapsed_s']:.2f} s | |",
             "",
-            "Peers measured earlier on this machine (not in this run): Temporal dev server ~55 ms/step and",
-            "~80 steps/s; DBOS on SQLite ~3.3 ms/step and ~140 steps/s; Restate ~2.5 ms/step and",
-            "~1,030 steps/s. Side-by-side peer runs belong to the peer benchmark suite.",
+            "Peer engines are measured side by side, with the same workloads and in one run, by",
+            "`python -m bench.peers` (`bench/results/<date>-peers.md`, docs/benchmarks.md).",
             "",
         ]
     )
