@@ -138,7 +138,8 @@ class Orchestrator:
     ) -> str:
         """Start a run of a registered workflow, or of ``definition`` (validated, not
         registered: the SDK's inline ``workflowDef``). A repeated idempotency key returns the
-        first run. Without ``correlation_id``, the caller's ``X-Correlation-Id`` header is used."""
+        first run. Without ``correlation_id``, the caller's ``X-Correlation-Id`` header is used,
+        and without that the run's own id: every run, and everything it causes, carries one."""
         run_id = str(uuid.uuid4())
         correlation_id = correlation_id or correlation_id_var.get()
         now = self.clock()
@@ -157,7 +158,7 @@ class Orchestrator:
                 name,
                 version,
                 input or {},
-                correlation_id,
+                correlation_id or run_id,
                 None,
                 None,
                 now,
