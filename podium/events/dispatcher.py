@@ -10,13 +10,13 @@ dead-lettered, to be replayed by hand. Retries back off exponentially.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import replace
 
 from podium.events.actions import run_handler
 from podium.events.model import EventHandler
 from podium.events.ports import RunOps
+from podium.server.background import BackgroundTask, nap
 from podium.server.orchestrator import Orchestrator
 from podium.store.base import StoreTx
 from podium.store.events_base import DeliveryStatus
@@ -40,20 +40,16 @@ class Dispatcher:
         self.max_sleep_s = max_sleep_s
         self.retry_base_ms = retry_base_ms
         self._poke = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundTask("podium-events", self._run)
 
     def poke(self) -> None:
         self._poke.set()
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="podium-events")
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def _run(self) -> None:
         while True:
@@ -63,11 +59,7 @@ class Dispatcher:
                 next_due = await self.dispatch_due()
             except Exception:
                 log.exception("event dispatch failed; trying again")
-            sleep_s = self.max_sleep_s
-            if next_due is not None:
-                sleep_s = min(sleep_s, max(0.0, (next_due - self.orchestrator.clock()) / 1000))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), timeout=sleep_s)
+            await nap(self._poke, next_due, self.orchestrator.clock(), self.max_sleep_s)
 
     async def dispatch_due(self) -> int | None:
         """Deliver what is due now; when the next delivery falls due (None: none pending)."""

@@ -8,11 +8,11 @@ is skipped and taken by a later batch. Every instance may run this; they do not 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 from podium.errors import PodiumError, ValidationError
+from podium.server.background import BackgroundTask
 from podium.store.base import Store
 
 __all__ = ["Retention"]
@@ -49,7 +49,7 @@ class Retention:
         self.batch = batch
         self.interval_s = interval_s
         self.clock = clock
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundTask("podium-retention", self._run)
 
     async def run_once(self, pause_s: float = 0.05) -> int:
         """Remove every run that is due now, batch by batch; returns how many went."""
@@ -69,14 +69,10 @@ class Retention:
         return count
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="podium-retention")
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def _run(self) -> None:
         while True:

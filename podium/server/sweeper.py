@@ -7,10 +7,10 @@ The sweeper sleeps until the next known deadline, and is poked when a new one is
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from podium.errors import PodiumError
+from podium.server.background import BackgroundTask, nap
 from podium.server.orchestrator import Orchestrator
 
 __all__ = ["Sweeper"]
@@ -23,21 +23,17 @@ class Sweeper:
         self.orchestrator = orchestrator
         self.max_sleep_s = max_sleep_s
         self._poke = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundTask("podium-sweeper", self._run)
 
     def poke(self) -> None:
         """A new deadline was written: look again now rather than at the next tick."""
         self._poke.set()
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="podium-sweeper")
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def _run(self) -> None:
         last = 0
@@ -48,8 +44,4 @@ class Sweeper:
             except PodiumError:
                 log.exception("sweep failed; trying again")
                 next_due = None
-            sleep_s = self.max_sleep_s
-            if next_due is not None:
-                sleep_s = min(sleep_s, max(0.0, (next_due - self.orchestrator.clock()) / 1000))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), timeout=sleep_s)
+            await nap(self._poke, next_due, self.orchestrator.clock(), self.max_sleep_s)

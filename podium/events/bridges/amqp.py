@@ -20,6 +20,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
 from podium.events.bridges.base import OutboxPump, decode, encode, ingest
+from podium.server.background import BackgroundTask
 from podium.server.orchestrator import Orchestrator
 from podium.store.events_base import BusEvent, OutboxEntry
 
@@ -47,20 +48,16 @@ class AmqpBridge:
         self.connected = asyncio.Event()
         self._channel: AbstractChannel | None = None
         self._declared: set[str] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundTask("podium-amqp", self._run)
 
     def poke(self) -> None:
         self.pump.poke()
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="podium-amqp")
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def _run(self) -> None:
         delay = 0.2

@@ -14,7 +14,6 @@ back-pressure: nothing more is taken from the outbox while the broker has not co
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,6 +23,7 @@ import orjson
 from podium.errors import PodiumError
 from podium.events.bus import PublishResult, event_json, publish_tx
 from podium.events.dispatcher import retry_delay_ms
+from podium.server.background import nap
 from podium.server.orchestrator import Orchestrator
 from podium.store.base import StoreTx
 from podium.store.events_base import BusEvent, OutboxEntry
@@ -116,11 +116,7 @@ class OutboxPump:
                 due = await self.orchestrator.store.read(lambda tx: tx.next_outbox_due(self.broker))
             except PodiumError:
                 log.exception("the %s outbox could not be read; trying again", self.broker)
-            sleep_s = max_sleep_s
-            if due is not None:
-                sleep_s = min(sleep_s, max(0.0, (due - self.orchestrator.clock()) / 1000))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), timeout=sleep_s)
+            await nap(self._poke, due, self.orchestrator.clock(), max_sleep_s)
 
     async def pump_once(self) -> int:
         """Send one batch of due rows; how many were sent."""

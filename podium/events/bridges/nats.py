@@ -25,6 +25,7 @@ from nats.js.api import ConsumerConfig, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from podium.events.bridges.base import OutboxPump, decode, encode, ingest
+from podium.server.background import BackgroundTask
 from podium.server.orchestrator import Orchestrator
 from podium.store.events_base import BusEvent, OutboxEntry
 
@@ -55,20 +56,16 @@ class NatsBridge:
         self.pump = OutboxPump(orchestrator, self.broker, self._send, batch=batch)
         self.connected = asyncio.Event()
         self._js: JetStreamContext | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._background = BackgroundTask("podium-nats", self._run)
 
     def poke(self) -> None:
         self.pump.poke()
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="podium-nats")
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def _run(self) -> None:
         delay = 0.2
