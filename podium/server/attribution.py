@@ -16,10 +16,10 @@ from podium.engine.state import RunState, TaskState, TaskStatus
 from podium.resilience.policy import ResiliencePolicy
 from podium.store.base import StoreTx
 
-__all__ = ["Blame", "blame_run", "blame_tasks"]
+__all__ = ["FAILED_TASK_STATUSES", "Blame", "blame_run", "blame_tasks"]
 
 _OUTSIDE_TYPES = frozenset({TaskType.SIMPLE, TaskType.HTTP, "DYNAMIC"})
-_FAILED = frozenset(
+FAILED_TASK_STATUSES = frozenset(
     {
         TaskStatus.FAILED,
         TaskStatus.FAILED_WITH_TERMINAL_ERROR,
@@ -67,7 +67,7 @@ def blame_tasks(
     blames: dict[str, Blame] = {}
     for task in state.tasks:
         name = _service_name(blueprint, task)
-        if name is None and task.status not in _FAILED:
+        if name is None and task.status not in FAILED_TASK_STATUSES:
             continue
         blames[task.task_id] = Blame(name, services.get(name) if name else None, str(task.type))
     return blames
@@ -78,7 +78,7 @@ def blame_run(
 ) -> Blame | None:
     """Blame for the task whose failure ended the run, if one did."""
     for task in reversed(state.tasks):
-        if task.ref in state.failed_refs and task.status in _FAILED:
+        if task.ref in state.failed_refs and task.status in FAILED_TASK_STATUSES:
             name = _service_name(blueprint, task)
             return Blame(name, policy.services(tx).get(name) if name else None, str(task.type))
     return None

@@ -9,19 +9,10 @@ from podium.dsl.models import TaskType
 from podium.engine.compensation import COMPENSATES, idempotency_key
 from podium.engine.state import RunState, TaskState, TaskStatus
 from podium.observability.context import run_trace_id, task_traceparent
-from podium.server.attribution import Blame
+from podium.server.attribution import FAILED_TASK_STATUSES, Blame
 from podium.store.base import QueueEntry
 
 __all__ = ["run_json", "summary_json", "task_json"]
-
-_FAILED_TASK = frozenset(
-    {
-        TaskStatus.FAILED,
-        TaskStatus.FAILED_WITH_TERMINAL_ERROR,
-        TaskStatus.TIMED_OUT,
-        TaskStatus.COMPLETED_WITH_ERRORS,
-    }
-)
 
 
 def task_json(
@@ -85,7 +76,7 @@ def task_json(
         # A task with no service named keeps its worker's words as they were (the run's
         # reason still says that nobody is named); the others say whom to call.
         named = blame.service is not None or blame.inside_podium
-        if task.reason and task.status in _FAILED_TASK and named:
+        if task.reason and task.status in FAILED_TASK_STATUSES and named:
             body["reasonForIncompletion"] = f"{task.reason} [{blame.phrase()}]"
     return body
 
