@@ -11,6 +11,7 @@ import orjson
 from podium.engine.state import RunState
 from podium.store.base import QueueEntry, RunQuery
 from podium.store.events_tx import EventsTxMixin
+from podium.store.run_cache import RunCache
 
 __all__ = ["SQLiteTx"]
 
@@ -31,12 +32,13 @@ def _entry(row: tuple[Any, ...]) -> QueueEntry:
 class SQLiteTx(EventsTxMixin):
     """Runs on the store's own thread, inside a transaction the store opened."""
 
-    __slots__ = ("conn",)
+    __slots__ = ("conn", "runs")
 
     conn: sqlite3.Connection
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, runs: RunCache | None = None) -> None:
         self.conn = conn
+        self.runs = runs if runs is not None else RunCache()
 
     # ---- definitions ----------------------------------------------------------------------
 
@@ -161,6 +163,7 @@ class SQLiteTx(EventsTxMixin):
     # ---- runs -----------------------------------------------------------------------------
 
     def insert_run(self, state: RunState, definition_key: str) -> None:
+        stored = _dumps(state.to_dict())
         self.conn.execute(
             "INSERT INTO runs (run_id, name, version, status, correlation_id, parent_run_id, "
             "definition_key, created_at, updated_at, ended_at, state) "
@@ -176,21 +179,24 @@ class SQLiteTx(EventsTxMixin):
                 state.created_at,
                 state.updated_at or state.created_at,
                 state.end_at,
-                _dumps(state.to_dict()),
+                stored,
             ),
         )
+        self.runs.put(state.run_id, stored, state)
 
     def update_run(self, state: RunState) -> None:
+        stored = _dumps(state.to_dict())
         self.conn.execute(
             "UPDATE runs SET status = ?, updated_at = ?, ended_at = ?, state = ? WHERE run_id = ?",
             (
                 str(state.status),
                 state.updated_at or state.created_at,
                 state.end_at,
-                _dumps(state.to_dict()),
+                stored,
                 state.run_id,
             ),
         )
+        self.runs.put(state.run_id, stored, state)
 
     def set_run_definition(self, run_id: str, definition_key: str, version: int) -> None:
         self.conn.execute(
@@ -205,7 +211,11 @@ class SQLiteTx(EventsTxMixin):
         ).fetchone()
         if row is None:
             return None
-        return RunState.from_dict(orjson.loads(row[0])), row[1]
+        state = self.runs.get(run_id, row[0])
+        if state is None:
+            state = RunState.from_dict(orjson.loads(row[0]))
+            self.runs.put(run_id, row[0], state)
+        return state, row[1]
 
     def delete_run(self, run_id: str) -> bool:
         self.conn.execute("DELETE FROM queue WHERE run_id = ?", (run_id,))

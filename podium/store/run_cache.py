@@ -1,0 +1,68 @@
+"""Decoded run states, kept by the bytes they were decoded from.
+
+Every step reads its run and writes it back; decoding the run's JSON into a ``RunState`` was
+the largest single cost of reading it. A store still reads the stored bytes on every load, and
+the cache answers only when they equal the bytes it kept, so it can never return a state that
+is not the stored one: a write by another server instance, or a unit rolled back after it
+wrote, leaves different bytes in the row, and the row is decoded again.
+
+A cached state is handed out as it is, not copied. That is safe because nothing changes a
+loaded ``RunState``: the engine copies it before deciding (``decide`` clones), and every other
+change goes through the engine.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from podium.engine.state import RunState
+
+__all__ = ["RunCache"]
+
+
+class RunCache:
+    """A least-recently-used map of run id -> (stored bytes, state), bounded in bytes."""
+
+    def __init__(self, max_bytes: int = 32 << 20, max_entry_bytes: int = 256 << 10) -> None:
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        self._entries: OrderedDict[str, tuple[bytes, RunState]] = OrderedDict()
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def get(self, run_id: str, stored: bytes) -> RunState | None:
+        """The state decoded from ``stored``, if this is what was kept for ``run_id``."""
+        entry = self._entries.get(run_id)
+        if entry is None:
+            return None
+        if entry[0] != stored:
+            self.forget(run_id)
+            return None
+        self._entries.move_to_end(run_id)
+        return entry[1]
+
+    def put(self, run_id: str, stored: bytes, state: RunState) -> None:
+        """Keep ``state`` as the decoding of ``stored``; ended runs are not kept."""
+        self.forget(run_id)
+        if state.status.is_terminal or len(stored) > self.max_entry_bytes:
+            return
+        self._entries[run_id] = (stored, state)
+        self._bytes += len(stored)
+        while self._bytes > self.max_bytes:
+            _, (old, _) = self._entries.popitem(last=False)
+            self._bytes -= len(old)
+
+    def forget(self, run_id: str) -> None:
+        entry = self._entries.pop(run_id, None)
+        if entry is not None:
+            self._bytes -= len(entry[0])
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._bytes = 0

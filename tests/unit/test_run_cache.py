@@ -1,0 +1,89 @@
+"""Decoded runs kept by their stored bytes: never a state other than the stored one."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import orjson
+import pytest
+
+from podium.engine.state import RunState, RunStatus
+from podium.errors import StoreError
+from podium.store.base import StoreTx
+from podium.store.run_cache import RunCache
+from podium.store.sqlite import SQLiteStore
+
+
+def _run(run_id: str = "r1", status: RunStatus = RunStatus.RUNNING, **data: object) -> RunState:
+    return RunState(run_id=run_id, name="flow", version=1, status=status, created_at=1, **data)  # type: ignore[arg-type]
+
+
+def _stored(state: RunState) -> bytes:
+    return orjson.dumps(state.to_dict())
+
+
+def test_answers_only_for_the_bytes_it_kept() -> None:
+    cache = RunCache()
+    state = _run()
+    cache.put("r1", _stored(state), state)
+    assert cache.get("r1", _stored(state)) is state
+    changed = _run(input={"x": 1})
+    assert cache.get("r1", _stored(changed)) is None
+    assert len(cache) == 0  # a stale entry is dropped, not kept beside the new bytes
+
+
+def test_ended_runs_and_huge_runs_are_not_kept() -> None:
+    cache = RunCache(max_entry_bytes=100)
+    ended = _run(status=RunStatus.COMPLETED)
+    cache.put("r1", _stored(ended), ended)
+    big = _run("r2", input={"blob": "x" * 200})
+    cache.put("r2", _stored(big), big)
+    assert len(cache) == 0
+
+
+def test_bounded_in_bytes_least_recently_used_first() -> None:
+    states = [_run(f"r{i}") for i in range(3)]
+    size = len(_stored(states[0]))
+    cache = RunCache(max_bytes=2 * size + 1)
+    for state in states[:2]:
+        cache.put(state.run_id, _stored(state), state)
+    assert cache.get("r0", _stored(states[0])) is states[0]  # r1 is now the oldest
+    cache.put("r2", _stored(states[2]), states[2])
+    assert cache.get("r1", _stored(states[1])) is None
+    assert cache.get("r0", _stored(states[0])) is states[0]
+    assert cache.size_bytes <= cache.max_bytes
+
+
+async def _get(store: SQLiteStore, run_id: str) -> RunState:
+    found = await store.read(lambda tx: tx.get_run(run_id))
+    assert found is not None
+    return found[0]
+
+
+async def test_sqlite_store_never_answers_a_rolled_back_or_foreign_write(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "runs.db")
+    await store.open()
+    try:
+        first = _run(input={"n": 1})
+        await store.write(lambda tx: tx.insert_run(first, "flow:1"))
+        assert await _get(store, "r1") is first  # kept from the write itself
+
+        def write_then_fail(tx: StoreTx) -> None:
+            tx.update_run(_run(input={"n": 2}))
+            raise sqlite3.OperationalError("the unit fails after writing")
+
+        with pytest.raises(StoreError):
+            await store.write(write_then_fail)
+        assert (await _get(store, "r1")).input == {"n": 1}
+
+        # Another connection (a CLI command, an operator's tool) changes the row.
+        other = sqlite3.connect(tmp_path / "runs.db")
+        with other:
+            other.execute(
+                "UPDATE runs SET state = ? WHERE run_id = 'r1'", (_stored(_run(input={"n": 3})),)
+            )
+        other.close()
+        assert (await _get(store, "r1")).input == {"n": 3}
+    finally:
+        await store.close()
