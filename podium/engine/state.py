@@ -138,6 +138,8 @@ class TaskState:
     @property
     def suffix(self) -> str:
         """What loop iterations added to the step's reference name: ``__2``, ``__1__3``."""
+        if not self.scope_iterations:  # most steps run in no loop; asked on every decision
+            return ""
         return "".join(f"__{n}" for n in self.scope_iterations)
 
     @property
