@@ -13,6 +13,7 @@ change goes through the engine.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 from podium.engine.state import RunState
@@ -21,13 +22,17 @@ __all__ = ["RunCache"]
 
 
 class RunCache:
-    """A least-recently-used map of run id -> (stored bytes, state), bounded in bytes."""
+    """A least-recently-used map of run id -> (stored bytes, state), bounded in bytes.
+
+    Safe to share between threads (PostgreSQL runs units on several).
+    """
 
     def __init__(self, max_bytes: int = 32 << 20, max_entry_bytes: int = 256 << 10) -> None:
         self.max_bytes = max_bytes
         self.max_entry_bytes = max_entry_bytes
         self._entries: OrderedDict[str, tuple[bytes, RunState]] = OrderedDict()
         self._bytes = 0
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -38,31 +43,38 @@ class RunCache:
 
     def get(self, run_id: str, stored: bytes) -> RunState | None:
         """The state decoded from ``stored``, if this is what was kept for ``run_id``."""
-        entry = self._entries.get(run_id)
-        if entry is None:
-            return None
-        if entry[0] != stored:
-            self.forget(run_id)
-            return None
-        self._entries.move_to_end(run_id)
-        return entry[1]
+        with self._lock:
+            entry = self._entries.get(run_id)
+            if entry is None:
+                return None
+            if entry[0] != stored:
+                self._drop(run_id)
+                return None
+            self._entries.move_to_end(run_id)
+            return entry[1]
 
     def put(self, run_id: str, stored: bytes, state: RunState) -> None:
         """Keep ``state`` as the decoding of ``stored``; ended runs are not kept."""
-        self.forget(run_id)
-        if state.status.is_terminal or len(stored) > self.max_entry_bytes:
-            return
-        self._entries[run_id] = (stored, state)
-        self._bytes += len(stored)
-        while self._bytes > self.max_bytes:
-            _, (old, _) = self._entries.popitem(last=False)
-            self._bytes -= len(old)
+        with self._lock:
+            self._drop(run_id)
+            if state.status.is_terminal or len(stored) > self.max_entry_bytes:
+                return
+            self._entries[run_id] = (stored, state)
+            self._bytes += len(stored)
+            while self._bytes > self.max_bytes:
+                _, (old, _) = self._entries.popitem(last=False)
+                self._bytes -= len(old)
 
     def forget(self, run_id: str) -> None:
+        with self._lock:
+            self._drop(run_id)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def _drop(self, run_id: str) -> None:
         entry = self._entries.pop(run_id, None)
         if entry is not None:
             self._bytes -= len(entry[0])
-
-    def clear(self) -> None:
-        self._entries.clear()
-        self._bytes = 0
