@@ -15,7 +15,7 @@ from podium.server.limits import check_task_output, settings_of
 from podium.server.orchestrator import Claimed
 from podium.server.poll_log import PollLog
 from podium.server.requests import read_json, read_model
-from podium.server.schemas import TaskResultBody
+from podium.server.schemas import TaskResultBody, inline_schema
 from podium.server.state import orchestrator_of
 from podium.server.views import run_json, task_json
 
@@ -24,7 +24,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
 _RESULT_BODY = {
-    "content": {"application/json": {"schema": TaskResultBody.model_json_schema()}},
+    "content": {"application/json": {"schema": inline_schema(TaskResultBody)}},
     "required": True,
 }
 _OUTPUT_BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
