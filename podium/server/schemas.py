@@ -14,6 +14,7 @@ __all__ = [
     "SkipTaskRequest",
     "StartWorkflowRequest",
     "TaskResultBody",
+    "TaskResultItem",
     "inline_schema",
 ]
 
@@ -32,6 +33,13 @@ class TaskResultBody(BaseModel):
     callbackAfterSeconds: int = Field(default=0, ge=0)
     logs: list[dict[str, Any]] = Field(default_factory=list)
     extendLease: bool = False
+
+
+class TaskResultItem(TaskResultBody):
+    """One result of ``update-batch``: a TaskResult and the ``traceparent`` that a single
+    update would have sent as a header, since one request carries results of many traces."""
+
+    traceparent: str | None = None
 
 
 class StartWorkflowRequest(BaseModel):
