@@ -131,13 +131,15 @@ class ResultBatcher:
         except Exception:
             logger.exception("posting results together failed; posting them one by one")
         finally:
-            if self._sender is asyncio.current_task():
-                self._sender = None
             # Left over when stopping, when the server has no update-batch, or after a bug of
             # ours: each slot posts its own result.
-            for item in (*batch, *self._pending):
+            for item in batch:
                 item.settle(_ALONE)
-            self._pending.clear()
+            if self._sender is asyncio.current_task():  # not a sender close() gave up on
+                self._sender = None
+                for item in self._pending:
+                    item.settle(_ALONE)
+                self._pending.clear()
 
     def _take(self) -> list[_Item]:
         batch: list[_Item] = []
