@@ -196,8 +196,8 @@ async def update_task_batch(request: Request) -> Response:
     """Podium's extension of update-v2: record up to 100 results in one request.
 
     Each result is its own unit of work, recorded as update-v2 would record it, so one that
-    is refused leaves the others recorded; the units are submitted together, so the store
-    commits them together.
+    is refused leaves the others recorded; the units are submitted together, so SQLite commits
+    them together and PostgreSQL runs them side by side.
     """
     items = _read_batch(await read_json(request))
     outcomes = await asyncio.gather(
