@@ -32,7 +32,7 @@ _PUBLIC = ("/api/health", "/api/token", "/ui")
 _ADMIN_READS = ("/api/keys",)
 _WORK = [
     ("GET", re.compile(r"^/api/tasks/poll(/batch)?/[^/]+$")),
-    ("POST", re.compile(r"^/api/tasks(/update-v2)?$")),
+    ("POST", re.compile(r"^/api/tasks(/update-v2|/update-batch)?$")),
     ("POST", re.compile(r"^/api/tasks/[^/]+/log$")),
     ("POST", re.compile(r"^/api/tasks/[^/]+/[^/]+/[A-Z_]+(/sync)?$")),
 ]

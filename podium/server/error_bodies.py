@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 
 from podium.errors import PodiumError
 
-__all__ = ["internal_error", "podium_error"]
+__all__ = ["internal_error", "internal_error_body", "podium_error"]
 
 log = logging.getLogger("podium.server")
 
@@ -19,10 +19,9 @@ def podium_error(exc: PodiumError) -> JSONResponse:
     return JSONResponse(exc.to_dict(), status_code=exc.status_code)
 
 
-def internal_error(request: Request, exc: Exception) -> JSONResponse:
-    """A bug of Podium's: logged with its traceback; the client learns whose fault it is."""
-    log.exception("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
-    body = {
+def internal_error_body(exc: Exception) -> dict[str, object]:
+    """What the client learns of a bug of Podium's: whose fault it is, not the traceback."""
+    return {
         "status": 500,
         "code": "E_INTERNAL",
         "service": "podium",
@@ -30,4 +29,9 @@ def internal_error(request: Request, exc: Exception) -> JSONResponse:
         "See the server log.",
         "retryable": True,
     }
-    return JSONResponse(body, status_code=500)
+
+
+def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """A bug of Podium's: logged with its traceback; the client learns whose fault it is."""
+    log.exception("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(internal_error_body(exc), status_code=500)

@@ -22,6 +22,7 @@ __all__ = ["FastPath"]
 Handler = Callable[[Request], Awaitable[Response]]
 _HANDLERS: dict[tuple[str, str], Handler] = {
     ("POST", "/api/tasks/update-v2"): routes_tasks.update_task_v2,
+    ("POST", "/api/tasks/update-batch"): routes_tasks.update_task_batch,
     ("POST", "/api/tasks"): routes_tasks.update_task,
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Annotated, Any
 
 import orjson
@@ -10,26 +12,62 @@ from fastapi.responses import PlainTextResponse, Response
 
 from podium.engine.decider import HTTP_QUEUE
 from podium.engine.state import TaskStatus
-from podium.errors import ValidationError
+from podium.errors import PodiumError, ValidationError
+from podium.observability.context import traceparent_var
+from podium.server.error_bodies import internal_error_body
 from podium.server.limits import check_task_output, settings_of
 from podium.server.orchestrator import Claimed
 from podium.server.poll_log import PollLog
 from podium.server.requests import read_json, read_model
-from podium.server.schemas import TaskResultBody
+from podium.server.schemas import TaskResultBody, TaskResultItem, inline_schema
 from podium.server.state import orchestrator_of
 from podium.server.views import run_json, task_json
 
 __all__ = ["router"]
 
+log = logging.getLogger("podium.server")
+
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
 _RESULT_BODY = {
-    "content": {"application/json": {"schema": TaskResultBody.model_json_schema()}},
+    "content": {"application/json": {"schema": inline_schema(TaskResultBody)}},
     "required": True,
+}
+_MAX_BATCH = 100
+_MAX_TRACEPARENT = 200  # as the header is cut in request_context
+
+
+_BATCH_SCHEMA = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": _MAX_BATCH,
+    "items": inline_schema(TaskResultItem),
+}
+_BATCH_BODY = {"content": {"application/json": {"schema": _BATCH_SCHEMA}}, "required": True}
+_BATCH_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "One answer per result, in the request's order: the worker's next "
+        "task (or null), or the error a single update-v2 would have answered",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["taskId"],
+                        "properties": {
+                            "taskId": {"type": "string"},
+                            "next": {"type": ["object", "null"]},
+                            "error": {"type": "object"},
+                        },
+                    },
+                }
+            }
+        },
+    }
 }
 _OUTPUT_BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
 _LOG_BODY = {"content": {"application/json": {"schema": {"type": "string"}}}}
-_MAX_BATCH = 100
 
 
 def _claimed_json(claimed: Claimed) -> dict[str, Any]:
@@ -82,12 +120,11 @@ async def poll_one(
     return _response(_claimed_json(claimed[0]))
 
 
-async def _record(
-    request: Request, *, next_for_worker: bool
-) -> tuple[TaskResultBody, Claimed | None]:
-    body = read_model(TaskResultBody, await read_json(request))
+async def _apply(
+    request: Request, body: TaskResultBody, *, next_for_worker: bool
+) -> Claimed | None:
     check_task_output(settings_of(request), body.taskId, body.outputData)
-    claimed = await orchestrator_of(request).update_task(
+    return await orchestrator_of(request).update_task(
         body.taskId,
         body.status,
         output=body.outputData,
@@ -98,7 +135,13 @@ async def _record(
         next_for_worker=next_for_worker,
         extend_lease=body.extendLease,
     )
-    return body, claimed
+
+
+async def _record(
+    request: Request, *, next_for_worker: bool
+) -> tuple[TaskResultBody, Claimed | None]:
+    body = read_model(TaskResultBody, await read_json(request))
+    return body, await _apply(request, body, next_for_worker=next_for_worker)
 
 
 @router.post("", response_class=PlainTextResponse, openapi_extra={"requestBody": _RESULT_BODY})
@@ -115,6 +158,52 @@ async def update_task_v2(request: Request) -> Response:
     if claimed is None:
         return Response(status_code=204)
     return _response(_claimed_json(claimed))
+
+
+def _read_batch(data: Any) -> list[TaskResultItem]:
+    """Every item validated before any is recorded: a bad one refuses the whole request."""
+    if not isinstance(data, list):
+        raise ValidationError("the body must be a JSON array of task results", field="body")
+    if not 1 <= len(data) <= _MAX_BATCH:
+        raise ValidationError(
+            f"the body holds {len(data)} task results; it must hold 1 to {_MAX_BATCH}",
+            field="body",
+        )
+    return [read_model(TaskResultItem, item, f"[{i}]") for i, item in enumerate(data)]
+
+
+async def _record_item(request: Request, item: TaskResultItem) -> Claimed | None:
+    if item.traceparent is not None:
+        # gather() runs each item in its own asyncio task with a copy of the request's
+        # context, so this stays with this item's unit, as the header does for update-v2.
+        traceparent_var.set(item.traceparent[:_MAX_TRACEPARENT])
+    return await _apply(request, item, next_for_worker=True)
+
+
+def _item_answer(item: TaskResultItem, outcome: Claimed | BaseException | None) -> dict[str, Any]:
+    if isinstance(outcome, PodiumError):
+        return {"taskId": item.taskId, "error": outcome.to_dict()}
+    if isinstance(outcome, Exception):
+        log.error("unexpected error recording task %s", item.taskId, exc_info=outcome)
+        return {"taskId": item.taskId, "error": internal_error_body(outcome)}
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return {"taskId": item.taskId, "next": _claimed_json(outcome) if outcome else None}
+
+
+@router.post("/update-batch", openapi_extra={"requestBody": _BATCH_BODY}, responses=_BATCH_ANSWER)
+async def update_task_batch(request: Request) -> Response:
+    """Podium's extension of update-v2: record up to 100 results in one request.
+
+    Each result is its own unit of work, recorded as update-v2 would record it, so one that
+    is refused leaves the others recorded; the units are submitted together, so SQLite commits
+    them together and PostgreSQL runs them side by side.
+    """
+    items = _read_batch(await read_json(request))
+    outcomes = await asyncio.gather(
+        *(_record_item(request, item) for item in items), return_exceptions=True
+    )
+    return _response([_item_answer(i, o) for i, o in zip(items, outcomes, strict=True)])
 
 
 @router.get("/queue/sizes")

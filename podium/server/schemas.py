@@ -14,6 +14,8 @@ __all__ = [
     "SkipTaskRequest",
     "StartWorkflowRequest",
     "TaskResultBody",
+    "TaskResultItem",
+    "inline_schema",
 ]
 
 
@@ -31,6 +33,13 @@ class TaskResultBody(BaseModel):
     callbackAfterSeconds: int = Field(default=0, ge=0)
     logs: list[dict[str, Any]] = Field(default_factory=list)
     extendLease: bool = False
+
+
+class TaskResultItem(TaskResultBody):
+    """One result of ``update-batch``: a TaskResult and the ``traceparent`` that a single
+    update would have sent as a header, since one request carries results of many traces."""
+
+    traceparent: str | None = None
 
 
 class StartWorkflowRequest(BaseModel):
@@ -82,3 +91,26 @@ class SearchParams(BaseModel):
     correlationId: str | None = None
     startedAfter: int | None = None
     startedBefore: int | None = None
+
+
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON Schema with its ``$defs`` written out where they are used.
+
+    Pydantic refers to them as ``#/$defs/...``, which in an OpenAPI document points at the
+    document's root, not at the model's schema: clients and fuzzers cannot resolve it.
+    """
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        return node
+
+    result: dict[str, Any] = inline(schema)
+    return result

@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,40 +17,24 @@ from typing import Any
 from urllib.parse import quote
 
 from podium.client import api_root
-from podium.worker.execution import TaskResult, execute
+from podium.worker.backoff import Backoff
+from podium.worker.execution import execute
 from podium.worker.registry import WorkerTaskSpec, spec_for
+from podium.worker.result_batch import ResultBatcher
 from podium.worker.task import Task
 from podium.worker.tracing import WorkerTracing
-from podium.worker.transport import HttpResponse, HttpTransport, TransportError
+from podium.worker.transport import HttpTransport, error_text
 
 __all__ = ["WorkerRunner", "default_worker_id"]
 
 logger = logging.getLogger("podium.worker")
 
-_JSON = {"content-type": "application/json"}
-# 404 codes that mean "this task is unknown", as opposed to "this route is unknown" (an old
-# server without update-v2): the first drops the result, the second switches to v1.
-_TASK_GONE_CODES = frozenset({"E_TASK_NOT_FOUND", "E_WORKFLOW_NOT_FOUND"})
 _BURST_POLL_TIMEOUT_MS = 100
 
 
 def default_worker_id() -> str:
     """``<hostname>-<pid>-<random>``: unique per process, readable in the UI and in logs."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-
-
-class _Backoff:
-    """Delays that start at ``first`` and double up to ``cap``; ``reset`` after a success."""
-
-    def __init__(self, first: float, cap: float) -> None:
-        self.first, self.cap, self._next = first, cap, first
-
-    def next(self) -> float:
-        delay, self._next = self._next, min(self._next * 2, self.cap)
-        return delay
-
-    def reset(self) -> None:
-        self._next = self.first
 
 
 @dataclass(eq=False)
@@ -67,26 +50,16 @@ class _Slots:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-def _error_text(response: HttpResponse) -> tuple[str, str]:
-    """``(code, message)`` from a Podium/Conductor error body, whatever shape it has."""
-    try:
-        body = response.json()
-    except ValueError:
-        return "", response.text[:300]
-    if isinstance(body, dict):
-        code = str(body.get("code") or "")
-        return code, str(body.get("message") or body.get("detail") or body)
-    return "", str(body)[:300]
-
-
 class WorkerRunner:
     """Runs handlers for their task types against one Podium (or Conductor) server.
 
     For each task type there are ``concurrency`` slots. A poller long-polls for as many tasks
     as there are free slots; each task runs in its own asyncio task (sync handlers in a thread
-    pool), its result is posted with ``update-v2``, and the next task the server hands back is
-    run at once in the same slot. The runner never crashes on server trouble: polls back off,
-    results are retried for ``update_retry_seconds`` so none is lost while the server restarts.
+    pool), its result is posted with the results that finish alongside it in one
+    ``update-batch`` request (``update-v2`` on servers without it), and the next task the
+    server hands back is run at once in the same slot. The runner never crashes on server
+    trouble: polls back off, results are retried for ``update_retry_seconds`` so none is lost
+    while the server restarts.
     """
 
     def __init__(
@@ -124,7 +97,7 @@ class WorkerRunner:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")
         self._concurrency = concurrency
         self._poll_timeout_ms = poll_timeout_ms
-        self._use_v2 = True
+        self._results = ResultBatcher(update_retry_seconds)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested = False
         self._forced = False
@@ -196,6 +169,7 @@ class WorkerRunner:
                 headers={"authorization": f"Bearer {self.api_key}"} if self.api_key else None,
             ) as client:
                 self._client = client
+                self._results.open(client, self._stopping)
                 pollers = [asyncio.create_task(self._poll_loop(s, burst)) for s in self._states]
                 self._running.update(pollers)
                 await asyncio.gather(*pollers, return_exceptions=True)
@@ -212,6 +186,7 @@ class WorkerRunner:
                 # A sync handler cannot be interrupted; do not wait for one after a forced quit.
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None
+            self._results.close()
             self._client = None
             self._stop_requested = False
             self.tracing.flush()
@@ -268,7 +243,7 @@ class WorkerRunner:
     # -- polling -----------------------------------------------------------------------------
 
     async def _poll_loop(self, state: _Slots, burst: bool) -> None:
-        backoff = _Backoff(0.1, 2.0)
+        backoff = Backoff(0.1, 2.0)
         failing = False
         while not self._stopping.is_set():
             # Cleared before looking at the counters, so a slot freed while we poll still wakes us.
@@ -319,7 +294,7 @@ class WorkerRunner:
         if response.status_code == 204 or not response.content:
             return []
         if response.status_code != 200:
-            code, message = _error_text(response)
+            code, message = error_text(response)
             raise RuntimeError(f"HTTP {response.status_code} {code} {message}".replace("  ", " "))
         body = response.json()
         items = body if isinstance(body, list) else [body]
@@ -348,7 +323,7 @@ class WorkerRunner:
                 with self.tracing.task(task, self.worker_id) as scope:
                     result = await execute(spec, task, self.worker_id, self._executor)
                     scope.finished(result.status, result.body.get("reasonForIncompletion"))
-                current = await self._post_result(result, scope.traceparent)
+                current = await self._results.post(result, scope.traceparent)
         except Exception:  # a bug of ours; a handler's errors are results, not exceptions
             logger.exception("worker slot for %s failed", state.spec.name)
         finally:
@@ -357,78 +332,6 @@ class WorkerRunner:
             self._completions += 1
             for s in self._states:
                 s.wake.set()
-
-    async def _post_result(
-        self, result: TaskResult, traceparent: str | None = None
-    ) -> dict[str, Any] | None:
-        """Post ``result``; return the next task the server handed back, if any.
-
-        A 409 (lease lost, task already finished) drops the result; 5xx and connection errors
-        are retried with backoff for ``update_retry_seconds``. While stopping, results go to
-        v1 ``POST /api/tasks`` so that the server does not hand us new work.
-        """
-        assert self._client is not None
-        deadline = time.monotonic() + self.update_retry_seconds
-        backoff = _Backoff(0.1, 5.0)
-        attempts = 0
-        headers = {**_JSON, "traceparent": traceparent} if traceparent else _JSON
-        while True:
-            attempts += 1
-            v2 = self._use_v2 and not self._stopping.is_set()
-            path = "/api/tasks/update-v2" if v2 else "/api/tasks"
-            try:
-                response = await self._client.post(path, content=result.content, headers=headers)
-            except TransportError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            else:
-                status = response.status_code
-                if status < 300:
-                    if attempts > 1:
-                        logger.warning("posted result of task %s", result.task_id)
-                    return _next_task(response) if v2 else None
-                code, message = _error_text(response)
-                if v2 and (status == 405 or (status == 404 and code not in _TASK_GONE_CODES)):
-                    logger.warning(
-                        "server has no update-v2 (HTTP %d); using POST /api/tasks", status
-                    )
-                    self._use_v2 = False
-                    continue
-                if status == 409 or status == 404:
-                    logger.warning(
-                        "result of task %s dropped: %s %s", result.task_id, code, message
-                    )
-                    return None
-                if status == 413 and result.body["outputData"]:
-                    # The output is too big to store: fail the task (retry-able) saying so,
-                    # rather than leave it to time out.
-                    result = _too_large(result, message)
-                    continue
-                if status not in (408, 425, 429) and status < 500:
-                    logger.error(
-                        "server refused result of task %s: HTTP %d %s %s",
-                        result.task_id,
-                        status,
-                        code,
-                        message,
-                    )
-                    return None
-                problem = f"HTTP {status} {code} {message}"
-            if time.monotonic() >= deadline:
-                logger.error(
-                    "giving up on result of task %s after %d attempts: %s",
-                    result.task_id,
-                    attempts,
-                    problem,
-                )
-                return None
-            if attempts == 1:
-                logger.warning(
-                    "cannot post result of task %s (%s); retrying for up to %.0f s",
-                    result.task_id,
-                    problem,
-                    self.update_retry_seconds,
-                )
-            await asyncio.sleep(backoff.next())
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -439,26 +342,3 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
         return None
     factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
     return factory
-
-
-def _next_task(response: HttpResponse) -> dict[str, Any] | None:
-    if response.status_code == 204 or not response.content:
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) and body.get("taskId") else None
-
-
-def _too_large(result: TaskResult, message: str) -> TaskResult:
-    body = result.body
-    task = Task.from_json(
-        {"taskId": body["taskId"], "workflowInstanceId": body["workflowInstanceId"]}
-    )
-    return TaskResult.build(
-        task,
-        str(body["workerId"]),
-        "FAILED",
-        reason=f"the task's output was refused by the server: {message}",
-    )

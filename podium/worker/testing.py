@@ -7,8 +7,8 @@ Use it to test workers and scripts without a real Podium server::
         WorkerRunner(fake.url, tasks=[reserve]).run(burst=True)
         assert fake.updates[0]["status"] == "COMPLETED"
 
-It speaks the same HTTP API as Podium (``/api/tasks/poll/batch``, ``update-v2``, metadata,
-workflow runs, search, signals), records every request and task update, and can be told to
+It speaks the same HTTP API as Podium (``/api/tasks/poll/batch``, ``update-batch``,
+``update-v2``, metadata, workflow runs, search, signals), records every request and task update, and can be told to
 answer the next requests with an error (``fail_next``) to test how clients cope.
 """
 
@@ -61,12 +61,16 @@ def _flag(value: str | None) -> bool:
 class FakeConductor:
     """A fake Podium server in a background thread; ``url`` is its base URL."""
 
-    def __init__(self, *, update_v2: bool = True, port: int = 0) -> None:
-        """``update_v2=False`` answers ``update-v2`` with 404, as an old Conductor would."""
+    def __init__(self, *, update_v2: bool = True, update_batch: bool = True, port: int = 0) -> None:
+        """``update_v2=False`` answers ``update-v2`` with 404, as an old Conductor would;
+        ``update_batch=False`` answers ``update-batch`` with 404, as Conductor or an older
+        Podium would."""
         self.engine = FakeEngine()
         self.update_v2 = update_v2
+        self.update_batch = update_batch
         self.updates: list[dict[str, Any]] = []
-        """Every TaskResult body posted, in order, with ``"_endpoint"``: ``"v2"`` or ``"v1"``."""
+        """Every TaskResult body posted, in order, with ``"_endpoint"``: ``"batch"``, ``"v2"``
+        or ``"v1"``."""
         self.requests: list[tuple[str, str]] = []
         """``(method, path)`` of every request, in order."""
         self._faults: list[_Fault] = []
@@ -200,16 +204,38 @@ class FakeConductor:
             self.updates.append({**body, "_endpoint": endpoint})
             return self.engine.update(body)
 
+        def next_for(task: dict[str, Any]) -> dict[str, Any] | None:
+            following = self.engine.poll(task["taskType"], str(task.get("workerId") or ""), 1)
+            return following[0] if following else None
+
         @app.post("/api/tasks/update-v2")
         async def update_v2(request: Request) -> Response:
             if not self.update_v2:
                 return JSONResponse({"detail": "Not Found"}, status_code=404)
-            task = await record_update(request, "v2")
-            worker = str(task.get("workerId") or "")
-            following = self.engine.poll(task["taskType"], worker, 1)
-            if not following:
+            following = next_for(await record_update(request, "v2"))
+            if following is None:
                 return Response(status_code=204)
-            return JSONResponse(following[0])
+            return JSONResponse(following)
+
+        @app.post("/api/tasks/update-batch")
+        async def update_batch(request: Request) -> Response:
+            if not self.update_batch:
+                return JSONResponse({"detail": "Not Found"}, status_code=404)
+            body = await _body(request)
+            if not isinstance(body, list) or not 1 <= len(body) <= 100:
+                raise ValidationError("an array of 1 to 100 TaskResults", service="fake")
+            if not all(isinstance(item, dict) for item in body):
+                raise ValidationError("a TaskResult must be an object", service="fake")
+            answers: list[dict[str, Any]] = []
+            for item in body:
+                self.updates.append({**item, "_endpoint": "batch"})
+                try:
+                    task = self.engine.update(item)
+                except PodiumError as exc:
+                    answers.append({"taskId": item.get("taskId"), "error": exc.to_dict()})
+                else:
+                    answers.append({"taskId": item.get("taskId"), "next": next_for(task)})
+            return JSONResponse(answers)
 
         @app.post("/api/tasks")
         async def update_v1(request: Request) -> PlainTextResponse:

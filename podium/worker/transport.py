@@ -1,7 +1,7 @@
 """The worker's HTTP client: aiohttp, kept behind a small interface.
 
-Workers make two requests per task (or one, with ``update-v2``), so the client's own cost per
-request is most of a worker's overhead. aiohttp's is an order of magnitude below httpx's async
+Workers make two requests per task (one with ``update-v2``, a share of one with
+``update-batch``), so the client's own cost per request is most of a worker's overhead. aiohttp's is an order of magnitude below httpx's async
 client under concurrency on this kind of machine (measured: about 3,000-4,000 vs 200-800
 requests/s with 4-32 requests in flight), so the hot path uses it.
 """
@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-__all__ = ["HttpResponse", "HttpTransport", "TransportError"]
+__all__ = ["HttpResponse", "HttpTransport", "TransportError", "error_text"]
 
 
 class TransportError(Exception):
@@ -39,6 +39,18 @@ class HttpResponse:
             return orjson.loads(self.content)
         except orjson.JSONDecodeError as exc:
             raise ValueError(str(exc)) from exc
+
+
+def error_text(response: HttpResponse) -> tuple[str, str]:
+    """``(code, message)`` from a Podium/Conductor error body, whatever shape it has."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "", response.text[:300]
+    if isinstance(body, dict):
+        code = str(body.get("code") or "")
+        return code, str(body.get("message") or body.get("detail") or body)
+    return "", str(body)[:300]
 
 
 class HttpTransport:

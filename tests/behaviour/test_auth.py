@@ -84,6 +84,27 @@ def test_each_role_may_do_its_part_and_no_more(locked, keys):
         assert all("keySecret" not in k and "secret_hash" not in k for k in listed)
 
 
+def test_batched_results_need_the_same_role_as_single_ones(locked, keys):
+    url = locked.url
+    with httpx.Client(base_url=url, headers=_bearer(keys["operator"])) as operator:
+        run_id = start(operator, "guarded")
+    with httpx.Client(base_url=url, headers=_bearer(keys["worker"])) as worker:
+        (task,) = poll(worker, "g_task", worker="w")
+    result = {"taskId": task["taskId"], "status": "COMPLETED", "workerId": "w"}
+    for role in ("reader", "operator"):
+        with httpx.Client(base_url=url, headers=_bearer(keys[role])) as other:
+            denied = other.post("/api/tasks/update-batch", json=[result])
+            assert denied.status_code == 403, role
+            assert "needs the work permission" in denied.json()["message"]
+    with httpx.Client(base_url=url) as anonymous:
+        assert anonymous.post("/api/tasks/update-batch", json=[result]).status_code == 401
+    with httpx.Client(base_url=url, headers=_bearer(keys["worker"])) as worker:
+        answered = worker.post("/api/tasks/update-batch", json=[result])
+        assert answered.json() == [{"taskId": task["taskId"], "next": None}]
+    with httpx.Client(base_url=url, headers=_bearer(keys["admin"])) as admin:
+        assert admin.get(f"/api/workflow/{run_id}").json()["status"] == "COMPLETED"
+
+
 def test_tokens_work_like_conductors_and_die_with_their_key(locked, keys):
     with httpx.Client(base_url=locked.url) as anonymous:
         bad = anonymous.post("/api/token", json={"keyId": "operator", "keySecret": "wrong"})

@@ -18,6 +18,7 @@ from podium.worker.runner import default_worker_id
 from podium.worker.testing import FakeConductor
 
 POLL = "/api/tasks/poll/batch/"
+BATCH = "/api/tasks/update-batch"
 V2 = "/api/tasks/update-v2"
 V1 = "/api/tasks"
 
@@ -66,26 +67,43 @@ def test_burst_runs_queued_tasks_and_posts_their_results(fake: FakeConductor) ->
     assert fake.task(ids[0])["workerId"] == "w-test"
 
 
-def test_update_v2_hands_back_the_next_task_which_runs_at_once(fake: FakeConductor) -> None:
+def test_the_next_task_handed_back_with_a_result_runs_at_once(fake: FakeConductor) -> None:
     for i in range(3):
         fake.enqueue("rn_add", {"a": i})
-    runner(fake, add).run(burst=True)
+    runner(fake, add, concurrency=1).run(burst=True)
     # One poll, then each update returns the next task; only the last poll finds nothing.
     assert fake.requests == [
         ("GET", POLL + "rn_add"),
-        ("POST", V2),
-        ("POST", V2),
-        ("POST", V2),
+        ("POST", BATCH),
+        ("POST", BATCH),
+        ("POST", BATCH),
         ("GET", POLL + "rn_add"),
     ]
-    assert [u["_endpoint"] for u in fake.updates] == ["v2", "v2", "v2"]
+    assert [u["_endpoint"] for u in fake.updates] == ["batch", "batch", "batch"]
 
 
-def test_falls_back_to_v1_for_good_when_update_v2_is_missing() -> None:
-    with FakeConductor(update_v2=False) as fake:
+def test_falls_back_to_update_v2_for_good_when_update_batch_is_missing() -> None:
+    with FakeConductor(update_batch=False) as fake:
+        for i in range(3):
+            fake.enqueue("rn_add", {"a": i})
+        runner(fake, add, concurrency=1).run(burst=True)
+        assert fake.requests == [
+            ("GET", POLL + "rn_add"),
+            ("POST", BATCH),  # tried once, never again
+            ("POST", V2),
+            ("POST", V2),
+            ("POST", V2),
+            ("GET", POLL + "rn_add"),
+        ]
+        assert [u["_endpoint"] for u in fake.updates] == ["v2", "v2", "v2"]
+
+
+def test_falls_back_to_v1_for_good_when_update_v2_is_missing_too() -> None:
+    with FakeConductor(update_batch=False, update_v2=False) as fake:
         ids = [fake.enqueue("rn_add", {"a": i}) for i in range(3)]
         runner(fake, add).run(burst=True)
-        assert updates_to(fake, V2) == 1  # tried once, never again
+        assert updates_to(fake, BATCH) == 1
+        assert updates_to(fake, V2) == 1
         assert updates_to(fake, V1) == 3
         assert all(fake.task(i)["status"] == "COMPLETED" for i in ids)
 
@@ -140,16 +158,16 @@ def test_lost_lease_409_drops_the_result_without_retrying(
     task_id = fake.enqueue("rn_stolen")
     with caplog.at_level(logging.WARNING, logger="podium.worker"):
         runner(fake, stolen).run(burst=True)
-    assert updates_to(fake, V2) == 1 and updates_to(fake, V1) == 0
+    assert updates_to(fake, BATCH) == 1 and updates_to(fake, V2) == updates_to(fake, V1) == 0
     assert fake.task(task_id)["status"] == "IN_PROGRESS"
     assert "E_LEASE_LOST" in caplog.text and "dropped" in caplog.text
 
 
 def test_update_is_retried_on_503_until_it_succeeds(fake: FakeConductor) -> None:
-    fake.fail_next("POST", V2, 503, times=2, code="E_STORE")
+    fake.fail_next("POST", BATCH, 503, times=2, code="E_STORE")
     task_id = fake.enqueue("rn_add", {"a": 1})
     runner(fake, add).run(burst=True)
-    assert updates_to(fake, V2) == 3
+    assert updates_to(fake, BATCH) == 3
     assert fake.task(task_id)["status"] == "COMPLETED"
 
 
@@ -284,3 +302,77 @@ def test_default_worker_ids_are_unique_per_runner() -> None:
     assert default_worker_id() != default_worker_id()
     assert f"-{os.getpid()}-" in default_worker_id()
     assert WorkerRunner("http://h:1/api/", [add]).server_url == "http://h:1"
+
+
+def finishing_together(name: str, count: int, outcome: Any = None) -> Any:
+    """A handler whose ``count`` tasks all wait for each other, then finish at once."""
+    arrived: list[str] = []
+    together = asyncio.Event()
+
+    @worker_task(name, concurrency=count)
+    async def handler(task: Task) -> Any:
+        arrived.append(task.task_id)
+        if len(arrived) == count:
+            together.set()
+        await asyncio.wait_for(together.wait(), 5)
+        return outcome(task) if outcome else {"id": task.task_id}
+
+    return handler
+
+
+def test_results_that_finish_together_go_in_one_request(fake: FakeConductor) -> None:
+    ids = [fake.enqueue("rn_together") for _ in range(8)]
+    runner(fake, finishing_together("rn_together", 8)).run(burst=True)
+    assert updates_to(fake, BATCH) == 1
+    assert updates_to(fake, V2) == updates_to(fake, V1) == 0
+    assert all(fake.task(i)["outputData"] == {"id": i} for i in ids)
+
+
+def test_a_dropped_result_does_not_hold_back_the_others(
+    fake: FakeConductor, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = [fake.enqueue("rn_some_stolen") for _ in range(3)]
+
+    def outcome(task: Task) -> dict[str, str]:
+        if task.task_id == ids[1]:
+            # Meanwhile the server gave this one to another worker.
+            fake.engine.tasks[task.task_id]["workerId"] = "someone-else"
+        return {"id": task.task_id}
+
+    with caplog.at_level(logging.WARNING, logger="podium.worker"):
+        runner(fake, finishing_together("rn_some_stolen", 3, outcome)).run(burst=True)
+    assert updates_to(fake, BATCH) == 1
+    assert [fake.task(i)["status"] for i in ids] == ["COMPLETED", "IN_PROGRESS", "COMPLETED"]
+    assert f"result of task {ids[1]} dropped: E_LEASE_LOST" in caplog.text
+
+
+def test_a_batch_refused_whole_is_posted_one_by_one(fake: FakeConductor) -> None:
+    fake.fail_next("POST", BATCH, 400, code="E_INVALID")
+    ids = [fake.enqueue("rn_refused_together") for _ in range(3)]
+    worker = runner(fake, finishing_together("rn_refused_together", 3), add)
+    worker.run(burst=True)
+    assert updates_to(fake, BATCH) == 1 and updates_to(fake, V2) == 3
+    assert all(fake.task(i)["status"] == "COMPLETED" for i in ids)
+    # The route exists, so the same runner keeps posting results together.
+    fake.enqueue("rn_add", {"a": 1})
+    fake.requests.clear()
+    worker.run(burst=True)
+    assert updates_to(fake, BATCH) == 1 and updates_to(fake, V2) == 0
+
+
+def test_each_result_in_a_batch_carries_its_own_traceparent(fake: FakeConductor) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from podium.observability.context import TraceParent
+    from podium.worker.tracing import WorkerTracing
+
+    parents = {
+        fake.enqueue("rn_traced", traceparent=f"00-{n:032x}-{n:016x}-01"): f"{n:032x}"
+        for n in (0xA1, 0xB2, 0xC3)
+    }
+    tracing = WorkerTracing(TracerProvider())
+    runner(fake, finishing_together("rn_traced", 3), tracing=tracing).run(burst=True)
+    assert updates_to(fake, BATCH) == 1
+    for update in fake.updates:
+        sent = TraceParent.parse(update["traceparent"])
+        assert sent is not None and sent.trace_id == parents[update["taskId"]]
