@@ -27,6 +27,9 @@ __all__ = ["HttpTaskExecutor", "call_http"]
 log = logging.getLogger("podium.http_tasks")
 
 
+_IDLE_CONNECTION_S = 3.0
+
+
 async def call_http(
     session: aiohttp.ClientSession,
     spec: Any,
@@ -136,7 +139,13 @@ class HttpTaskExecutor:
         self._session: aiohttp.ClientSession | None = None
 
     def start(self) -> None:
-        self._session = aiohttp.ClientSession()
+        # An idle connection is dropped before the common servers' own keep-alive timeouts
+        # (uvicorn's and Node's are 5 s): reusing one the service is closing at that moment
+        # fails the call ("Can not write request body") though the service is healthy, which
+        # would count against its circuit breaker.
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(keepalive_timeout=_IDLE_CONNECTION_S)
+        )
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._loop(), name=f"podium-http-{i}") for i in range(self.concurrency)
