@@ -37,7 +37,7 @@ def _entry(row: tuple[Any, ...]) -> QueueEntry:
 class PostgresTx(EventsTxMixin):
     """Runs on one pooled connection, inside a transaction the store opened."""
 
-    __slots__ = ("channel", "conn")
+    __slots__ = ("_generation", "channel", "conn")
     _POSTGRES = True
 
     conn: psycopg.Connection[Any]
@@ -45,6 +45,9 @@ class PostgresTx(EventsTxMixin):
     def __init__(self, conn: psycopg.Connection[Any], channel: str) -> None:
         self.conn = conn
         self.channel = channel
+        # One unit asks for the generation several times (every definition cache checks it);
+        # a PostgresTx lives for one attempt of one unit, so the first answer serves them all.
+        self._generation: int | None = None
 
     def _one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> tuple[Any, ...] | None:
         return self.conn.execute(sql, params).fetchone()
@@ -109,11 +112,14 @@ class PostgresTx(EventsTxMixin):
 
     def _bump(self) -> None:
         self.conn.execute("UPDATE definitions_generation SET generation = generation + 1")
+        self._generation = None  # this unit's own change must show in its caches at once
 
     def definitions_generation(self) -> int:
-        row = self._one("SELECT generation FROM definitions_generation")
-        assert row is not None
-        return int(row[0])
+        if self._generation is None:
+            row = self._one("SELECT generation FROM definitions_generation")
+            assert row is not None
+            self._generation = int(row[0])
+        return self._generation
 
     def put_run_definition(self, key: str, body: dict[str, Any]) -> None:
         self.conn.execute(
