@@ -284,14 +284,16 @@ class Orchestrator:
         now = self.clock()
 
         def unit(tx: StoreTx, outbox: Outbox) -> Claimed | None:
-            run_id = tx.run_of_task(task_id)
-            if run_id is None:
+            # The run first, then its queue row: every unit takes locks in that order.
+            found = tx.task_run_for_update(task_id)
+            if found is None:
                 raise TaskNotFoundError(
                     f"no task has id {task_id}", service="server", field="taskId"
                 )
-            # The run first, then its queue row: every unit takes locks in that order.
-            state, key = self.load(tx, run_id, for_update=True)
-            entry = tx.queue_entry(task_id)
+            run_id, run, entry = found
+            if run is None:
+                raise WorkflowNotFoundError(f"no workflow run has id {run_id}", service="server")
+            state, key = run
             if entry is not None and entry.lease_owner and worker_id:
                 # Conductor's SDK lets worker code set its own workerId in a result, so a
                 # differing id only means a stale worker once the task was handed out again.

@@ -306,6 +306,24 @@ class PostgresTx(EventsTxMixin):
         row = self._one("SELECT run_id FROM tasks WHERE task_id = %s", (task_id,))
         return row[0] if row else None
 
+    def task_run_for_update(
+        self, task_id: str
+    ) -> tuple[str, tuple[RunState, str] | None, QueueEntry | None] | None:
+        run = self._trips.ahead(
+            "SELECT r.run_id, r.state, r.definition_key FROM tasks AS t "
+            "JOIN runs AS r ON r.run_id = t.run_id WHERE t.task_id = %s FOR UPDATE OF r",
+            (task_id,),
+        )
+        # In the same round trip but a statement of its own: PostgreSQL runs it once the
+        # lock above is held, with a fresh snapshot, as if it had been sent afterwards.
+        entry = self._one(f"SELECT {_QUEUE_COLUMNS} FROM queue WHERE task_id = %s", (task_id,))
+        row = run.fetchone()
+        if row is None:
+            run_id = self.run_of_task(task_id)  # no task, or (rarely) its run is gone
+            return None if run_id is None else (run_id, None, _entry(entry) if entry else None)
+        found = RunState.from_dict(orjson.loads(row[1])), row[2]
+        return row[0], found, _entry(entry) if entry else None
+
     def get_idempotent_run(self, name: str, key: str) -> str | None:
         row = self._one("SELECT run_id FROM idempotency WHERE name = %s AND key = %s", (name, key))
         return row[0] if row else None

@@ -249,6 +249,14 @@ class SQLiteTx(EventsTxMixin):
         row = self.conn.execute("SELECT run_id FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
         return row[0] if row else None
 
+    def task_run_for_update(
+        self, task_id: str
+    ) -> tuple[str, tuple[RunState, str] | None, QueueEntry | None] | None:
+        run_id = self.run_of_task(task_id)
+        if run_id is None:
+            return None
+        return run_id, self.get_run(run_id, for_update=True), self.queue_entry(task_id)
+
     def get_idempotent_run(self, name: str, key: str) -> str | None:
         row = self.conn.execute(
             "SELECT run_id FROM idempotency WHERE name = ? AND key = ?", (name, key)
