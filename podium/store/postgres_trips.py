@@ -79,5 +79,6 @@ class RoundTrips:
             (cursor or conn.cursor()).execute(sql, params)
             return
         with conn.pipeline():
+            writes = conn.cursor()  # one for every write: a cursor each costs more
             for cursor, sql, params in waiting:
-                (cursor or conn.cursor()).execute(sql, params)
+                (cursor or writes).execute(sql, params)

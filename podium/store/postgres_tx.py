@@ -386,19 +386,32 @@ class PostgresTx(EventsTxMixin):
         rows = self._all(f"SELECT {_QUEUE_COLUMNS} FROM queue WHERE run_id = %s", (run_id,))
         return [_entry(row) for row in rows]
 
-    def claim(self, queue: str, worker_id: str, count: int, now: int) -> list[QueueEntry]:
+    def claim(
+        self, queue: str, worker_id: str, count: int, now: int, *, known_run: str | None = None
+    ) -> list[tuple[QueueEntry, tuple[RunState, str] | None]]:
         # SKIP LOCKED: instances claiming from one queue at once each get different rows.
+        # The runs are read in the same statement, unlocked, as a later read would be.
         rows = self._all(
-            "UPDATE queue AS q SET lease_owner = %s, lease_until = %s + q.response_timeout_ms, "
-            "poll_count = q.poll_count + 1, started_at = COALESCE(q.started_at, %s) "
-            "FROM (SELECT task_id FROM queue WHERE queue = %s AND lease_owner IS NULL "
-            "AND available_at <= %s ORDER BY available_at LIMIT %s FOR UPDATE SKIP LOCKED) "
-            "AS pick WHERE q.task_id = pick.task_id "
+            "WITH pick AS (SELECT task_id FROM queue WHERE queue = %s AND lease_owner IS NULL "
+            "AND available_at <= %s ORDER BY available_at LIMIT %s FOR UPDATE SKIP LOCKED), "
+            "claimed AS (UPDATE queue AS q SET lease_owner = %s, "
+            "lease_until = %s + q.response_timeout_ms, poll_count = q.poll_count + 1, "
+            "started_at = COALESCE(q.started_at, %s) FROM pick WHERE q.task_id = pick.task_id "
             "RETURNING q.task_id, q.run_id, q.queue, q.available_at, q.response_timeout_ms, "
-            "q.lease_owner, q.lease_until, q.poll_count, q.started_at",
-            (worker_id, now, now, queue, now, count),
+            "q.lease_owner, q.lease_until, q.poll_count, q.started_at) "
+            "SELECT c.*, r.state, r.definition_key FROM claimed AS c "
+            "LEFT JOIN runs AS r ON r.run_id = c.run_id AND r.run_id IS DISTINCT FROM %s",
+            (queue, now, count, worker_id, now, now, known_run),
         )
-        return sorted((_entry(row) for row in rows), key=lambda entry: entry.available_at)
+        runs: dict[str, tuple[RunState, str]] = {}
+        claimed: list[tuple[QueueEntry, tuple[RunState, str] | None]] = []
+        for row in sorted(rows, key=lambda row: row[3]):  # oldest first, as picked
+            entry = _entry(row[:9])
+            run = runs.get(entry.run_id)
+            if run is None and row[9] is not None:
+                run = runs[entry.run_id] = RunState.from_dict(orjson.loads(row[9])), row[10]
+            claimed.append((entry, run))
+        return claimed
 
     def extend_lease(self, task_id: str, lease_until: int) -> None:
         self._trips.later(

@@ -314,7 +314,9 @@ class SQLiteTx(EventsTxMixin):
         ).fetchall()
         return [_entry(row) for row in rows]
 
-    def claim(self, queue: str, worker_id: str, count: int, now: int) -> list[QueueEntry]:
+    def claim(
+        self, queue: str, worker_id: str, count: int, now: int, *, known_run: str | None = None
+    ) -> list[tuple[QueueEntry, tuple[RunState, str] | None]]:
         # The store runs units of work one at a time, so select-then-update cannot race.
         rows = self.conn.execute(
             "SELECT task_id FROM queue WHERE queue = ? AND lease_owner IS NULL "
@@ -332,7 +334,11 @@ class SQLiteTx(EventsTxMixin):
                 (worker_id, now, now, task_id),
             ).fetchone()
             claimed.append(_entry(row))
-        return claimed
+        runs = {
+            run_id: None if run_id == known_run else self.get_run(run_id)
+            for run_id in {entry.run_id for entry in claimed}
+        }
+        return [(entry, runs[entry.run_id]) for entry in claimed]
 
     def extend_lease(self, task_id: str, lease_until: int) -> None:
         self.conn.execute(
