@@ -353,8 +353,10 @@ class Orchestrator:
                 )
                 if claimed and entry.queue in outbox.ready_queues:
                     # Often the task this result queued is the one just handed back: waking
-                    # parked polls for it would only cost each of them an empty claim.
-                    if not tx.queue_sizes([entry.queue]).get(entry.queue):
+                    # parked polls for it would only cost each of them an empty claim. (Tasks
+                    # other units queued, those units announced.)
+                    handed = {item.task.task_id for item in claimed}
+                    if outbox.ready_tasks.get(entry.queue, set()) <= handed:
                         outbox.ready_queues.discard(entry.queue)
                 return claimed[0] if claimed else None
             return None

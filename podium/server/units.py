@@ -43,6 +43,8 @@ class Outbox:
     """What to do once the transaction has committed."""
 
     ready_queues: set[str] = field(default_factory=set)
+    ready_tasks: dict[str, set[str]] = field(default_factory=dict)
+    """The tasks this unit queued ready to claim, by queue."""
     poke_sweeper: bool = False
     transitions: list[tuple[str, Transition]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
