@@ -50,5 +50,7 @@ class Outbox:
     failures: list[str] = field(default_factory=list)
     deliveries: bool = False
     outbox_brokers: set[str] = field(default_factory=set)
+    stored_definitions: set[str] = field(default_factory=set)
+    """Content keys of run definitions this unit wrote: in the database once it commits."""
     notes: list[Note] = field(default_factory=list)
     """What the unit did, for metrics, spans and its log line."""
