@@ -34,16 +34,21 @@ def claim_tx(
     count = orchestrator.policy.claimable(tx, queue, count, now)
     if count <= 0:
         return []
-    entries = tx.claim(queue, worker_id, count, now)
-    claimed: list[Claimed] = []
     # ``known`` is a run this unit has just written (``decide_tx`` returns it as it stands
     # after any nested decisions): no need to read it back.
+    entries = tx.claim(queue, worker_id, count, now, known_run=known[0].run_id if known else None)
+    claimed: list[Claimed] = []
     runs: dict[str, tuple[RunState, str]] = {known[0].run_id: known} if known else {}
     keys = {run_id: key for run_id, (_, key) in runs.items()}
-    for entry in entries:
+    # Once a task here is decided, that decision may have changed other runs too (a parent
+    # told its child ended): from then on, runs are read afresh.
+    decided = False
+    for entry, read in entries:
         found = runs.get(entry.run_id)
         if found is None:
-            found = runs[entry.run_id] = orchestrator.load(tx, entry.run_id)
+            if read is None or decided:
+                read = orchestrator.load(tx, entry.run_id)
+            found = runs[entry.run_id] = read
         state, key = found
         keys[state.run_id] = key
         task = state.task(entry.task_id)
@@ -72,6 +77,7 @@ def claim_tx(
             result = TaskResult(now, task.task_id, status, gate.output or {}, gate.reason or None)
             orchestrator.event_tx(tx, outbox, state.run_id, result)
             runs.pop(state.run_id, None)
+            decided = True
     # Inputs are checked against their contracts last: a violation fails the task instead.
     handed = contract_hooks.hand_out(orchestrator, tx, outbox, claimed, keys, now)
     orchestrator.policy.count_dispatched(tx, queue, len(handed), now)

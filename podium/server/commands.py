@@ -57,6 +57,7 @@ def carry_out(
             )
             if command.available_at <= now:
                 outbox.ready_queues.add(command.queue)
+                outbox.ready_tasks.setdefault(command.queue, set()).add(command.task_id)
             else:
                 outbox.poke_sweeper = True
         case Dequeue():

@@ -26,6 +26,10 @@ class Definitions:
     def __init__(self, limits: EngineLimits | None = None) -> None:
         self.limits = limits or EngineLimits()
         self._blueprints: dict[str, Blueprint] = {}
+        self.stored: set[str] = set()
+        """Content keys whose run definition a committed unit wrote. The rows are never
+        deleted or changed (the key is the content's hash), so they need not be written
+        again."""
         self._resolved: dict[
             tuple[str, int | None, int], tuple[str, dict[str, Any], Blueprint]
         ] = {}

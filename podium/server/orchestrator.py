@@ -101,6 +101,7 @@ class Orchestrator:
             self.on_deliveries()
         for broker in outbox.outbox_brokers:
             self.on_outbox(broker)
+        self.definitions.stored.update(outbox.stored_definitions)
         self.observer.after_commit(op, outbox.notes, outbox.transitions, elapsed_ms)
 
     async def _write(self, fn: Callable[[StoreTx, Outbox], Any], op: str = "unit") -> Any:
@@ -190,7 +191,9 @@ class Orchestrator:
         key, snapshot, blueprint = frozen or self.definitions.resolve(tx, name, version)
         if check_input:
             contract_hooks.check_start(self, tx, blueprint.definition, run_input)
-        tx.put_run_definition(key, snapshot)  # may be the first run of it in this database
+        if key not in self.definitions.stored:  # may be the first run of it in this database
+            tx.put_run_definition(key, snapshot)
+            outbox.stored_definitions.add(key)
         state = RunState(
             run_id=run_id,
             name=name,
@@ -203,8 +206,7 @@ class Orchestrator:
             parent_task_id=parent_task_id,
             depth=depth,
         )
-        tx.insert_run(state, key)
-        return self.decide_tx(tx, outbox, state, key, blueprint, RunStarted(now))
+        return self.decide_tx(tx, outbox, state, key, blueprint, RunStarted(now), new_run=True)
 
     # ---- deciding -----------------------------------------------------------------------
 
@@ -226,7 +228,11 @@ class Orchestrator:
         key: str,
         blueprint: Blueprint,
         event: Event,
+        *,
+        new_run: bool = False,
     ) -> RunState:
+        """Decide ``event`` for a run and carry out the decision. A ``new_run`` is inserted
+        as decided, rather than inserted as started and then updated."""
         known = {task.task_id for task in state.tasks}
         decision = decide(state, event, blueprint, self._catalog.for_run(tx, blueprint))
         new = decision.state
@@ -238,7 +244,10 @@ class Orchestrator:
                 outbox.failures.append(
                     f"run {new.run_id} of {new.name} ended {new.status}: {new.reason}{whom}"
                 )
-        tx.update_run(new)
+        if new_run:
+            tx.insert_run(new, key)
+        else:
+            tx.update_run(new)
         fresh = [task.task_id for task in new.tasks if task.task_id not in known]
         if fresh:
             tx.add_task_ids(new.run_id, fresh)
@@ -284,14 +293,16 @@ class Orchestrator:
         now = self.clock()
 
         def unit(tx: StoreTx, outbox: Outbox) -> Claimed | None:
-            run_id = tx.run_of_task(task_id)
-            if run_id is None:
+            # The run first, then its queue row: every unit takes locks in that order.
+            found = tx.task_run_for_update(task_id)
+            if found is None:
                 raise TaskNotFoundError(
                     f"no task has id {task_id}", service="server", field="taskId"
                 )
-            # The run first, then its queue row: every unit takes locks in that order.
-            state, key = self.load(tx, run_id, for_update=True)
-            entry = tx.queue_entry(task_id)
+            run_id, run, entry = found
+            if run is None:
+                raise WorkflowNotFoundError(f"no workflow run has id {run_id}", service="server")
+            state, key = run
             if entry is not None and entry.lease_owner and worker_id:
                 # Conductor's SDK lets worker code set its own workerId in a result, so a
                 # differing id only means a stale worker once the task was handed out again.
@@ -351,8 +362,10 @@ class Orchestrator:
                 )
                 if claimed and entry.queue in outbox.ready_queues:
                     # Often the task this result queued is the one just handed back: waking
-                    # parked polls for it would only cost each of them an empty claim.
-                    if not tx.queue_sizes([entry.queue]).get(entry.queue):
+                    # parked polls for it would only cost each of them an empty claim. (Tasks
+                    # other units queued, those units announced.)
+                    handed = {item.task.task_id for item in claimed}
+                    if outbox.ready_tasks.get(entry.queue, set()) <= handed:
                         outbox.ready_queues.discard(entry.queue)
                 return claimed[0] if claimed else None
             return None

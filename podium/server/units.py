@@ -43,10 +43,14 @@ class Outbox:
     """What to do once the transaction has committed."""
 
     ready_queues: set[str] = field(default_factory=set)
+    ready_tasks: dict[str, set[str]] = field(default_factory=dict)
+    """The tasks this unit queued ready to claim, by queue."""
     poke_sweeper: bool = False
     transitions: list[tuple[str, Transition]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     deliveries: bool = False
     outbox_brokers: set[str] = field(default_factory=set)
+    stored_definitions: set[str] = field(default_factory=set)
+    """Content keys of run definitions this unit wrote: in the database once it commits."""
     notes: list[Note] = field(default_factory=list)
     """What the unit did, for metrics, spans and its log line."""

@@ -50,7 +50,10 @@ class EventsTxMixin:
     _POSTGRES: ClassVar[bool] = False
 
     def _x(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
-        return self.conn.execute(_postgres_sql(sql) if self._POSTGRES else sql, params)
+        return self._execute(_postgres_sql(sql) if self._POSTGRES else sql, params)
+
+    def _execute(self, sql: str, params: tuple[Any, ...] | list[Any]) -> Any:
+        return self.conn.execute(sql, params)
 
     @property
     def _skip_locked(self) -> str:

@@ -94,7 +94,9 @@ class PostgresStore:
                 self.url,
                 min_size=self.pool_size,
                 max_size=self.pool_size,
-                kwargs={"options": f"-c search_path={self.schema}"},
+                # Autocommit: each unit's PostgresTx sends BEGIN and COMMIT itself, with its
+                # first and last statements rather than in round trips of their own.
+                kwargs={"options": f"-c search_path={self.schema}", "autocommit": True},
                 open=False,
                 name="podium",
             )
@@ -148,8 +150,15 @@ class PostgresStore:
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
                 with pool.connection() as conn:
-                    with conn.transaction():
-                        return fn(PostgresTx(conn, self.channel))
+                    tx = PostgresTx(conn, self.channel)
+                    tx.begin()
+                    try:
+                        result = fn(tx)
+                        tx.commit()
+                    except BaseException:
+                        tx.rollback()
+                        raise
+                    return result
             except _RETRYABLE as exc:
                 if attempt == _MAX_ATTEMPTS:
                     raise _wrap(exc, self.name) from exc

@@ -4,6 +4,9 @@ Several instances write at once, so where SQLite relies on its single writer thi
 row locks: a decision locks its run's row first (``get_run(for_update=True)``), claims and
 sweeps skip rows another transaction holds (``SKIP LOCKED``), and the sweeper locks a run
 before it touches that run's timers, the same order every decision uses.
+
+Writes whose result nobody reads are queued (``_trips.later``) and sent with the next
+statement that must be answered, or with COMMIT (see ``postgres_trips``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import psycopg
 from podium.engine.state import RunState
 from podium.store.base import QueueEntry, RunQuery
 from podium.store.events_tx import EventsTxMixin
+from podium.store.postgres_trips import Params, RoundTrips
 
 __all__ = ["PostgresTx"]
 
@@ -24,6 +28,9 @@ _QUEUE_COLUMNS = (
     "task_id, run_id, queue, available_at, response_timeout_ms, lease_owner, lease_until, "
     "poll_count, started_at"
 )
+
+
+_GENERATION = "SELECT generation FROM definitions_generation"
 
 
 def _dumps(value: Any) -> bytes:
@@ -37,7 +44,7 @@ def _entry(row: tuple[Any, ...]) -> QueueEntry:
 class PostgresTx(EventsTxMixin):
     """Runs on one pooled connection, inside a transaction the store opened."""
 
-    __slots__ = ("channel", "conn")
+    __slots__ = ("_generation", "_generation_ahead", "_trips", "channel", "conn")
     _POSTGRES = True
 
     conn: psycopg.Connection[Any]
@@ -45,17 +52,39 @@ class PostgresTx(EventsTxMixin):
     def __init__(self, conn: psycopg.Connection[Any], channel: str) -> None:
         self.conn = conn
         self.channel = channel
+        self._trips = RoundTrips(conn)
+        # One unit asks for the generation several times (every definition cache checks it);
+        # a PostgresTx lives for one attempt of one unit, so the first answer serves them all.
+        self._generation: int | None = None
+        self._generation_ahead: psycopg.Cursor[Any] | None = None
 
-    def _one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> tuple[Any, ...] | None:
-        return self.conn.execute(sql, params).fetchone()
+    # ---- the transaction (the store's, not the protocol's) --------------------------------
 
-    def _all(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.conn.execute(sql, params).fetchall()
+    def begin(self) -> None:
+        self._trips.begin()
+        # Most units consult a definitions cache: asking with the first statement costs no
+        # round trip, and the answer is as fresh as the unit's first snapshot.
+        self._generation_ahead = self._trips.ahead(_GENERATION)
+
+    def commit(self) -> None:
+        self._trips.commit()
+
+    def rollback(self) -> None:
+        self._trips.rollback()
+
+    def _one(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
+        return self._trips.now(sql, params).fetchone()
+
+    def _all(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        return self._trips.now(sql, params).fetchall()
+
+    def _execute(self, sql: str, params: Params) -> psycopg.Cursor[Any]:
+        return self._trips.now(sql, params)
 
     # ---- definitions ----------------------------------------------------------------------
 
     def put_task_def(self, name: str, body: dict[str, Any], now: int) -> None:
-        self.conn.execute(
+        self._trips.later(
             "INSERT INTO task_defs (name, body, updated_at) VALUES (%s, %s, %s) "
             "ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
             (name, _dumps(body), now),
@@ -73,10 +102,10 @@ class PostgresTx(EventsTxMixin):
 
     def delete_task_def(self, name: str) -> bool:
         self._bump()
-        return self.conn.execute("DELETE FROM task_defs WHERE name = %s", (name,)).rowcount > 0
+        return self._trips.now("DELETE FROM task_defs WHERE name = %s", (name,)).rowcount > 0
 
     def put_workflow_def(self, name: str, version: int, body: dict[str, Any], now: int) -> None:
-        self.conn.execute(
+        self._trips.later(
             "INSERT INTO workflow_defs (name, version, body, created_at, updated_at) "
             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name, version) DO UPDATE "
             "SET body = excluded.body, updated_at = excluded.updated_at",
@@ -102,21 +131,29 @@ class PostgresTx(EventsTxMixin):
 
     def delete_workflow_def(self, name: str, version: int) -> bool:
         self._bump()
-        cursor = self.conn.execute(
+        cursor = self._trips.now(
             "DELETE FROM workflow_defs WHERE name = %s AND version = %s", (name, version)
         )
         return cursor.rowcount > 0
 
     def _bump(self) -> None:
-        self.conn.execute("UPDATE definitions_generation SET generation = generation + 1")
+        self._trips.later("UPDATE definitions_generation SET generation = generation + 1")
+        # This unit's own change must show in its caches at once.
+        self._generation = self._generation_ahead = None
 
     def definitions_generation(self) -> int:
-        row = self._one("SELECT generation FROM definitions_generation")
-        assert row is not None
-        return int(row[0])
+        if self._generation is None:
+            if self._generation_ahead is not None:
+                row = self._trips.answer(self._generation_ahead).fetchone()
+                self._generation_ahead = None
+            else:
+                row = self._one(_GENERATION)
+            assert row is not None
+            self._generation = int(row[0])
+        return self._generation
 
     def put_run_definition(self, key: str, body: dict[str, Any]) -> None:
-        self.conn.execute(
+        self._trips.later(
             "INSERT INTO run_definitions (key, body) VALUES (%s, %s) ON CONFLICT DO NOTHING",
             (key, _dumps(body)),
         )
@@ -131,7 +168,7 @@ class PostgresTx(EventsTxMixin):
         self, kind: str, name: str, semver: tuple[int, int, int], body: dict[str, Any], now: int
     ) -> bool:
         version = ".".join(str(part) for part in semver)
-        cursor = self.conn.execute(
+        cursor = self._trips.now(
             "INSERT INTO contracts (kind, name, version, major, minor, patch, body, created_at) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (kind, name, version) DO NOTHING",
             (kind, name, version, *semver, _dumps(body), now),
@@ -140,20 +177,20 @@ class PostgresTx(EventsTxMixin):
 
     def get_contract(self, kind: str, name: str, version: str | None) -> dict[str, Any] | None:
         if version is None:
-            row = self.conn.execute(
+            row = self._trips.now(
                 "SELECT body FROM contracts WHERE kind = %s AND name = %s "
                 "ORDER BY major DESC, minor DESC, patch DESC LIMIT 1",
                 (kind, name),
             ).fetchone()
         else:
-            row = self.conn.execute(
+            row = self._trips.now(
                 "SELECT body FROM contracts WHERE kind = %s AND name = %s AND version = %s",
                 (kind, name, version),
             ).fetchone()
         return orjson.loads(row[0]) if row else None
 
     def list_contract_versions(self, kind: str, name: str) -> list[str]:
-        rows = self.conn.execute(
+        rows = self._trips.now(
             "SELECT version FROM contracts WHERE kind = %s AND name = %s "
             "ORDER BY major, minor, patch",
             (kind, name),
@@ -168,7 +205,7 @@ class PostgresTx(EventsTxMixin):
                 "NOT EXISTS (SELECT 1 FROM contracts AS h WHERE h.kind = c.kind "
                 "AND h.name = c.name AND (h.major, h.minor, h.patch) > (c.major, c.minor, c.patch))"
             )
-        rows = self.conn.execute(
+        rows = self._trips.now(
             f"SELECT c.body FROM contracts AS c {where} "
             "ORDER BY c.kind, c.name, c.major, c.minor, c.patch",
             (kind,) if kind else (),
@@ -178,7 +215,7 @@ class PostgresTx(EventsTxMixin):
     # ---- runs -----------------------------------------------------------------------------
 
     def insert_run(self, state: RunState, definition_key: str) -> None:
-        self.conn.execute(
+        self._trips.later(
             "INSERT INTO runs (run_id, name, version, status, correlation_id, parent_run_id, "
             "definition_key, created_at, updated_at, ended_at, state) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
@@ -198,7 +235,7 @@ class PostgresTx(EventsTxMixin):
         )
 
     def update_run(self, state: RunState) -> None:
-        self.conn.execute(
+        self._trips.later(
             "UPDATE runs SET status = %s, updated_at = %s, ended_at = %s, state = %s "
             "WHERE run_id = %s",
             (
@@ -211,7 +248,7 @@ class PostgresTx(EventsTxMixin):
         )
 
     def set_run_definition(self, run_id: str, definition_key: str, version: int) -> None:
-        self.conn.execute(
+        self._trips.later(
             "UPDATE runs SET definition_key = %s, version = %s WHERE run_id = %s",
             (definition_key, version, run_id),
         )
@@ -226,10 +263,10 @@ class PostgresTx(EventsTxMixin):
         return RunState.from_dict(orjson.loads(row[0])), row[1]
 
     def delete_run(self, run_id: str) -> bool:
-        self.conn.execute("DELETE FROM queue WHERE run_id = %s", (run_id,))
-        self.conn.execute("DELETE FROM timers WHERE run_id = %s", (run_id,))
-        self.conn.execute("DELETE FROM tasks WHERE run_id = %s", (run_id,))
-        return self.conn.execute("DELETE FROM runs WHERE run_id = %s", (run_id,)).rowcount > 0
+        self._trips.later("DELETE FROM queue WHERE run_id = %s", (run_id,))
+        self._trips.later("DELETE FROM timers WHERE run_id = %s", (run_id,))
+        self._trips.later("DELETE FROM tasks WHERE run_id = %s", (run_id,))
+        return self._trips.now("DELETE FROM runs WHERE run_id = %s", (run_id,)).rowcount > 0
 
     def search_runs(self, query: RunQuery) -> tuple[int, list[RunState]]:
         clauses: list[str] = []
@@ -259,15 +296,33 @@ class PostgresTx(EventsTxMixin):
         return int(count[0]), [RunState.from_dict(orjson.loads(row[0])) for row in rows]
 
     def add_task_ids(self, run_id: str, task_ids: list[str]) -> None:
-        with self.conn.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO tasks (task_id, run_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                [(task_id, run_id) for task_id in task_ids],
-            )
+        self._trips.later(
+            "INSERT INTO tasks (task_id, run_id) SELECT unnest(%s::text[]), %s "
+            "ON CONFLICT DO NOTHING",
+            (task_ids, run_id),
+        )
 
     def run_of_task(self, task_id: str) -> str | None:
         row = self._one("SELECT run_id FROM tasks WHERE task_id = %s", (task_id,))
         return row[0] if row else None
+
+    def task_run_for_update(
+        self, task_id: str
+    ) -> tuple[str, tuple[RunState, str] | None, QueueEntry | None] | None:
+        run = self._trips.ahead(
+            "SELECT r.run_id, r.state, r.definition_key FROM tasks AS t "
+            "JOIN runs AS r ON r.run_id = t.run_id WHERE t.task_id = %s FOR UPDATE OF r",
+            (task_id,),
+        )
+        # In the same round trip but a statement of its own: PostgreSQL runs it once the
+        # lock above is held, with a fresh snapshot, as if it had been sent afterwards.
+        entry = self._one(f"SELECT {_QUEUE_COLUMNS} FROM queue WHERE task_id = %s", (task_id,))
+        row = run.fetchone()
+        if row is None:
+            run_id = self.run_of_task(task_id)  # no task, or (rarely) its run is gone
+            return None if run_id is None else (run_id, None, _entry(entry) if entry else None)
+        found = RunState.from_dict(orjson.loads(row[1])), row[2]
+        return row[0], found, _entry(entry) if entry else None
 
     def get_idempotent_run(self, name: str, key: str) -> str | None:
         row = self._one("SELECT run_id FROM idempotency WHERE name = %s AND key = %s", (name, key))
@@ -277,7 +332,7 @@ class PostgresTx(EventsTxMixin):
         # Two instances starting the same key at once: the second waits on the first's row
         # and fails with a unique violation, which the store answers by running its unit
         # again, and then it finds the first run.
-        self.conn.execute(
+        self._trips.later(
             "INSERT INTO idempotency (name, key, run_id) VALUES (%s, %s, %s)", (name, key, run_id)
         )
 
@@ -294,7 +349,7 @@ class PostgresTx(EventsTxMixin):
         if not ids:
             return 0
         if archive:
-            self.conn.execute(
+            self._trips.later(
                 "INSERT INTO archived_runs (run_id, name, version, status, correlation_id, "
                 "created_at, ended_at, archived_at, state) "
                 "SELECT run_id, name, version, status, correlation_id, created_at, ended_at, %s, "
@@ -302,7 +357,7 @@ class PostgresTx(EventsTxMixin):
                 (now, ids),
             )
         for table in ("queue", "timers", "tasks", "runs"):
-            self.conn.execute(f"DELETE FROM {table} WHERE run_id = ANY(%s)", (ids,))
+            self._trips.later(f"DELETE FROM {table} WHERE run_id = ANY(%s)", (ids,))
         return len(ids)
 
     # ---- queue ----------------------------------------------------------------------------
@@ -310,7 +365,7 @@ class PostgresTx(EventsTxMixin):
     def enqueue(
         self, task_id: str, run_id: str, queue: str, available_at: int, response_timeout_ms: int
     ) -> None:
-        self.conn.execute(
+        self._trips.later(
             "INSERT INTO queue (task_id, run_id, queue, available_at, response_timeout_ms) "
             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (task_id) DO UPDATE SET "
             "run_id = excluded.run_id, queue = excluded.queue, "
@@ -321,7 +376,7 @@ class PostgresTx(EventsTxMixin):
         )
 
     def dequeue(self, task_id: str) -> None:
-        self.conn.execute("DELETE FROM queue WHERE task_id = %s", (task_id,))
+        self._trips.later("DELETE FROM queue WHERE task_id = %s", (task_id,))
 
     def queue_entry(self, task_id: str) -> QueueEntry | None:
         row = self._one(f"SELECT {_QUEUE_COLUMNS} FROM queue WHERE task_id = %s", (task_id,))
@@ -331,22 +386,35 @@ class PostgresTx(EventsTxMixin):
         rows = self._all(f"SELECT {_QUEUE_COLUMNS} FROM queue WHERE run_id = %s", (run_id,))
         return [_entry(row) for row in rows]
 
-    def claim(self, queue: str, worker_id: str, count: int, now: int) -> list[QueueEntry]:
+    def claim(
+        self, queue: str, worker_id: str, count: int, now: int, *, known_run: str | None = None
+    ) -> list[tuple[QueueEntry, tuple[RunState, str] | None]]:
         # SKIP LOCKED: instances claiming from one queue at once each get different rows.
+        # The runs are read in the same statement, unlocked, as a later read would be.
         rows = self._all(
-            "UPDATE queue AS q SET lease_owner = %s, lease_until = %s + q.response_timeout_ms, "
-            "poll_count = q.poll_count + 1, started_at = COALESCE(q.started_at, %s) "
-            "FROM (SELECT task_id FROM queue WHERE queue = %s AND lease_owner IS NULL "
-            "AND available_at <= %s ORDER BY available_at LIMIT %s FOR UPDATE SKIP LOCKED) "
-            "AS pick WHERE q.task_id = pick.task_id "
+            "WITH pick AS (SELECT task_id FROM queue WHERE queue = %s AND lease_owner IS NULL "
+            "AND available_at <= %s ORDER BY available_at LIMIT %s FOR UPDATE SKIP LOCKED), "
+            "claimed AS (UPDATE queue AS q SET lease_owner = %s, "
+            "lease_until = %s + q.response_timeout_ms, poll_count = q.poll_count + 1, "
+            "started_at = COALESCE(q.started_at, %s) FROM pick WHERE q.task_id = pick.task_id "
             "RETURNING q.task_id, q.run_id, q.queue, q.available_at, q.response_timeout_ms, "
-            "q.lease_owner, q.lease_until, q.poll_count, q.started_at",
-            (worker_id, now, now, queue, now, count),
+            "q.lease_owner, q.lease_until, q.poll_count, q.started_at) "
+            "SELECT c.*, r.state, r.definition_key FROM claimed AS c "
+            "LEFT JOIN runs AS r ON r.run_id = c.run_id AND r.run_id IS DISTINCT FROM %s",
+            (queue, now, count, worker_id, now, now, known_run),
         )
-        return sorted((_entry(row) for row in rows), key=lambda entry: entry.available_at)
+        runs: dict[str, tuple[RunState, str]] = {}
+        claimed: list[tuple[QueueEntry, tuple[RunState, str] | None]] = []
+        for row in sorted(rows, key=lambda row: row[3]):  # oldest first, as picked
+            entry = _entry(row[:9])
+            run = runs.get(entry.run_id)
+            if run is None and row[9] is not None:
+                run = runs[entry.run_id] = RunState.from_dict(orjson.loads(row[9])), row[10]
+            claimed.append((entry, run))
+        return claimed
 
     def extend_lease(self, task_id: str, lease_until: int) -> None:
-        self.conn.execute(
+        self._trips.later(
             "UPDATE queue SET lease_until = %s WHERE task_id = %s AND lease_owner IS NOT NULL",
             (lease_until, task_id),
         )
@@ -393,12 +461,12 @@ class PostgresTx(EventsTxMixin):
     def announce_ready(self, queues: Collection[str]) -> None:
         # NOTIFY is transactional: listeners hear it only if this transaction commits.
         for queue in queues:
-            self.conn.execute("SELECT pg_notify(%s, %s)", (self.channel, queue))
+            self._trips.later("SELECT pg_notify(%s, %s)", (self.channel, queue))
 
     # ---- services and resilience ------------------------------------------------------------
 
     def put_service(self, name: str, body: dict[str, Any], now: int) -> None:
-        self.conn.execute(
+        self._trips.later(
             "INSERT INTO services (name, body, updated_at) VALUES (%s, %s, %s) "
             "ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
             (name, _dumps(body), now),
@@ -416,7 +484,7 @@ class PostgresTx(EventsTxMixin):
 
     def delete_service(self, name: str) -> bool:
         self._bump()
-        return self.conn.execute("DELETE FROM services WHERE name = %s", (name,)).rowcount > 0
+        return self._trips.now("DELETE FROM services WHERE name = %s", (name,)).rowcount > 0
 
     def get_breaker(self, service: str, *, for_update: bool = False) -> dict[str, Any] | None:
         lock = " FOR UPDATE" if for_update else ""
@@ -424,7 +492,7 @@ class PostgresTx(EventsTxMixin):
         return orjson.loads(row[0]) if row else None
 
     def put_breaker(self, service: str, body: dict[str, Any], now: int) -> None:
-        self.conn.execute(
+        self._trips.later(
             "INSERT INTO breakers (service, body, updated_at) VALUES (%s, %s, %s) "
             "ON CONFLICT (service) DO UPDATE SET body = excluded.body, "
             "updated_at = excluded.updated_at",
@@ -438,7 +506,7 @@ class PostgresTx(EventsTxMixin):
     def add_breaker_event(
         self, service: str, at: int, from_state: str, to_state: str, reason: str
     ) -> None:
-        self.conn.execute(
+        self._trips.later(
             "INSERT INTO breaker_events (service, at, from_state, to_state, reason) "
             "VALUES (%s, %s, %s, %s, %s)",
             (service, at, from_state, to_state, reason),
@@ -454,7 +522,7 @@ class PostgresTx(EventsTxMixin):
 
     def lock_queue(self, queue: str) -> None:
         # Instances dispatching from one limited queue take turns, so limits hold across them.
-        self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("queue:" + queue,))
+        self._trips.later("SELECT pg_advisory_xact_lock(hashtext(%s))", ("queue:" + queue,))
 
     def count_leased(self, queue: str) -> int:
         row = self._one(
@@ -467,7 +535,7 @@ class PostgresTx(EventsTxMixin):
         return (int(row[0]), int(row[1])) if row else None
 
     def put_rate_window(self, queue: str, window_start: int, used: int) -> None:
-        self.conn.execute(
+        self._trips.later(
             "INSERT INTO rate_windows (queue, window_start, used) VALUES (%s, %s, %s) "
             "ON CONFLICT (queue) DO UPDATE SET window_start = excluded.window_start, "
             "used = excluded.used",
@@ -481,14 +549,14 @@ class PostgresTx(EventsTxMixin):
         return orjson.loads(row[0]) if row else None
 
     def put_cached_result(self, key: str, body: dict[str, Any], expires_at: int) -> None:
-        self.conn.execute(
+        self._trips.later(
             "INSERT INTO result_cache (key, body, expires_at) VALUES (%s, %s, %s) "
             "ON CONFLICT (key) DO UPDATE SET body = excluded.body, expires_at = excluded.expires_at",
             (key, _dumps(body), expires_at),
         )
 
     def defer(self, task_id: str, available_at: int) -> None:
-        self.conn.execute(
+        self._trips.later(
             # Not handed out after all: the claim leaves no trace in poll count or start time.
             "UPDATE queue SET lease_owner = NULL, lease_until = NULL, available_at = %s, "
             "started_at = CASE WHEN poll_count <= 1 THEN NULL ELSE started_at END, "
@@ -499,7 +567,7 @@ class PostgresTx(EventsTxMixin):
     # ---- authentication -------------------------------------------------------------------
 
     def put_api_key(self, key_id: str, secret_hash: str, body: dict[str, Any], now: int) -> None:
-        self.conn.execute(
+        self._trips.later(
             "INSERT INTO api_keys (key_id, secret_hash, body, created_at) VALUES (%s, %s, %s, %s)",
             (key_id, secret_hash, _dumps(body), now),
         )
@@ -517,14 +585,14 @@ class PostgresTx(EventsTxMixin):
         return [(row[0], orjson.loads(row[1]), row[2], row[3]) for row in rows]
 
     def disable_api_key(self, key_id: str, now: int) -> bool:
-        cursor = self.conn.execute(
+        cursor = self._trips.now(
             "UPDATE api_keys SET disabled_at = %s WHERE key_id = %s AND disabled_at IS NULL",
             (now, key_id),
         )
         return cursor.rowcount > 0
 
     def auth_secret(self, candidate: str) -> str:
-        self.conn.execute(
+        self._trips.now(
             "INSERT INTO auth_secret (id, secret) VALUES (1, %s) ON CONFLICT DO NOTHING",
             (candidate,),
         )
@@ -535,14 +603,14 @@ class PostgresTx(EventsTxMixin):
     # ---- timers ---------------------------------------------------------------------------
 
     def put_timer(self, run_id: str, key: str, due_at: int) -> None:
-        self.conn.execute(
+        self._trips.later(
             "INSERT INTO timers (run_id, key, due_at) VALUES (%s, %s, %s) "
             "ON CONFLICT (run_id, key) DO UPDATE SET due_at = excluded.due_at",
             (run_id, key, due_at),
         )
 
     def delete_timer(self, run_id: str, key: str) -> None:
-        self.conn.execute("DELETE FROM timers WHERE run_id = %s AND key = %s", (run_id, key))
+        self._trips.later("DELETE FROM timers WHERE run_id = %s AND key = %s", (run_id, key))
 
     def take_due_timers(self, now: int, limit: int) -> list[tuple[str, str]]:
         # Lock the runs first (skipping runs another instance is deciding for), so the timer
@@ -553,11 +621,11 @@ class PostgresTx(EventsTxMixin):
             (now, limit),
         )
         if rows:
-            with self.conn.cursor() as cursor:
-                cursor.executemany(
-                    "DELETE FROM timers WHERE run_id = %s AND key = %s",
-                    [(row[0], row[1]) for row in rows],
-                )
+            self._trips.later(
+                "DELETE FROM timers WHERE (run_id, key) IN "
+                "(SELECT * FROM unnest(%s::text[], %s::text[]))",
+                ([row[0] for row in rows], [row[1] for row in rows]),
+            )
         return [(row[0], row[1]) for row in rows]
 
     def next_timer_due(self) -> int | None:

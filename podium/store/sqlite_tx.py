@@ -259,6 +259,14 @@ class SQLiteTx(EventsTxMixin):
         row = self.conn.execute("SELECT run_id FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
         return row[0] if row else None
 
+    def task_run_for_update(
+        self, task_id: str
+    ) -> tuple[str, tuple[RunState, str] | None, QueueEntry | None] | None:
+        run_id = self.run_of_task(task_id)
+        if run_id is None:
+            return None
+        return run_id, self.get_run(run_id, for_update=True), self.queue_entry(task_id)
+
     def get_idempotent_run(self, name: str, key: str) -> str | None:
         row = self.conn.execute(
             "SELECT run_id FROM idempotency WHERE name = ? AND key = ?", (name, key)
@@ -316,7 +324,9 @@ class SQLiteTx(EventsTxMixin):
         ).fetchall()
         return [_entry(row) for row in rows]
 
-    def claim(self, queue: str, worker_id: str, count: int, now: int) -> list[QueueEntry]:
+    def claim(
+        self, queue: str, worker_id: str, count: int, now: int, *, known_run: str | None = None
+    ) -> list[tuple[QueueEntry, tuple[RunState, str] | None]]:
         # The store runs units of work one at a time, so select-then-update cannot race.
         rows = self.conn.execute(
             "SELECT task_id FROM queue WHERE queue = ? AND lease_owner IS NULL "
@@ -334,7 +344,11 @@ class SQLiteTx(EventsTxMixin):
                 (worker_id, now, now, task_id),
             ).fetchone()
             claimed.append(_entry(row))
-        return claimed
+        runs = {
+            run_id: None if run_id == known_run else self.get_run(run_id)
+            for run_id in {entry.run_id for entry in claimed}
+        }
+        return [(entry, runs[entry.run_id]) for entry in claimed]
 
     def extend_lease(self, task_id: str, lease_until: int) -> None:
         self.conn.execute(
