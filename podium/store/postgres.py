@@ -31,6 +31,7 @@ from podium.errors import StoreError
 from podium.store.base import StoreTx
 from podium.store.migrations import migrations, statements
 from podium.store.postgres_tx import PostgresTx
+from podium.store.run_cache import RunCache
 
 __all__ = ["PostgresStore", "is_postgres_url", "migrate"]
 
@@ -74,6 +75,7 @@ class PostgresStore:
         self.channel = f"podium_ready_{schema}"
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._threads: ThreadPoolExecutor | None = None
+        self._runs = RunCache()  # decoded runs, shared by the units on every pool thread
         self._listener: _Listener | None = None
         self._on_ready: Callable[[str | None], None] | None = None
 
@@ -150,7 +152,7 @@ class PostgresStore:
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
                 with pool.connection() as conn:
-                    tx = PostgresTx(conn, self.channel)
+                    tx = PostgresTx(conn, self.channel, self._runs)
                     tx.begin()
                     try:
                         result = fn(tx)

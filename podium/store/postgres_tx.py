@@ -21,6 +21,7 @@ from podium.engine.state import RunState
 from podium.store.base import QueueEntry, RunQuery
 from podium.store.events_tx import EventsTxMixin
 from podium.store.postgres_trips import Params, RoundTrips
+from podium.store.run_cache import RunCache
 
 __all__ = ["PostgresTx"]
 
@@ -44,14 +45,17 @@ def _entry(row: tuple[Any, ...]) -> QueueEntry:
 class PostgresTx(EventsTxMixin):
     """Runs on one pooled connection, inside a transaction the store opened."""
 
-    __slots__ = ("_generation", "_generation_ahead", "_trips", "channel", "conn")
+    __slots__ = ("_generation", "_generation_ahead", "_trips", "channel", "conn", "runs")
     _POSTGRES = True
 
     conn: psycopg.Connection[Any]
 
-    def __init__(self, conn: psycopg.Connection[Any], channel: str) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], channel: str, runs: RunCache | None = None
+    ) -> None:
         self.conn = conn
         self.channel = channel
+        self.runs = runs if runs is not None else RunCache()
         self._trips = RoundTrips(conn)
         # One unit asks for the generation several times (every definition cache checks it);
         # a PostgresTx lives for one attempt of one unit, so the first answer serves them all.
@@ -214,7 +218,15 @@ class PostgresTx(EventsTxMixin):
 
     # ---- runs -----------------------------------------------------------------------------
 
+    def _decoded(self, run_id: str, stored: bytes) -> RunState:
+        state = self.runs.get(run_id, stored)
+        if state is None:
+            state = RunState.from_dict(orjson.loads(stored))
+            self.runs.put(run_id, stored, state)
+        return state
+
     def insert_run(self, state: RunState, definition_key: str) -> None:
+        stored = _dumps(state.to_dict())
         self._trips.later(
             "INSERT INTO runs (run_id, name, version, status, correlation_id, parent_run_id, "
             "definition_key, created_at, updated_at, ended_at, state) "
@@ -230,11 +242,13 @@ class PostgresTx(EventsTxMixin):
                 state.created_at,
                 state.updated_at or state.created_at,
                 state.end_at,
-                _dumps(state.to_dict()),
+                stored,
             ),
         )
+        self.runs.put(state.run_id, stored, state)
 
     def update_run(self, state: RunState) -> None:
+        stored = _dumps(state.to_dict())
         self._trips.later(
             "UPDATE runs SET status = %s, updated_at = %s, ended_at = %s, state = %s "
             "WHERE run_id = %s",
@@ -242,10 +256,11 @@ class PostgresTx(EventsTxMixin):
                 str(state.status),
                 state.updated_at or state.created_at,
                 state.end_at,
-                _dumps(state.to_dict()),
+                stored,
                 state.run_id,
             ),
         )
+        self.runs.put(state.run_id, stored, state)
 
     def set_run_definition(self, run_id: str, definition_key: str, version: int) -> None:
         self._trips.later(
@@ -260,7 +275,7 @@ class PostgresTx(EventsTxMixin):
         )
         if row is None:
             return None
-        return RunState.from_dict(orjson.loads(row[0])), row[1]
+        return self._decoded(run_id, row[0]), row[1]
 
     def delete_run(self, run_id: str) -> bool:
         self._trips.later("DELETE FROM queue WHERE run_id = %s", (run_id,))
@@ -321,7 +336,7 @@ class PostgresTx(EventsTxMixin):
         if row is None:
             run_id = self.run_of_task(task_id)  # no task, or (rarely) its run is gone
             return None if run_id is None else (run_id, None, _entry(entry) if entry else None)
-        found = RunState.from_dict(orjson.loads(row[1])), row[2]
+        found = self._decoded(row[0], row[1]), row[2]
         return row[0], found, _entry(entry) if entry else None
 
     def get_idempotent_run(self, name: str, key: str) -> str | None:
@@ -409,7 +424,7 @@ class PostgresTx(EventsTxMixin):
             entry = _entry(row[:9])
             run = runs.get(entry.run_id)
             if run is None and row[9] is not None:
-                run = runs[entry.run_id] = RunState.from_dict(orjson.loads(row[9])), row[10]
+                run = runs[entry.run_id] = self._decoded(entry.run_id, row[9]), row[10]
             claimed.append((entry, run))
         return claimed
 

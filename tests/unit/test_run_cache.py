@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import orjson
+import psycopg
 import pytest
+from psycopg import sql
 
 from podium.engine.state import RunState, RunStatus
-from podium.errors import StoreError
-from podium.store.base import StoreTx
+from podium.store.base import Store, StoreTx
+from podium.store.postgres import PostgresStore
 from podium.store.run_cache import RunCache
 from podium.store.sqlite import SQLiteStore
+from tests.postgres import new_schema_name
 
 
 def _run(run_id: str = "r1", status: RunStatus = RunStatus.RUNNING, **data: object) -> RunState:
@@ -55,14 +59,39 @@ def test_bounded_in_bytes_least_recently_used_first() -> None:
     assert cache.size_bytes <= cache.max_bytes
 
 
-async def _get(store: SQLiteStore, run_id: str) -> RunState:
+async def _get(store: Store, run_id: str) -> RunState:
     found = await store.read(lambda tx: tx.get_run(run_id))
     assert found is not None
     return found[0]
 
 
-async def test_sqlite_store_never_answers_a_rolled_back_or_foreign_write(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "runs.db")
+def _foreign_write(store: Store, tmp_path: Path, postgres_url: str | None, stored: bytes) -> None:
+    """Another connection (a CLI command, another server instance) changes the row."""
+    if isinstance(store, SQLiteStore):
+        with closing(sqlite3.connect(tmp_path / "runs.db")) as other, other:
+            other.execute("UPDATE runs SET state = ? WHERE run_id = 'r1'", (stored,))
+        return
+    assert isinstance(store, PostgresStore) and postgres_url is not None
+    with psycopg.connect(postgres_url, autocommit=True) as other:
+        other.execute(
+            sql.SQL("UPDATE {}.runs SET state = %s WHERE run_id = 'r1'").format(
+                sql.Identifier(store.schema)
+            ),
+            (stored,),
+        )
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_a_store_never_answers_a_rolled_back_or_foreign_write(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    postgres_url: str | None = None
+    store: Store
+    if backend == "sqlite":
+        store = SQLiteStore(tmp_path / "runs.db")
+    else:
+        postgres_url = request.getfixturevalue("postgres_url")
+        store = PostgresStore(postgres_url, schema=new_schema_name(), pool_size=2)
     await store.open()
     try:
         first = _run(input={"n": 1})
@@ -71,19 +100,14 @@ async def test_sqlite_store_never_answers_a_rolled_back_or_foreign_write(tmp_pat
 
         def write_then_fail(tx: StoreTx) -> None:
             tx.update_run(_run(input={"n": 2}))
-            raise sqlite3.OperationalError("the unit fails after writing")
+            tx.get_run("r1")  # sends the write on PostgreSQL, which defers it
+            raise ValueError("the unit fails after writing")
 
-        with pytest.raises(StoreError):
+        with pytest.raises(ValueError):
             await store.write(write_then_fail)
         assert (await _get(store, "r1")).input == {"n": 1}
 
-        # Another connection (a CLI command, an operator's tool) changes the row.
-        other = sqlite3.connect(tmp_path / "runs.db")
-        with other:
-            other.execute(
-                "UPDATE runs SET state = ? WHERE run_id = 'r1'", (_stored(_run(input={"n": 3})),)
-            )
-        other.close()
+        _foreign_write(store, tmp_path, postgres_url, _stored(_run(input={"n": 3})))
         assert (await _get(store, "r1")).input == {"n": 3}
     finally:
         await store.close()
