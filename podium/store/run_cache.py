@@ -27,8 +27,16 @@ class RunCache:
     Safe to share between threads (PostgreSQL runs units on several).
     """
 
-    def __init__(self, max_bytes: int = 32 << 20, max_entry_bytes: int = 256 << 10) -> None:
+    def __init__(
+        self,
+        max_bytes: int = 16 << 20,
+        max_entry_bytes: int = 256 << 10,
+        max_entries: int = 2048,
+    ) -> None:
+        # Decoded, a run takes several times its stored size: the count bound keeps 100,000
+        # parked runs from filling memory with states nobody steps.
         self.max_bytes = max_bytes
+        self.max_entries = max_entries
         self.max_entry_bytes = max_entry_bytes
         self._entries: OrderedDict[str, tuple[bytes, RunState]] = OrderedDict()
         self._bytes = 0
@@ -61,7 +69,7 @@ class RunCache:
                 return
             self._entries[run_id] = (stored, state)
             self._bytes += len(stored)
-            while self._bytes > self.max_bytes:
+            while self._bytes > self.max_bytes or len(self._entries) > self.max_entries:
                 _, (old, _) = self._entries.popitem(last=False)
                 self._bytes -= len(old)
 

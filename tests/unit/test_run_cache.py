@@ -111,3 +111,12 @@ async def test_a_store_never_answers_a_rolled_back_or_foreign_write(
         assert (await _get(store, "r1")).input == {"n": 3}
     finally:
         await store.close()
+
+
+def test_bounded_in_entries_too() -> None:
+    cache = RunCache(max_entries=2)
+    states = [_run(f"r{i}") for i in range(3)]
+    for state in states:
+        cache.put(state.run_id, _stored(state), state)
+    assert len(cache) == 2
+    assert cache.get("r0", _stored(states[0])) is None
