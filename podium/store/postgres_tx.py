@@ -218,13 +218,6 @@ class PostgresTx(EventsTxMixin):
 
     # ---- runs -----------------------------------------------------------------------------
 
-    def _decoded(self, run_id: str, stored: bytes) -> RunState:
-        state = self.runs.get(run_id, stored)
-        if state is None:
-            state = RunState.from_dict(orjson.loads(stored))
-            self.runs.put(run_id, stored, state)
-        return state
-
     def insert_run(self, state: RunState, definition_key: str) -> None:
         stored = _dumps(state.to_dict())
         self._trips.later(
@@ -275,7 +268,7 @@ class PostgresTx(EventsTxMixin):
         )
         if row is None:
             return None
-        return self._decoded(run_id, row[0]), row[1]
+        return self.runs.decode(run_id, row[0]), row[1]
 
     def delete_run(self, run_id: str) -> bool:
         self._trips.later("DELETE FROM queue WHERE run_id = %s", (run_id,))
@@ -336,7 +329,7 @@ class PostgresTx(EventsTxMixin):
         if row is None:
             run_id = self.run_of_task(task_id)  # no task, or (rarely) its run is gone
             return None if run_id is None else (run_id, None, _entry(entry) if entry else None)
-        found = self._decoded(row[0], row[1]), row[2]
+        found = self.runs.decode(row[0], row[1]), row[2]
         return row[0], found, _entry(entry) if entry else None
 
     def get_idempotent_run(self, name: str, key: str) -> str | None:
@@ -424,7 +417,7 @@ class PostgresTx(EventsTxMixin):
             entry = _entry(row[:9])
             run = runs.get(entry.run_id)
             if run is None and row[9] is not None:
-                run = runs[entry.run_id] = self._decoded(entry.run_id, row[9]), row[10]
+                run = runs[entry.run_id] = self.runs.decode(entry.run_id, row[9]), row[10]
             claimed.append((entry, run))
         return claimed
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
+import orjson
+
 from podium.engine.state import RunState
 
 __all__ = ["RunCache"]
@@ -60,6 +62,14 @@ class RunCache:
                 return None
             self._entries.move_to_end(run_id)
             return entry[1]
+
+    def decode(self, run_id: str, stored: bytes) -> RunState:
+        """The state ``stored`` holds: the kept one if it was decoded from these bytes."""
+        state = self.get(run_id, stored)
+        if state is None:
+            state = RunState.from_dict(orjson.loads(stored))
+            self.put(run_id, stored, state)
+        return state
 
     def put(self, run_id: str, stored: bytes, state: RunState) -> None:
         """Keep ``state`` as the decoding of ``stored``; ended runs are not kept."""

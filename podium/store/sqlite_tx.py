@@ -211,11 +211,7 @@ class SQLiteTx(EventsTxMixin):
         ).fetchone()
         if row is None:
             return None
-        state = self.runs.get(run_id, row[0])
-        if state is None:
-            state = RunState.from_dict(orjson.loads(row[0]))
-            self.runs.put(run_id, row[0], state)
-        return state, row[1]
+        return self.runs.decode(run_id, row[0]), row[1]
 
     def delete_run(self, run_id: str) -> bool:
         self.conn.execute("DELETE FROM queue WHERE run_id = ?", (run_id,))
