@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+
+from podium.observability.logs import UNITS_LOGGER
 
 TERMINAL = {"COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED", "COMPENSATED", "COMPENSATION_FAILED"}
 
@@ -83,3 +88,16 @@ def task_of(body: dict[str, Any], ref: str) -> dict[str, Any]:
     matches = [t for t in body["tasks"] if t["referenceTaskName"] == ref]
     assert matches, f"no task {ref} in {[t['referenceTaskName'] for t in body['tasks']]}"
     return matches[-1]
+
+
+@contextmanager
+def units_logged_to(handler: logging.Handler) -> Iterator[None]:
+    """Send the server's one-line-per-unit log (INFO) to ``handler`` while inside."""
+    logger = logging.getLogger(UNITS_LOGGER)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)

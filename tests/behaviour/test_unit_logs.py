@@ -11,7 +11,7 @@ import pytest
 
 from podium.observability.context import run_trace_id, task_span_id
 from podium.observability.logs import UNITS_LOGGER, JsonFormatter
-from tests.behaviour.helpers import complete, poll, register, start, wait_status
+from tests.behaviour.helpers import complete, poll, register, start, units_logged_to, wait_status
 
 FLOW = {"name": "logged", "tasks": [{"name": "step", "taskReferenceName": "step"}]}
 
@@ -21,14 +21,8 @@ def unit_lines() -> Iterator[io.StringIO]:
     out = io.StringIO()
     handler = logging.StreamHandler(out)
     handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger(UNITS_LOGGER)
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
+    with units_logged_to(handler):
         yield out
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
 
 
 def test_each_unit_of_work_logs_one_json_line_with_its_ids(api, unit_lines):

@@ -11,9 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from podium.observability.logs import UNITS_LOGGER
 from podium.worker import WorkerRunner, worker_task
-from tests.behaviour.helpers import register, start, task_of, wait_status
+from tests.behaviour.helpers import register, start, task_of, units_logged_to, wait_status
 
 THREE = {
     "name": "wb_three",
@@ -46,14 +45,8 @@ class _UpdateRequests(logging.Handler):
 @pytest.fixture
 def update_requests() -> Iterator[_UpdateRequests]:
     handler = _UpdateRequests()
-    logger = logging.getLogger(UNITS_LOGGER)
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
+    with units_logged_to(handler):
         yield handler
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
 
 
 def test_results_go_together_and_burst_mode_still_ends(api, server, update_requests):
