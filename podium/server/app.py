@@ -135,6 +135,10 @@ def create_app(
         version=__version__,
         description="A durable orchestrator for microservices, speaking Conductor's API.",
         lifespan=lifespan,
+        # Podium emits its own spans and metrics, per run and per task. FastAPI's own, in
+        # recent releases, would add a span per request (each long poll too) and look up the
+        # global providers on every request. Releases without it keep the key in ``extra``.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     authenticator = (
