@@ -7,7 +7,8 @@ serialization failure, a duplicate insert by another instance) is rolled back an
 from scratch. Callers are answered only after the commit.
 
 Instances hear of each other's newly queued tasks through ``LISTEN``/``NOTIFY``, so a long
-poll parked on one instance wakes when another instance queues its task.
+poll parked on one instance wakes when another instance queues its task. An instance skips
+its own notes (``ready_notes``): it has woken its own polls already.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from podium.errors import StoreError
 from podium.store.base import StoreTx
 from podium.store.migrations import migrations, statements
 from podium.store.postgres_tx import PostgresTx
+from podium.store.ready_notes import new_origin, queue_heard
 from podium.store.run_cache import RunCache
 
 __all__ = ["PostgresStore", "is_postgres_url", "migrate"]
@@ -73,6 +75,7 @@ class PostgresStore:
         self.schema = schema
         self.pool_size = max(1, pool_size)
         self.channel = f"podium_ready_{schema}"
+        self.origin = new_origin()
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._threads: ThreadPoolExecutor | None = None
         self._runs = RunCache()  # decoded runs, shared by the units on every pool thread
@@ -131,7 +134,7 @@ class PostgresStore:
         def deliver(queue: str | None) -> None:
             loop.call_soon_threadsafe(callback, queue)
 
-        self._listener = _Listener(self.url, self.channel, deliver)
+        self._listener = _Listener(self.url, self.channel, self.origin, deliver)
         self._listener.start()
 
     # ---- units of work --------------------------------------------------------------------
@@ -152,7 +155,7 @@ class PostgresStore:
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
                 with pool.connection() as conn:
-                    tx = PostgresTx(conn, self.channel, self._runs)
+                    tx = PostgresTx(conn, self.channel, self._runs, self.origin)
                     tx.begin()
                     try:
                         result = fn(tx)
@@ -208,9 +211,12 @@ def _migrate(url: str, schema: str) -> list[int]:
 class _Listener:
     """A thread holding one connection in ``LISTEN``, reconnecting when it drops."""
 
-    def __init__(self, url: str, channel: str, deliver: Callable[[str | None], None]) -> None:
+    def __init__(
+        self, url: str, channel: str, origin: str, deliver: Callable[[str | None], None]
+    ) -> None:
         self.url = url
         self.channel = channel
+        self.origin = origin
         self.deliver = deliver
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="podium-pg-listen", daemon=True)
@@ -233,7 +239,9 @@ class _Listener:
                     delay = 0.1
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.5):
-                            self.deliver(note.payload)
+                            queue = queue_heard(note.payload, self.origin)
+                            if queue is not None:
+                                self.deliver(queue)
             except psycopg.Error as exc:
                 log.warning("lost the PostgreSQL notification connection (%s); reconnecting", exc)
                 with contextlib.suppress(Exception):

@@ -21,6 +21,7 @@ from podium.engine.state import RunState
 from podium.store.base import QueueEntry, RunQuery
 from podium.store.events_tx import EventsTxMixin
 from podium.store.postgres_trips import Params, RoundTrips
+from podium.store.ready_notes import new_origin, note_for
 from podium.store.run_cache import RunCache
 
 __all__ = ["PostgresTx"]
@@ -45,16 +46,30 @@ def _entry(row: tuple[Any, ...]) -> QueueEntry:
 class PostgresTx(EventsTxMixin):
     """Runs on one pooled connection, inside a transaction the store opened."""
 
-    __slots__ = ("_generation", "_generation_ahead", "_trips", "channel", "conn", "runs")
+    __slots__ = (
+        "_generation",
+        "_generation_ahead",
+        "_trips",
+        "channel",
+        "conn",
+        "origin",
+        "runs",
+    )
     _POSTGRES = True
 
     conn: psycopg.Connection[Any]
 
     def __init__(
-        self, conn: psycopg.Connection[Any], channel: str, runs: RunCache | None = None
+        self,
+        conn: psycopg.Connection[Any],
+        channel: str,
+        runs: RunCache | None = None,
+        origin: str = "",
     ) -> None:
+        """``origin`` names the store in its notes, so that it can skip its own."""
         self.conn = conn
         self.channel = channel
+        self.origin = origin or new_origin()
         self.runs = runs if runs is not None else RunCache()
         self._trips = RoundTrips(conn)
         # One unit asks for the generation several times (every definition cache checks it);
@@ -469,7 +484,9 @@ class PostgresTx(EventsTxMixin):
     def announce_ready(self, queues: Collection[str]) -> None:
         # NOTIFY is transactional: listeners hear it only if this transaction commits.
         for queue in queues:
-            self._trips.later("SELECT pg_notify(%s, %s)", (self.channel, queue))
+            self._trips.later(
+                "SELECT pg_notify(%s, %s)", (self.channel, note_for(self.origin, queue))
+            )
 
     # ---- services and resilience ------------------------------------------------------------
 
