@@ -222,6 +222,7 @@ def worker(
     as_json: JsonOpt = False,
 ) -> None:
     """Run task handlers until Ctrl-C (the first finishes in-flight tasks, the second quits)."""
+    from podium.gc_tuning import tune_for_service
     from podium.worker.registry import WorkerTaskSpec, load_tasks
     from podium.worker.runner import WorkerRunner
 
@@ -243,6 +244,7 @@ def worker(
     except ValueError as exc:
         _fail(str(exc), code=2)
     handler = _setup_logging(log_level, as_json)
+    tune_for_service()  # the handlers' modules are loaded: they live as long as the worker
     try:
         runner.run(burst=burst)
     except KeyboardInterrupt:

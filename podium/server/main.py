@@ -6,6 +6,7 @@ import logging
 
 import uvicorn
 
+from podium.gc_tuning import tune_for_service
 from podium.observability.logs import setup_logging
 from podium.server.app import create_app
 from podium.settings import Settings
@@ -17,6 +18,7 @@ def serve(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM; every acknowledged change is already on disk."""
     setup_logging(settings.log_format)
     app = create_app(settings)
+    tune_for_service()
     config = uvicorn.Config(
         app,
         host=settings.host,
