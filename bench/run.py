@@ -28,6 +28,7 @@ from typing import Any
 import aiohttp
 import httpx
 
+from bench.results_file import write_report
 from podium.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,9 +224,7 @@ async def _main(out: Path) -> None:
         ]
     )
     print(report)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{now:%Y-%m-%d}-core.md"
-    path.write_text(report)
+    path = write_report(out, now, "core", report)
     print(f"written to {path}")
 
 

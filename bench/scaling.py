@@ -27,6 +27,7 @@ import aiohttp
 import psycopg
 from psycopg import sql
 
+from bench.results_file import write_report
 from bench.run import ROOT, _Api, _flow, _machine, _spawn, _wait_all, _wait_healthy
 from podium.testing import free_port
 
@@ -189,9 +190,7 @@ async def _main(out: Path, runs: int, rounds: int) -> None:
         ]
     )
     print(report)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{now:%Y-%m-%d}-scaling.md"
-    path.write_text(report)
+    path = write_report(out, now, "scaling", report)
     print(f"written to {path}")
 
 

