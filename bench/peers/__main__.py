@@ -1,5 +1,9 @@
 """Run Podium (SQLite and PostgreSQL) and each peer engine in turn, never two at once.
 
+The machine's speed drifts over a run (its cores are shared), so W1 and W2 run a second time
+with the engines in the opposite order, and each engine's figure is the mean of its two passes
+(``--one-pass`` skips the second).
+
 W1: 10-step sequential workflow, one run after another: per-step overhead (median, p95).
 W2: 500 concurrent 3-step workflows: steps per second (median of rounds).
 W3: one workflow that fans out to 100 parallel steps and joins them: time per run.
@@ -22,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +35,14 @@ from bench.peers.common import (
     HOME,
     PARKED,
     PYTHON,
+    REPEATED,
     ROOT,
     VENV,
     W4_BUDGET_S,
+    WORKLOADS,
     Outcome,
     Sizes,
+    merge_passes,
     remove,
     run_workloads,
 )
@@ -102,12 +110,14 @@ def _ensure_peers_installed() -> dict[str, str]:
     return versions
 
 
-def _run_podium(store: str, sizes: Sizes, work: Path) -> Outcome:
+def _run_podium(
+    store: str, sizes: Sizes, work: Path, workloads: Sequence[str] = WORKLOADS
+) -> Outcome:
     podium = PodiumPeer(store, work / f"podium-{store}")
     outcome = Outcome(name=podium.name)
     try:
         podium.start()
-        run_workloads(podium, sizes, outcome)
+        run_workloads(podium, sizes, outcome, workloads)
     except Exception as exc:
         outcome.errors["start"] = f"{type(exc).__name__}: {exc}"
     finally:
@@ -149,11 +159,14 @@ def _profile_podium(store: str, work: Path) -> dict[str, Any]:
     return {"w2": measured, "seconds": seconds, "cpu_ms": cpu_ms, **profile.summarise(raw)}
 
 
-def _run_peer(key: str, args: argparse.Namespace, work: Path) -> Outcome:
+def _run_peer(
+    key: str, args: argparse.Namespace, work: Path, workloads: Sequence[str] = WORKLOADS
+) -> Outcome:
     module, variant, _ = PEERS[key]
     out = work / f"{key}.json"
     command = [str(PYTHON), "-m", module, "--json-out", str(out), "--work", str(work / key)]
     command += ["--parked", str(args.parked), "--w4-budget", str(args.w4_budget)]
+    command += ["--workloads", ",".join(workloads)]
     command += ["--variant", variant] if variant else []
     command += ["--quick"] if args.quick else []
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -186,6 +199,9 @@ def main() -> None:
         "--w4-budget", type=float, default=W4_BUDGET_S, help="peers' W4 start budget, s"
     )
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument(
+        "--one-pass", action="store_true", help="run W1 and W2 once (the default with --quick)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
     if args.parked is None:
@@ -213,6 +229,16 @@ def main() -> None:
             except Exception as exc:
                 profiled[store] = {"error": f"{type(exc).__name__}: {exc}"}
         peers = {key: _run_peer(key, args, work) for key in chosen}
+        if not (args.one_pass or args.quick):
+            _log("second pass of W1 and W2, engines in the opposite order")
+            again = work / "second-pass"
+            again.mkdir()
+            for key in reversed(chosen):
+                peers[key] = merge_passes(peers[key], _run_peer(key, args, again, REPEATED))
+            for index in (1, 0):
+                store = ("sqlite", "postgres")[index]
+                second = _run_podium(store, podium_sizes, again, REPEATED)
+                outcomes[index] = merge_passes(outcomes[index], second)
     finally:
         remove(work)
     now = dt.datetime.now(dt.UTC)

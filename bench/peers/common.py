@@ -30,6 +30,9 @@ PYTHON = VENV / "bin" / "python"
 
 PARKED = 100_000
 W4_BUDGET_S = 120.0
+WORKLOADS = ("W1", "W2", "W3", "W4")
+REPEATED = ("W1", "W2")
+"""Run a second time, in the opposite order of engines: the machine's speed drifts over a run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +191,7 @@ def parse_args(description: str | None) -> argparse.Namespace:
     parser.add_argument("--w4-budget", type=float, default=W4_BUDGET_S)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--variant", default="")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
     return parser.parse_args()
 
 
@@ -199,9 +203,13 @@ def sizes_from(args: argparse.Namespace) -> Sizes:
     return Sizes(parked=args.parked, w4_budget_s=args.w4_budget)
 
 
-def run_workloads(peer: Peer, sizes: Sizes, outcome: Outcome) -> None:
-    """W1..W4 in turn; a workload that fails is recorded with its reason and the next one runs."""
-    for label, workload in (("W1", peer.w1), ("W2", peer.w2), ("W3", peer.w3), ("W4", peer.w4)):
+def run_workloads(
+    peer: Peer, sizes: Sizes, outcome: Outcome, only: Sequence[str] = WORKLOADS
+) -> None:
+    """W1..W4 (those in ``only``) in turn; a workload that fails is recorded with its reason
+    and the next one runs."""
+    every = (("W1", peer.w1), ("W2", peer.w2), ("W3", peer.w3), ("W4", peer.w4))
+    for label, workload in ((label, w) for label, w in every if label in only):
         print(f"[{peer.name}] {label} ...", file=sys.stderr, flush=True)
         try:
             outcome.results[label] = workload(sizes)
@@ -221,7 +229,7 @@ def run_peer(make: Callable[[argparse.Namespace], Peer], description: str | None
         peer = make(args)
         outcome.name = peer.name
         peer.start()
-        run_workloads(peer, sizes_from(args), outcome)
+        run_workloads(peer, sizes_from(args), outcome, args.workloads.split(","))
     except Exception as exc:
         outcome.errors["start"] = f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
@@ -238,6 +246,35 @@ def run_peer(make: Callable[[argparse.Namespace], Peer], description: str | None
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def merge_passes(first: Outcome, second: Outcome) -> Outcome:
+    """One engine's outcome with W1 and W2 taken as the mean of its two passes.
+
+    Each pass's own figure stays under ``passes``; a workload measured in one pass only keeps
+    that pass's figure, and the second pass's errors are kept under labels of their own.
+    """
+    merged = Outcome(first.name, dict(first.results), dict(first.errors), list(first.notes))
+    for label, key, spread in (
+        ("W1", "median_ms_per_step", ("p95_ms_per_step",)),
+        ("W2", "steps_per_s", ()),
+    ):
+        one, two = first.results.get(label), second.results.get(label)
+        if one is None or two is None:
+            if two is not None:
+                merged.results[label] = {**two, "passes": [None, two[key]]}
+                merged.errors.pop(label, None)
+            continue
+        both = {**one, key: (one[key] + two[key]) / 2, "passes": [one[key], two[key]]}
+        for extra in spread:
+            both[extra] = (one[extra] + two[extra]) / 2
+        if label == "W2":
+            both["low"] = min(one["low"], two["low"])
+            both["high"] = max(one["high"], two["high"])
+        merged.results[label] = both
+    for label, error in second.errors.items():
+        merged.errors[f"{label} (second pass)"] = error
+    return merged
 
 
 def remove(path: Path) -> None:

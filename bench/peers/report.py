@@ -51,6 +51,27 @@ def _row(outcome: Outcome, durable: str) -> str:
     )
 
 
+def _passes(outcomes: list[Outcome]) -> list[str]:
+    """Each engine's W1 and W2 in both passes: how far the machine drifted between them."""
+    with_passes = [o for o in outcomes if any("passes" in r for r in o.results.values())]
+    if not with_passes:
+        return ["W1 and W2 ran once (`--one-pass` or `--quick`)."]
+    rows = [
+        "W1 and W2 ran twice, the second pass with the engines in the opposite order (Podium "
+        "first, then last); the figures above are the mean of the two passes.",
+        "",
+        "| engine | W1 ms/step, pass 1 | pass 2 | W2 steps/s, pass 1 | pass 2 |",
+        "|---|---|---|---|---|",
+    ]
+    for outcome in with_passes:
+        cells = []
+        for label, digits in (("W1", 2), ("W2", 0)):
+            passes = outcome.results.get(label, {}).get("passes") or [None, None]
+            cells += [_num(value, digits) for value in passes]
+        rows.append(f"| {outcome.name} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def _best(peers: list[Outcome], workload: str, key: str, low: bool) -> Outcome | None:
     with_value = [p for p in peers if _get(p, workload, key) is not None]
     if not with_value:
@@ -249,6 +270,8 @@ def render(
         "|---|---|---|---|---|---|---|---|---|",
         *(_row(o, "yes (SQLite FULL)" if "SQLite" in o.name else "yes") for o in podium),
         *(_row(o, "yes" if d else "no") for o, d in peers.values()),
+        "",
+        *_passes([*podium, *(o for o, _ in peers.values())]),
         "",
         "## Ratios Podium/peer",
         "",
