@@ -1,8 +1,9 @@
 """Run Podium (SQLite and PostgreSQL) and each peer engine in turn, never two at once.
 
-The machine's speed drifts over a run (its cores are shared), so W1 and W2 run a second time
-with the engines in the opposite order, and each engine's figure is the mean of its two passes
-(``--one-pass`` skips the second).
+The machine's speed drifts over a run (its cores are shared), so W1 and W2 run again, by
+default once more, each extra pass taking the engines in the opposite order to the one before;
+each engine's figure is the mean of its passes (``--passes N``; ``--quick`` makes one). A
+short pure-Python probe before each engine's pass records how fast the machine was then.
 
 W1: 10-step sequential workflow, one run after another: per-step overhead (median, p95).
 W2: 500 concurrent 3-step workflows: steps per second (median of rounds).
@@ -42,6 +43,7 @@ from bench.peers.common import (
     WORKLOADS,
     Outcome,
     Sizes,
+    cpu_probe_ms,
     merge_passes,
     remove,
     run_workloads,
@@ -114,7 +116,7 @@ def _run_podium(
     store: str, sizes: Sizes, work: Path, workloads: Sequence[str] = WORKLOADS
 ) -> Outcome:
     podium = PodiumPeer(store, work / f"podium-{store}")
-    outcome = Outcome(name=podium.name)
+    outcome = Outcome(name=podium.name, results={"cpu": {"probe_ms": cpu_probe_ms()}})
     try:
         podium.start()
         run_workloads(podium, sizes, outcome, workloads)
@@ -167,6 +169,7 @@ def _run_peer(
     command = [str(PYTHON), "-m", module, "--json-out", str(out), "--work", str(work / key)]
     command += ["--parked", str(args.parked), "--w4-budget", str(args.w4_budget)]
     command += ["--workloads", ",".join(workloads)]
+    probe = cpu_probe_ms()
     command += ["--variant", variant] if variant else []
     command += ["--quick"] if args.quick else []
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -177,7 +180,8 @@ def _run_peer(
     if not out.exists():
         return Outcome(name=key, errors={"start": "the peer script wrote no result"})
     data = json.loads(out.read_text())
-    return Outcome(data["name"], data["results"], data["errors"], data["notes"])
+    results = {**data["results"], "cpu": {"probe_ms": probe}}
+    return Outcome(data["name"], results, data["errors"], data["notes"])
 
 
 def _selected(names: str) -> list[str]:
@@ -200,7 +204,7 @@ def main() -> None:
     )
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument(
-        "--one-pass", action="store_true", help="run W1 and W2 once (the default with --quick)"
+        "--passes", type=int, default=2, help="times W1 and W2 run (1 with --quick)"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
@@ -229,16 +233,23 @@ def main() -> None:
             except Exception as exc:
                 profiled[store] = {"error": f"{type(exc).__name__}: {exc}"}
         peers = {key: _run_peer(key, args, work) for key in chosen}
-        if not (args.one_pass or args.quick):
-            _log("second pass of W1 and W2, engines in the opposite order")
-            again = work / "second-pass"
+        passes = 1 if args.quick else max(1, args.passes)
+        podium_passes: list[list[Outcome]] = [[o] for o in outcomes]
+        peer_passes = {key: [outcome] for key, outcome in peers.items()}
+        for number in range(2, passes + 1):
+            _log(f"pass {number} of W1 and W2, engines in the opposite order to the last")
+            again = work / f"pass-{number}"
             again.mkdir()
-            for key in reversed(chosen):
-                peers[key] = merge_passes(peers[key], _run_peer(key, args, again, REPEATED))
-            for index in (1, 0):
-                store = ("sqlite", "postgres")[index]
-                second = _run_podium(store, podium_sizes, again, REPEATED)
-                outcomes[index] = merge_passes(outcomes[index], second)
+            order = [("podium", store) for store in ("sqlite", "postgres")]
+            order += [("peer", key) for key in chosen]
+            for kind, key in reversed(order) if number % 2 == 0 else order:
+                if kind == "peer":
+                    peer_passes[key].append(_run_peer(key, args, again, REPEATED))
+                else:
+                    index = ("sqlite", "postgres").index(key)
+                    podium_passes[index].append(_run_podium(key, podium_sizes, again, REPEATED))
+        outcomes = [merge_passes(runs) for runs in podium_passes]
+        peers = {key: merge_passes(runs) for key, runs in peer_passes.items()}
     finally:
         remove(work)
     now = dt.datetime.now(dt.UTC)

@@ -32,7 +32,8 @@ PARKED = 100_000
 W4_BUDGET_S = 120.0
 WORKLOADS = ("W1", "W2", "W3", "W4")
 REPEATED = ("W1", "W2")
-"""Run a second time, in the opposite order of engines: the machine's speed drifts over a run."""
+"""Run again in every later pass, the engines' order flipped each time: the machine's speed
+drifts over a run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,32 +249,49 @@ def run_peer(make: Callable[[argparse.Namespace], Peer], description: str | None
         os._exit(0)
 
 
-def merge_passes(first: Outcome, second: Outcome) -> Outcome:
-    """One engine's outcome with W1 and W2 taken as the mean of its two passes.
+def cpu_probe_ms() -> float:
+    """How long this machine takes, right now, for a fixed piece of pure-Python work.
 
-    Each pass's own figure stays under ``passes``; a workload measured in one pass only keeps
-    that pass's figure, and the second pass's errors are kept under labels of their own.
+    The cores are shared with other machines' work, and their speed drifts over a run; a
+    probe taken before each engine's pass shows how fast the machine was while it ran.
     """
+    began = time.perf_counter()
+    total = 0
+    for i in range(1_000_000):
+        total += i
+    return (time.perf_counter() - began) * 1000
+
+
+def merge_passes(passes: Sequence[Outcome]) -> Outcome:
+    """One engine's outcome with W1 and W2 taken as the mean of its passes.
+
+    Each pass's own figure (None where it failed) stays under ``passes``, as does each pass's
+    CPU probe; everything else is the first pass's, and later passes' errors are kept under
+    labels of their own.
+    """
+    first = passes[0]
     merged = Outcome(first.name, dict(first.results), dict(first.errors), list(first.notes))
     for label, key, spread in (
         ("W1", "median_ms_per_step", ("p95_ms_per_step",)),
         ("W2", "steps_per_s", ()),
     ):
-        one, two = first.results.get(label), second.results.get(label)
-        if one is None or two is None:
-            if two is not None:
-                merged.results[label] = {**two, "passes": [None, two[key]]}
-                merged.errors.pop(label, None)
+        found = [one.results.get(label) for one in passes]
+        measured = [one for one in found if one is not None]
+        if not measured:
             continue
-        both = {**one, key: (one[key] + two[key]) / 2, "passes": [one[key], two[key]]}
-        for extra in spread:
-            both[extra] = (one[extra] + two[extra]) / 2
+        both = {**measured[0], "passes": [one[key] if one else None for one in found]}
+        for name in (key, *spread):
+            both[name] = sum(one[name] for one in measured) / len(measured)
         if label == "W2":
-            both["low"] = min(one["low"], two["low"])
-            both["high"] = max(one["high"], two["high"])
+            both["low"] = min(one["low"] for one in measured)
+            both["high"] = max(one["high"] for one in measured)
         merged.results[label] = both
-    for label, error in second.errors.items():
-        merged.errors[f"{label} (second pass)"] = error
+        merged.errors.pop(label, None)
+    probes = [one.results.get("cpu", {}).get("probe_ms") for one in passes]
+    merged.results["cpu"] = {"probe_ms": probes[0], "passes": probes}
+    for number, one in enumerate(passes[1:], start=2):
+        for label, error in one.errors.items():
+            merged.errors[f"{label} (pass {number})"] = error
     return merged
 
 

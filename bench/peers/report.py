@@ -52,21 +52,31 @@ def _row(outcome: Outcome, durable: str) -> str:
 
 
 def _passes(outcomes: list[Outcome]) -> list[str]:
-    """Each engine's W1 and W2 in both passes: how far the machine drifted between them."""
-    with_passes = [o for o in outcomes if any("passes" in r for r in o.results.values())]
-    if not with_passes:
-        return ["W1 and W2 ran once (`--one-pass` or `--quick`)."]
+    """Each engine's W1 and W2 in every pass, with the machine's speed when the pass began."""
+    count = max((len(o.results.get("cpu", {}).get("passes") or []) for o in outcomes), default=0)
+    if count < 2:
+        return ["W1 and W2 ran once (`--passes 1` or `--quick`)."]
+    heads = [f"pass {n}" for n in range(1, count + 1)]
     rows = [
-        "W1 and W2 ran twice, the second pass with the engines in the opposite order (Podium "
-        "first, then last); the figures above are the mean of the two passes.",
+        f"W1 and W2 ran in {count} passes, each taking the engines in the opposite order to the "
+        "one before (Podium first, then last, ...); the figures above are the mean of the "
+        "passes. The CPU probe is the time a fixed pure-Python loop took just before the "
+        "engine's pass: the same work, so a higher number means a slower machine at that time.",
         "",
-        "| engine | W1 ms/step, pass 1 | pass 2 | W2 steps/s, pass 1 | pass 2 |",
-        "|---|---|---|---|---|",
+        "| engine | "
+        + " | ".join(f"W1 ms/step, {h}" for h in heads)
+        + " | "
+        + " | ".join(f"W2 steps/s, {h}" for h in heads)
+        + " | "
+        + " | ".join(f"CPU probe ms, {h}" for h in heads)
+        + " |",
+        "|---|" + "---|" * (3 * count),
     ]
-    for outcome in with_passes:
+    for outcome in outcomes:
         cells = []
-        for label, digits in (("W1", 2), ("W2", 0)):
-            passes = outcome.results.get(label, {}).get("passes") or [None, None]
+        for label, digits in (("W1", 2), ("W2", 0), ("cpu", 0)):
+            passes = list(outcome.results.get(label, {}).get("passes") or [])
+            passes += [None] * (count - len(passes))
             cells += [_num(value, digits) for value in passes]
         rows.append(f"| {outcome.name} | " + " | ".join(cells) + " |")
     return rows
