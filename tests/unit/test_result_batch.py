@@ -107,17 +107,22 @@ async def test_each_answer_is_read_as_a_single_update_would_be(batcher, caplog) 
     assert "server refused result of task t4: HTTP 400 E_INVALID" in caplog.text
 
 
-async def test_results_that_finish_during_a_request_go_in_the_next(batcher) -> None:
+async def test_two_requests_go_at_once_and_what_finishes_meanwhile_goes_in_the_next(
+    batcher,
+) -> None:
     server = batcher.server
     server.gate.clear()
     first = asyncio.create_task(batcher.post(result(1)))
     await settle()
-    later = [asyncio.create_task(batcher.post(result(n))) for n in (2, 3, 4)]
+    second = asyncio.create_task(batcher.post(result(2)))
     await settle()
-    assert server.batches() == [["t1"]]  # held while the first request is in flight
+    assert server.batches() == [["t1"], ["t2"]]  # a second request does not wait for the first
+    later = [asyncio.create_task(batcher.post(result(n))) for n in (3, 4, 5)]
+    await settle()
+    assert server.batches() == [["t1"], ["t2"]]  # held while two requests are in flight
     server.gate.set()
-    await asyncio.gather(first, *later)
-    assert server.batches() == [["t1"], ["t2", "t3", "t4"]]
+    await asyncio.gather(first, second, *later)
+    assert server.batches() == [["t1"], ["t2"], ["t3", "t4", "t5"]]
 
 
 async def test_a_request_carries_at_most_100_results(batcher) -> None:
@@ -152,6 +157,8 @@ async def test_a_failed_request_is_sent_again_with_what_finished_meanwhile(batch
     first = asyncio.create_task(batcher.post(result(1)))
     await settle()
     second = asyncio.create_task(batcher.post(result(2)))
+    await settle()
+    assert server.batches() == [["t1"]]  # no second request skips the first one's backoff
     await asyncio.gather(first, second)
     assert server.batches() == [["t1"], ["t1", "t2"]]
 
@@ -173,12 +180,15 @@ async def test_without_the_route_results_go_one_by_one_for_good(batcher) -> None
 async def test_results_go_to_v1_once_the_runner_is_stopping(batcher) -> None:
     server = batcher.server
     server.gate.clear()
-    first = asyncio.create_task(batcher.post(result(1)))
-    await settle()
-    waiting = asyncio.create_task(batcher.post(result(2)))
+    in_flight = []
+    for n in (1, 2):
+        in_flight.append(asyncio.create_task(batcher.post(result(n))))
+        await settle()
+    waiting = asyncio.create_task(batcher.post(result(3)))
     await settle()
     batcher.stopping.set()
     server.gate.set()
-    await asyncio.gather(first, waiting)
+    await asyncio.gather(*in_flight, waiting)
     # The one waiting for the next request goes to v1, which hands out no new work.
-    assert server.sent[1] == ("/api/tasks", orjson.loads(result(2).content))
+    assert server.batches() == [["t1"], ["t2"]]
+    assert server.sent[2] == ("/api/tasks", orjson.loads(result(3).content))
