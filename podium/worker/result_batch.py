@@ -91,8 +91,8 @@ class ResultBatcher:
         self._pending: deque[_Item] = deque()
         self._senders: set[asyncio.Task[None]] = set()
         self._backoff = Backoff(0.1, 5.0)
-        self._retrying = False
-        """A sender is waiting to send again: no new sender may skip its backoff."""
+        self._backing_off = 0
+        """Senders waiting to send again: while any is, no new sender may skip its backoff."""
 
     def open(self, client: HttpTransport, stopping: asyncio.Event) -> None:
         self.single.open(client, stopping)
@@ -117,7 +117,7 @@ class ResultBatcher:
         done = asyncio.get_running_loop().create_future()
         item = _Item(result, traceparent, time.monotonic() + self.single.retry_seconds, done)
         self._pending.append(item)
-        if len(self._senders) < _IN_FLIGHT and not self._retrying:
+        if len(self._senders) < _IN_FLIGHT and not self._backing_off:
             self._senders.add(asyncio.create_task(self._send_pending(), name="podium:results"))
         outcome = await done
         if isinstance(outcome, _Alone):
@@ -134,11 +134,11 @@ class ResultBatcher:
                 delay = await self._send(batch) if batch else None
                 batch = []
                 if delay is not None:
-                    self._retrying = True
+                    self._backing_off += 1
                     try:
                         await asyncio.sleep(delay)
                     finally:
-                        self._retrying = False
+                        self._backing_off -= 1
         except Exception:
             logger.exception("posting results together failed; posting them one by one")
         finally:
