@@ -155,7 +155,7 @@ class PostgresStore:
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
                 with pool.connection() as conn:
-                    tx = PostgresTx(conn, self.channel, self._runs, self.origin)
+                    tx = PostgresTx(conn, self.channel, self.origin, self._runs)
                     tx.begin()
                     try:
                         result = fn(tx)

@@ -21,7 +21,7 @@ from podium.engine.state import RunState
 from podium.store.base import QueueEntry, RunQuery
 from podium.store.events_tx import EventsTxMixin
 from podium.store.postgres_trips import Params, RoundTrips
-from podium.store.ready_notes import new_origin, note_for
+from podium.store.ready_notes import note_for
 from podium.store.run_cache import RunCache
 
 __all__ = ["PostgresTx"]
@@ -60,17 +60,14 @@ class PostgresTx(EventsTxMixin):
     conn: psycopg.Connection[Any]
 
     def __init__(
-        self,
-        conn: psycopg.Connection[Any],
-        channel: str,
-        runs: RunCache | None = None,
-        origin: str = "",
+        self, conn: psycopg.Connection[Any], channel: str, origin: str, runs: RunCache
     ) -> None:
-        """``origin`` names the store in its notes, so that it can skip its own."""
+        """``origin`` names the store in its notes, so that it can skip its own; ``runs`` is
+        the store's cache of decoded runs, shared by its units."""
         self.conn = conn
         self.channel = channel
-        self.origin = origin or new_origin()
-        self.runs = runs if runs is not None else RunCache()
+        self.origin = origin
+        self.runs = runs
         self._trips = RoundTrips(conn)
         # One unit asks for the generation several times (every definition cache checks it);
         # a PostgresTx lives for one attempt of one unit, so the first answer serves them all.
