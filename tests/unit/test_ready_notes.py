@@ -20,7 +20,8 @@ def test_a_note_names_its_sender_and_its_queue() -> None:
     assert queue_heard("payments", me) == "payments"
 
 
-async def _heard(log: list[str | None], queue: str) -> None:
+async def _heard(log: list[str | None], queue: str | None) -> None:
+    """Wait until ``queue`` is in ``log`` (None: the listener says it started listening)."""
     async with asyncio.timeout(10):
         while queue not in log:
             await asyncio.sleep(0.01)
@@ -39,9 +40,7 @@ async def test_an_instance_skips_its_own_notes_and_hears_the_others(postgres_url
 
         # Each listener says it started listening (None); from then on nothing is missed.
         for log in heard.values():
-            async with asyncio.timeout(10):
-                while None not in log:
-                    await asyncio.sleep(0.01)
+            await _heard(log, None)
         await first.write(announce("from-first"))
         await _heard(heard["second"], "from-first")
         await second.write(announce("from-second"))
