@@ -67,6 +67,8 @@ PEERS: dict[str, tuple[str, str, bool]] = {
     "restate": ("bench.peers.restate_peer", "", True),
 }
 PEER_TIMEOUT_S = 1800
+STORES = ("sqlite", "postgres")
+"""Podium's two variants, in the order of the first pass."""
 
 
 def _log(message: str) -> None:
@@ -169,10 +171,10 @@ def _run_peer(
     command = [str(PYTHON), "-m", module, "--json-out", str(out), "--work", str(work / key)]
     command += ["--parked", str(args.parked), "--w4-budget", str(args.w4_budget)]
     command += ["--workloads", ",".join(workloads)]
-    probe = cpu_probe_ms()
     command += ["--variant", variant] if variant else []
     command += ["--quick"] if args.quick else []
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    probe = cpu_probe_ms()
     try:
         subprocess.run(command, cwd=ROOT, env=env, timeout=PEER_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
@@ -225,31 +227,30 @@ def main() -> None:
     try:
         _log("measuring the machine's floor")
         floor_numbers = floor.measure(work, ADMIN_URL)
-        outcomes = [_run_podium(store, podium_sizes, work) for store in ("sqlite", "postgres")]
+        outcomes = [_run_podium(store, podium_sizes, work) for store in STORES]
         profiled: dict[str, dict[str, Any]] = {}
-        for store in () if args.no_profile else ("sqlite", "postgres"):
+        for store in () if args.no_profile else STORES:
             try:
                 profiled[store] = _profile_podium(store, work)
             except Exception as exc:
                 profiled[store] = {"error": f"{type(exc).__name__}: {exc}"}
         peers = {key: _run_peer(key, args, work) for key in chosen}
         passes = 1 if args.quick else max(1, args.passes)
-        podium_passes: list[list[Outcome]] = [[o] for o in outcomes]
-        peer_passes = {key: [outcome] for key, outcome in peers.items()}
+        # Keyed by Podium's store or the peer's key (never the same words).
+        runs = {store: [outcome] for store, outcome in zip(STORES, outcomes, strict=True)}
+        runs.update((key, [outcome]) for key, outcome in peers.items())
         for number in range(2, passes + 1):
             _log(f"pass {number} of W1 and W2, engines in the opposite order to the last")
             again = work / f"pass-{number}"
             again.mkdir()
-            order = [("podium", store) for store in ("sqlite", "postgres")]
-            order += [("peer", key) for key in chosen]
-            for kind, key in reversed(order) if number % 2 == 0 else order:
-                if kind == "peer":
-                    peer_passes[key].append(_run_peer(key, args, again, REPEATED))
+            order = [*STORES, *chosen]
+            for key in reversed(order) if number % 2 == 0 else order:
+                if key in STORES:
+                    runs[key].append(_run_podium(key, podium_sizes, again, REPEATED))
                 else:
-                    index = ("sqlite", "postgres").index(key)
-                    podium_passes[index].append(_run_podium(key, podium_sizes, again, REPEATED))
-        outcomes = [merge_passes(runs) for runs in podium_passes]
-        peers = {key: merge_passes(runs) for key, runs in peer_passes.items()}
+                    runs[key].append(_run_peer(key, args, again, REPEATED))
+        outcomes = [merge_passes(runs[store]) for store in STORES]
+        peers = {key: merge_passes(runs[key]) for key in chosen}
     finally:
         remove(work)
     now = dt.datetime.now(dt.UTC)
