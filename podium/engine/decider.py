@@ -568,9 +568,12 @@ class Decider:
         return [ref + join.suffix for ref in self.step_of(join).joinOn]
 
     def _check_join(self, join: TaskState) -> bool:
+        # Every finished branch of a wide fork checks the join again: one pass over the
+        # tasks, instead of a search per joined ref, keeps that linear in the run's size.
+        latest = {task.ref: task for task in self.state.tasks}
         outputs: dict[str, Any] = {}
         for ref in self.join_refs(join):
-            task = self.state.latest(ref)
+            task = latest.get(ref)
             if task is None or not task.status.is_success:
                 return False
             outputs[ref] = task.output

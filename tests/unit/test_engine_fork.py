@@ -184,3 +184,15 @@ def test_a_fork_inside_a_switch_case_returns_to_the_step_after_the_switch():
     assert run.active() == ["after"]
     run.complete("after", now=4)
     assert run.status == RunStatus.COMPLETED
+
+
+def test_the_join_reads_the_latest_attempt_of_a_retried_branch():
+    run = Run(_fan(["left", "right"], right=simple("right", name="side", retries=1)))
+    run.start(now=0)
+    run.complete("left", {"from": "left"}, now=1)
+    run.fail("right", now=2)  # the failed attempt stays in the run, before its retry
+    assert run.latest("join").status == TaskStatus.IN_PROGRESS
+    run.complete("right", {"from": "retry"}, now=3)
+    join = run.latest("join")
+    assert (join.status, join.end_at) == (TaskStatus.COMPLETED, 3)
+    assert join.output == {"left": {"from": "left"}, "right": {"from": "retry"}}
