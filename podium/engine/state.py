@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, TypeVar
 
+import orjson
+
 __all__ = [
     "ACTIVE_TASK_STATUSES",
     "TERMINAL_RUN_STATUSES",
@@ -220,6 +222,15 @@ class RunState:
 
     def active_tasks(self) -> list[TaskState]:
         return [task for task in self.tasks if task.status.is_active]
+
+    def to_json(self) -> bytes:
+        """``to_dict`` encoded, as the store keeps it.
+
+        orjson reads the dataclasses' fields itself, in the order ``to_dict`` gives them, so
+        the bytes are the same without building a dict per task first: every step of a run
+        writes the whole run, and for wide runs building those dicts cost more than encoding.
+        """
+        return orjson.dumps(self)
 
     def to_dict(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in _RUN_FIELDS}

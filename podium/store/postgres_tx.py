@@ -231,7 +231,7 @@ class PostgresTx(EventsTxMixin):
     # ---- runs -----------------------------------------------------------------------------
 
     def insert_run(self, state: RunState, definition_key: str) -> None:
-        stored = _dumps(state.to_dict())
+        stored = state.to_json()
         self._trips.later(
             "INSERT INTO runs (run_id, name, version, status, correlation_id, parent_run_id, "
             "definition_key, created_at, updated_at, ended_at, state) "
@@ -253,7 +253,7 @@ class PostgresTx(EventsTxMixin):
         self.runs.put(state.run_id, stored, state)
 
     def update_run(self, state: RunState) -> None:
-        stored = _dumps(state.to_dict())
+        stored = state.to_json()
         self._trips.later(
             "UPDATE runs SET status = %s, updated_at = %s, ended_at = %s, state = %s "
             "WHERE run_id = %s",

@@ -163,7 +163,7 @@ class SQLiteTx(EventsTxMixin):
     # ---- runs -----------------------------------------------------------------------------
 
     def insert_run(self, state: RunState, definition_key: str) -> None:
-        stored = _dumps(state.to_dict())
+        stored = state.to_json()
         self.conn.execute(
             "INSERT INTO runs (run_id, name, version, status, correlation_id, parent_run_id, "
             "definition_key, created_at, updated_at, ended_at, state) "
@@ -185,7 +185,7 @@ class SQLiteTx(EventsTxMixin):
         self.runs.put(state.run_id, stored, state)
 
     def update_run(self, state: RunState) -> None:
-        stored = _dumps(state.to_dict())
+        stored = state.to_json()
         self.conn.execute(
             "UPDATE runs SET status = ?, updated_at = ?, ended_at = ?, state = ? WHERE run_id = ?",
             (
