@@ -135,7 +135,9 @@ class HttpTaskExecutor:
         self.secrets = secrets or SecretResolver()
         self.concurrency = concurrency
         self.worker_id = f"podium-http-{uuid.uuid4().hex[:8]}"
-        self._tasks: list[asyncio.Task[None]] = []
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._calls: set[asyncio.Task[None]] = set()
+        self._room = asyncio.Event()
         self._session: aiohttp.ClientSession | None = None
 
     def start(self) -> None:
@@ -146,33 +148,54 @@ class HttpTaskExecutor:
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(keepalive_timeout=_IDLE_CONNECTION_S)
         )
-        loop = asyncio.get_running_loop()
-        self._tasks = [
-            loop.create_task(self._loop(), name=f"podium-http-{i}") for i in range(self.concurrency)
-        ]
+        self._dispatcher = asyncio.get_running_loop().create_task(
+            self._dispatch(), name="podium-http"
+        )
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*([self._dispatcher] if self._dispatcher else []), *self._calls]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._tasks = []
+        self._dispatcher = None
+        self._calls.clear()
         if self._session is not None:
             await self._session.close()
             self._session = None
 
-    async def _loop(self) -> None:
+    async def _dispatch(self) -> None:
+        """One long poll at a time, for as many tasks as there are free slots.
+
+        A poll per slot would have each of them claim on its own, and an idle server would
+        run ``concurrency`` empty claims every time their long polls ran out.
+        """
         while True:
+            # Cleared before counting, so a call ending while we poll still wakes us.
+            self._room.clear()
+            room = self.concurrency - len(self._calls)
+            if room <= 0:
+                await self._room.wait()
+                continue
             try:
-                claimed = await self.orchestrator.poll(HTTP_QUEUE, self.worker_id, 1, 5_000)
-                for item in claimed:
-                    await self._execute(item)
+                claimed = await self.orchestrator.poll(HTTP_QUEUE, self.worker_id, room, 5_000)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("HTTP task executor error; going on")
                 await asyncio.sleep(0.5)
+                continue
+            for item in claimed:
+                call = asyncio.create_task(self._execute(item), name="podium-http-call")
+                self._calls.add(call)
+                call.add_done_callback(self._call_ended)
+
+    def _call_ended(self, call: asyncio.Task[None]) -> None:
+        self._calls.discard(call)
+        self._room.set()
+        if not call.cancelled() and call.exception() is not None:
+            log.error("HTTP task call failed inside Podium", exc_info=call.exception())
 
     async def _execute(self, claimed: Claimed) -> None:
         assert self._session is not None
