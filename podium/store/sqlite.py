@@ -3,7 +3,8 @@
 Every unit of work runs on the store's own thread inside ``SAVEPOINT``s of one transaction;
 whatever units are waiting when a transaction starts share its commit. A failing unit is rolled
 back to its savepoint alone. Callers are answered only after the commit, so nothing is
-acknowledged before it is durable.
+acknowledged before it is durable. A run the units change is written once per transaction,
+before the commit (``pending_runs``).
 """
 
 from __future__ import annotations
@@ -152,28 +153,62 @@ class SQLiteStore:
                 return
 
     def _run_batch(self, conn: sqlite3.Connection, tx: SQLiteTx, batch: list[_Job]) -> None:
+        try:
+            outcomes = self._in_transaction(conn, tx, batch)
+        except _RunNotWritten:
+            # A run could not be encoded when the batch was about to commit; which unit made
+            # it so is unknown by then. Run the batch again writing each unit's runs as it
+            # goes, so that the error reaches that unit alone.
+            tx.defer_runs = False
+            try:
+                outcomes = self._in_transaction(conn, tx, batch)
+            finally:
+                tx.defer_runs = True
+        for (_, future, loop), (result, error) in zip(batch, outcomes, strict=True):
+            loop.call_soon_threadsafe(_settle, future, result, error)
+
+    def _in_transaction(
+        self, conn: sqlite3.Connection, tx: SQLiteTx, batch: list[_Job]
+    ) -> list[tuple[Any, BaseException | None]]:
         outcomes: list[tuple[Any, BaseException | None]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             for fn, _, _ in batch:
                 conn.execute("SAVEPOINT unit")
+                tx.pending.begin_unit()
                 try:
                     result = fn(tx)
                 except BaseException as exc:
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")
+                    tx.pending.roll_back_unit()
                     outcomes.append((None, _wrap(exc, self.name)))
                 else:
                     conn.execute("RELEASE unit")
                     outcomes.append((result, None))
+            try:
+                tx.pending.store()
+            except sqlite3.Error:
+                raise
+            except Exception as exc:
+                raise _RunNotWritten from exc
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             failure = StoreError(f"could not commit: {exc}", service=self.name)
             outcomes = [(None, failure)] * len(batch)
-        for (_, future, loop), (result, error) in zip(batch, outcomes, strict=True):
-            loop.call_soon_threadsafe(_settle, future, result, error)
+        except _RunNotWritten:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            tx.pending.end()
+        return outcomes
+
+
+class _RunNotWritten(Exception):
+    """Encoding a waiting run failed before the commit."""
 
 
 def migrate(path: str | Path) -> list[int]:

@@ -11,6 +11,7 @@ import orjson
 from podium.engine.state import RunState
 from podium.store.base import QueueEntry, RunQuery
 from podium.store.events_tx import EventsTxMixin
+from podium.store.pending_runs import PendingRuns
 from podium.store.run_cache import RunCache
 
 __all__ = ["SQLiteTx"]
@@ -32,13 +33,17 @@ def _entry(row: tuple[Any, ...]) -> QueueEntry:
 class SQLiteTx(EventsTxMixin):
     """Runs on the store's own thread, inside a transaction the store opened."""
 
-    __slots__ = ("conn", "runs")
+    __slots__ = ("conn", "defer_runs", "pending", "runs")
 
     conn: sqlite3.Connection
 
     def __init__(self, conn: sqlite3.Connection, runs: RunCache | None = None) -> None:
         self.conn = conn
         self.runs = runs if runs is not None else RunCache()
+        self.pending = PendingRuns(self._write_run)
+        self.defer_runs = True
+        """Whether a changed run waits in ``pending`` for the transaction's end (the store's
+        choice; it turns this off to run a batch again with every unit on its own)."""
 
     # ---- definitions ----------------------------------------------------------------------
 
@@ -185,6 +190,12 @@ class SQLiteTx(EventsTxMixin):
         self.runs.put(state.run_id, stored, state)
 
     def update_run(self, state: RunState) -> None:
+        if self.defer_runs:
+            self.pending.put(state)
+        else:
+            self._write_run(state)
+
+    def _write_run(self, state: RunState) -> None:
         stored = state.to_json()
         self.conn.execute(
             "UPDATE runs SET status = ?, updated_at = ?, ended_at = ?, state = ? WHERE run_id = ?",
@@ -206,6 +217,12 @@ class SQLiteTx(EventsTxMixin):
 
     def get_run(self, run_id: str, *, for_update: bool = False) -> tuple[RunState, str] | None:
         # One writer thread: nothing else can decide for this run while this unit runs.
+        pending = self.pending.get(run_id)
+        if pending is not None:
+            row = self.conn.execute(
+                "SELECT definition_key FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            return (pending, row[0]) if row else None
         row = self.conn.execute(
             "SELECT state, definition_key FROM runs WHERE run_id = ?", (run_id,)
         ).fetchone()
@@ -214,12 +231,14 @@ class SQLiteTx(EventsTxMixin):
         return self.runs.decode(run_id, row[0]), row[1]
 
     def delete_run(self, run_id: str) -> bool:
+        self.pending.drop(run_id)
         self.conn.execute("DELETE FROM queue WHERE run_id = ?", (run_id,))
         self.conn.execute("DELETE FROM timers WHERE run_id = ?", (run_id,))
         self.conn.execute("DELETE FROM tasks WHERE run_id = ?", (run_id,))
         return self.conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,)).rowcount > 0
 
     def search_runs(self, query: RunQuery) -> tuple[int, list[RunState]]:
+        self.pending.store()
         clauses: list[str] = []
         params: list[Any] = []
         if query.name:
@@ -275,6 +294,7 @@ class SQLiteTx(EventsTxMixin):
         )
 
     def remove_ended_runs(self, ended_before: int, limit: int, *, archive: bool, now: int) -> int:
+        self.pending.store()
         ids = [
             row[0]
             for row in self.conn.execute(
