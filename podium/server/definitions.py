@@ -3,12 +3,15 @@
 A new run executes a snapshot of its workflow definition with each step's TaskDef embedded,
 keyed by a hash of its content, so later edits never change a running run. Resolved
 definitions are cached until any definition changes (the store's generation counter says
-when, on every instance alike); blueprints are cached by content key for good.
+when, on every instance alike); blueprints are cached by content key, the most recently used
+ones only: runs started with inline definitions can bring a new one each, and a blueprint
+evicted is built again from the stored snapshot when a run needs it.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -21,15 +24,20 @@ from podium.store.base import StoreTx
 
 __all__ = ["Definitions"]
 
+MAX_BLUEPRINTS = 1024
+
 
 class Definitions:
-    def __init__(self, limits: EngineLimits | None = None) -> None:
+    def __init__(
+        self, limits: EngineLimits | None = None, *, max_blueprints: int = MAX_BLUEPRINTS
+    ) -> None:
         self.limits = limits or EngineLimits()
-        self._blueprints: dict[str, Blueprint] = {}
+        self.max_blueprints = max(1, max_blueprints)
+        self._blueprints: OrderedDict[str, Blueprint] = OrderedDict()
         self.stored: set[str] = set()
         """Content keys whose run definition a committed unit wrote. The rows are never
         deleted or changed (the key is the content's hash), so they need not be written
-        again."""
+        again. Kept no larger than the blueprints: writing a row again changes nothing."""
         self._resolved: dict[
             tuple[str, int | None, int], tuple[str, dict[str, Any], Blueprint]
         ] = {}
@@ -60,10 +68,10 @@ class Definitions:
         """A definition's snapshot, its content key and its blueprint."""
         snapshot = self._snapshot(tx, body)
         key = hashlib.sha256(orjson.dumps(snapshot, option=orjson.OPT_SORT_KEYS)).hexdigest()
-        blueprint = self._blueprints.get(key)
+        blueprint = self._cached(key)
         if blueprint is None:
-            blueprint = self._blueprints[key] = Blueprint(
-                WorkflowDef.model_validate(snapshot), self.limits
+            blueprint = self._keep(
+                key, Blueprint(WorkflowDef.model_validate(snapshot), self.limits)
             )
         return key, snapshot, blueprint
 
@@ -88,12 +96,30 @@ class Definitions:
         return definition.to_json()
 
     def blueprint(self, tx: StoreTx, key: str) -> Blueprint:
-        blueprint = self._blueprints.get(key)
+        blueprint = self._cached(key)
         if blueprint is None:
             body = tx.get_run_definition(key)
             if body is None:
                 raise ValidationError(f"the definition {key} of a run is missing", service="store")
-            blueprint = self._blueprints[key] = Blueprint(
-                WorkflowDef.model_validate(body), self.limits
-            )
+            blueprint = self._keep(key, Blueprint(WorkflowDef.model_validate(body), self.limits))
+        return blueprint
+
+    def __len__(self) -> int:
+        return len(self._blueprints)
+
+    def _cached(self, key: str) -> Blueprint | None:
+        blueprint = self._blueprints.get(key)
+        if blueprint is not None:
+            try:
+                self._blueprints.move_to_end(key)
+            except KeyError:  # evicted meanwhile by a unit on another thread (PostgreSQL)
+                pass
+        return blueprint
+
+    def _keep(self, key: str, blueprint: Blueprint) -> Blueprint:
+        self._blueprints[key] = blueprint
+        while len(self._blueprints) > self.max_blueprints:
+            self._blueprints.popitem(last=False)
+        if len(self.stored) > self.max_blueprints:
+            self.stored.clear()
         return blueprint
