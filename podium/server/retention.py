@@ -1,5 +1,11 @@
 """Retention: ended runs older than the configured age leave the live tables.
 
+In ``delete`` mode the event bus's events past the same age go too, once nothing needs them
+any more: no delivery still pending, nothing left to send to a broker. (``archive`` keeps
+them: the archive is for history, and events have no table of their own there.) A run's
+idempotency key goes with the run, so a start with that key later begins a new run instead
+of answering with one that no longer exists.
+
 Runs go in small batches, each its own transaction, with a pause between batches, so a large
 backlog never holds up live work; on PostgreSQL a run some instance is deciding for right now
 is skipped and taken by a later batch. Every instance may run this; they do not collide.
@@ -9,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from podium.errors import PodiumError, ValidationError
 from podium.server.background import BackgroundTask
@@ -49,23 +55,37 @@ class Retention:
         self.batch = batch
         self.interval_s = interval_s
         self.clock = clock
+        self.events_removed = 0
         self._background = BackgroundTask("podium-retention", self._run)
 
     async def run_once(self, pause_s: float = 0.05) -> int:
-        """Remove every run that is due now, batch by batch; returns how many went."""
+        """Remove every run that is due now, batch by batch; returns how many went.
+
+        In ``delete`` mode, settled events as old go afterwards (``events_removed``)."""
+        removed = await self._in_batches(self._runs_batch, pause_s)
+        if not self.archive:
+            self.events_removed += await self._in_batches(self._events_batch, pause_s)
+        return removed
+
+    async def _in_batches(self, batch: Callable[[int], Awaitable[int]], pause_s: float) -> int:
         removed = 0
         while True:
-            count = await self._one_batch(self.clock())
+            count = await batch(self.clock())
             removed += count
             if count < self.batch:
                 return removed
             await asyncio.sleep(pause_s)  # let live work in between batches
 
-    async def _one_batch(self, now: int) -> int:
+    async def _runs_batch(self, now: int) -> int:
         cutoff = now - self.max_age_ms
         count: int = await self.store.write(
             lambda tx: tx.remove_ended_runs(cutoff, self.batch, archive=self.archive, now=now)
         )
+        return count
+
+    async def _events_batch(self, now: int) -> int:
+        cutoff = now - self.max_age_ms
+        count: int = await self.store.write(lambda tx: tx.remove_settled_events(cutoff, self.batch))
         return count
 
     def start(self) -> None:

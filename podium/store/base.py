@@ -110,7 +110,12 @@ class StoreTx(EventStoreTx, Protocol):
     def put_idempotent_run(self, name: str, key: str, run_id: str) -> None: ...
     def remove_ended_runs(self, ended_before: int, limit: int, *, archive: bool, now: int) -> int:
         """Delete (or move to the archive) up to ``limit`` runs that ended before
-        ``ended_before``, with their tasks; returns how many went."""
+        ``ended_before``, with their tasks and idempotency keys; returns how many went."""
+        ...
+
+    def remove_settled_events(self, published_before: int, limit: int) -> int:
+        """Delete up to ``limit`` events published before ``published_before`` that no
+        pending delivery or broker send needs, with their deliveries; returns how many."""
         ...
 
     # queue

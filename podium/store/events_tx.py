@@ -310,3 +310,36 @@ class EventsTxMixin:
             "SELECT MIN(next_attempt_at) FROM event_outbox WHERE broker = ?", (broker,)
         ).fetchone()
         return int(row[0]) if row and row[0] is not None else None
+
+    # ---- retention ----------------------------------------------------------------------
+
+    def remove_settled_events(self, published_before: int, limit: int) -> int:
+        """Delete up to ``limit`` events published before ``published_before`` that nothing
+        still needs (no delivery pending, nothing left to send to a broker), with their
+        deliveries; returns how many events went."""
+        settled = (
+            "e.time < ? AND NOT EXISTS (SELECT 1 FROM event_deliveries AS d "
+            "WHERE d.event_id = e.event_id AND d.status = 'PENDING') "
+            "AND NOT EXISTS (SELECT 1 FROM event_outbox AS o WHERE o.event_id = e.event_id)"
+        )
+        row = self._x(
+            "SELECT MAX(seq) FROM (SELECT e.seq FROM events AS e "
+            f"WHERE {settled} ORDER BY e.seq LIMIT ?) AS batch",
+            (published_before, limit),
+        ).fetchone()
+        if row is None or row[0] is None:
+            return 0
+        last = int(row[0])
+        # A delivery replayed meanwhile is PENDING again and stays, and so does its event.
+        self._x(
+            "DELETE FROM event_deliveries WHERE status <> 'PENDING' AND event_id IN "
+            f"(SELECT e.event_id FROM events AS e WHERE e.seq <= ? AND {settled})",
+            (last, published_before),
+        )
+        gone = self._x(
+            "DELETE FROM events WHERE seq <= ? AND time < ? AND NOT EXISTS "
+            "(SELECT 1 FROM event_deliveries AS d WHERE d.event_id = events.event_id) "
+            "AND NOT EXISTS (SELECT 1 FROM event_outbox AS o WHERE o.event_id = events.event_id)",
+            (last, published_before),
+        )
+        return int(gone.rowcount)

@@ -286,6 +286,7 @@ class PostgresTx(EventsTxMixin):
         self._trips.later("DELETE FROM queue WHERE run_id = %s", (run_id,))
         self._trips.later("DELETE FROM timers WHERE run_id = %s", (run_id,))
         self._trips.later("DELETE FROM tasks WHERE run_id = %s", (run_id,))
+        self._trips.later("DELETE FROM idempotency WHERE run_id = %s", (run_id,))
         return self._trips.now("DELETE FROM runs WHERE run_id = %s", (run_id,)).rowcount > 0
 
     def search_runs(self, query: RunQuery) -> tuple[int, list[RunState]]:
@@ -376,7 +377,7 @@ class PostgresTx(EventsTxMixin):
                 "state FROM runs WHERE run_id = ANY(%s) ON CONFLICT (run_id) DO NOTHING",
                 (now, ids),
             )
-        for table in ("queue", "timers", "tasks", "runs"):
+        for table in ("queue", "timers", "tasks", "idempotency", "runs"):
             self._trips.later(f"DELETE FROM {table} WHERE run_id = ANY(%s)", (ids,))
         return len(ids)
 

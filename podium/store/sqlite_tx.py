@@ -235,6 +235,7 @@ class SQLiteTx(EventsTxMixin):
         self.conn.execute("DELETE FROM queue WHERE run_id = ?", (run_id,))
         self.conn.execute("DELETE FROM timers WHERE run_id = ?", (run_id,))
         self.conn.execute("DELETE FROM tasks WHERE run_id = ?", (run_id,))
+        self.conn.execute("DELETE FROM idempotency WHERE run_id = ?", (run_id,))
         return self.conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,)).rowcount > 0
 
     def search_runs(self, query: RunQuery) -> tuple[int, list[RunState]]:
