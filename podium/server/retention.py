@@ -55,16 +55,17 @@ class Retention:
         self.batch = batch
         self.interval_s = interval_s
         self.clock = clock
-        self.events_removed = 0
         self._background = BackgroundTask("podium-retention", self._run)
 
     async def run_once(self, pause_s: float = 0.05) -> int:
         """Remove every run that is due now, batch by batch; returns how many went.
 
-        In ``delete`` mode, settled events as old go afterwards (``events_removed``)."""
+        In ``delete`` mode, settled events as old go afterwards."""
         removed = await self._in_batches(self._runs_batch, pause_s)
         if not self.archive:
-            self.events_removed += await self._in_batches(self._events_batch, pause_s)
+            events = await self._in_batches(self._events_batch, pause_s)
+            if events:
+                log.info("retention deleted %d settled events", events)
         return removed
 
     async def _in_batches(self, batch: Callable[[int], Awaitable[int]], pause_s: float) -> int:

@@ -17,13 +17,18 @@ FLOW = {
 }
 
 
-def _gone(api: httpx.Client, run_id: str, timeout: float = 10) -> bool:
+def _not_found(api: httpx.Client, path: str, timeout: float = 10) -> bool:
+    """Whether ``path`` answers 404 within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if api.get(f"/api/workflow/{run_id}").status_code == 404:
+        if api.get(path).status_code == 404:
             return True
         time.sleep(0.1)
     return False
+
+
+def _gone(api: httpx.Client, run_id: str) -> bool:
+    return _not_found(api, f"/api/workflow/{run_id}")
 
 
 @pytest.mark.parametrize("mode", ["delete", "archive"])
@@ -73,13 +78,8 @@ def test_a_removed_runs_idempotency_key_starts_a_new_run(store_choice):
     assert store_choice.query("SELECT run_id FROM idempotency") == [(second,)]
 
 
-def _event_gone(api: httpx.Client, event_id: str, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if api.get(f"/api/events/id/{event_id}").status_code == 404:
-            return True
-        time.sleep(0.1)
-    return False
+def _event_gone(api: httpx.Client, event_id: str) -> bool:
+    return _not_found(api, f"/api/events/id/{event_id}")
 
 
 @pytest.mark.parametrize("mode", ["delete", "archive"])
