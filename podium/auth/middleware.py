@@ -21,10 +21,18 @@ from podium.auth.rules import Permission, grants, required_permission
 from podium.auth.tokens import TokenError, looks_like_token, read_token
 from podium.store.base import Store
 
-__all__ = ["AuthMiddleware", "Authenticator", "Refusal"]
+__all__ = ["AuthMiddleware", "Authenticator", "Refusal", "caller_of"]
 
 _KEY_CACHE_S = 5.0
 _POLL_PREFIXES = ("/api/tasks/poll/batch/", "/api/tasks/poll/")
+_CALLER = "podium.api_key"
+"""Where the request's scope keeps the key it was let in with."""
+
+
+def caller_of(scope: Scope) -> ApiKey | None:
+    """The key a request was let in with; None with auth off or on a public route."""
+    found: ApiKey | None = scope.get(_CALLER)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +134,10 @@ class Authenticator:
             return None
         return (1 - bucket.tokens) / self.rate_per_key
 
-    async def authorize(self, method: str, path: str, headers: dict[str, str]) -> Refusal | None:
+    async def authorize(
+        self, method: str, path: str, headers: dict[str, str]
+    ) -> Refusal | ApiKey | None:
+        """Why the call is refused, or the key it may go ahead with (None: a public route)."""
         permission = required_permission(method, path)
         if permission == Permission.PUBLIC:
             return None
@@ -158,7 +169,7 @@ class Authenticator:
                 f"key {who.key_id} is over its limit of {self.rate_per_key:g} requests/s",
                 retry_after_s=wait,
             )
-        return None
+        return who
 
 
 class AuthMiddleware:
@@ -174,7 +185,10 @@ class AuthMiddleware:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         refusal = await self.authenticator.authorize(scope["method"], scope["path"], headers)
-        if refusal is None:
+        if not isinstance(refusal, Refusal):
+            if refusal is not None:
+                # Routes that record who did what (leases, for fencing) read it from here.
+                scope[_CALLER] = refusal
             await self.app(scope, receive, send)
             return
         body: dict[str, Any] = {

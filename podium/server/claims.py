@@ -29,14 +29,18 @@ def claim_tx(
     worker_id: str,
     count: int,
     now: int,
+    lease_key: str | None,
     known: tuple[RunState, str] | None = None,
 ) -> list[Claimed]:
+    """Hand out up to ``count`` tasks of ``queue``; each lease records ``lease_key`` (see
+    ``fencing``) and gets a token of its own."""
     count = orchestrator.policy.claimable(tx, queue, count, now)
     if count <= 0:
         return []
     # ``known`` is a run this unit has just written (``decide_tx`` returns it as it stands
     # after any nested decisions): no need to read it back.
-    entries = tx.claim(queue, worker_id, count, now, known_run=known[0].run_id if known else None)
+    known_run = known[0].run_id if known else None
+    entries = tx.claim(queue, worker_id, count, now, lease_key=lease_key, known_run=known_run)
     claimed: list[Claimed] = []
     runs: dict[str, tuple[RunState, str]] = {known[0].run_id: known} if known else {}
     keys = {run_id: key for run_id, (_, key) in runs.items()}

@@ -179,7 +179,10 @@ class HttpTaskExecutor:
                 await self._room.wait()
                 continue
             try:
-                claimed = await self.orchestrator.poll(HTTP_QUEUE, self.worker_id, room, 5_000)
+                # Its leases take only its own results, which carry their tokens.
+                claimed = await self.orchestrator.poll(
+                    HTTP_QUEUE, self.worker_id, room, 5_000, lease_key=None
+                )
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -219,7 +222,12 @@ class HttpTaskExecutor:
             )
         try:
             await self.orchestrator.update_task(
-                claimed.task.task_id, status, output=output, reason=reason, worker_id=self.worker_id
+                claimed.task.task_id,
+                status,
+                output=output,
+                reason=reason,
+                worker_id=self.worker_id,
+                lease_token=claimed.entry.lease_token,
             )
         except PodiumError as exc:
             log.warning("HTTP task %s result not recorded: %s", claimed.task.task_id, exc)

@@ -34,7 +34,6 @@ from podium.engine.events import (
 from podium.engine.limits import EngineLimits
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
 from podium.errors import (
-    LeaseLostError,
     PodiumError,
     TaskAlreadyFinishedError,
     TaskNotFoundError,
@@ -44,7 +43,7 @@ from podium.errors import (
 from podium.observability.context import correlation_id_var
 from podium.observability.observer import Observer
 from podium.resilience.policy import ResiliencePolicy, log_transition
-from podium.server import contract_hooks
+from podium.server import contract_hooks, fencing
 from podium.server.attribution import blame_run, blame_tasks
 from podium.server.claims import claim_tx
 from podium.server.commands import carry_out
@@ -283,11 +282,15 @@ class Orchestrator:
         logs: tuple[dict[str, Any], ...] = (),
         next_for_worker: bool = False,
         extend_lease: bool = False,
+        lease_token: str | None = None,
+        caller_key: str = fencing.OPEN,
     ) -> Claimed | None:
         """Record a worker's result. With ``next_for_worker``, also claim its next task.
 
-        IN_PROGRESS keeps the task leased to its worker: for ``callback_after_s`` (after
-        which it is handed out again, as Conductor postpones it), or for its response timeout
+        The result must come from the task's current lease (``fencing``): shown by its
+        ``lease_token``, or, without one, by ``caller_key`` and ``worker_id``. IN_PROGRESS
+        keeps the task leased to its worker: for ``callback_after_s`` (after which it is
+        handed out again, as Conductor postpones it), or for its response timeout
         (``extend_lease``, the SDK's heartbeat), whichever is longer.
         """
         now = self.clock()
@@ -303,15 +306,7 @@ class Orchestrator:
             if run is None:
                 raise WorkflowNotFoundError(f"no workflow run has id {run_id}", service="server")
             state, key = run
-            if entry is not None and entry.lease_owner and worker_id:
-                # Conductor's SDK lets worker code set its own workerId in a result, so a
-                # differing id only means a stale worker once the task was handed out again.
-                if entry.lease_owner != worker_id and entry.poll_count > 1:
-                    raise LeaseLostError(
-                        f"task {task_id} is leased to worker {entry.lease_owner}, "
-                        f"not {worker_id}: its lease expired and it was handed over",
-                        service="server",
-                    )
+            fencing.check_lease(task_id, entry, worker_id, lease_token, caller_key)
             started = entry.started_at if entry else None
             polls = entry.poll_count if entry else 0
             event: Event
@@ -357,8 +352,16 @@ class Orchestrator:
                 if moved is not None:
                     outbox.transitions.append(moved)
             if next_for_worker and entry is not None and worker_id:
+                # The next lease asks for the token back if this result carried one.
                 claimed = self._claim_tx(
-                    tx, outbox, entry.queue, worker_id, 1, now, known=(state, key)
+                    tx,
+                    outbox,
+                    entry.queue,
+                    worker_id,
+                    1,
+                    now,
+                    fencing.lease_key(caller_key, lease_token is not None),
+                    known=(state, key),
                 )
                 if claimed and entry.queue in outbox.ready_queues:
                     # Often the task this result queued is the one just handed back: waking
@@ -380,8 +383,10 @@ class Orchestrator:
         status: TaskStatus,
         output: dict[str, Any] | None = None,
         worker_id: str | None = None,
+        caller_key: str = fencing.OPEN,
     ) -> str:
-        """Finish the active task ``ref`` of a run (a WAIT, or any task, from outside)."""
+        """Finish the active task ``ref`` of a run (a WAIT, or any task, from outside); a
+        task leased to a worker takes it as a result without the lease's token."""
         found = await self.store.read(lambda tx: tx.get_run(run_id))
         if found is None:
             raise WorkflowNotFoundError(f"no workflow run has id {run_id}", service="server")
@@ -395,7 +400,9 @@ class Orchestrator:
                 f"task '{ref}' of workflow {run_id} already ended as {task.status}",
                 service="server",
             )
-        await self.update_task(task.task_id, status, output=output, worker_id=worker_id)
+        await self.update_task(
+            task.task_id, status, output=output, worker_id=worker_id, caller_key=caller_key
+        )
         return task.task_id
 
     # ---- polling ------------------------------------------------------------------------
@@ -408,19 +415,30 @@ class Orchestrator:
         worker_id: str,
         count: int,
         now: int,
+        lease_key: str | None,
         known: tuple[RunState, str] | None = None,
     ) -> list[Claimed]:
-        return claim_tx(self, tx, outbox, queue, worker_id, count, now, known)
+        return claim_tx(self, tx, outbox, queue, worker_id, count, now, lease_key, known)
 
-    async def poll(self, queue: str, worker_id: str, count: int, timeout_ms: int) -> list[Claimed]:
-        """Claim up to ``count`` tasks, waiting up to ``timeout_ms`` for one to be queued."""
+    async def poll(
+        self,
+        queue: str,
+        worker_id: str,
+        count: int,
+        timeout_ms: int,
+        lease_key: str | None = fencing.OPEN,
+    ) -> list[Claimed]:
+        """Claim up to ``count`` tasks, waiting up to ``timeout_ms`` for one to be queued.
+
+        The leases record ``lease_key`` (``fencing.lease_key``): the caller's key, or None
+        when it sends each lease's token back with its results."""
         deadline = time.monotonic() + timeout_ms / 1000
         while True:
             waiter = self.waiters.register(queue)
             try:
                 claimed: list[Claimed] = await self._write(
                     lambda tx, outbox: self._claim_tx(
-                        tx, outbox, queue, worker_id, count, self.clock()
+                        tx, outbox, queue, worker_id, count, self.clock(), lease_key
                     ),
                     "poll",
                 )

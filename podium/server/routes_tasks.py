@@ -10,10 +10,12 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
+from podium.auth.middleware import caller_of
 from podium.engine.decider import HTTP_QUEUE
 from podium.engine.state import TaskStatus
 from podium.errors import PodiumError, ValidationError
 from podium.observability.context import traceparent_var
+from podium.server import fencing
 from podium.server.error_bodies import internal_error_body
 from podium.server.limits import check_task_output, settings_of
 from podium.server.orchestrator import Claimed
@@ -71,7 +73,20 @@ _LOG_BODY = {"content": {"application/json": {"schema": {"type": "string"}}}}
 
 
 def _claimed_json(claimed: Claimed) -> dict[str, Any]:
-    return task_json(claimed.state, claimed.task, claimed.entry)
+    # The lease's token goes to the worker that claimed it, and is shown nowhere else.
+    return {
+        **task_json(claimed.state, claimed.task, claimed.entry),
+        "leaseToken": claimed.entry.lease_token,
+    }
+
+
+def _caller_key(request: Request) -> str:
+    caller = caller_of(request.scope)
+    return caller.key_id if caller is not None else fencing.OPEN
+
+
+def _lease_key(request: Request, require_token: bool) -> str | None:
+    return fencing.lease_key(_caller_key(request), require_token)
 
 
 def _check_queue(task_type: str) -> None:
@@ -96,25 +111,39 @@ async def batch_poll(
     count: int = Query(default=1, ge=1, le=_MAX_BATCH),
     timeout: int = Query(default=100, ge=0),
     domain: str | None = None,
+    requireLeaseToken: bool = False,
 ) -> Response:
-    """Claim up to ``count`` tasks, waiting up to ``timeout`` ms for the first to arrive."""
+    """Claim up to ``count`` tasks, waiting up to ``timeout`` ms for the first to arrive.
+
+    Each task carries its lease's ``leaseToken``; with ``requireLeaseToken`` only a result
+    that carries it back completes the lease (Podium's SDK asks for that)."""
     _check_queue(task_type)
     _log_poll(request, task_type, domain, workerid)
     limit = request.app.state.settings.max_poll_timeout_ms
     claimed = await orchestrator_of(request).poll(
-        task_type, workerid or "anonymous", count, min(timeout, limit)
+        task_type,
+        workerid or fencing.ANONYMOUS,
+        count,
+        min(timeout, limit),
+        _lease_key(request, requireLeaseToken),
     )
     return _response([_claimed_json(c) for c in claimed])
 
 
 @router.get("/poll/{task_type}")
 async def poll_one(
-    task_type: str, request: Request, workerid: str | None = None, domain: str | None = None
+    task_type: str,
+    request: Request,
+    workerid: str | None = None,
+    domain: str | None = None,
+    requireLeaseToken: bool = False,
 ) -> Response:
     """Claim one task if one is queued now; 204 when none is."""
     _check_queue(task_type)
     _log_poll(request, task_type, domain, workerid)
-    claimed = await orchestrator_of(request).poll(task_type, workerid or "anonymous", 1, 0)
+    claimed = await orchestrator_of(request).poll(
+        task_type, workerid or fencing.ANONYMOUS, 1, 0, _lease_key(request, requireLeaseToken)
+    )
     if not claimed:
         return Response(status_code=204)
     return _response(_claimed_json(claimed[0]))
@@ -134,6 +163,8 @@ async def _apply(
         logs=tuple(body.logs),
         next_for_worker=next_for_worker,
         extend_lease=body.extendLease,
+        lease_token=body.leaseToken,
+        caller_key=_caller_key(request),
     )
 
 
@@ -256,7 +287,7 @@ async def _signal(
         raise ValidationError("the output must be a JSON object", field="body")
     check_task_output(settings_of(request), f"'{ref}' of workflow {workflow_id}", output)
     return await orchestrator_of(request).signal(
-        workflow_id, ref, task_status, output, worker_id=workerid
+        workflow_id, ref, task_status, output, worker_id=workerid, caller_key=_caller_key(request)
     )
 
 

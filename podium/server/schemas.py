@@ -33,6 +33,9 @@ class TaskResultBody(BaseModel):
     callbackAfterSeconds: int = Field(default=0, ge=0)
     logs: list[dict[str, Any]] = Field(default_factory=list)
     extendLease: bool = False
+    leaseToken: str | None = Field(default=None, min_length=1, max_length=100)
+    """The token the task was handed out with (Podium's extension): proves the result comes
+    from the lease in force. Conductor's SDKs do not send it; see ``server.fencing``."""
 
 
 class TaskResultItem(TaskResultBody):

@@ -32,6 +32,12 @@ class QueueEntry:
     lease_until: int | None
     poll_count: int
     started_at: int | None
+    lease_token: str | None = None
+    """A secret handed out with the lease, fresh on every claim: a result that carries it
+    comes from this lease and no earlier one. Shown only to the worker that claimed."""
+    lease_key: str | None = None
+    """The key that claimed the lease ('' with auth off), which a result without the token
+    must be sent with; None if the claimer sends the token back, which is then required."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +132,19 @@ class StoreTx(EventStoreTx, Protocol):
     def queue_entry(self, task_id: str) -> QueueEntry | None: ...
     def queue_entries(self, run_id: str) -> list[QueueEntry]: ...
     def claim(
-        self, queue: str, worker_id: str, count: int, now: int, *, known_run: str | None = None
+        self,
+        queue: str,
+        worker_id: str,
+        count: int,
+        now: int,
+        *,
+        lease_key: str | None,
+        known_run: str | None = None,
     ) -> list[tuple[QueueEntry, tuple[RunState, str] | None]]:
         """Lease up to ``count`` ready tasks of ``queue`` to ``worker_id``, oldest first,
-        each with its run and definition key, read (not locked) as the claim is made; None
-        for ``known_run`` (the caller holds it already) or a run that is gone."""
+        each with a new random ``lease_token`` and the ``lease_key`` given, and with its run
+        and definition key, read (not locked) as the claim is made; None for ``known_run``
+        (the caller holds it already) or a run that is gone."""
         ...
 
     def extend_lease(self, task_id: str, lease_until: int) -> None: ...

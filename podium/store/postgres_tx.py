@@ -28,7 +28,7 @@ __all__ = ["PostgresTx"]
 
 _QUEUE_COLUMNS = (
     "task_id, run_id, queue, available_at, response_timeout_ms, lease_owner, lease_until, "
-    "poll_count, started_at"
+    "poll_count, started_at, lease_token, lease_key"
 )
 
 
@@ -408,29 +408,38 @@ class PostgresTx(EventsTxMixin):
         return [_entry(row) for row in rows]
 
     def claim(
-        self, queue: str, worker_id: str, count: int, now: int, *, known_run: str | None = None
+        self,
+        queue: str,
+        worker_id: str,
+        count: int,
+        now: int,
+        *,
+        lease_key: str | None,
+        known_run: str | None = None,
     ) -> list[tuple[QueueEntry, tuple[RunState, str] | None]]:
         # SKIP LOCKED: instances claiming from one queue at once each get different rows.
         # The runs are read in the same statement, unlocked, as a later read would be.
+        # gen_random_uuid() draws on a strong random source: each lease's token is unguessable.
         rows = self._all(
             "WITH pick AS (SELECT task_id FROM queue WHERE queue = %s AND lease_owner IS NULL "
             "AND available_at <= %s ORDER BY available_at LIMIT %s FOR UPDATE SKIP LOCKED), "
             "claimed AS (UPDATE queue AS q SET lease_owner = %s, "
             "lease_until = %s + q.response_timeout_ms, poll_count = q.poll_count + 1, "
-            "started_at = COALESCE(q.started_at, %s) FROM pick WHERE q.task_id = pick.task_id "
+            "started_at = COALESCE(q.started_at, %s), lease_token = gen_random_uuid()::text, "
+            "lease_key = %s FROM pick WHERE q.task_id = pick.task_id "
             "RETURNING q.task_id, q.run_id, q.queue, q.available_at, q.response_timeout_ms, "
-            "q.lease_owner, q.lease_until, q.poll_count, q.started_at) "
-            "SELECT c.*, r.state, r.definition_key FROM claimed AS c "
+            "q.lease_owner, q.lease_until, q.poll_count, q.started_at, q.lease_token, "
+            "q.lease_key) SELECT c.*, r.state, r.definition_key FROM claimed AS c "
             "LEFT JOIN runs AS r ON r.run_id = c.run_id AND r.run_id IS DISTINCT FROM %s",
-            (queue, now, count, worker_id, now, now, known_run),
+            (queue, now, count, worker_id, now, now, lease_key, known_run),
         )
         runs: dict[str, tuple[RunState, str]] = {}
         claimed: list[tuple[QueueEntry, tuple[RunState, str] | None]] = []
         for row in sorted(rows, key=lambda row: row[3]):  # oldest first, as picked
-            entry = _entry(row[:9])
+            entry = _entry(row[:11])
             run = runs.get(entry.run_id)
-            if run is None and row[9] is not None:
-                run = runs[entry.run_id] = self.runs.decode(entry.run_id, row[9]), row[10]
+            if run is None and row[11] is not None:
+                run = runs[entry.run_id] = self.runs.decode(entry.run_id, row[11]), row[12]
             claimed.append((entry, run))
         return claimed
 

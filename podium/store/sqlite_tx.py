@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Collection
 from typing import Any
 
@@ -18,7 +19,7 @@ __all__ = ["SQLiteTx"]
 
 _QUEUE_COLUMNS = (
     "task_id, run_id, queue, available_at, response_timeout_ms, lease_owner, lease_until, "
-    "poll_count, started_at"
+    "poll_count, started_at, lease_token, lease_key"
 )
 
 
@@ -342,7 +343,14 @@ class SQLiteTx(EventsTxMixin):
         return [_entry(row) for row in rows]
 
     def claim(
-        self, queue: str, worker_id: str, count: int, now: int, *, known_run: str | None = None
+        self,
+        queue: str,
+        worker_id: str,
+        count: int,
+        now: int,
+        *,
+        lease_key: str | None,
+        known_run: str | None = None,
     ) -> list[tuple[QueueEntry, tuple[RunState, str] | None]]:
         # The store runs units of work one at a time, so select-then-update cannot race.
         rows = self.conn.execute(
@@ -354,11 +362,12 @@ class SQLiteTx(EventsTxMixin):
             return []
         claimed: list[QueueEntry] = []
         for (task_id,) in rows:
+            # uuid4 draws on os.urandom: a token nobody can guess from what a route shows.
             row = self.conn.execute(
                 "UPDATE queue SET lease_owner = ?, lease_until = ? + response_timeout_ms, "
-                "poll_count = poll_count + 1, started_at = COALESCE(started_at, ?) "
-                f"WHERE task_id = ? RETURNING {_QUEUE_COLUMNS}",
-                (worker_id, now, now, task_id),
+                "poll_count = poll_count + 1, started_at = COALESCE(started_at, ?), "
+                f"lease_token = ?, lease_key = ? WHERE task_id = ? RETURNING {_QUEUE_COLUMNS}",
+                (worker_id, now, now, str(uuid.uuid4()), lease_key, task_id),
             ).fetchone()
             claimed.append(_entry(row))
         runs = {

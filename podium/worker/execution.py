@@ -96,6 +96,10 @@ class TaskResult:
             "status": status,
             "outputData": dict(output or {}),
         }
+        if task.lease_token is not None:
+            # Without it, a result that comes late (the lease ran out and the task went to
+            # another worker) could not be told from the new holder's.
+            body["leaseToken"] = task.lease_token
         if reason is not None:
             body["reasonForIncompletion"] = _cut(reason)
         if callback_after_seconds is not None:

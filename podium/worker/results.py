@@ -55,7 +55,11 @@ def too_large(result: TaskResult, message: str) -> TaskResult:
     rather than leave the task to time out."""
     body = result.body
     task = Task.from_json(
-        {"taskId": body["taskId"], "workflowInstanceId": body["workflowInstanceId"]}
+        {
+            "taskId": body["taskId"],
+            "workflowInstanceId": body["workflowInstanceId"],
+            "leaseToken": body.get("leaseToken"),
+        }
     )
     return TaskResult.build(
         task,

@@ -286,9 +286,17 @@ class WorkerRunner:
         if burst:
             # Burst mode drains what is queued now; it should not wait for what may come.
             timeout_ms = min(timeout_ms, _BURST_POLL_TIMEOUT_MS)
+        # Our results carry each lease's token back: Podium then refuses any result for
+        # our leases without it (a server that does not know the parameter ignores it).
+        params: dict[str, str | int] = {
+            "workerid": self.worker_id,
+            "count": count,
+            "timeout": timeout_ms,
+            "requireLeaseToken": "true",
+        }
         response = await self._client.get(
             f"/api/tasks/poll/batch/{quote(state.spec.name, safe='')}",
-            params={"workerid": self.worker_id, "count": count, "timeout": timeout_ms},
+            params=params,
             timeout_s=self.http_timeout + timeout_ms / 1000,
         )
         if response.status_code == 204 or not response.content:

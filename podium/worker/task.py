@@ -48,6 +48,9 @@ class Task:
     workflow_type: str | None = None
     traceparent: str | None = None
     """The W3C trace context of the task's span on the server, for tracing what it calls."""
+    lease_token: str | None = None
+    """The secret of the lease this task was handed out under (Podium only): the result
+    carries it back, so that the server takes it only while this lease is in force."""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """The task object exactly as the server sent it (camelCase keys), for anything not above."""
 
@@ -75,6 +78,7 @@ class Task:
             idempotency_key=idempotency_key,
             workflow_type=_str(data.get("workflowType")),
             traceparent=_str(data.get("traceparent")),
+            lease_token=_str(data.get("leaseToken")),
             raw=dict(data),
         )
 

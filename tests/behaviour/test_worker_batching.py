@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -97,3 +98,69 @@ def test_an_output_too_big_fails_its_task_and_the_others_are_recorded(store_choi
     assert "refused by the server" in refused["reasonForIncompletion"]
     assert "PODIUM_MAX_TASK_OUTPUT_BYTES" in refused["reasonForIncompletion"]
     assert task_of(ended[2], "s")["outputData"] == {"blob": "x" * 20}
+
+
+GATED = {
+    "name": "wb_gated",
+    "tasks": [
+        {"name": "wb_gate", "taskReferenceName": "s0", "inputParameters": {"i": 0}},
+        {"name": "wb_gate", "taskReferenceName": "s1", "inputParameters": {"i": "${s0.output.i}"}},
+    ],
+    "outputParameters": {"i": "${s1.output.i}"},
+}
+_GATES = [threading.Event(), threading.Event()]
+
+
+@worker_task("wb_gate", concurrency=1)
+def gate(i: int) -> dict[str, int]:
+    assert _GATES[i].wait(20)
+    return {"i": i + 1}
+
+
+def _in_progress(api, run_id, ref):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        tasks = api.get(f"/api/workflow/{run_id}").json()["tasks"]
+        live = [t for t in tasks if t["referenceTaskName"] == ref]
+        if live and live[0]["status"] == "IN_PROGRESS":
+            return live[0]
+        time.sleep(0.05)
+    raise AssertionError(f"{ref} of {run_id} was not handed out")
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["update-batch", "update-v2"])
+def test_the_sdks_leases_take_only_results_that_carry_their_token(api, server, together):
+    # The SDK asks for leases that only their token completes, and sends it: with the task
+    # polled and with the next one handed back with a result.
+    for event in _GATES:
+        event.clear()
+    register(api, GATED, [{"name": "wb_gate", "retryCount": 0}])
+    run_id = start(api, "wb_gated")
+    runner = WorkerRunner(server.url, [gate], worker_id="sdk-worker", poll_timeout_ms=100)
+    runner._results.use_batch = together
+    thread = threading.Thread(target=runner.run, kwargs={"burst": True})
+    thread.start()
+    try:
+        for i, ref in enumerate(("s0", "s1")):
+            live = _in_progress(api, run_id, ref)
+            assert live["workerId"] == "sdk-worker"
+            assert "leaseToken" not in live
+            forged = {
+                "taskId": live["taskId"],
+                "workflowInstanceId": run_id,
+                "workerId": "sdk-worker",
+                "status": "COMPLETED",
+                "outputData": {"i": 99},
+            }
+            refused = api.post("/api/tasks", json=forged)
+            assert refused.status_code == 409, refused.text
+            assert refused.json()["code"] == "E_LEASE_LOST"
+            _GATES[i].set()
+        body = wait_status(api, run_id, timeout=10)
+        assert body["status"] == "COMPLETED", body
+        assert body["output"] == {"i": 2}
+    finally:
+        for event in _GATES:
+            event.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive()

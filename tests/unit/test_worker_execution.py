@@ -11,6 +11,7 @@ import pytest
 
 from podium.worker import Task, TaskFailedError, TaskInProgress, WorkerTaskSpec
 from podium.worker.execution import MAX_REASON_CHARS, TaskResult, execute, output_of
+from podium.worker.results import too_large
 
 TASK = Task.from_json(
     {
@@ -46,6 +47,19 @@ async def test_completed_result_body() -> None:
         "status": "COMPLETED",
         "outputData": {"double": 4},
     }
+
+
+async def test_a_result_carries_back_the_token_of_the_lease_it_was_done_under() -> None:
+    leased = Task.from_json({**TASK.raw, "leaseToken": "lease-1"})
+    assert leased.lease_token == "lease-1"
+    for value in ({"a": 1}, TaskInProgress(5)):
+        result = await execute(WorkerTaskSpec.of(lambda v=value: v, "demo"), leased, "w-1")
+        assert result.body["leaseToken"] == "lease-1"
+    refused = too_large(TaskResult.build(leased, "w-1", "COMPLETED", {"a": 1}), "too big")
+    assert refused.body["status"] == "FAILED"
+    assert refused.body["leaseToken"] == "lease-1"
+    # A task from a server that hands out no tokens gets results without the field.
+    assert "leaseToken" not in TaskResult.build(TASK, "w-1", "COMPLETED").body
 
 
 async def test_sync_handlers_run_off_the_event_loop() -> None:
