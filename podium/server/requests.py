@@ -10,7 +10,7 @@ from starlette.requests import Request
 
 from podium.dsl.models import WorkflowDef
 from podium.dsl.validation import validate_workflow
-from podium.errors import PayloadTooLargeError, ValidationError
+from podium.errors import ValidationError
 from podium.server.schemas import StartWorkflowRequest
 
 __all__ = ["inline_definition", "parse_bool", "read_json", "read_model", "validation_error"]
@@ -19,14 +19,11 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 
 
 async def read_json(request: Request, *, empty: Any = None) -> Any:
-    """The request's JSON body; ``empty`` when there is none. 413 past the configured limit."""
-    limit: int = request.app.state.settings.max_payload_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(f"the request body is {declared} bytes; the limit is {limit}")
+    """The request's JSON body; ``empty`` when there is none.
+
+    Its size was held to the limit as it was read (``body_limit.BodyLimit``).
+    """
     body = await request.body()
-    if len(body) > limit:
-        raise PayloadTooLargeError(f"the request body is {len(body)} bytes; the limit is {limit}")
     if not body.strip():
         return empty
     try:
