@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, replace
 from typing import Any
 
+from podium.dsl.nesting import DEFAULT_MAX_DEPTH
+
 __all__ = ["Settings"]
 
 
@@ -63,6 +65,10 @@ class Settings:
     """Largest ``outputData`` of a worker's result (as JSON); larger ones get 413."""
     max_workflow_input_bytes: int = 1024 * 1024
     """Largest input of a run started through the API (as JSON); larger ones get 413."""
+    max_json_depth: int = DEFAULT_MAX_DEPTH
+    """Levels of objects and arrays a request body, a worker's output, a script's result or a
+    task's resolved input may nest (at most 100): deeper bodies get 400, deeper values made
+    inside a run fail the task that made them."""
     max_fork_width: int = 1000
     """Branches one fork may have: wider FORK_JOINs are refused at registration and wider
     FORK_JOIN_DYNAMICs fail at run time."""
@@ -127,6 +133,7 @@ class Settings:
             max_workflow_input_bytes=_env_int(
                 "PODIUM_MAX_WORKFLOW_INPUT_BYTES", d.max_workflow_input_bytes
             ),
+            max_json_depth=_env_int("PODIUM_MAX_JSON_DEPTH", d.max_json_depth),
             max_fork_width=_env_int("PODIUM_MAX_FORK_WIDTH", d.max_fork_width),
             max_loop_iterations=_env_int("PODIUM_MAX_LOOP_ITERATIONS", d.max_loop_iterations),
             max_subworkflow_depth=_env_int("PODIUM_MAX_SUBWORKFLOW_DEPTH", d.max_subworkflow_depth),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from podium.dsl.nesting import DEFAULT_MAX_DEPTH
+
 __all__ = ["EngineLimits"]
 
 
@@ -19,3 +21,5 @@ class EngineLimits:
     """Iterations one DO_WHILE may start."""
     max_subworkflow_depth: int = 20
     """How deep SUB_WORKFLOWs may nest: a top-level run is at depth 0."""
+    max_json_depth: int = DEFAULT_MAX_DEPTH
+    """Levels a task's resolved input or a script's result may nest (``dsl/nesting.py``)."""

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium.dsl import evaluators
 from podium.dsl.models import WorkflowTask
+from podium.dsl.nesting import deeper_than, render_path
 from podium.engine import event_tasks
 from podium.engine.context import case_label
 from podium.engine.events import StartChild, StartTimer, StartWorkflow
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from podium.engine.decider import Decider
 
 __all__ = [
+    "refuse_deep_input",
     "run_decision",
     "run_inline",
     "run_jq",
@@ -35,6 +37,29 @@ __all__ = [
     "run_terminate",
     "run_wait",
 ]
+
+
+def _past_depth(d: Decider, what: str, value: Any) -> str | None:
+    """Why ``value`` may not be kept in the run, or None: nested past the depth limit, it
+    would make the run's document too deep to be written, and every later step with it."""
+    limit = d.blueprint.limits.max_json_depth
+    path = deeper_than(value, limit)
+    if path is None:
+        return None
+    return (
+        f"{render_path(what, path)} is past the limit of {limit} levels of nested objects and "
+        "arrays (PODIUM_MAX_JSON_DEPTH)"
+    )
+
+
+def refuse_deep_input(d: Decider, task: TaskState) -> bool:
+    """Fail ``task`` if its resolved input nests too deep (templates nest values further)."""
+    reason = _past_depth(d, "input", task.input)
+    if reason is None:
+        return False
+    task.input = {}
+    d.fail(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason)
+    return True
 
 
 def run_switch(d: Decider, task: TaskState, step: WorkflowTask) -> None:
@@ -76,6 +101,10 @@ def run_inline(d: Decider, task: TaskState) -> None:
         task.output = {"error": exc.message}
         d.fail(task, TaskStatus.FAILED, f"INLINE expression failed: {exc.message}")
         return
+    reason = _past_depth(d, "result", result)
+    if reason is not None:
+        d.fail(task, TaskStatus.FAILED, f"INLINE expression failed: its {reason}")
+        return
     task.output = {"result": result}
     d.finish(task, TaskStatus.COMPLETED)
 
@@ -91,6 +120,10 @@ def run_jq(d: Decider, task: TaskState) -> None:
     except evaluators.EvaluationError as exc:
         task.output = {"error": exc.message}
         d.fail(task, TaskStatus.FAILED, f"jq query failed: {exc.message}")
+        return
+    reason = _past_depth(d, "resultList", results)
+    if reason is not None:
+        d.fail(task, TaskStatus.FAILED, f"jq query failed: its {reason}")
         return
     task.output = {"result": results[0] if results else None, "resultList": results}
     d.finish(task, TaskStatus.COMPLETED)

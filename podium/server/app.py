@@ -35,6 +35,7 @@ from podium.server import (
     routes_trace,
     routes_workflow,
 )
+from podium.server.body_limit import BodyLimit
 from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_tasks import HttpTaskExecutor
@@ -63,9 +64,11 @@ class _PodiumApp(FastAPI):
     """
 
     authenticator: Authenticator | None = None
+    max_body_bytes: int = Settings().max_payload_bytes
 
     def build_middleware_stack(self) -> ASGIApp:
         app: ASGIApp = FastPath(super().build_middleware_stack())
+        app = BodyLimit(app, limit=self.max_body_bytes)
         app = RequestContext(app)
         if self.authenticator is not None:
             # Outermost, so that nothing, the fast path included, runs unauthorized.
@@ -141,6 +144,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
+    app.max_body_bytes = settings.max_payload_bytes
     authenticator = (
         Authenticator(
             backend,

@@ -13,11 +13,13 @@ import orjson
 from starlette.requests import Request
 
 from podium.dsl.models import TaskType, WorkflowDef
+from podium.dsl.nesting import LARGEST_MAX_DEPTH, deeper_than, render_path
 from podium.engine.limits import EngineLimits
 from podium.errors import PayloadTooLargeError, ValidationError
 from podium.settings import Settings
 
 __all__ = [
+    "check_depth",
     "check_fork_width",
     "check_run_input",
     "check_task_output",
@@ -32,10 +34,33 @@ def settings_of(request: Request) -> Settings:
 
 
 def engine_limits(settings: Settings) -> EngineLimits:
+    if not 2 <= settings.max_json_depth <= LARGEST_MAX_DEPTH:
+        raise ValueError(
+            f"PODIUM_MAX_JSON_DEPTH must be between 2 and {LARGEST_MAX_DEPTH}, "
+            f"not {settings.max_json_depth}"
+        )
     return EngineLimits(
         max_fork_width=settings.max_fork_width,
         max_loop_iterations=settings.max_loop_iterations,
         max_subworkflow_depth=settings.max_subworkflow_depth,
+        max_json_depth=settings.max_json_depth,
+    )
+
+
+def check_depth(limit: int, value: Any, field: str | None = None) -> None:
+    """400 when ``value`` nests deeper than ``limit``, naming where; ``field`` is what the
+    value stands for (a body that is a run's input), or None for a body whose keys are fields.
+    """
+    path = deeper_than(value, limit)
+    if path is None:
+        return
+    named = [part for part in path if isinstance(part, str)]
+    top = path[: path.index(named[0]) + 1] if named and field is None else ()
+    raise ValidationError(
+        f"{render_path(field or '', path) or 'the body'} is past the limit of {limit} levels "
+        "of nested objects and arrays (PODIUM_MAX_JSON_DEPTH)",
+        service="server",
+        field=field or render_path("", top) or "body",
     )
 
 

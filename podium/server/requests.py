@@ -10,7 +10,8 @@ from starlette.requests import Request
 
 from podium.dsl.models import WorkflowDef
 from podium.dsl.validation import validate_workflow
-from podium.errors import PayloadTooLargeError, ValidationError
+from podium.errors import ValidationError
+from podium.server.limits import check_depth
 from podium.server.schemas import StartWorkflowRequest
 
 __all__ = ["inline_definition", "parse_bool", "read_json", "read_model", "validation_error"]
@@ -18,21 +19,32 @@ __all__ = ["inline_definition", "parse_bool", "read_json", "read_model", "valida
 M = TypeVar("M", bound=pydantic.BaseModel)
 
 
-async def read_json(request: Request, *, empty: Any = None) -> Any:
-    """The request's JSON body; ``empty`` when there is none. 413 past the configured limit."""
-    limit: int = request.app.state.settings.max_payload_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(f"the request body is {declared} bytes; the limit is {limit}")
+async def read_json(request: Request, *, empty: Any = None, field: str | None = None) -> Any:
+    """The request's JSON body; ``empty`` when there is none.
+
+    Its size was held to the limit as it was read (``body_limit.BodyLimit``); its nesting is
+    held to ``PODIUM_MAX_JSON_DEPTH`` here, naming ``field`` when the body stands for one
+    (a run's input), or else the body's own key that holds the too deep value.
+    """
     body = await request.body()
-    if len(body) > limit:
-        raise PayloadTooLargeError(f"the request body is {len(body)} bytes; the limit is {limit}")
     if not body.strip():
         return empty
+    limit: int = request.app.state.settings.max_json_depth
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):
+            # orjson stops at 1,024 levels, without recursing: past any limit Podium allows.
+            raise ValidationError(
+                f"{field or 'the body'} is past the limit of {limit} levels of nested objects "
+                "and arrays (PODIUM_MAX_JSON_DEPTH)",
+                service="server",
+                field=field or "body",
+            ) from exc
         raise ValidationError(f"the body is not valid JSON: {exc}", field="body") from exc
+    if len(body) > 2 * limit:  # a shorter body cannot hold ``limit`` levels of brackets
+        check_depth(limit, value, field)
+    return value
 
 
 def validation_error(exc: pydantic.ValidationError, prefix: str = "") -> ValidationError:

@@ -282,7 +282,7 @@ async def _signal(
         task_status = TaskStatus(status.upper())
     except ValueError:
         raise ValidationError(f"'{status}' is not a task status", field="status") from None
-    output = await read_json(request, empty={})
+    output = await read_json(request, empty={}, field="outputData")
     if not isinstance(output, dict):
         raise ValidationError("the output must be a JSON object", field="body")
     check_task_output(settings_of(request), f"'{ref}' of workflow {workflow_id}", output)

@@ -103,7 +103,7 @@ async def start_by_name(
     idempotency_key_header: str | None = Header(default=None, alias="Idempotency-Key"),
 ) -> PlainTextResponse:
     """Start a run of ``name``; the body is its input. Answers the workflow id."""
-    run_input = await read_json(request, empty={})
+    run_input = await read_json(request, empty={}, field="input")
     if not isinstance(run_input, dict):
         raise ValidationError("the workflow input must be a JSON object", field="body")
     check_run_input(settings_of(request), name, run_input)
@@ -238,7 +238,7 @@ async def skip_task(workflow_id: str, task_reference_name: str, request: Request
 @router.post("/{workflow_id}/variables", openapi_extra={"requestBody": _INPUT_BODY})
 async def update_variables(workflow_id: str, request: Request) -> dict[str, Any]:
     """Merge the body into an open run's variables; answers the run."""
-    variables = await read_json(request, empty={})
+    variables = await read_json(request, empty={}, field="variables")
     if not isinstance(variables, dict):
         raise ValidationError("the variables must be a JSON object", field="body")
     orchestrator = orchestrator_of(request)
