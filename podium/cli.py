@@ -27,6 +27,7 @@ from rich.text import Text
 from podium.cli_contracts import contracts_app
 from podium.cli_db import db_app
 from podium.cli_events import events_app, handlers_app
+from podium.cli_feedback import RunNotes, print_warnings, progress_text
 from podium.cli_keys import keys_app
 from podium.cli_output import (
     client as _client,
@@ -285,8 +286,9 @@ def register(
     files: Annotated[list[Path], typer.Argument(help="JSON files with definitions.", exists=True)],
     server: ServerOpt = DEFAULT_SERVER,
     as_json: JsonOpt = False,
+    strict: Annotated[bool, typer.Option(help="Refuse definitions with warnings (CI).")] = False,
 ) -> None:
-    """Register task and workflow definitions (task definitions first)."""
+    """Register task and workflow definitions (task definitions first); print warnings."""
     task_defs: list[dict[str, Any]] = []
     workflows: list[dict[str, Any]] = []
     for path in files:
@@ -298,10 +300,9 @@ def register(
         task_defs.extend(found[0])
         workflows.extend(found[1])
     with _client(server) as client:
-        if task_defs:
-            client.register_task_defs(task_defs)
-        for definition in workflows:
-            client.register_workflow(definition, overwrite=True)
+        warnings = client.register_task_defs(task_defs, strict=strict) if task_defs else []
+        for d in workflows:
+            warnings += [f"{d['name']}: {w}" for w in client.register_workflow(d, strict=strict)]
     if as_json:
         _echo_json(
             {
@@ -309,9 +310,11 @@ def register(
                 "workflows": [
                     {"name": d["name"], "version": d.get("version", 1)} for d in workflows
                 ],
+                "warnings": warnings,
             }
         )
         return
+    print_warnings(warnings)
     out = _stdout()
     for name in (str(d["name"]) for d in task_defs):
         out.print(Text.assemble("registered task ", (name, "bold")))
@@ -326,17 +329,6 @@ def register(
 
 
 # -- runs ----------------------------------------------------------------------------------------
-
-
-def _progress_text(run: dict[str, Any]) -> str:
-    tasks = run.get("tasks") or []
-    done = sum(1 for t in tasks if t.get("status") == "COMPLETED")
-    current = next(
-        (t.get("referenceTaskName") for t in reversed(tasks) if t.get("status") != "COMPLETED"),
-        None,
-    )
-    text = f"{run.get('status', '?')} · {done}/{len(tasks)} tasks done"
-    return f"{text} · at {current}" if current else text
 
 
 @app.command()
@@ -365,7 +357,7 @@ def start(
             return
         try:
             if as_json:
-                run = client.wait_for(workflow_id, timeout, poll_interval=0.2)
+                run = client.wait_for(workflow_id, timeout, poll_interval=0.2, on_poll=RunNotes())
             else:
                 _stderr().print(Text.assemble("started ", (workflow_id, "bold")))
                 with Progress(
@@ -376,12 +368,13 @@ def start(
                     transient=True,
                 ) as progress:
                     bar = progress.add_task("starting", total=None)
-                    run = client.wait_for(
-                        workflow_id,
-                        timeout,
-                        poll_interval=0.2,
-                        on_poll=lambda r: progress.update(bar, description=_progress_text(r)),
-                    )
+                    notes = RunNotes(progress.console)  # printed above the spinner
+
+                    def show(r: dict[str, Any]) -> None:
+                        progress.update(bar, description=progress_text(r))
+                        notes(r)
+
+                    run = client.wait_for(workflow_id, timeout, poll_interval=0.2, on_poll=show)
         except TimeoutError as exc:
             _fail(str(exc), code=EXIT_TIMEOUT)
     status = str(run.get("status"))

@@ -51,6 +51,17 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
+def _warnings(response: httpx.Response) -> list[str]:
+    """The ``warnings`` of a registration's answer; none from a server that sends none
+    (Conductor answers with an empty body)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    found = body.get("warnings") if isinstance(body, dict) else None
+    return [str(w) for w in found] if isinstance(found, list) else []
+
+
 class PodiumClientError(PodiumError):
     """The server answered with an error (or could not be reached)."""
 
@@ -201,9 +212,18 @@ class PodiumClient(EventsApi):
         body = self._json("GET", "/api/health")
         return body if isinstance(body, dict) else {"status": str(body)}
 
-    def register_task_defs(self, task_defs: list[dict[str, Any]]) -> None:
-        """Create or update task definitions."""
-        self._request("POST", "/api/metadata/taskdefs", json_body=list(task_defs))
+    def register_task_defs(
+        self, task_defs: list[dict[str, Any]], *, strict: bool = False
+    ) -> list[str]:
+        """Create or update task definitions; returns the server's warnings (``strict``: the
+        server refuses definitions that draw any)."""
+        response = self._request(
+            "POST",
+            "/api/metadata/taskdefs",
+            params={"strict": "true" if strict else None},
+            json_body=list(task_defs),
+        )
+        return _warnings(response)
 
     def list_task_defs(self) -> list[dict[str, Any]]:
         """Every task definition."""
@@ -252,14 +272,24 @@ class PodiumClient(EventsApi):
         body: dict[str, Any] = self._json("POST", f"/api/services/{_segment(name)}/breaker/reset")
         return body
 
-    def register_workflow(self, definition: Mapping[str, Any], overwrite: bool = True) -> None:
-        """Register one workflow definition (Conductor JSON); ``overwrite`` makes it an upsert."""
-        self._request(
+    def register_workflow(
+        self, definition: Mapping[str, Any], overwrite: bool = True, *, strict: bool = False
+    ) -> list[str]:
+        """Register one workflow definition (Conductor JSON); ``overwrite`` makes it an upsert.
+
+        Returns the server's warnings (unknown fields, references that resolve to null);
+        ``strict`` has the server refuse the definition instead.
+        """
+        response = self._request(
             "POST",
             "/api/metadata/workflow",
-            params={"overwrite": "true" if overwrite else "false"},
+            params={
+                "overwrite": "true" if overwrite else "false",
+                "strict": "true" if strict else None,
+            },
             json_body=dict(definition),
         )
+        return _warnings(response)
 
     def update_workflows(self, definitions: list[Mapping[str, Any]]) -> None:
         """Create or replace several workflow definitions at once (``PUT``)."""
@@ -398,7 +428,8 @@ class PodiumClient(EventsApi):
         ``on_poll`` sees each snapshot (to show progress). Raises ``TimeoutError`` after
         ``timeout`` seconds, naming the run's last status.
         """
-        deadline = time.monotonic() + timeout
+        began = time.monotonic()
+        deadline = began + timeout
         while True:
             run = self.get_workflow(workflow_id, include_tasks=True)
             if on_poll is not None:
@@ -407,7 +438,11 @@ class PodiumClient(EventsApi):
                 return run
             left = deadline - time.monotonic()
             if left <= 0:
+                # The time really waited, and what the server said holds the run up.
+                waited = time.monotonic() - began
+                why = "; ".join(str(d.get("message")) for d in run.get("diagnostics") or [])
                 raise TimeoutError(
-                    f"workflow {workflow_id} is still {run.get('status')} after {timeout:g} s"
+                    f"workflow {workflow_id} is still {run.get('status')} after {waited:.0f} s"
+                    + (f": {why}" if why else "")
                 )
             time.sleep(min(poll_interval, left))

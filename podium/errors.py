@@ -3,6 +3,7 @@
 PodiumError
 ├── ValidationError            400  bad input: names the field
 │   └── DefinitionError        400  a workflow/task definition that cannot run
+│       └── DefinitionWarningsError  400  one that draws warnings, refused under strict
 ├── NotFoundError              404
 │   ├── WorkflowNotFoundError
 │   ├── DefinitionNotFoundError
@@ -24,6 +25,7 @@ __all__ = [
     "ConflictError",
     "DefinitionError",
     "DefinitionNotFoundError",
+    "DefinitionWarningsError",
     "LeaseLostError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -84,6 +86,12 @@ class DefinitionError(ValidationError):
     """The definition is not valid."""
 
     code = "E_DEFINITION"
+
+
+class DefinitionWarningsError(DefinitionError):
+    """The definition draws warnings, and strict registration refuses them."""
+
+    code = "E_DEFINITION_WARNINGS"
 
 
 class NotFoundError(PodiumError):

@@ -85,6 +85,9 @@ class Settings:
     """How often the sweeper looks for expired leases and due timers when nothing pokes it."""
     http_task_concurrency: int = 32
     """How many HTTP tasks the server calls at once."""
+    no_worker_warning_s: float = 30.0
+    """A task that has waited this long while no worker polled its type is reported on its
+    run ("no worker has polled type 'x'")."""
     retention_days: float | None = None
     """Ended runs older than this are removed (None: kept for ever)."""
     retention_mode: str = "delete"
@@ -141,6 +144,7 @@ class Settings:
             max_poll_timeout_ms=_env_int("PODIUM_MAX_POLL_TIMEOUT_MS", d.max_poll_timeout_ms),
             sweep_interval_s=_env_float("PODIUM_SWEEP_INTERVAL_S", d.sweep_interval_s),
             http_task_concurrency=_env_int("PODIUM_HTTP_TASK_CONCURRENCY", d.http_task_concurrency),
+            no_worker_warning_s=_env_float("PODIUM_NO_WORKER_WARNING_S", d.no_worker_warning_s),
             retention_days=_env_float_or_none("PODIUM_RETENTION_DAYS"),
             retention_mode=os.environ.get("PODIUM_RETENTION_MODE", d.retention_mode),
             retention_batch=_env_int("PODIUM_RETENTION_BATCH", d.retention_batch),

@@ -28,6 +28,7 @@ from podium.errors import ValidationError
 __all__ = [
     "ExpressionError",
     "reference_root",
+    "reference_segments",
     "references",
     "resolve",
 ]
@@ -275,6 +276,12 @@ def references(template: Any) -> list[str]:
                     )
                 found.append(part.path)
     return found
+
+
+def reference_segments(path: str) -> tuple[Segment, ...]:
+    """A reference path split into keys and indexes: ``("ref", "output", "items", 0)``;
+    ``()`` when the path is malformed."""
+    return _split_path(path.strip())
 
 
 def reference_root(path: str) -> str:

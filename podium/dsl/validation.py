@@ -13,9 +13,10 @@ from podium.dsl import evaluators, expressions
 from podium.dsl.durations import parse_duration_s, parse_until_ms
 from podium.dsl.models import COMPENSATION_TYPES, TaskType, WorkflowDef, WorkflowTask
 from podium.dsl.sinks import sink_problem
+from podium.dsl.suggestions import did_you_mean
 from podium.errors import DefinitionError
 
-__all__ = ["UNSUPPORTED_YET", "validate_workflow"]
+__all__ = ["ITERATION_SUFFIX", "UNSUPPORTED_YET", "steps_with_paths", "validate_workflow"]
 
 SUPPORTED = frozenset(t.value for t in TaskType)
 UNSUPPORTED_YET = frozenset(
@@ -33,7 +34,7 @@ UNSUPPORTED_YET = frozenset(
 )
 _EVALUATORS = evaluators.EVALUATORS
 # Loop iterations add ``__<n>`` to reference names, so a name ending like that is ambiguous.
-_ITERATION_SUFFIX = re.compile(r"(__\d+)+$")
+ITERATION_SUFFIX = re.compile(r"(__\d+)+$")
 _FORKS = (TaskType.FORK_JOIN, TaskType.FORK_JOIN_DYNAMIC)
 _TERMINATION_STATUSES = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
 # Keys of a task's context that expressions may read besides input and output.
@@ -49,12 +50,12 @@ def validate_workflow(definition: WorkflowDef) -> None:
     _walk(definition.tasks, "tasks", refs, problems)
     looped = _loop_body_refs(definition.tasks, inside=False)
     for ref in sorted(looped):
-        if _ITERATION_SUFFIX.search(ref):
+        if ITERATION_SUFFIX.search(ref):
             problems.append(
                 f"{refs[ref]}.taskReferenceName (task '{ref}'): a task inside a DO_WHILE may not "
                 "end its reference name in '__<number>': iterations add that suffix"
             )
-    for path, step in _all_with_paths(definition.tasks, "tasks"):
+    for path, step in steps_with_paths(definition.tasks, "tasks"):
         _check_references(
             step.inputParameters, f"{path}.inputParameters", step, refs, problems, looped
         )
@@ -65,7 +66,7 @@ def validate_workflow(definition: WorkflowDef) -> None:
                 if ref not in refs:
                     problems.append(
                         f"{path}.joinOn[{i}] (task '{step.taskReferenceName}'): "
-                        f"no task has reference name '{ref}'"
+                        f"no task has reference name '{ref}'{did_you_mean(ref, refs)}"
                     )
     _check_references(definition.outputParameters, "outputParameters", None, refs, problems, looped)
     if problems:
@@ -77,17 +78,17 @@ def validate_workflow(definition: WorkflowDef) -> None:
         )
 
 
-def _all_with_paths(tasks: list[WorkflowTask], path: str) -> list[tuple[str, WorkflowTask]]:
+def steps_with_paths(tasks: list[WorkflowTask], path: str) -> list[tuple[str, WorkflowTask]]:
     found: list[tuple[str, WorkflowTask]] = []
     for i, step in enumerate(tasks):
         here = f"{path}[{i}]"
         found.append((here, step))
         for case, branch in step.decisionCases.items():
-            found.extend(_all_with_paths(branch, f"{here}.decisionCases.{case}"))
-        found.extend(_all_with_paths(step.defaultCase, f"{here}.defaultCase"))
+            found.extend(steps_with_paths(branch, f"{here}.decisionCases.{case}"))
+        found.extend(steps_with_paths(step.defaultCase, f"{here}.defaultCase"))
         for j, branch in enumerate(step.forkTasks):
-            found.extend(_all_with_paths(branch, f"{here}.forkTasks[{j}]"))
-        found.extend(_all_with_paths(step.loopOver, f"{here}.loopOver"))
+            found.extend(steps_with_paths(branch, f"{here}.forkTasks[{j}]"))
+        found.extend(steps_with_paths(step.loopOver, f"{here}.loopOver"))
     return found
 
 
@@ -379,12 +380,12 @@ def _check_references(
         if root == "workflow":
             continue
         rest = reference[len(root) :].lstrip(".").split(".", 1)[0].split("[", 1)[0]
-        if root not in refs and _ITERATION_SUFFIX.sub("", root) in looped:
-            root = _ITERATION_SUFFIX.sub("", root)  # one iteration's task: ``${ref__2.output}``
+        if root not in refs and ITERATION_SUFFIX.sub("", root) in looped:
+            root = ITERATION_SUFFIX.sub("", root)  # one iteration's task: ``${ref__2.output}``
         if root not in refs:
             problems.append(
                 f"{path}{owner}: '${{{reference}}}' refers to '{root}', which is no task "
-                "reference name in this workflow"
+                f"reference name in this workflow{did_you_mean(root, refs)}"
             )
             continue
         if rest and rest not in _TASK_FIELDS:

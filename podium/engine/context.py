@@ -35,6 +35,9 @@ def expression_context(state: RunState) -> dict[str, Any]:
             "version": state.version,
             "createTime": state.created_at,
             "parentWorkflowId": state.parent_run_id,
+            "parentWorkflowTaskId": state.parent_task_id,
+            "status": str(state.status),
+            "reasonForIncompletion": state.reason,
             "secrets": _SECRETS,
         }
     }

@@ -18,12 +18,25 @@ class PollLog:
 
     def __init__(self) -> None:
         self._last: dict[tuple[str, str | None, str], int] = {}
+        # Per queue, the latest poll or claim by any worker: what says "someone serves it".
+        self._queues: dict[str, int] = {}
 
     def record(self, queue: str, domain: str | None, worker_id: str, now: int) -> None:
         if len(self._last) >= _MAX_ENTRIES and (queue, domain, worker_id) not in self._last:
             oldest = min(self._last, key=self._last.__getitem__)
             del self._last[oldest]
         self._last[(queue, domain, worker_id)] = now
+        self.note_served(queue, now)
+
+    def note_served(self, queue: str, now: int) -> None:
+        """A worker took a task of ``queue`` without polling (update-v2 hands out the next)."""
+        if len(self._queues) >= _MAX_ENTRIES and queue not in self._queues:
+            del self._queues[min(self._queues, key=self._queues.__getitem__)]
+        self._queues[queue] = now
+
+    def last_poll(self, queue: str) -> int | None:
+        """When any worker last polled (or was handed a task of) ``queue``; None: never."""
+        return self._queues.get(queue)
 
     def entries(self, queue: str | None = None) -> list[dict[str, Any]]:
         """Conductor's ``PollData`` objects, of one queue or of all, most recent first."""

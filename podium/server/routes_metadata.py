@@ -8,9 +8,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from podium.contracts.references import check_task_defs, check_workflow
+from podium.dsl.lint import lint_task_def, lint_workflow
 from podium.dsl.models import TaskDef, WorkflowDef
 from podium.dsl.validation import validate_workflow
-from podium.errors import ConflictError, DefinitionNotFoundError, ValidationError
+from podium.errors import (
+    ConflictError,
+    DefinitionNotFoundError,
+    DefinitionWarningsError,
+    ValidationError,
+)
 from podium.server.limits import check_fork_width, settings_of
 from podium.server.requests import parse_bool, read_json, read_model
 from podium.server.state import orchestrator_of
@@ -24,6 +30,32 @@ _TASK_DEF_BODY = {"content": {"application/json": {"schema": {"type": "array", "
 _WORKFLOW_BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
+_STRICT = Query(
+    default=None, description="true: refuse, with a 400, definitions that draw warnings (for CI)."
+)
+# Conductor answers registration with an empty 200; Podium adds what it noticed, in the body
+# and as a count in this header, which clients that ignore the body can still see.
+_WARNINGS_HEADER = "X-Podium-Warnings"
+
+
+def _answer(registered: list[str], warnings: list[str], strict: str | None) -> JSONResponse:
+    """The registration's answer; under ``strict``, a 400 listing the warnings instead.
+
+    Called before anything is written, so that a strict refusal changes nothing.
+    """
+    if warnings and parse_bool(strict):
+        raise DefinitionWarningsError(
+            f"refused under strict registration, {len(warnings)} warning(s): "
+            + " | ".join(warnings),
+            service="dsl",
+            field=warnings[0].split(" ", 1)[0].rstrip(":"),
+        )
+    return JSONResponse(
+        {"registered": registered, "warnings": warnings},
+        headers={_WARNINGS_HEADER: str(len(warnings))},
+    )
+
+
 def _as_list(data: Any, what: str) -> list[Any]:
     if isinstance(data, list):
         return data
@@ -34,10 +66,12 @@ def _as_list(data: Any, what: str) -> list[Any]:
 
 @router.post("/taskdefs", openapi_extra={"requestBody": _TASK_DEF_BODY})
 @router.put("/taskdefs", openapi_extra={"requestBody": _TASK_DEF_BODY})
-async def put_task_defs(request: Request) -> dict[str, Any]:
+async def put_task_defs(request: Request, strict: str | None = _STRICT) -> JSONResponse:
     """Register or update task definitions (a list, or one)."""
     items = _as_list(await read_json(request), "task definition")
     defs = [read_model(TaskDef, item, f"[{i}]") for i, item in enumerate(items)]
+    warnings = [w for i, item in enumerate(items) for w in lint_task_def(item, f"[{i}]")]
+    answer = _answer([d.name for d in defs], warnings, strict)
     orchestrator = orchestrator_of(request)
     now = orchestrator.clock()
 
@@ -47,7 +81,7 @@ async def put_task_defs(request: Request) -> dict[str, Any]:
             tx.put_task_def(task_def.name, task_def.to_json(), now)
 
     await orchestrator.store.write(unit)
-    return {"registered": [d.name for d in defs]}
+    return answer
 
 
 @router.get("/taskdefs")
@@ -74,15 +108,20 @@ async def delete_task_def(name: str, request: Request) -> dict[str, Any]:
     return {"deleted": name}
 
 
-async def _register_workflows(request: Request, items: list[Any], overwrite: bool) -> list[str]:
+async def _register_workflows(
+    request: Request, items: list[Any], overwrite: bool, strict: str | None
+) -> JSONResponse:
     defs = [
         read_model(WorkflowDef, item, f"[{i}]" if len(items) > 1 else "")
         for i, item in enumerate(items)
     ]
     settings = settings_of(request)
-    for i, definition in enumerate(defs):
+    warnings: list[str] = []
+    for i, (item, definition) in enumerate(zip(items, defs, strict=True)):
         validate_workflow(definition)
         check_fork_width(settings, definition, f"[{i}]." if len(defs) > 1 else "")
+        warnings.extend(lint_workflow(item, definition, f"[{i}]." if len(defs) > 1 else ""))
+    answer = _answer([f"{d.name}:{d.version}" for d in defs], warnings, strict)
     orchestrator = orchestrator_of(request)
     now = orchestrator.clock()
 
@@ -98,27 +137,28 @@ async def _register_workflows(request: Request, items: list[Any], overwrite: boo
             tx.put_workflow_def(definition.name, definition.version, definition.to_json(), now)
 
     await orchestrator.store.write(unit)
-    return [f"{d.name}:{d.version}" for d in defs]
+    return answer
 
 
 @router.post("/workflow", openapi_extra={"requestBody": _WORKFLOW_BODY})
 async def post_workflow(
-    request: Request, overwrite: str | None = Query(default=None)
+    request: Request, overwrite: str | None = Query(default=None), strict: str | None = _STRICT
 ) -> JSONResponse:
-    """Register a workflow definition (Conductor: 409 if the version exists, unless overwrite)."""
+    """Register a workflow definition (Conductor: 409 if the version exists, unless overwrite).
+
+    Answers ``{registered, warnings}``: what registered, and what looks like a slip (unknown
+    fields, ``${workflow.<unknown>}``, a reference to a later task), each naming its field.
+    """
     data = await read_json(request)
-    registered = await _register_workflows(
-        request, _as_list(data, "workflow definition"), parse_bool(overwrite)
-    )
-    return JSONResponse({"registered": registered})
+    items = _as_list(data, "workflow definition")
+    return await _register_workflows(request, items, parse_bool(overwrite), strict)
 
 
 @router.put("/workflow", openapi_extra={"requestBody": _WORKFLOW_BODY})
-async def put_workflows(request: Request) -> JSONResponse:
-    """Create or replace workflow definitions (a list, or one)."""
+async def put_workflows(request: Request, strict: str | None = _STRICT) -> JSONResponse:
+    """Create or replace workflow definitions (a list, or one); answered as the POST is."""
     data = await read_json(request)
-    registered = await _register_workflows(request, _as_list(data, "workflow definition"), True)
-    return JSONResponse({"registered": registered})
+    return await _register_workflows(request, _as_list(data, "workflow definition"), True, strict)
 
 
 @router.get("/workflow")

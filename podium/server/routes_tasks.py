@@ -153,7 +153,8 @@ async def _apply(
     request: Request, body: TaskResultBody, *, next_for_worker: bool
 ) -> Claimed | None:
     check_task_output(settings_of(request), body.taskId, body.outputData)
-    return await orchestrator_of(request).update_task(
+    orchestrator = orchestrator_of(request)
+    claimed = await orchestrator.update_task(
         body.taskId,
         body.status,
         output=body.outputData,
@@ -166,6 +167,11 @@ async def _apply(
         lease_token=body.leaseToken,
         caller_key=_caller_key(request),
     )
+    if claimed is not None:
+        # A worker handed its next task never polls for it: its queue is served all the same.
+        poll_log: PollLog = request.app.state.poll_log
+        poll_log.note_served(claimed.entry.queue, orchestrator.clock())
+    return claimed
 
 
 async def _record(

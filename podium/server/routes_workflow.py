@@ -19,6 +19,7 @@ from podium.engine.events import (
 )
 from podium.engine.state import RunState
 from podium.errors import ValidationError
+from podium.server.diagnostics import waiting_diagnostics
 from podium.server.limits import check_fork_width, check_run_input, settings_of
 from podium.server.requests import inline_definition, parse_bool, read_json, read_model
 from podium.server.schemas import (
@@ -123,9 +124,16 @@ async def get_run(
     request: Request,
     includeTasks: str | None = Query(default=None),
 ) -> dict[str, Any]:
-    view = await orchestrator_of(request).get_run(workflow_id)
+    orchestrator = orchestrator_of(request)
+    view = await orchestrator.get_run(workflow_id)
     include_tasks = parse_bool(includeTasks, True)
-    return run_json(view.state, view.entries, include_tasks=include_tasks, blames=view.blames)
+    body = run_json(view.state, view.entries, include_tasks=include_tasks, blames=view.blames)
+    # Podium's addition: what holds the run up, e.g. a task type no worker polls.
+    threshold_ms = int(settings_of(request).no_worker_warning_s * 1000)
+    body["diagnostics"] = waiting_diagnostics(
+        view.state, view.entries, request.app.state.poll_log, orchestrator.clock(), threshold_ms
+    )
+    return body
 
 
 @router.get("/{workflow_id}/status")

@@ -92,7 +92,11 @@ def test_register_task_defs_first_then_workflows(fake: FakeConductor, tmp_path: 
     assert set(fake.engine.task_defs) == {"cli_greet", "cli_extra"}
 
     as_json = json.loads(podium("register", str(single), "--json").stdout)
-    assert as_json == {"taskDefs": [], "workflows": [{"name": "cli_other", "version": 1}]}
+    assert as_json == {
+        "taskDefs": [],
+        "workflows": [{"name": "cli_other", "version": 1}],
+        "warnings": [],  # this server sends none, as Conductor's does not
+    }
 
 
 def test_register_rejects_a_file_that_is_no_definition(fake: FakeConductor, tmp_path: Path) -> None:

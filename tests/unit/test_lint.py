@@ -1,0 +1,48 @@
+"""The registration warnings' own knowledge: which ``${workflow.*}`` fields exist and which
+definition fields Conductor's models have, kept in step with what they describe."""
+
+from __future__ import annotations
+
+import pytest
+
+from podium.dsl.lint import CONDUCTOR_ONLY_WORKFLOW_FIELDS, WORKFLOW_FIELDS, lint_workflow
+from podium.dsl.models import WorkflowDef
+from podium.dsl.suggestions import did_you_mean
+from podium.engine.context import expression_context
+from tests.unit.engine_helpers import fresh_state
+
+# ``${workflow.*}`` in conductor-oss (ParametersUtils) and in Orkes (secrets, env).
+CONDUCTOR_BUILTINS = {
+    "input", "output", "status", "workflowId", "parentWorkflowId", "parentWorkflowTaskId",
+    "workflowType", "version", "correlationId", "reasonForIncompletion", "schemaVersion",
+    "variables", "secrets", "env",
+}  # fmt: skip
+
+
+def test_the_workflow_fields_warned_about_are_exactly_those_the_engine_does_not_fill():
+    assert set(expression_context(fresh_state())["workflow"]) == WORKFLOW_FIELDS
+    assert CONDUCTOR_BUILTINS <= WORKFLOW_FIELDS | CONDUCTOR_ONLY_WORKFLOW_FIELDS
+    assert not WORKFLOW_FIELDS & CONDUCTOR_ONLY_WORKFLOW_FIELDS
+
+
+def test_every_field_of_conductors_sdk_models_registers_without_a_warning():
+    models = pytest.importorskip("conductor.client.http.models")
+    task = {key: None for key in models.WorkflowTask.attribute_map.values()}
+    task.update(name="a", taskReferenceName="a", type="SIMPLE")
+    task.update(subWorkflowParam=dict.fromkeys(models.SubWorkflowParams.attribute_map.values()))
+    task["subWorkflowParam"]["name"] = "child"
+    task["taskDefinition"] = dict.fromkeys(models.TaskDef.attribute_map.values())
+    task["taskDefinition"].update(name="a")
+    data = {key: None for key in models.WorkflowDef.attribute_map.values()}
+    data.update(name="wf", tasks=[task])
+    parsed = WorkflowDef.model_validate(
+        {"name": "wf", "tasks": [{"name": "a", "taskReferenceName": "a"}]}
+    )
+    assert lint_workflow(data, parsed) == []
+
+
+def test_did_you_mean_names_the_closest_known_name_or_nothing():
+    assert did_you_mean("inputParameter", ["inputParameters", "outputParameters"]) == (
+        "; did you mean 'inputParameters'?"
+    )
+    assert did_you_mean("zzz", ["inputParameters"]) == ""
