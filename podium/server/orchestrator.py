@@ -284,11 +284,14 @@ class Orchestrator:
         extend_lease: bool = False,
         lease_token: str | None = None,
         caller_key: str = fencing.OPEN,
+        check: Callable[[TaskState], None] | None = None,
     ) -> Claimed | None:
         """Record a worker's result. With ``next_for_worker``, also claim its next task.
 
         The result must come from the task's current lease (``fencing``): shown by its
-        ``lease_token``, or, without one, by ``caller_key`` and ``worker_id``. IN_PROGRESS
+        ``lease_token``, or, without one, by ``caller_key`` and ``worker_id``. ``check`` sees
+        the task first and may refuse it by raising (the caller's key may not act on its
+        type), in the same unit, so that nothing is recorded then. IN_PROGRESS
         keeps the task leased to its worker: for ``callback_after_s`` (after which it is
         handed out again, as Conductor postpones it), or for its response timeout
         (``extend_lease``, the SDK's heartbeat), whichever is longer.
@@ -306,6 +309,8 @@ class Orchestrator:
             if run is None:
                 raise WorkflowNotFoundError(f"no workflow run has id {run_id}", service="server")
             state, key = run
+            if check is not None and (task := state.task(task_id)) is not None:
+                check(task)
             fencing.check_lease(task_id, entry, worker_id, lease_token, caller_key)
             started = entry.started_at if entry else None
             polls = entry.poll_count if entry else 0
@@ -384,9 +389,10 @@ class Orchestrator:
         output: dict[str, Any] | None = None,
         worker_id: str | None = None,
         caller_key: str = fencing.OPEN,
+        check: Callable[[TaskState], None] | None = None,
     ) -> str:
         """Finish the active task ``ref`` of a run (a WAIT, or any task, from outside); a
-        task leased to a worker takes it as a result without the lease's token."""
+        task leased to a worker takes it as a result without the lease's token. ``check`` as for ``update_task``."""
         found = await self.store.read(lambda tx: tx.get_run(run_id))
         if found is None:
             raise WorkflowNotFoundError(f"no workflow run has id {run_id}", service="server")
@@ -395,13 +401,20 @@ class Orchestrator:
             raise TaskNotFoundError(
                 f"workflow {run_id} has no task '{ref}' (yet)", service="server", field="ref"
             )
+        if check is not None:
+            check(task)  # before its status is told, too
         if not task.status.is_active:
             raise TaskAlreadyFinishedError(
                 f"task '{ref}' of workflow {run_id} already ended as {task.status}",
                 service="server",
             )
         await self.update_task(
-            task.task_id, status, output=output, worker_id=worker_id, caller_key=caller_key
+            task.task_id,
+            status,
+            output=output,
+            worker_id=worker_id,
+            caller_key=caller_key,
+            check=check,
         )
         return task.task_id
 
