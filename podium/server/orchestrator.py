@@ -8,6 +8,7 @@ be left half-advanced. Only after the commit are long polls woken and callers an
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -204,6 +205,9 @@ class Orchestrator:
             parent_run_id=parent_run_id,
             parent_task_id=parent_task_id,
             depth=depth,
+            # Drawn here, not in the engine, which may not draw random numbers; a unit run
+            # again (PostgreSQL, after a lost race) draws afresh for the run it inserts afresh.
+            id_secret=secrets.token_hex(16),
         )
         return self.decide_tx(tx, outbox, state, key, blueprint, RunStarted(now), new_run=True)
 

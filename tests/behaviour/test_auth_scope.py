@@ -1,5 +1,5 @@
 """Keys limited to task types: a worker key with ``taskTypes`` may act only on tasks of
-those types, on every task route.
+those types, on every task route, and task ids cannot be computed from a run id.
 
 Keys are made with auth off, then the same store is served with auth on, as in
 ``test_auth.py``.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from podium.engine.state import derive_id
 from tests.behaviour.helpers import poll, register, run, start, task_of, wait_status
 
 PAY = {"name": "pay_flow", "tasks": [{"name": "pay", "taskReferenceName": "pay", "type": "SIMPLE"}]}
@@ -180,3 +181,10 @@ def test_a_scoped_key_cannot_log_to_or_read_another_types_task(as_key):
     # Unknown ids answer as before: there is no type to check.
     missing = pay_worker.post("/api/tasks/no-such-task/log", content=b"x")
     assert missing.status_code == 404
+
+
+def test_task_ids_are_not_derived_from_the_run_id_alone(as_key):
+    run_id = start(as_key("operator"), "pay_flow")
+    task = task_of(run(as_key("admin"), run_id), "pay")
+    assert task["taskId"] != derive_id(run_id, "0/1")
+    assert task["workflowInstanceId"] == run_id
