@@ -1,9 +1,10 @@
-"""What a key may do once the request is read: the task types it is limited to.
+"""What a key may do once the request is read: the task types it is limited to, its grants.
 
-The middleware decides from the method and path alone. Which type the task a request names is
-(a key with ``taskTypes`` may act only on those) needs more. Routes ask it here, of the key the
-middleware left in the request's scope; with auth off there is none, and everything is
-allowed, as every route is.
+The middleware decides from the method and path alone. Two questions need more: which type
+the task a request names is (a key with ``taskTypes`` may act only on those), and whether the
+request carries an inline definition (which needs ``definitions:inline``). Routes ask them
+here, of the key the middleware left in the request's scope; with auth off there is none, and
+everything is allowed, as every route is.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from podium.auth.keys import ApiKey, Role
+from podium.auth.rules import Permission, key_may
 from podium.errors import ForbiddenError
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "caller",
     "caller_id",
     "check_task_type",
+    "require",
     "task_limited",
 ]
 
@@ -53,4 +56,18 @@ def check_task_type(key: ApiKey | None, task_type: str, what: str) -> None:
         f"{what} is of type {task_type}",
         service="server",
         field="taskType",
+    )
+
+
+def require(key: ApiKey | None, permission: Permission, field: str, why: str) -> None:
+    """403 naming the permission, and the ``field`` of the request that needs it, unless the
+    key (by a role or a grant) has it."""
+    if key is None or key_may(key, permission):
+        return
+    roles = ", ".join(sorted(key.roles)) or "none"
+    raise ForbiddenError(
+        f"key {key.key_id} (roles: {roles}) may not {why}: it needs the admin role or the "
+        f"{permission} grant",
+        service="server",
+        field=field,
     )

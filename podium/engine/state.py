@@ -221,6 +221,10 @@ class RunState:
     id_secret: str | None = None
     """128 random bits (hex) the server draws when it makes the run, never shown by the API:
     task and child ids are derived from them (``run_scoped_id``). None in runs stored before."""
+    created_by: str | None = None
+    """The id of the API key that started the run (None with auth off, or for child runs)."""
+    inline_definition: str | None = None
+    """The content hash of the definition, when the run was started with an inline one."""
 
     def clone(self) -> RunState:
         """A copy the engine may change; task inputs and outputs are never changed in place."""

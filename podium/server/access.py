@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from starlette.requests import Request
 
-from podium.auth.rules import Permission, grants
-from podium.auth.scope import caller, check_task_type, task_limited
+from podium.auth.rules import Permission, key_may
+from podium.auth.scope import caller, check_task_type, require, task_limited
 from podium.dsl.models import TaskType
 from podium.engine.state import TaskState
 from podium.errors import ForbiddenError
@@ -22,6 +22,7 @@ from podium.server.state import orchestrator_of
 from podium.store.base import StoreTx
 
 __all__ = [
+    "check_inline",
     "check_sync",
     "check_task",
     "check_task_id",
@@ -78,10 +79,21 @@ def check_sync(request: Request) -> None:
     """``/sync`` answers the whole run, every task's input and output: a key limited to task
     types gets it only if it may also read runs."""
     key = caller(request.scope)
-    if key is None or not task_limited(key) or grants(key.roles, Permission.READ):
+    if key is None or not task_limited(key) or key_may(key, Permission.READ):
         return
     raise ForbiddenError(
         f"key {key.key_id} is limited to tasks of type {', '.join(sorted(key.task_types))} "
         "and may not read runs, and /sync answers the whole run: signal without /sync",
         service="server",
+    )
+
+
+def check_inline(request: Request) -> None:
+    """An inline ``workflowDef`` runs what nobody registered, and registering is the admin's:
+    it needs the admin role or the ``definitions:inline`` grant."""
+    require(
+        caller(request.scope),
+        Permission.DEFINITIONS_INLINE,
+        "workflowDef",
+        "start a run of an inline workflowDef (a definition nobody registered)",
     )

@@ -41,6 +41,7 @@ from podium.errors import (
     ValidationError,
     WorkflowNotFoundError,
 )
+from podium.observability.audit import log_inline_run
 from podium.observability.context import correlation_id_var
 from podium.observability.observer import Observer
 from podium.resilience.policy import ResiliencePolicy, log_transition
@@ -136,20 +137,23 @@ class Orchestrator:
         correlation_id: str | None = None,
         idempotency_key: str | None = None,
         definition: WorkflowDef | None = None,
+        created_by: str | None = None,
     ) -> str:
         """Start a run of a registered workflow, or of ``definition`` (validated, not
         registered: the SDK's inline ``workflowDef``). A repeated idempotency key returns the
         first run. Without ``correlation_id``, the caller's ``X-Correlation-Id`` header is used,
-        and without that the run's own id: every run, and everything it causes, carries one."""
+        and without that the run's own id: every run, and everything it causes, carries one.
+        ``created_by`` is the key that asked; a run of an inline definition is logged with it
+        to ``podium.audit``."""
         run_id = str(uuid.uuid4())
         correlation_id = correlation_id or correlation_id_var.get()
         now = self.clock()
 
-        def unit(tx: StoreTx, outbox: Outbox) -> str:
+        def unit(tx: StoreTx, outbox: Outbox) -> tuple[str, str | None]:
             if idempotency_key:
                 existing = tx.get_idempotent_run(name, idempotency_key)
                 if existing is not None:
-                    return existing
+                    return existing, None
                 tx.put_idempotent_run(name, idempotency_key, run_id)
             frozen = self.definitions.freeze(tx, definition.to_json()) if definition else None
             self.start_run_tx(
@@ -165,10 +169,14 @@ class Orchestrator:
                 now,
                 frozen=frozen,
                 check_input=True,
+                created_by=created_by,
             )
-            return run_id
+            return run_id, frozen[0] if frozen else None
 
-        result: str = await self._write(unit, "start")
+        started, inline_key = await self._write(unit, "start")
+        if inline_key is not None:
+            log_inline_run(created_by, started, name, inline_key)
+        result: str = started
         return result
 
     def start_run_tx(
@@ -187,7 +195,10 @@ class Orchestrator:
         frozen: tuple[str, dict[str, Any], Blueprint] | None = None,
         check_input: bool = False,
         depth: int = 0,
+        created_by: str | None = None,
     ) -> RunState:
+        """Insert a new run and decide its start. ``frozen`` is an inline definition's
+        snapshot (recorded on the run as such); without it the registered one is resolved."""
         key, snapshot, blueprint = frozen or self.definitions.resolve(tx, name, version)
         if check_input:
             contract_hooks.check_start(self, tx, blueprint.definition, run_input)
@@ -208,6 +219,8 @@ class Orchestrator:
             # Drawn here, not in the engine, which may not draw random numbers; a unit run
             # again (PostgreSQL, after a lost race) draws afresh for the run it inserts afresh.
             id_secret=secrets.token_hex(16),
+            created_by=created_by,
+            inline_definition=key if frozen is not None else None,
         )
         return self.decide_tx(tx, outbox, state, key, blueprint, RunStarted(now), new_run=True)
 

@@ -1,16 +1,17 @@
-"""The checks a route makes of the caller's key once it knows the task type."""
+"""The checks a route makes of the caller's key once it knows the task type or the request."""
 
 from __future__ import annotations
 
 import pytest
 
 from podium.auth.keys import ApiKey, Role
-from podium.auth.scope import CALLER_KEY, caller, caller_id, check_task_type
+from podium.auth.rules import Permission, key_may
+from podium.auth.scope import CALLER_KEY, caller, caller_id, check_task_type, require
 from podium.errors import ForbiddenError
 
 
-def _key(*roles: Role, task_types: tuple[str, ...] = ()) -> ApiKey:
-    return ApiKey("k", frozenset(roles), frozenset(task_types))
+def _key(*roles: Role, task_types: tuple[str, ...] = (), grants: tuple[str, ...] = ()) -> ApiKey:
+    return ApiKey("k", frozenset(roles), frozenset(task_types), frozenset(grants))
 
 
 def test_a_key_limited_to_types_is_refused_others_naming_the_type() -> None:
@@ -30,6 +31,23 @@ def test_a_key_limited_to_types_is_refused_others_naming_the_type() -> None:
 )
 def test_keys_without_types_and_admins_act_on_any_type(key: ApiKey | None) -> None:
     check_task_type(key, "ship", "task t1")
+
+
+def test_only_grantable_permissions_come_from_a_grant() -> None:
+    granted = _key(Role.OPERATOR, grants=("definitions:inline", "admin"))
+    assert key_may(granted, Permission.DEFINITIONS_INLINE)
+    # A grant of a role's permission, even written into the store by hand, gives nothing.
+    assert not key_may(granted, Permission.ADMIN)
+    assert key_may(_key(Role.ADMIN), Permission.DEFINITIONS_INLINE)
+    assert not key_may(_key(Role.OPERATOR), Permission.DEFINITIONS_INLINE)
+
+
+def test_require_names_the_field_and_the_grant() -> None:
+    require(None, Permission.DEFINITIONS_INLINE, "workflowDef", "run it")
+    with pytest.raises(ForbiddenError) as refused:
+        require(_key(Role.OPERATOR), Permission.DEFINITIONS_INLINE, "workflowDef", "run it")
+    assert refused.value.field == "workflowDef"
+    assert "definitions:inline" in refused.value.message
 
 
 def test_the_caller_is_read_from_the_scope_the_middleware_left() -> None:
