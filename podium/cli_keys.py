@@ -11,6 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from podium.auth.rules import GRANTABLE
 from podium.cli_output import client, echo_json, fail, stdout
 from podium.client import DEFAULT_SERVER
 
@@ -40,6 +41,7 @@ def _create_in_store(
         key_id=spec.get("keyId") or f"key-{secrets.token_hex(6)}",
         roles=frozenset(Role(role) for role in spec["roles"]),
         task_types=frozenset(spec["taskTypes"]),
+        grants=frozenset(spec["grants"]),
         description=spec["description"],
     )
     secret = new_secret()
@@ -73,6 +75,14 @@ def create(
         list[str] | None,
         typer.Option("--task-type", help="For worker keys: a task type it may poll."),
     ] = None,
+    grant: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--grant",
+            help="A permission beyond the roles' (repeatable): definitions:inline lets an "
+            "operator key start runs of inline workflowDefs.",
+        ),
+    ] = None,
     key_id: Annotated[str | None, typer.Option("--id", help="The key's id.")] = None,
     description: Annotated[str, typer.Option(help="What the key is for.")] = "",
     db: Annotated[
@@ -95,10 +105,17 @@ def create(
             f"unknown role {unknown[0]!r}; use one of {', '.join(sorted(allowed))}",
             param_hint="--role",
         )
+    refused = [g for g in grant or [] if g not in GRANTABLE]
+    if refused:
+        raise typer.BadParameter(
+            f"{refused[0]!r} cannot be granted; use {', '.join(sorted(GRANTABLE))}",
+            param_hint="--grant",
+        )
     spec = {
         "keyId": key_id,
         "roles": role,
         "taskTypes": task_type or [],
+        "grants": grant or [],
         "description": description,
     }
     if db or database_url:
@@ -109,13 +126,19 @@ def create(
     else:
         with client(server) as api:
             created = api.create_key(
-                role, key_id=key_id, task_types=task_type or [], description=description
+                role,
+                key_id=key_id,
+                task_types=task_type or [],
+                description=description,
+                grants=grant or [],
             )
     if as_json:
         echo_json(created)
         return
     out = stdout()
     out.print(f"key {created['keyId']} ({', '.join(created['roles'])})")
+    if created.get("grants"):
+        out.print(f"  grants: {', '.join(created['grants'])}")
     out.print(f"  secret: {created['keySecret']}  (shown this once)")
     out.print(f"  use as: PODIUM_API_KEY={created['keyId']}:{created['keySecret']}")
 
@@ -129,13 +152,14 @@ def list_keys(server: ServerOpt = DEFAULT_SERVER, as_json: JsonOpt = False) -> N
         echo_json(keys)
         return
     table = Table(box=box.SIMPLE_HEAD)
-    for column in ("key", "roles", "task types", "revoked", "description"):
+    for column in ("key", "roles", "task types", "grants", "revoked", "description"):
         table.add_column(column)
     for key in keys:
         table.add_row(
             key["keyId"],
             ", ".join(key.get("roles", [])),
             ", ".join(key.get("taskTypes", [])),
+            ", ".join(key.get("grants", [])),
             "yes" if key.get("revokedAt") else "",
             key.get("description", ""),
         )

@@ -236,9 +236,16 @@ class PodiumClient(EventsApi):
         key_id: str | None = None,
         task_types: list[str] | None = None,
         description: str = "",
+        grants: list[str] | None = None,
     ) -> dict[str, Any]:
         """A new API key; the answer holds its secret, shown this once."""
-        body = {"roles": roles, "taskTypes": task_types or [], "description": description}
+        body: dict[str, Any] = {
+            "roles": roles,
+            "taskTypes": task_types or [],
+            "description": description,
+        }
+        if grants:
+            body["grants"] = grants
         if key_id:
             body["keyId"] = key_id
         created: dict[str, Any] = self._json("POST", "/api/keys", json_body=body)

@@ -4,6 +4,7 @@ PodiumError
 ├── ValidationError            400  bad input: names the field
 │   └── DefinitionError        400  a workflow/task definition that cannot run
 │       └── DefinitionWarningsError  400  one that draws warnings, refused under strict
+├── ForbiddenError             403  the caller's key may not do this (a task type, a grant)
 ├── NotFoundError              404
 │   ├── WorkflowNotFoundError
 │   ├── DefinitionNotFoundError
@@ -26,6 +27,7 @@ __all__ = [
     "DefinitionError",
     "DefinitionNotFoundError",
     "DefinitionWarningsError",
+    "ForbiddenError",
     "LeaseLostError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -92,6 +94,13 @@ class DefinitionWarningsError(DefinitionError):
     """The definition draws warnings, and strict registration refuses them."""
 
     code = "E_DEFINITION_WARNINGS"
+
+
+class ForbiddenError(PodiumError):
+    """The caller's key may not do this."""
+
+    status_code = 403
+    code = "E_FORBIDDEN"
 
 
 class NotFoundError(PodiumError):

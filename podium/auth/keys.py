@@ -33,7 +33,9 @@ class ApiKey:
     key_id: str
     roles: frozenset[Role]
     task_types: frozenset[str] = field(default_factory=frozenset)
-    """For worker keys: the task types it may poll (empty: any)."""
+    """For worker keys: the only task types it may poll, finish, signal or log to (empty: any)."""
+    grants: frozenset[str] = field(default_factory=frozenset)
+    """Permissions granted beyond the roles' (only those ``rules.GRANTABLE`` names)."""
     description: str = ""
     disabled: bool = False
 
@@ -41,6 +43,7 @@ class ApiKey:
         return {
             "roles": sorted(self.roles),
             "taskTypes": sorted(self.task_types),
+            "grants": sorted(self.grants),
             "description": self.description,
         }
 
@@ -50,6 +53,7 @@ class ApiKey:
             key_id=key_id,
             roles=frozenset(Role(role) for role in body.get("roles", ())),
             task_types=frozenset(body.get("taskTypes", ())),
+            grants=frozenset(body.get("grants", ())),
             description=body.get("description", ""),
             disabled=disabled,
         )

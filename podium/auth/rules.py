@@ -1,6 +1,9 @@
 """Who may call what: each request needs one permission, and each role grants some.
 
 Anything not named here needs ADMIN, so a route added later is closed until it is listed.
+Some permissions are not a route's: the route asks for them once it has read the request
+(an inline ``workflowDef`` needs ``definitions:inline``); a key gets them from a role or as a
+grant of its own.
 """
 
 from __future__ import annotations
@@ -8,9 +11,9 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from podium.auth.keys import Role
+from podium.auth.keys import ApiKey, Role
 
-__all__ = ["Permission", "grants", "required_permission"]
+__all__ = ["GRANTABLE", "Permission", "grants", "key_may", "required_permission"]
 
 
 class Permission(StrEnum):
@@ -19,7 +22,12 @@ class Permission(StrEnum):
     WORK = "work"
     OPERATE = "operate"
     ADMIN = "admin"
+    DEFINITIONS_INLINE = "definitions:inline"
+    """Run a definition given with the request instead of a registered one."""
 
+
+GRANTABLE = frozenset({Permission.DEFINITIONS_INLINE})
+"""What a key may be granted beyond its roles: never a role's whole permission."""
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
@@ -66,3 +74,8 @@ def required_permission(method: str, path: str) -> Permission:
 
 def grants(roles: frozenset[Role], permission: Permission) -> bool:
     return any(permission in _GRANTS[role] for role in roles)
+
+
+def key_may(key: ApiKey, permission: Permission) -> bool:
+    """Whether ``key``'s roles, or a grant of its own, give it ``permission``."""
+    return grants(key.roles, permission) or (permission in GRANTABLE and permission in key.grants)

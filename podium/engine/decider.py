@@ -50,7 +50,7 @@ from podium.engine.events import (
     TimerFired,
     UpdateVariables,
 )
-from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus, derive_id
+from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus, run_scoped_id
 from podium.engine.timing import (
     WORKFLOW_TIMEOUT_KEY,
     http_lease_s,
@@ -291,7 +291,7 @@ class Decider:
         state = self.state
         seq = state.next_seq
         state.next_seq += 1
-        task_id = derive_id(state.run_id, f"{state.restarts}/{seq}")
+        task_id = run_scoped_id(state, f"{state.restarts}/{seq}")
         origin = retry_of or within
         loops = list(origin.scope_loops) if origin else []
         iterations = list(origin.scope_iterations) if origin else []
@@ -480,7 +480,7 @@ class Decider:
         if status in compensation.FAILED_ENDINGS and failure_workflow:
             self.commands.append(
                 StartChild(
-                    child_run_id=derive_id(state.run_id, f"failure/{state.restarts}/{self.now}"),
+                    child_run_id=run_scoped_id(state, f"failure/{state.restarts}/{self.now}"),
                     name=failure_workflow,
                     version=None,
                     input={

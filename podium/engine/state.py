@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 from collections.abc import Callable
 from copy import deepcopy
@@ -20,6 +21,7 @@ __all__ = [
     "TaskState",
     "TaskStatus",
     "derive_id",
+    "run_scoped_id",
 ]
 
 
@@ -91,8 +93,29 @@ def derive_id(parent_id: str, salt: str) -> str:
     )
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return _uuid_text(digest)
+
+
+def _uuid_text(digest: bytearray) -> str:
     h = digest.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def run_scoped_id(state: RunState, salt: str) -> str:
+    """The id of something a run makes (a task attempt, its failure workflow), from ``salt``.
+
+    Ids are still derived, so that a decision made twice makes the same ids, but from the
+    run's ``id_secret`` too: a task id is what a worker shows to act on a task, and one derived
+    from the run id alone could be computed by anyone who had seen the run id. Runs stored
+    before they had a secret keep deriving their ids as they always did.
+    """
+    if state.id_secret is None:
+        return derive_id(state.run_id, salt)
+    mac = hmac.new(bytes.fromhex(state.id_secret), f"{state.run_id}/{salt}".encode(), "sha256")
+    digest = bytearray(mac.digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x80  # version 8: RFC 9562's custom layout
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return _uuid_text(digest)
 
 
 @dataclass(slots=True)
@@ -195,6 +218,13 @@ class RunState:
     """How many SUB_WORKFLOW parents this run has (0 for a run started on its own)."""
     compensation: dict[str, Any] | None = None
     """The saga record: why compensation began and each step undone (see engine/compensation)."""
+    id_secret: str | None = None
+    """128 random bits (hex) the server draws when it makes the run, never shown by the API:
+    task and child ids are derived from them (``run_scoped_id``). None in runs stored before."""
+    created_by: str | None = None
+    """The id of the API key that started the run (None with auth off, or for child runs)."""
+    inline_definition: str | None = None
+    """The content hash of the definition, when the run was started with an inline one."""
 
     def clone(self) -> RunState:
         """A copy the engine may change; task inputs and outputs are never changed in place."""

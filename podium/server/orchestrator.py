@@ -8,6 +8,7 @@ be left half-advanced. Only after the commit are long polls woken and callers an
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from podium.errors import (
     ValidationError,
     WorkflowNotFoundError,
 )
+from podium.observability.audit import log_inline_run
 from podium.observability.context import correlation_id_var
 from podium.observability.observer import Observer
 from podium.resilience.policy import ResiliencePolicy, log_transition
@@ -135,20 +137,23 @@ class Orchestrator:
         correlation_id: str | None = None,
         idempotency_key: str | None = None,
         definition: WorkflowDef | None = None,
+        created_by: str | None = None,
     ) -> str:
         """Start a run of a registered workflow, or of ``definition`` (validated, not
         registered: the SDK's inline ``workflowDef``). A repeated idempotency key returns the
         first run. Without ``correlation_id``, the caller's ``X-Correlation-Id`` header is used,
-        and without that the run's own id: every run, and everything it causes, carries one."""
+        and without that the run's own id: every run, and everything it causes, carries one.
+        ``created_by`` is the key that asked; a run of an inline definition is logged with it
+        to ``podium.audit``."""
         run_id = str(uuid.uuid4())
         correlation_id = correlation_id or correlation_id_var.get()
         now = self.clock()
 
-        def unit(tx: StoreTx, outbox: Outbox) -> str:
+        def unit(tx: StoreTx, outbox: Outbox) -> tuple[str, str | None]:
             if idempotency_key:
                 existing = tx.get_idempotent_run(name, idempotency_key)
                 if existing is not None:
-                    return existing
+                    return existing, None
                 tx.put_idempotent_run(name, idempotency_key, run_id)
             frozen = self.definitions.freeze(tx, definition.to_json()) if definition else None
             self.start_run_tx(
@@ -164,10 +169,14 @@ class Orchestrator:
                 now,
                 frozen=frozen,
                 check_input=True,
+                created_by=created_by,
             )
-            return run_id
+            return run_id, frozen[0] if frozen else None
 
-        result: str = await self._write(unit, "start")
+        started, inline_key = await self._write(unit, "start")
+        if inline_key is not None:
+            log_inline_run(created_by, started, name, inline_key)
+        result: str = started
         return result
 
     def start_run_tx(
@@ -186,7 +195,10 @@ class Orchestrator:
         frozen: tuple[str, dict[str, Any], Blueprint] | None = None,
         check_input: bool = False,
         depth: int = 0,
+        created_by: str | None = None,
     ) -> RunState:
+        """Insert a new run and decide its start. ``frozen`` is an inline definition's
+        snapshot (recorded on the run as such); without it the registered one is resolved."""
         key, snapshot, blueprint = frozen or self.definitions.resolve(tx, name, version)
         if check_input:
             contract_hooks.check_start(self, tx, blueprint.definition, run_input)
@@ -204,6 +216,11 @@ class Orchestrator:
             parent_run_id=parent_run_id,
             parent_task_id=parent_task_id,
             depth=depth,
+            # Drawn here, not in the engine, which may not draw random numbers; a unit run
+            # again (PostgreSQL, after a lost race) draws afresh for the run it inserts afresh.
+            id_secret=secrets.token_hex(16),
+            created_by=created_by,
+            inline_definition=key if frozen is not None else None,
         )
         return self.decide_tx(tx, outbox, state, key, blueprint, RunStarted(now), new_run=True)
 
@@ -284,11 +301,14 @@ class Orchestrator:
         extend_lease: bool = False,
         lease_token: str | None = None,
         caller_key: str = fencing.OPEN,
+        check: Callable[[TaskState], None] | None = None,
     ) -> Claimed | None:
         """Record a worker's result. With ``next_for_worker``, also claim its next task.
 
         The result must come from the task's current lease (``fencing``): shown by its
-        ``lease_token``, or, without one, by ``caller_key`` and ``worker_id``. IN_PROGRESS
+        ``lease_token``, or, without one, by ``caller_key`` and ``worker_id``. ``check`` sees
+        the task first and may refuse it by raising (the caller's key may not act on its
+        type), in the same unit, so that nothing is recorded then. IN_PROGRESS
         keeps the task leased to its worker: for ``callback_after_s`` (after which it is
         handed out again, as Conductor postpones it), or for its response timeout
         (``extend_lease``, the SDK's heartbeat), whichever is longer.
@@ -306,6 +326,8 @@ class Orchestrator:
             if run is None:
                 raise WorkflowNotFoundError(f"no workflow run has id {run_id}", service="server")
             state, key = run
+            if check is not None and (task := state.task(task_id)) is not None:
+                check(task)
             fencing.check_lease(task_id, entry, worker_id, lease_token, caller_key)
             started = entry.started_at if entry else None
             polls = entry.poll_count if entry else 0
@@ -384,9 +406,10 @@ class Orchestrator:
         output: dict[str, Any] | None = None,
         worker_id: str | None = None,
         caller_key: str = fencing.OPEN,
+        check: Callable[[TaskState], None] | None = None,
     ) -> str:
         """Finish the active task ``ref`` of a run (a WAIT, or any task, from outside); a
-        task leased to a worker takes it as a result without the lease's token."""
+        task leased to a worker takes it as a result without the lease's token. ``check`` as for ``update_task``."""
         found = await self.store.read(lambda tx: tx.get_run(run_id))
         if found is None:
             raise WorkflowNotFoundError(f"no workflow run has id {run_id}", service="server")
@@ -395,13 +418,20 @@ class Orchestrator:
             raise TaskNotFoundError(
                 f"workflow {run_id} has no task '{ref}' (yet)", service="server", field="ref"
             )
+        if check is not None:
+            check(task)  # before its status is told, too
         if not task.status.is_active:
             raise TaskAlreadyFinishedError(
                 f"task '{ref}' of workflow {run_id} already ended as {task.status}",
                 service="server",
             )
         await self.update_task(
-            task.task_id, status, output=output, worker_id=worker_id, caller_key=caller_key
+            task.task_id,
+            status,
+            output=output,
+            worker_id=worker_id,
+            caller_key=caller_key,
+            check=check,
         )
         return task.task_id
 

@@ -7,10 +7,11 @@ import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from podium.auth.keys import ApiKey, Role, hash_secret, new_secret
 from podium.auth.middleware import Authenticator
+from podium.auth.rules import GRANTABLE
 from podium.auth.tokens import issue_token
 from podium.errors import ConflictError, NotFoundError, PodiumError
 from podium.server.requests import read_json, read_model
@@ -41,7 +42,19 @@ class NewKey(BaseModel):
     keyId: str | None = Field(default=None, pattern=_KEY_ID.pattern)
     roles: list[Role] = Field(min_length=1)
     taskTypes: list[str] = Field(default_factory=list)
+    grants: list[str] = Field(default_factory=list)
     description: str = ""
+
+    @field_validator("grants")
+    @classmethod
+    def _grantable(cls, grants: list[str]) -> list[str]:
+        for grant in grants:
+            if grant not in GRANTABLE:
+                raise ValueError(
+                    f"{grant!r} cannot be granted; grantable: {', '.join(sorted(GRANTABLE))} "
+                    "(a role's permissions come with the role)"
+                )
+        return grants
 
 
 def _authenticator(request: Request) -> Authenticator | None:
@@ -74,6 +87,7 @@ async def create_key(request: Request) -> dict[str, Any]:
         key_id=spec.keyId or f"key-{secrets.token_hex(6)}",
         roles=frozenset(spec.roles),
         task_types=frozenset(spec.taskTypes),
+        grants=frozenset(spec.grants),
         description=spec.description,
     )
     secret = new_secret()

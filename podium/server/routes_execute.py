@@ -12,6 +12,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from podium.auth.scope import caller_id
+from podium.server.access import check_inline
 from podium.server.limits import check_fork_width, check_run_input, settings_of
 from podium.server.orchestrator import RunView
 from podium.server.requests import inline_definition, read_json, read_model
@@ -50,6 +52,8 @@ async def execute(
     body = read_model(StartWorkflowRequest, data)
     settings = settings_of(request)
     check_run_input(settings, name, body.input)
+    if body.workflowDef is not None:
+        check_inline(request)  # refused before the definition is even read
     definition = inline_definition(body)
     if definition is not None:
         check_fork_width(settings, definition, "workflowDef.")
@@ -61,6 +65,7 @@ async def execute(
         correlation_id=body.correlationId,
         idempotency_key=body.idempotencyKey or request.headers.get("idempotency-key"),
         definition=definition,
+        created_by=caller_id(request.scope),
     )
     refs = {ref.strip() for ref in (waitUntilTaskRef or "").split(",") if ref.strip()}
     deadline = time.monotonic() + min(max(waitForSeconds, 0), _MAX_WAIT_S)

@@ -16,6 +16,7 @@ from podium.engine.state import TaskStatus
 from podium.errors import PodiumError, ValidationError
 from podium.observability.context import traceparent_var
 from podium.server import fencing
+from podium.server.access import check_sync, check_task, check_task_id, task_check
 from podium.server.error_bodies import internal_error_body
 from podium.server.limits import check_task_output, settings_of
 from podium.server.orchestrator import Claimed
@@ -166,6 +167,7 @@ async def _apply(
         extend_lease=body.extendLease,
         lease_token=body.leaseToken,
         caller_key=_caller_key(request),
+        check=task_check(request),
     )
     if claimed is not None:
         # A worker handed its next task never polls for it: its queue is served all the same.
@@ -293,7 +295,13 @@ async def _signal(
         raise ValidationError("the output must be a JSON object", field="body")
     check_task_output(settings_of(request), f"'{ref}' of workflow {workflow_id}", output)
     return await orchestrator_of(request).signal(
-        workflow_id, ref, task_status, output, worker_id=workerid, caller_key=_caller_key(request)
+        workflow_id,
+        ref,
+        task_status,
+        output,
+        worker_id=workerid,
+        caller_key=_caller_key(request),
+        check=task_check(request),
     )
 
 
@@ -314,6 +322,7 @@ async def update_by_ref_sync(
     workflow_id: str, ref: str, status: str, request: Request, workerid: str | None = None
 ) -> dict[str, Any]:
     """As ``update_by_ref``, answering the run as it stands after the update."""
+    check_sync(request)
     await _signal(workflow_id, ref, status, request, workerid)
     view = await orchestrator_of(request).get_run(workflow_id)
     return run_json(view.state, view.entries)
@@ -323,6 +332,7 @@ async def update_by_ref_sync(
 async def get_logs(task_id: str, request: Request) -> list[dict[str, Any]]:
     """The task's log lines (Conductor's ``TaskExecLog``), oldest first."""
     _, task = await orchestrator_of(request).find_task(task_id)
+    check_task(request, task)
     return task.logs
 
 
@@ -342,6 +352,7 @@ async def add_log(task_id: str, request: Request) -> Response:
     limit: int = request.app.state.settings.max_payload_bytes
     if len(raw) > limit:
         raise ValidationError(f"the log line is over {limit} bytes", field="body")
+    await check_task_id(request, task_id)
     await orchestrator_of(request).add_task_log(task_id, line)
     return Response(status_code=204)
 
@@ -349,4 +360,5 @@ async def add_log(task_id: str, request: Request) -> Response:
 @router.get("/{task_id}")
 async def get_task(task_id: str, request: Request) -> dict[str, Any]:
     view, task = await orchestrator_of(request).find_task(task_id)
+    check_task(request, task)
     return task_json(view.state, task, view.entries.get(task_id), view.blames.get(task_id))

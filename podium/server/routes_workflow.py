@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
+from podium.auth.scope import caller_id
 from podium.engine.events import (
     PauseRun,
     RerunRun,
@@ -19,6 +20,7 @@ from podium.engine.events import (
 )
 from podium.engine.state import RunState
 from podium.errors import ValidationError
+from podium.server.access import check_inline
 from podium.server.diagnostics import waiting_diagnostics
 from podium.server.limits import check_fork_width, check_run_input, settings_of
 from podium.server.requests import inline_definition, parse_bool, read_json, read_model
@@ -46,6 +48,8 @@ async def start_with_request(request: Request) -> PlainTextResponse:
     body = read_model(StartWorkflowRequest, await read_json(request, empty={}))
     settings = settings_of(request)
     check_run_input(settings, body.name, body.input)
+    if body.workflowDef is not None:
+        check_inline(request)  # refused before the definition is even read
     definition = inline_definition(body)
     if definition is not None:
         check_fork_width(settings, definition, "workflowDef.")
@@ -56,6 +60,7 @@ async def start_with_request(request: Request) -> PlainTextResponse:
         correlation_id=body.correlationId,
         idempotency_key=body.idempotencyKey or request.headers.get("idempotency-key"),
         definition=definition,
+        created_by=caller_id(request.scope),
     )
     return PlainTextResponse(run_id)
 
@@ -114,6 +119,7 @@ async def start_by_name(
         input=run_input,
         correlation_id=correlationId,
         idempotency_key=idempotencyKey or idempotency_key_header,
+        created_by=caller_id(request.scope),
     )
     return PlainTextResponse(run_id)
 

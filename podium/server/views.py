@@ -122,6 +122,8 @@ def run_json(
         "priority": 0,
         "idempotencyKey": state.idempotency_key,
         "traceId": run_trace_id(state.run_id),
+        "createdBy": state.created_by,
+        "inlineDefinitionHash": state.inline_definition,
     }
     culprit = next((t for t in failed if t.task_id in blames), None)
     if culprit is not None and state.status.is_terminal:
@@ -163,4 +165,6 @@ def summary_json(state: RunState) -> dict[str, Any]:
         "output": state.output,
         "failedReferenceTaskNames": ",".join(state.failed_refs),
         "priority": 0,
+        "createdBy": state.created_by,
+        "inlineDefinitionHash": state.inline_definition,
     }
