@@ -88,6 +88,14 @@ class Settings:
     no_worker_warning_s: float = 30.0
     """A task that has waited this long while no worker polled its type is reported on its
     run ("no worker has polled type 'x'")."""
+    http_task_allow: tuple[str, ...] = ()
+    """Targets HTTP tasks may call though the built-in rules deny them: addresses, networks
+    (``10.0.0.0/8``), host names (``*.example.com``) or ``*``, each optionally ``:port``."""
+    http_task_deny: tuple[str, ...] = ()
+    """Targets HTTP tasks may not call, in the same form (see ``server/http_targets``)."""
+    http_task_strict: bool = False
+    """Deny loopback, the private ranges and ``0.0.0.0`` too (link-local and metadata
+    addresses and the server's own port are denied always)."""
     retention_days: float | None = None
     """Ended runs older than this are removed (None: kept for ever)."""
     retention_mode: str = "delete"
@@ -145,6 +153,9 @@ class Settings:
             sweep_interval_s=_env_float("PODIUM_SWEEP_INTERVAL_S", d.sweep_interval_s),
             http_task_concurrency=_env_int("PODIUM_HTTP_TASK_CONCURRENCY", d.http_task_concurrency),
             no_worker_warning_s=_env_float("PODIUM_NO_WORKER_WARNING_S", d.no_worker_warning_s),
+            http_task_allow=_env_list("PODIUM_HTTP_TASK_ALLOW"),
+            http_task_deny=_env_list("PODIUM_HTTP_TASK_DENY"),
+            http_task_strict=_env_bool("PODIUM_HTTP_TASK_STRICT", d.http_task_strict),
             retention_days=_env_float_or_none("PODIUM_RETENTION_DAYS"),
             retention_mode=os.environ.get("PODIUM_RETENTION_MODE", d.retention_mode),
             retention_batch=_env_int("PODIUM_RETENTION_BATCH", d.retention_batch),

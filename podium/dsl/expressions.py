@@ -30,6 +30,7 @@ __all__ = [
     "reference_root",
     "reference_segments",
     "references",
+    "rendered_parts",
     "resolve",
 ]
 
@@ -211,6 +212,24 @@ def _resolve_string(text: str, context: Mapping[str, Any]) -> Any:
             assert isinstance(part, _Ref)
             pieces.append(_to_text(_lookup(context, part.segments)))
     return "".join(pieces)
+
+
+def rendered_parts(text: str, context: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """The pieces ``text`` is interpolated from: each as text, with its reference path (None
+    for literal text). Joined, they are what :func:`resolve` makes of a string holding more
+    than one piece; a caller can tell from them which characters a given reference produced.
+
+    ``rendered_parts("Bearer ${workflow.input.t}", ctx)`` gives
+    ``[("Bearer ", None), ("abc", "workflow.input.t")]``.
+    """
+    pieces: list[tuple[str, str | None]] = []
+    for part in _parse_template(text).parts:
+        if type(part) is str:
+            pieces.append((part, None))
+        else:
+            assert isinstance(part, _Ref)
+            pieces.append((_to_text(_lookup(context, part.segments)), part.path))
+    return pieces
 
 
 def resolve(template: Any, context: Mapping[str, Any]) -> Any:

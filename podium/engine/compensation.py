@@ -24,6 +24,7 @@ from podium.dsl import expressions
 from podium.dsl.models import TaskType, WorkflowTask
 from podium.engine.context import expression_context
 from podium.engine.events import CancelTimer
+from podium.engine.secret_refs import secret_note
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
 from podium.engine.timing import WORKFLOW_TIMEOUT_KEY
 
@@ -213,7 +214,15 @@ def _start(d: Decider, ref: str) -> TaskState | None:
     context["compensated"] = context.get(ref) or {}
     resolved = expressions.resolve(undo.inputParameters, context)
     task_input = resolved if isinstance(resolved, dict) else {"value": resolved}
-    return d.schedule(WorkflowTask.model_validate(spec), dynamic=spec, task_input=task_input)
+    # The undo step is the definition's own, so its HTTP call may use secrets.
+    secrets = (
+        secret_note(undo.inputParameters, task_input, context)
+        if undo.type == TaskType.HTTP
+        else None
+    )
+    return d.schedule(
+        WorkflowTask.model_validate(spec), dynamic=spec, task_input=task_input, secrets=secrets
+    )
 
 
 def _record(entry: dict[str, Any], task: TaskState) -> None:

@@ -50,6 +50,7 @@ from podium.engine.events import (
     TimerFired,
     UpdateVariables,
 )
+from podium.engine.secret_refs import secret_note
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus, run_scoped_id
 from podium.engine.timing import (
     WORKFLOW_TIMEOUT_KEY,
@@ -281,12 +282,15 @@ class Decider:
         loop: tuple[str, int] | None = None,
         dynamic: dict[str, Any] | None = None,
         task_input: dict[str, Any] | None = None,
+        secrets: dict[str, Any] | None = None,
     ) -> TaskState:
         """Add an attempt of ``step`` and start it.
 
         The new task runs in the loop iterations of ``within`` (the task it follows), plus
         ``loop`` (a DO_WHILE and iteration) when it opens a loop body; a retry keeps those of
         the attempt it retries. ``dynamic`` is the step's JSON when no definition holds it.
+        ``secrets`` notes where a ``task_input`` resolved from a definition's HTTP template
+        holds its secret references (``engine/secret_refs``).
         """
         state = self.state
         seq = state.next_seq
@@ -301,8 +305,13 @@ class Decider:
         if retry_of is not None and (retry_of.dynamic_step or step.type == TaskType.JOIN):
             # Made at run time, not from the definition: a branch's input, a JOIN's joinOn.
             dynamic, task_input = retry_of.dynamic_step, dict(retry_of.input)
+            secrets = retry_of.secrets
         if task_input is None:
-            task_input = expressions.resolve(step.inputParameters, expression_context(state))
+            context = expression_context(state)
+            task_input = expressions.resolve(step.inputParameters, context)
+            if step.type == TaskType.HTTP and dynamic is None:
+                # Only a definition's own steps may use secrets: a dynamic one is made of data.
+                secrets = secret_note(step.inputParameters, task_input, context)
         delay_ms = step.startDelay * 1000
         retry_count = 0
         if retry_of is not None:
@@ -326,6 +335,7 @@ class Decider:
             scope_loops=loops,
             scope_iterations=iterations,
             dynamic_step=dynamic,
+            secrets=secrets,
         )
         state.tasks.append(task)
         if not rework.take_pending_skip(self, task):

@@ -38,6 +38,7 @@ from podium.server import (
 from podium.server.body_limit import BodyLimit
 from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
+from podium.server.http_targets import TargetPolicy
 from podium.server.http_tasks import HttpTaskExecutor
 from podium.server.limits import engine_limits
 from podium.server.orchestrator import Orchestrator
@@ -85,6 +86,13 @@ def create_app(
 ) -> FastAPI:
     """The server for ``settings``; ``store`` defaults to the backend they name, ``spans``
     to what the ``OTEL_*`` variables configure (usually nothing)."""
+    # Built first: a bad PODIUM_HTTP_TASK_* entry stops the server before it opens anything.
+    targets = TargetPolicy(
+        settings.http_task_allow,
+        settings.http_task_deny,
+        strict=settings.http_task_strict,
+        own_port=settings.port,
+    )
     backend: Store = store or store_for(settings)
     emitter = spans or SpanEmitter.from_env("podium-server")
 
@@ -99,6 +107,7 @@ def create_app(
             concurrency=settings.http_task_concurrency,
             secrets=SecretResolver(settings.secrets_file),
             max_output_bytes=settings.max_task_output_bytes,
+            targets=targets,
         )
         sweeper.start()
         executor.start()

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from typing import Any
 
 import aiohttp
 import orjson
@@ -19,8 +18,10 @@ from podium.engine.decider import HTTP_QUEUE
 from podium.engine.state import TaskStatus
 from podium.errors import PodiumError
 from podium.observability.context import task_traceparent
+from podium.server.http_calls import call_http
+from podium.server.http_targets import CheckedResolver, TargetPolicy
 from podium.server.orchestrator import Claimed, Orchestrator
-from podium.server.secrets import MissingSecretError, SecretResolver
+from podium.server.secrets import SecretResolver
 
 __all__ = ["HttpTaskExecutor", "call_http"]
 
@@ -28,84 +29,6 @@ log = logging.getLogger("podium.http_tasks")
 
 
 _IDLE_CONNECTION_S = 3.0
-
-
-async def call_http(
-    session: aiohttp.ClientSession,
-    spec: Any,
-    ids: dict[str, str] | None = None,
-    secrets: SecretResolver | None = None,
-) -> tuple[TaskStatus, dict[str, Any], str | None]:
-    """Make the call an HTTP task describes; the outcome as (status, output, reason).
-
-    ``ids`` (trace context, correlation and request ids) are sent as headers unless the task
-    sets those headers itself. ``${workflow.secrets.NAME}`` in the URI, headers and body is
-    replaced by the secret for the call only; reasons quote the URI as written, unresolved."""
-    if not isinstance(spec, dict) or not spec.get("uri"):
-        return TaskStatus.FAILED_WITH_TERMINAL_ERROR, {}, "http_request.uri is missing"
-    method = str(spec.get("method") or "GET").upper()
-    shown_uri = str(spec["uri"])
-    resolver = secrets or SecretResolver()
-    try:
-        uri = resolver.resolve(shown_uri)
-        raw_headers = resolver.resolve(spec.get("headers") or {})
-        body = resolver.resolve(spec.get("body"))
-    except MissingSecretError as exc:
-        return TaskStatus.FAILED_WITH_TERMINAL_ERROR, {}, f"HTTP {method} {shown_uri}: {exc}"
-    headers = {
-        str(k): str(v) for k, v in (raw_headers if isinstance(raw_headers, dict) else {}).items()
-    }
-    for name, value in (ids or {}).items():
-        if name.lower() not in {key.lower() for key in headers}:
-            headers[name] = value
-    if spec.get("accept"):
-        headers.setdefault("Accept", str(spec["accept"]))
-    content: bytes | None = None
-    if body is not None and method not in ("GET", "HEAD"):
-        if isinstance(body, str | bytes):
-            content = body.encode() if isinstance(body, str) else body
-        else:
-            content = orjson.dumps(body)
-            headers.setdefault("Content-Type", str(spec.get("contentType") or "application/json"))
-    try:
-        timeout = aiohttp.ClientTimeout(
-            sock_connect=float(spec.get("connectionTimeOut") or 10_000) / 1000,
-            sock_read=float(spec.get("readTimeOut") or 30_000) / 1000,
-        )
-        async with session.request(
-            method, uri, headers=headers, data=content, timeout=timeout
-        ) as response:
-            raw = await response.read()
-            status, reason_phrase = response.status, response.reason or ""
-            response_headers = {str(k): v for k, v in response.headers.items()}
-    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        # aiohttp's message may quote the resolved URI: name the exception type only then.
-        detail = str(exc) if uri == shown_uri else "(details withheld: the URI holds a secret)"
-        return (
-            TaskStatus.FAILED,
-            {},
-            f"HTTP {method} {shown_uri} failed: {type(exc).__name__}: {detail}",
-        )
-    text = raw.decode("utf-8", "replace")
-    try:
-        response_body: Any = orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError:
-        response_body = text
-    output = {
-        "response": {
-            "statusCode": status,
-            "reasonPhrase": reason_phrase,
-            "headers": response_headers,
-            "body": response_body,
-        }
-    }
-    if 200 <= status < 300:
-        return TaskStatus.COMPLETED, output, None
-    return (
-        TaskStatus.FAILED,
-        output,
-        f"HTTP {method} {shown_uri} answered {status} {reason_phrase}: {text[:500]}",
-    )
 
 
 def _ids(claimed: Claimed) -> dict[str, str]:
@@ -129,10 +52,12 @@ class HttpTaskExecutor:
         concurrency: int = 32,
         secrets: SecretResolver | None = None,
         max_output_bytes: int | None = None,
+        targets: TargetPolicy | None = None,
     ) -> None:
         self.orchestrator = orchestrator
         self.max_output_bytes = max_output_bytes
         self.secrets = secrets or SecretResolver()
+        self.targets = targets or TargetPolicy()
         self.concurrency = concurrency
         self.worker_id = f"podium-http-{uuid.uuid4().hex[:8]}"
         self._dispatcher: asyncio.Task[None] | None = None
@@ -145,9 +70,12 @@ class HttpTaskExecutor:
         # (uvicorn's and Node's are 5 s): reusing one the service is closing at that moment
         # fails the call ("Can not write request body") though the service is healthy, which
         # would count against its circuit breaker.
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(keepalive_timeout=_IDLE_CONNECTION_S)
+        # Names are checked as they are resolved, and the connection goes to the address
+        # checked (see ``http_targets``).
+        connector = aiohttp.TCPConnector(
+            keepalive_timeout=_IDLE_CONNECTION_S, resolver=CheckedResolver(self.targets)
         )
+        self._session = aiohttp.ClientSession(connector=connector)
         self._dispatcher = asyncio.get_running_loop().create_task(
             self._dispatch(), name="podium-http"
         )
@@ -205,7 +133,12 @@ class HttpTaskExecutor:
         spec = claimed.task.input.get("http_request")
         try:
             status, output, reason = await call_http(
-                self._session, spec, _ids(claimed), self.secrets
+                self._session,
+                spec,
+                _ids(claimed),
+                self.secrets,
+                note=claimed.task.secrets,
+                policy=self.targets,
             )
         except Exception as exc:
             # Our bug, not the service's: fail the attempt now rather than at lease expiry.

@@ -1,24 +1,32 @@
 """Secrets HTTP tasks refer to as ``${workflow.secrets.NAME}``, read when the call is made.
 
 A run's history keeps the reference, never the value: the engine leaves the text as it is and
-only the HTTP executor swaps values in, for the request it is about to send. Values come from
-``PODIUM_SECRET_<NAME>`` variables or from the JSON file ``PODIUM_SECRETS_FILE`` names (the
-variable wins), both read at call time so a rotated secret is used at once.
+only the HTTP executor swaps values in, for the request it is about to send. It swaps them in
+only where the engine noted that the definition's own template put a reference
+(``engine/secret_refs``): the same text arriving in data (a run's input, a worker's output) is
+sent as the text it is. Values come from ``PODIUM_SECRET_<NAME>`` variables or from the JSON
+file ``PODIUM_SECRETS_FILE`` names (the variable wins), both read at call time so a rotated
+secret is used at once.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-__all__ = ["MissingSecretError", "SecretResolver"]
+from podium.engine.secret_refs import SECRET_FIELDS
 
-_REFERENCE = re.compile(r"\$\{workflow\.secrets\.([A-Za-z0-9_.-]+)\}")
+__all__ = ["FilledRequest", "MissingSecretError", "SecretResolver"]
+
+log = logging.getLogger("podium.http_tasks")
 
 
 class MissingSecretError(LookupError):
@@ -59,14 +67,78 @@ class SecretResolver:
             raise MissingSecretError(name)
         return found
 
-    def resolve(self, value: Any) -> Any:
-        """``value`` with every secret reference in its strings replaced by the secret."""
-        if isinstance(value, str):
-            if "${workflow.secrets." not in value:
-                return value
-            return _REFERENCE.sub(lambda m: self.value(m.group(1)), value)
-        if isinstance(value, dict):
-            return {key: self.resolve(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self.resolve(item) for item in value]
-        return value
+    def fill(self, spec: Mapping[str, Any], note: Mapping[str, Any] | None) -> FilledRequest:
+        """``spec``'s uri, headers and body with a secret at every place ``note`` names.
+
+        Raises:
+            MissingSecretError: a secret the template refers to is not configured.
+        """
+        fields = {name: spec.get(name) for name in SECRET_FIELDS}
+        names: list[str] = []
+        secret_fields: set[str] = set()
+        secret_headers: set[str] = set()
+        copied: set[str] = set()
+        for spot in (note or {}).get("at") or []:
+            path = list(spot.get("path") or [])
+            if len(path) < 2 or path[0] != "http_request" or path[1] not in fields:
+                continue
+            field = str(path[1])
+            if field not in copied:  # the task's input is never changed
+                fields[field] = copy.deepcopy(fields[field])
+                copied.add(field)
+            filled = self._fill_at(fields, path[1:], spot.get("spans") or [], names)
+            if filled:
+                secret_fields.add(field)
+                if field == "headers" and len(path) > 2:
+                    secret_headers.add(str(path[2]).lower())
+        return FilledRequest(
+            uri=str(fields["uri"]),
+            headers=fields["headers"],
+            body=fields["body"],
+            names=tuple(dict.fromkeys(names)),
+            secret_headers=frozenset(secret_headers),
+            body_has_secret="body" in secret_fields,
+        )
+
+    def _fill_at(
+        self, fields: dict[str, Any], path: list[Any], spans: list[Any], names: list[str]
+    ) -> bool:
+        parent: Any = fields
+        for segment in path[:-1]:
+            parent = _child(parent, segment)
+        text = _child(parent, path[-1])
+        if not isinstance(text, str):
+            return False
+        # Right to left, so that the offsets still to use stay where they were.
+        for start, end, name in sorted(spans, reverse=True):
+            if text[start:end] != "${workflow.secrets." + str(name) + "}":
+                # The input is not what the note was made from: send it as it stands.
+                log.warning("a secret note does not match its HTTP task's input; not used")
+                return False
+        for start, end, name in sorted(spans, reverse=True):
+            text = text[:start] + self.value(str(name)) + text[end:]
+            names.append(str(name))
+        parent[path[-1]] = text
+        return True
+
+
+def _child(value: Any, segment: Any) -> Any:
+    if isinstance(value, list) and isinstance(segment, int) and 0 <= segment < len(value):
+        return value[segment]
+    if isinstance(value, dict) and isinstance(segment, str):
+        return value.get(segment)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class FilledRequest:
+    """The parts of an HTTP task's request that may hold secrets, with them put in."""
+
+    uri: str
+    headers: Any
+    body: Any
+    names: tuple[str, ...]
+    """The secrets put in, by name: a request with any must go only to the origin noted."""
+    secret_headers: frozenset[str]
+    """Headers (lower case) holding a secret: dropped when a redirect leaves the origin."""
+    body_has_secret: bool

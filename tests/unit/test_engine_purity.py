@@ -90,6 +90,7 @@ def test_the_engine_modules_import_nothing_impure():
         "podium.engine.loops",
         "podium.engine.rework",
         "podium.engine.routing_slip",
+        "podium.engine.secret_refs",
         "podium.engine.state",
         "podium.engine.system_tasks",
         "podium.engine.timing",

@@ -43,9 +43,8 @@ def test_the_resolver_reads_variables_then_the_file(tmp_path):
     resolver = SecretResolver(
         str(secrets_file), env={"PODIUM_SECRET_API_TOKEN": "t", "PODIUM_SECRET_BOTH": "env"}
     )
-    assert resolver.resolve(
-        {"h": ["Bearer ${workflow.secrets.API_TOKEN}", "${workflow.secrets.from-file}"]}
-    ) == {"h": ["Bearer t", "f"]}
+    assert resolver.value("API_TOKEN") == "t"
+    assert resolver.value("from-file") == "f"
     assert resolver.value("both") == "env"
     with pytest.raises(MissingSecretError, match="PODIUM_SECRET_ABSENT"):
-        resolver.resolve("${workflow.secrets.absent}")
+        resolver.value("absent")
