@@ -41,6 +41,7 @@ from podium.server.fast_path import FastPath
 from podium.server.http_targets import TargetPolicy
 from podium.server.http_tasks import HttpTaskExecutor
 from podium.server.limits import engine_limits
+from podium.server.openapi import describe
 from podium.server.orchestrator import Orchestrator
 from podium.server.poll_log import PollLog
 from podium.server.request_context import RequestContext
@@ -66,6 +67,12 @@ class _PodiumApp(FastAPI):
 
     authenticator: Authenticator | None = None
     max_body_bytes: int = Settings().max_payload_bytes
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document with every route's real answers (``server.openapi``)."""
+        if self.openapi_schema is None:
+            self.openapi_schema = describe(super().openapi(), self.state.settings)
+        return self.openapi_schema
 
     def build_middleware_stack(self) -> ASGIApp:
         app: ASGIApp = FastPath(super().build_middleware_stack())

@@ -15,6 +15,7 @@ from podium.auth.rules import GRANTABLE
 from podium.auth.tokens import issue_token
 from podium.errors import ConflictError, NotFoundError, PodiumError
 from podium.server.requests import read_json, read_model
+from podium.server.schemas import inline_schema
 from podium.server.state import orchestrator_of
 from podium.store.base import StoreTx
 
@@ -57,12 +58,16 @@ class NewKey(BaseModel):
         return grants
 
 
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": inline_schema(model)}}, "required": True}
+
+
 def _authenticator(request: Request) -> Authenticator | None:
     found: Authenticator | None = request.app.state.authenticator
     return found
 
 
-@router.post("/api/token")
+@router.post("/api/token", openapi_extra={"requestBody": _body(TokenRequest)})
 async def token(request: Request) -> dict[str, str]:
     """Exchange a key for a token (send it back as ``X-Authorization``). 404 with auth off,
     as Conductor OSS answers, which Conductor's SDKs take to mean "no auth"."""
@@ -79,7 +84,7 @@ async def token(request: Request) -> dict[str, str]:
     return {"token": issue_token(key.key_id, signing, now_s, settings.token_ttl_s)}
 
 
-@router.post("/api/keys")
+@router.post("/api/keys", openapi_extra={"requestBody": _body(NewKey)})
 async def create_key(request: Request) -> dict[str, Any]:
     """A new key; its secret is in this answer only (the store keeps a hash)."""
     spec = read_model(NewKey, await read_json(request, empty={}))

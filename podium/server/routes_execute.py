@@ -17,7 +17,7 @@ from podium.server.access import check_inline
 from podium.server.limits import check_fork_width, check_run_input, settings_of
 from podium.server.orchestrator import RunView
 from podium.server.requests import inline_definition, read_json, read_model
-from podium.server.schemas import StartWorkflowRequest
+from podium.server.schemas import StartWorkflowRequest, inline_schema
 from podium.server.state import orchestrator_of
 from podium.server.views import run_json
 
@@ -30,13 +30,25 @@ _FIRST_CHECK_S = 0.005
 _LONGEST_CHECK_S = 0.1
 
 
+def _body_schema() -> dict[str, Any]:
+    """A StartWorkflowRequest without the name and version, which the path gives."""
+    schema = inline_schema(StartWorkflowRequest)
+    for key in ("name", "version"):
+        schema["properties"].pop(key)
+    schema.pop("required", None)
+    return schema
+
+
+_BODY = {"content": {"application/json": {"schema": _body_schema()}}}
+
+
 def _done(view: RunView, wait_until_refs: set[str]) -> bool:
     if view.state.status.is_terminal:
         return True
     return any(task.ref in wait_until_refs for task in view.state.tasks)
 
 
-@router.post("/execute/{name}/{version}")
+@router.post("/execute/{name}/{version}", openapi_extra={"requestBody": _BODY})
 async def execute(
     name: str,
     version: int,

@@ -20,6 +20,20 @@ router = APIRouter(prefix="/api/workflow", tags=["workflow"])
 _OPEN = (str(RunStatus.RUNNING), str(RunStatus.PAUSED))
 _MAX_RUNS = 1000
 _IDS_BODY = {"content": {"application/json": {"schema": {"type": "array", "items": {}}}}}
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_SEARCH_BODY = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "title": "CorrelationIdsSearchRequest",
+                "type": "object",
+                "required": ["workflowNames", "correlationIds"],
+                "properties": {"workflowNames": _STRINGS, "correlationIds": _STRINGS},
+            }
+        }
+    },
+    "required": True,
+}
 
 
 def _strings(value: Any, field: str) -> list[str]:
@@ -55,7 +69,7 @@ async def _correlated(
     return result
 
 
-@router.post("/correlated/batch")
+@router.post("/correlated/batch", openapi_extra={"requestBody": _SEARCH_BODY})
 async def correlated_batch(
     request: Request, includeClosed: str | None = None, includeTasks: str | None = None
 ) -> dict[str, list[dict[str, Any]]]:

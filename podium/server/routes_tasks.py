@@ -70,7 +70,8 @@ _BATCH_ANSWER: dict[int | str, dict[str, Any]] = {
     }
 }
 _OUTPUT_BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
-_LOG_BODY = {"content": {"application/json": {"schema": {"type": "string"}}}}
+_LOG_LINE = {"schema": {"type": "string", "minLength": 1}}
+_LOG_BODY = {"content": {"application/json": _LOG_LINE, "text/plain": _LOG_LINE}}
 
 
 def _claimed_json(claimed: Claimed) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from podium.server.schemas import (
     SearchParams,
     SkipTaskRequest,
     StartWorkflowRequest,
+    inline_schema,
 )
 from podium.server.search import parse_search, search_runs
 from podium.server.state import orchestrator_of
@@ -40,9 +41,15 @@ router = APIRouter(prefix="/api/workflow", tags=["workflow"])
 
 _FLAG_VALUES = frozenset({"", "true", "false", "1", "0", "yes", "no"})
 _INPUT_BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
+_START_BODY = {
+    "content": {"application/json": {"schema": inline_schema(StartWorkflowRequest)}},
+    "required": True,
+}
+_RERUN_BODY = {"content": {"application/json": {"schema": inline_schema(RerunWorkflowRequest)}}}
+_SKIP_BODY = {"content": {"application/json": {"schema": inline_schema(SkipTaskRequest)}}}
 
 
-@router.post("", response_class=PlainTextResponse)
+@router.post("", response_class=PlainTextResponse, openapi_extra={"requestBody": _START_BODY})
 async def start_with_request(request: Request) -> PlainTextResponse:
     """Start a run from Conductor's StartWorkflowRequest; answers the workflow id."""
     body = read_model(StartWorkflowRequest, await read_json(request, empty={}))
@@ -216,7 +223,11 @@ async def retry(workflow_id: str, request: Request) -> dict[str, Any]:
     return {"workflowId": workflow_id, "status": str(state.status)}
 
 
-@router.post("/{workflow_id}/rerun", response_class=PlainTextResponse)
+@router.post(
+    "/{workflow_id}/rerun",
+    response_class=PlainTextResponse,
+    openapi_extra={"requestBody": _RERUN_BODY},
+)
 async def rerun(workflow_id: str, request: Request) -> PlainTextResponse:
     """Run an ended run again from one of its tasks (``reRunFromTaskId``), or from the start."""
     body = read_model(RerunWorkflowRequest, await read_json(request, empty={}))
@@ -235,7 +246,9 @@ async def rerun(workflow_id: str, request: Request) -> PlainTextResponse:
     return PlainTextResponse(workflow_id)
 
 
-@router.put("/{workflow_id}/skiptask/{task_reference_name}")
+@router.put(
+    "/{workflow_id}/skiptask/{task_reference_name}", openapi_extra={"requestBody": _SKIP_BODY}
+)
 async def skip_task(workflow_id: str, task_reference_name: str, request: Request) -> Response:
     """Skip a step: an active task ends SKIPPED now; a step not reached yet is skipped then."""
     body = read_model(SkipTaskRequest, await read_json(request, empty={}))

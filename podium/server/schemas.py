@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from podium.engine.state import TaskStatus
 
 __all__ = [
+    "ErrorBody",
     "RerunWorkflowRequest",
     "SearchParams",
     "SkipTaskRequest",
@@ -17,6 +18,18 @@ __all__ = [
     "TaskResultItem",
     "inline_schema",
 ]
+
+
+class ErrorBody(BaseModel):
+    """Every refusal's body, whoever answers it (a route, request validation, the auth gate or
+    the fast path): whose fault it is, a stable code, and the field at fault when there is one."""
+
+    status: int
+    code: str
+    service: str
+    message: str
+    retryable: bool
+    field: str | None = None
 
 
 class TaskResultBody(BaseModel):
