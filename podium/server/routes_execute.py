@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from podium.server.limits import check_fork_width, check_run_input, settings_of
 from podium.server.orchestrator import RunView
 from podium.server.requests import inline_definition, read_json, read_model
-from podium.server.schemas import StartWorkflowRequest
+from podium.server.schemas import StartWorkflowRequest, VersionPath
 from podium.server.state import orchestrator_of
 from podium.server.views import run_json
 
@@ -37,7 +37,7 @@ def _done(view: RunView, wait_until_refs: set[str]) -> bool:
 @router.post("/execute/{name}/{version}")
 async def execute(
     name: str,
-    version: int,
+    version: VersionPath,
     request: Request,
     requestId: str | None = None,
     waitUntilTaskRef: str | None = None,

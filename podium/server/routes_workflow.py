@@ -27,6 +27,7 @@ from podium.server.schemas import (
     SearchParams,
     SkipTaskRequest,
     StartWorkflowRequest,
+    VersionQuery,
 )
 from podium.server.search import parse_search, search_runs
 from podium.server.state import orchestrator_of
@@ -98,7 +99,7 @@ async def search_v2(request: Request, params: Annotated[SearchParams, Query()]) 
 async def start_by_name(
     name: str,
     request: Request,
-    version: int | None = None,
+    version: VersionQuery = None,
     correlationId: str | None = None,
     idempotencyKey: str | None = None,
     idempotency_key_header: str | None = Header(default=None, alias="Idempotency-Key"),
