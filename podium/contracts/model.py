@@ -18,6 +18,7 @@ from typing import Any, Literal, cast
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from podium.dsl.bounds import INT4_MAX
 from podium.errors import ValidationError
 
 __all__ = [
@@ -65,7 +66,17 @@ def parse_semver(text: Any, field: str = "version") -> SemVer:
             service="contracts",
             field=field,
         )
-    return SemVer(int(match[1]), int(match[2]), int(match[3]))
+    # Each part is a 32-bit column (versions are ordered by them); the length is checked
+    # first, as a number thousands of digits long is slow, or refused, to convert.
+    too_long = any(len(match[i]) > 10 for i in (1, 2, 3))
+    parts = (0, 0, 0) if too_long else (int(match[1]), int(match[2]), int(match[3]))
+    if too_long or max(parts) > INT4_MAX:
+        raise ValidationError(
+            f"{field}: each part of {text!r} must be at most {INT4_MAX}",
+            service="contracts",
+            field=field,
+        )
+    return SemVer(*parts)
 
 
 @dataclass(frozen=True, slots=True)

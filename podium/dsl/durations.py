@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from podium.dsl.bounds import MAX_DURATION_S
+
 __all__ = ["parse_duration_s", "parse_until_ms"]
 
 _UNITS = {
@@ -19,6 +21,14 @@ _PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*")
 
 def parse_duration_s(text: str) -> float:
     """``"30s"``, ``"5 minutes"``, ``"1d 2h"`` -> seconds. Raises ValueError if malformed."""
+    seconds = _duration_s(text)
+    if seconds > MAX_DURATION_S:
+        # The wait's deadline, in milliseconds, must fit in the store's 64-bit columns.
+        raise ValueError(f"duration {text!r} is longer than the limit of {MAX_DURATION_S} s")
+    return seconds
+
+
+def _duration_s(text: str) -> float:
     text = text.strip()
     if not text:
         raise ValueError("empty duration")

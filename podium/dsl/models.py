@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from podium.dsl.bounds import INT4_MAX, MAX_DURATION_S, Name
 from podium.dsl.services import OnCircuitOpen
 
 __all__ = [
@@ -84,25 +85,26 @@ class TaskDef(_ConductorModel):
     Defaults are Conductor's, so a definition moved from Conductor behaves the same.
     """
 
-    name: str = Field(min_length=1, max_length=255)
+    name: Name = Field(min_length=1, max_length=255)
     description: str | None = None
     retryCount: int = Field(default=3, ge=0, le=1000)
     retryLogic: RetryLogic = RetryLogic.FIXED
-    retryDelaySeconds: int = Field(default=60, ge=0)
-    backoffScaleFactor: int = Field(default=1, ge=1)
-    timeoutSeconds: int = Field(default=0, ge=0)
-    responseTimeoutSeconds: int = Field(default=3600, ge=1)
+    # Durations are held to MAX_DURATION_S and counts to 32 bits (see dsl/bounds.py).
+    retryDelaySeconds: int = Field(default=60, ge=0, le=MAX_DURATION_S)
+    backoffScaleFactor: int = Field(default=1, ge=1, le=INT4_MAX)
+    timeoutSeconds: int = Field(default=0, ge=0, le=MAX_DURATION_S)
+    responseTimeoutSeconds: int = Field(default=3600, ge=1, le=MAX_DURATION_S)
     timeoutPolicy: TaskTimeoutPolicy = TaskTimeoutPolicy.TIME_OUT_WF
-    pollTimeoutSeconds: int | None = Field(default=None, ge=0)
+    pollTimeoutSeconds: int | None = Field(default=None, ge=0, le=MAX_DURATION_S)
     ownerEmail: str | None = None
     inputKeys: list[str] | None = None
     outputKeys: list[str] | None = None
-    concurrentExecLimit: int | None = None
-    rateLimitPerFrequency: int | None = Field(default=None, ge=0)
-    rateLimitFrequencyInSeconds: int | None = Field(default=None, ge=0)
+    concurrentExecLimit: int | None = Field(default=None, le=INT4_MAX)
+    rateLimitPerFrequency: int | None = Field(default=None, ge=0, le=INT4_MAX)
+    rateLimitFrequencyInSeconds: int | None = Field(default=None, ge=0, le=MAX_DURATION_S)
     # Podium: the service this task type belongs to (see the service registry), and what its
     # tasks do while that service's circuit breaker is open (default: the service's choice).
-    service: str | None = None
+    service: Name | None = None
     onCircuitOpen: OnCircuitOpen | None = None
 
 
@@ -111,12 +113,12 @@ class CacheConfig(_ConductorModel):
     expression over the task's input, e.g. ``${input.sku}``)."""
 
     key: str = Field(min_length=1)
-    ttlInSeconds: int = Field(ge=1)
+    ttlInSeconds: int = Field(ge=1, le=MAX_DURATION_S)
 
 
 class SubWorkflowParams(_ConductorModel):
-    name: str = Field(min_length=1)
-    version: int | None = None
+    name: Name = Field(min_length=1)
+    version: int | None = Field(default=None, le=INT4_MAX)
 
 
 COMPENSATION_TYPES = frozenset({TaskType.SIMPLE, TaskType.HTTP, TaskType.SUB_WORKFLOW})
@@ -131,12 +133,12 @@ class Compensation(_ConductorModel):
     loop iteration) being undone.
     """
 
-    name: str = Field(min_length=1)
-    type: str = "SIMPLE"
+    name: Name = Field(min_length=1)
+    type: Name = "SIMPLE"
     inputParameters: dict[str, Any] = Field(default_factory=dict)
     subWorkflowParam: SubWorkflowParams | None = None
     optional: bool = False
-    service: str | None = None
+    service: Name | None = None
     # Filled at start, as for steps: the compensation's TaskDef (its retry policy).
     taskDefinition: TaskDef | None = None
 
@@ -144,13 +146,13 @@ class Compensation(_ConductorModel):
 class WorkflowTask(_ConductorModel):
     """One step of a workflow definition."""
 
-    name: str = Field(min_length=1)
-    taskReferenceName: str = Field(min_length=1)
-    type: str = "SIMPLE"
+    name: Name = Field(min_length=1)
+    taskReferenceName: Name = Field(min_length=1)
+    type: Name = "SIMPLE"
     description: str | None = None
     inputParameters: dict[str, Any] = Field(default_factory=dict)
     optional: bool = False
-    startDelay: int = Field(default=0, ge=0)
+    startDelay: int = Field(default=0, ge=0, le=MAX_DURATION_S)
     # SWITCH / DECISION
     evaluatorType: str | None = None
     expression: str | None = None
@@ -171,11 +173,11 @@ class WorkflowTask(_ConductorModel):
     # SUB_WORKFLOW
     subWorkflowParam: SubWorkflowParams | None = None
     # EVENT: where it publishes (see dsl/sinks.py); asyncComplete leaves it IN_PROGRESS
-    sink: str | None = None
+    sink: Name | None = None
     asyncComplete: bool = False
     # Podium: the service this step calls (overrides its TaskDef's; for HTTP tasks), what it
     # does while that service's breaker is open, and result caching (Conductor's cacheConfig).
-    service: str | None = None
+    service: Name | None = None
     onCircuitOpen: OnCircuitOpen | None = None
     cacheConfig: CacheConfig | None = None
     # Podium: how to undo this step when the run fails after it completed (see docs/sagas.md).
@@ -197,17 +199,17 @@ class WorkflowTask(_ConductorModel):
 class WorkflowDef(_ConductorModel):
     """A versioned workflow definition."""
 
-    name: str = Field(min_length=1, max_length=255)
-    version: int = Field(default=1, ge=1)
+    name: Name = Field(min_length=1, max_length=255)
+    version: int = Field(default=1, ge=1, le=INT4_MAX)
     description: str | None = None
     tasks: list[WorkflowTask] = Field(min_length=1)
     inputParameters: list[str] = Field(default_factory=list)
     outputParameters: dict[str, Any] = Field(default_factory=dict)
-    schemaVersion: int = 2
+    schemaVersion: int = Field(default=2, le=INT4_MAX)
     ownerEmail: str | None = None
-    timeoutSeconds: int = Field(default=0, ge=0)
+    timeoutSeconds: int = Field(default=0, ge=0, le=MAX_DURATION_S)
     timeoutPolicy: WorkflowTimeoutPolicy = WorkflowTimeoutPolicy.ALERT_ONLY
-    failureWorkflow: str | None = None
+    failureWorkflow: Name | None = None
     variables: dict[str, Any] = Field(default_factory=dict)
     restartable: bool = True
     # Podium: whether a failed run compensates its completed steps; unset means "when any

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from podium.dsl.bounds import MAX_DURATION_S
 from podium.dsl.durations import parse_duration_s, parse_until_ms
 from podium.dsl.models import RetryLogic, TaskDef
 
@@ -25,10 +26,13 @@ def retry_delay_s(task_def: TaskDef, attempt: int) -> int:
     """Delay before retry number ``attempt + 1`` (``attempt`` counts from 0)."""
     base = task_def.retryDelaySeconds
     if task_def.retryLogic == RetryLogic.EXPONENTIAL_BACKOFF:
-        return int(base * task_def.backoffScaleFactor * (2**attempt))
-    if task_def.retryLogic == RetryLogic.LINEAR_BACKOFF:
-        return base * task_def.backoffScaleFactor * (attempt + 1)
-    return base
+        delay = base * task_def.backoffScaleFactor * (2**attempt)
+    elif task_def.retryLogic == RetryLogic.LINEAR_BACKOFF:
+        delay = base * task_def.backoffScaleFactor * (attempt + 1)
+    else:
+        delay = base
+    # Doubling a minute a thousand times outgrows any deadline a store can hold.
+    return min(int(delay), MAX_DURATION_S)
 
 
 def timer_key_wait(task_id: str) -> str:
@@ -49,4 +53,4 @@ def http_lease_s(task_input: dict[str, Any]) -> int:
         read_ms = int(request.get("readTimeOut") or 30_000)
     except (TypeError, ValueError):
         return 60
-    return (connect_ms + read_ms) // 1000 + 5
+    return max(1, min((connect_ms + read_ms) // 1000 + 5, MAX_DURATION_S))

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from podium.dsl.bounds import INT4_MAX, INT4_MIN, INT8_MAX, Name
+
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "EventHandler",
@@ -32,28 +34,28 @@ class _Strict(BaseModel):
 class PublishRequest(_Strict):
     """The envelope of an event; only ``payload`` is needed, the rest has defaults."""
 
-    id: str | None = Field(default=None, min_length=1, max_length=200)
-    type: str | None = Field(default=None, min_length=1, max_length=200)
-    source: str | None = Field(default=None, max_length=200)
-    correlationId: str | None = Field(default=None, max_length=200)
-    causationId: str | None = Field(default=None, max_length=200)
-    time: int | None = Field(default=None, ge=0)
+    id: Name | None = Field(default=None, min_length=1, max_length=200)
+    type: Name | None = Field(default=None, min_length=1, max_length=200)
+    source: Name | None = Field(default=None, max_length=200)
+    correlationId: Name | None = Field(default=None, max_length=200)
+    causationId: Name | None = Field(default=None, max_length=200)
+    time: int | None = Field(default=None, ge=0, le=INT8_MAX)
     payload: Any = Field(default_factory=dict)
 
 
 class StartWorkflowAction(_Strict):
-    name: str = Field(min_length=1)
-    version: int | None = None
+    name: Name = Field(min_length=1)
+    version: int | None = Field(default=None, ge=INT4_MIN, le=INT4_MAX)
     input: dict[str, Any] = Field(default_factory=dict)
-    correlationId: str | None = None
+    correlationId: Name | None = None
 
 
 class TaskAction(_Strict):
     """Finish a task: by ``taskId``, or by ``workflowId`` and ``taskRefName``."""
 
-    workflowId: str | None = None
-    taskRefName: str | None = None
-    taskId: str | None = None
+    workflowId: Name | None = None
+    taskRefName: Name | None = None
+    taskId: Name | None = None
     output: dict[str, Any] = Field(default_factory=dict)
     reason: str | None = None
 

@@ -35,7 +35,6 @@ from podium.server import (
     routes_trace,
     routes_workflow,
 )
-from podium.server.body_limit import BodyLimit
 from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_targets import TargetPolicy
@@ -45,6 +44,7 @@ from podium.server.openapi import describe
 from podium.server.orchestrator import Orchestrator
 from podium.server.poll_log import PollLog
 from podium.server.request_context import RequestContext
+from podium.server.request_limits import RequestLimits
 from podium.server.retention import Retention
 from podium.server.secrets import SecretResolver
 from podium.server.sweeper import Sweeper
@@ -76,7 +76,7 @@ class _PodiumApp(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         app: ASGIApp = FastPath(super().build_middleware_stack())
-        app = BodyLimit(app, limit=self.max_body_bytes)
+        app = RequestLimits(app, limit=self.max_body_bytes)
         app = RequestContext(app)
         if self.authenticator is not None:
             # Outermost, so that nothing, the fast path included, runs unauthorized.

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from podium.dsl.bounds import INT4_MAX, INT4_MIN, nul_problem
 from podium.dsl.models import TaskDef, TaskType, WorkflowDef
 from podium.engine.blueprint import Blueprint
 from podium.engine.limits import EngineLimits
@@ -51,7 +52,11 @@ class Definitions:
         cached = self._resolved.get(cache_key)
         if cached is not None:
             return cached
-        body = tx.get_workflow_def(name, version)
+        # A name or version from a run (START_WORKFLOW's input) may be one the store cannot
+        # compare (a NUL, a number past 32 bits); none is registered so: not found, on both.
+        storable = nul_problem(name) is None
+        storable = storable and (version is None or INT4_MIN <= version <= INT4_MAX)
+        body = tx.get_workflow_def(name, version) if storable else None
         if body is None:
             which = f"version {version}" if version is not None else "any version"
             raise DefinitionNotFoundError(

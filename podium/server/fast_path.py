@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from podium.dsl.bounds import INT4_MAX, INT4_MIN
 from podium.errors import PodiumError, ValidationError
 from podium.server import routes_tasks, routes_workflow
 from podium.server.error_bodies import internal_error, podium_error
@@ -47,6 +48,11 @@ def _start_handler(path: str) -> Handler | None:
             raise ValidationError(
                 f"version must be a whole number, not {raw_version!r}", field="version"
             ) from None
+        if version is not None and not INT4_MIN <= version <= INT4_MAX:
+            raise ValidationError(
+                f"version {version} is past the largest a version may be ({INT4_MAX})",
+                field="version",
+            )
         return await routes_workflow.start_by_name(
             name,
             request,

@@ -22,7 +22,7 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 async def read_json(request: Request, *, empty: Any = None, field: str | None = None) -> Any:
     """The request's JSON body; ``empty`` when there is none.
 
-    Its size was held to the limit as it was read (``body_limit.BodyLimit``); its nesting is
+    Its size was held to the limit as it was read (``request_limits.RequestLimits``); its nesting is
     held to ``PODIUM_MAX_JSON_DEPTH`` here, naming ``field`` when the body stands for one
     (a run's input), or else the body's own key that holds the too deep value.
     """

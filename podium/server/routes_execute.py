@@ -17,7 +17,7 @@ from podium.server.access import check_inline
 from podium.server.limits import check_fork_width, check_run_input, settings_of
 from podium.server.orchestrator import RunView
 from podium.server.requests import inline_definition, read_json, read_model
-from podium.server.schemas import StartWorkflowRequest, inline_schema
+from podium.server.schemas import StartWorkflowRequest, VersionPath, inline_schema
 from podium.server.state import orchestrator_of
 from podium.server.views import run_json
 
@@ -51,7 +51,7 @@ def _done(view: RunView, wait_until_refs: set[str]) -> bool:
 @router.post("/execute/{name}/{version}", openapi_extra={"requestBody": _BODY})
 async def execute(
     name: str,
-    version: int,
+    version: VersionPath,
     request: Request,
     requestId: str | None = None,
     waitUntilTaskRef: str | None = None,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from podium.engine.state import RunStatus
 from podium.errors import ValidationError
 from podium.server.requests import parse_bool, read_json
+from podium.server.schemas import MillisQuery, VersionQuery
 from podium.server.state import orchestrator_of
 from podium.server.views import run_json
 from podium.store.base import RunQuery, StoreTx
@@ -117,9 +118,9 @@ async def correlated_many(
 async def running(
     name: str,
     request: Request,
-    version: int | None = None,
-    startTime: int | None = None,
-    endTime: int | None = None,
+    version: VersionQuery = None,
+    startTime: MillisQuery = None,
+    endTime: MillisQuery = None,
 ) -> list[str]:
     """Ids of the open runs of ``name`` (of one version, started in a window, if asked)."""
     query = RunQuery(

@@ -19,6 +19,7 @@ from podium.errors import (
 )
 from podium.server.limits import check_fork_width, settings_of
 from podium.server.requests import parse_bool, read_json, read_model
+from podium.server.schemas import VersionPath, VersionQuery
 from podium.server.state import orchestrator_of
 from podium.store.base import StoreTx
 
@@ -183,9 +184,7 @@ async def names_and_versions(request: Request) -> dict[str, list[dict[str, Any]]
 
 
 @router.get("/workflow/{name}")
-async def get_workflow(
-    name: str, request: Request, version: int | None = Query(default=None)
-) -> dict[str, Any]:
+async def get_workflow(name: str, request: Request, version: VersionQuery = None) -> dict[str, Any]:
     store = orchestrator_of(request).store
     found: dict[str, Any] | None = await store.read(lambda tx: tx.get_workflow_def(name, version))
     if found is None:
@@ -195,7 +194,7 @@ async def get_workflow(
 
 
 @router.delete("/workflow/{name}/{version}")
-async def delete_workflow(name: str, version: int, request: Request) -> dict[str, Any]:
+async def delete_workflow(name: str, version: VersionPath, request: Request) -> dict[str, Any]:
     store = orchestrator_of(request).store
     if not await store.write(lambda tx: tx.delete_workflow_def(name, version)):
         raise DefinitionNotFoundError(f"no workflow definition '{name}' version {version}")

@@ -29,6 +29,7 @@ from podium.server.schemas import (
     SearchParams,
     SkipTaskRequest,
     StartWorkflowRequest,
+    VersionQuery,
     inline_schema,
 )
 from podium.server.search import parse_search, search_runs
@@ -110,7 +111,7 @@ async def search_v2(request: Request, params: Annotated[SearchParams, Query()]) 
 async def start_by_name(
     name: str,
     request: Request,
-    version: int | None = None,
+    version: VersionQuery = None,
     correlationId: str | None = None,
     idempotencyKey: str | None = None,
     idempotency_key_header: str | None = Header(default=None, alias="Idempotency-Key"),

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from podium.dsl.bounds import INT4_MAX, INT4_MIN, INT8_MAX, INT8_MIN, MAX_DURATION_S, Name
 from podium.engine.state import TaskStatus
 
 __all__ = [
     "ErrorBody",
+    "MillisQuery",
     "RerunWorkflowRequest",
     "SearchParams",
     "SkipTaskRequest",
     "StartWorkflowRequest",
     "TaskResultBody",
     "TaskResultItem",
+    "VersionPath",
+    "VersionQuery",
     "inline_schema",
 ]
+
+# Numbers in paths and queries, held to the columns they are compared with (dsl/bounds.py).
+VersionQuery = Annotated[int | None, Query(ge=INT4_MIN, le=INT4_MAX)]
+VersionPath = Annotated[int, Path(ge=INT4_MIN, le=INT4_MAX)]
+MillisQuery = Annotated[int | None, Query(ge=INT8_MIN, le=INT8_MAX)]
 
 
 class ErrorBody(BaseModel):
@@ -37,13 +47,13 @@ class TaskResultBody(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    taskId: str = Field(min_length=1)
-    workflowInstanceId: str | None = None
+    taskId: Name = Field(min_length=1)
+    workflowInstanceId: Name | None = None
     status: TaskStatus
     outputData: dict[str, Any] = Field(default_factory=dict)
     reasonForIncompletion: str | None = None
-    workerId: str | None = None
-    callbackAfterSeconds: int = Field(default=0, ge=0)
+    workerId: Name | None = None
+    callbackAfterSeconds: int = Field(default=0, ge=0, le=MAX_DURATION_S)
     logs: list[dict[str, Any]] = Field(default_factory=list)
     extendLease: bool = False
     leaseToken: str | None = Field(default=None, min_length=1, max_length=100)
@@ -63,11 +73,11 @@ class StartWorkflowRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: str = Field(min_length=1)
-    version: int | None = None
-    correlationId: str | None = None
+    name: Name = Field(min_length=1)
+    version: int | None = Field(default=None, ge=INT4_MIN, le=INT4_MAX)
+    correlationId: Name | None = None
     input: dict[str, Any] = Field(default_factory=dict)
-    idempotencyKey: str | None = None
+    idempotencyKey: Name | None = None
     priority: int | None = None
     workflowDef: dict[str, Any] | None = None
     """A definition to run without registering it (the SDK's ``ConductorWorkflow.execute``)."""
@@ -78,11 +88,11 @@ class RerunWorkflowRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    reRunFromWorkflowId: str | None = None
-    reRunFromTaskId: str | None = None
+    reRunFromWorkflowId: Name | None = None
+    reRunFromTaskId: Name | None = None
     taskInput: dict[str, Any] | None = None
     workflowInput: dict[str, Any] | None = None
-    correlationId: str | None = None
+    correlationId: Name | None = None
 
 
 class SkipTaskRequest(BaseModel):
@@ -97,16 +107,16 @@ class SkipTaskRequest(BaseModel):
 class SearchParams(BaseModel):
     """The query of ``/api/workflow/search``: Conductor's forms and Podium's plain filters."""
 
-    start: int = 0
+    start: int = Field(default=0, le=INT8_MAX)
     size: int = 100
-    query: str | None = None
-    freeText: str | None = None
-    sort: str | None = None
-    name: str | None = None
-    status: str | None = None
-    correlationId: str | None = None
-    startedAfter: int | None = None
-    startedBefore: int | None = None
+    query: Name | None = None
+    freeText: Name | None = None
+    sort: Name | None = None
+    name: Name | None = None
+    status: Name | None = None
+    correlationId: Name | None = None
+    startedAfter: int | None = Field(default=None, ge=INT8_MIN, le=INT8_MAX)
+    startedBefore: int | None = Field(default=None, ge=INT8_MIN, le=INT8_MAX)
 
 
 def inline_schema(model: type[BaseModel]) -> dict[str, Any]:

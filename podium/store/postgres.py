@@ -28,7 +28,7 @@ import psycopg
 from psycopg import errors as pg_errors, sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from podium.errors import StoreError
+from podium.errors import StoreError, ValidationError
 from podium.store.base import StoreTx
 from podium.store.migrations import migrations, statements
 from podium.store.postgres_tx import PostgresTx
@@ -249,8 +249,17 @@ class _Listener:
                 delay = min(delay * 2, 5.0)
 
 
-def _wrap(exc: BaseException, service: str) -> StoreError:
-    """Driver errors never leave the store: they become StoreError (503, retry later)."""
-    wrapped = StoreError(f"{type(exc).__name__}: {exc}".strip(), service=service)
+def _wrap(exc: BaseException, service: str) -> StoreError | ValidationError:
+    """Driver errors never leave the store: they become StoreError (503, retry later), or,
+    for a value no column can hold (a NUL in text, a number out of range), ValidationError:
+    trying again cannot help. Requests are held to those bounds before they get here
+    (``dsl/bounds.py``); this catches what a run computes, as SQLite's store does."""
+    wrapped: StoreError | ValidationError
+    if isinstance(exc, pg_errors.DataError):
+        wrapped = ValidationError(
+            f"a value cannot be stored (PostgreSQL: {exc})".strip(), service=service
+        )
+    else:
+        wrapped = StoreError(f"{type(exc).__name__}: {exc}".strip(), service=service)
     wrapped.__cause__ = exc
     return wrapped
