@@ -8,8 +8,9 @@ route modules need not repeat them:
 - with authentication on, every route the gate guards (``auth.rules``) may answer 401 and
   403, and 429 when keys are rate limited;
 - a route that reads or writes the store may answer 503;
-- a route with a parameter that can be invalid (a number, a bounded value, a required query
-  parameter) answers 400; one that reads a JSON body answers 400 and 413;
+- a route with a parameter answers 400: any value may be refused (a NUL character in any
+  path or query value, ``request_limits``), and so may a number or a bounded value; one that
+  reads a JSON body answers 400 and 413;
 
 and, from ``openapi_routes.ROUTES``, what the handler itself refuses with (404, 409, ...), its
 successes and its media types. Every refusal is documented with the one body
@@ -31,24 +32,6 @@ __all__ = ["describe", "operations", "statuses"]
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
 _PLACEHOLDER = re.compile(r"\{[^}]+\}")
-# What a parameter's schema may say that a client's value can break.
-_CONSTRAINTS = frozenset(
-    {
-        "minimum",
-        "maximum",
-        "exclusiveMinimum",
-        "exclusiveMaximum",
-        "multipleOf",
-        "minLength",
-        "maxLength",
-        "pattern",
-        "enum",
-        "const",
-        "format",
-        "minItems",
-        "maxItems",
-    }
-)
 _REFUSALS = {
     400: "Bad input: a parameter or the body is not valid (``field`` names it); nothing was "
     "changed",
@@ -80,29 +63,6 @@ def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]
     ]
 
 
-def _plain(schema: dict[str, Any]) -> bool:
-    """Whether every value a client can send for a parameter of ``schema`` is valid."""
-    for option in schema.get("anyOf", [schema]):
-        kind = option.get("type")
-        if kind == "null" or not option:
-            continue
-        if _CONSTRAINTS & option.keys():
-            return False
-        if kind == "array":
-            if not _plain(option.get("items", {})):
-                return False
-        elif kind != "string":
-            return False
-    return True
-
-
-def _may_be_invalid(parameter: dict[str, Any]) -> bool:
-    # A path parameter is always there when the route matched; a query one may be missing.
-    if parameter.get("required") and parameter.get("in") != "path":
-        return True
-    return not _plain(parameter.get("schema", {}))
-
-
 def _guarded(method: str, path: str) -> bool:
     # The gate sees concrete paths; any segment stands for a placeholder, since only whether
     # the route is open matters here, and every other permission is lacked by some role.
@@ -124,7 +84,7 @@ def statuses(
     if answers.store:
         found.add(503)
     if operation.get("parameters"):
-        found.add(400)  # any parameter may be refused: a NUL character (dsl/bounds.py)
+        found.add(400)  # a NUL in any path or query value (server/request_limits.py)
     if "requestBody" in operation:
         found.add(400)
         if not answers.raw_body:

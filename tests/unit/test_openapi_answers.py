@@ -104,8 +104,8 @@ def test_the_token_route_answers_only_404_with_auth_off(open_doc):
 
 
 def test_refusals_follow_what_a_route_takes(open_doc):
-    # A path id that names nothing: 404; a string id cannot be invalid, so no 400.
-    assert _codes(open_doc, "GET", "/api/workflow/{workflow_id}") == {200, 404, 503}
+    # A path id that names nothing: 404; one holding a NUL character: 400.
+    assert _codes(open_doc, "GET", "/api/workflow/{workflow_id}") == {200, 400, 404, 503}
     # Numbers in the query can be invalid, and the route never answers 404.
     assert _codes(open_doc, "GET", "/api/workflow/running/{name}") == {200, 400, 503}
     # A run's state can forbid the action.
@@ -117,7 +117,7 @@ def test_refusals_follow_what_a_route_takes(open_doc):
 
 
 def test_successes_and_media_types_are_the_real_ones(open_doc):
-    assert _codes(open_doc, "PUT", "/api/workflow/decide/{workflow_id}") == {204, 404, 503}
+    assert _codes(open_doc, "PUT", "/api/workflow/decide/{workflow_id}") == {204, 400, 404, 503}
     assert {200, 204} <= _codes(open_doc, "POST", "/api/tasks/update-v2")
     assert {200, 204} <= _codes(open_doc, "GET", "/api/tasks/poll/{task_type}")
     assert "content" not in _responses(open_doc, "GET", "/api/tasks/poll/{task_type}")["204"]
