@@ -18,7 +18,11 @@ class _Orchestrator:
         self.polling = 0
         self.most_polling = 0
 
-    async def poll(self, queue: str, worker_id: str, count: int, timeout_ms: int) -> list[Any]:
+    async def poll(
+        self, queue: str, worker_id: str, count: int, timeout_ms: int, lease_key: str | None
+    ) -> list[Any]:
+        # The server's own worker claims leases that only their tokens complete.
+        assert lease_key is None
         self.asked.append(count)
         self.polling += 1
         self.most_polling = max(self.most_polling, self.polling)
