@@ -25,6 +25,21 @@ def register(
     assert response.status_code == 200, response.text
 
 
+def bearer(key: dict[str, str]) -> dict[str, str]:
+    """The header that sends ``key`` (an answer of ``POST /api/keys``)."""
+    return {"authorization": f"Bearer {key['keyId']}:{key['keySecret']}"}
+
+
+def make_keys(api: httpx.Client, specs: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Each key of ``specs`` (key id: its roles, task types, grants) made through ``api``."""
+    made: dict[str, dict[str, str]] = {}
+    for key_id, spec in specs.items():
+        answer = api.post("/api/keys", json={"keyId": key_id, **spec})
+        assert answer.status_code == 200, answer.text
+        made[key_id] = answer.json()
+    return made
+
+
 def start(api: httpx.Client, name: str, data: dict[str, Any] | None = None, **params: Any) -> str:
     response = api.post(f"/api/workflow/{name}", params=params, json=data or {})
     assert response.status_code == 200, response.text

@@ -12,16 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from podium.cli import app
-from tests.behaviour.helpers import complete, poll, register, start
+from tests.behaviour.helpers import bearer, complete, poll, register, start
 
 FLOW = {
     "name": "guarded",
     "tasks": [{"name": "g_task", "taskReferenceName": "g", "type": "SIMPLE"}],
 }
-
-
-def _bearer(key: dict[str, str]) -> dict[str, str]:
-    return {"authorization": f"Bearer {key['keyId']}:{key['keySecret']}"}
 
 
 @pytest.fixture
@@ -52,31 +48,31 @@ def test_calls_without_a_key_are_refused_and_change_nothing(locked, keys):
         assert "requires an API key" in refused.json()["message"]
         assert anonymous.get("/api/health").status_code == 200
         wrong = anonymous.get(
-            "/api/workflow/search", headers=_bearer({**keys["admin"], "keySecret": "nope"})
+            "/api/workflow/search", headers=bearer({**keys["admin"], "keySecret": "nope"})
         )
         assert wrong.status_code == 401
-    with httpx.Client(base_url=locked.url, headers=_bearer(keys["reader"])) as reader:
+    with httpx.Client(base_url=locked.url, headers=bearer(keys["reader"])) as reader:
         assert reader.get("/api/workflow/search").json()["totalHits"] == 0
 
 
 def test_each_role_may_do_its_part_and_no_more(locked, keys):
     url = locked.url
-    with httpx.Client(base_url=url, headers=_bearer(keys["reader"])) as reader:
+    with httpx.Client(base_url=url, headers=bearer(keys["reader"])) as reader:
         assert reader.get("/api/metadata/workflow").status_code == 200
         denied = reader.post("/api/workflow/guarded", json={})
         assert denied.status_code == 403
         assert "needs the operate permission" in denied.json()["message"]
         assert reader.get("/api/keys").status_code == 403
-    with httpx.Client(base_url=url, headers=_bearer(keys["operator"])) as operator:
+    with httpx.Client(base_url=url, headers=bearer(keys["operator"])) as operator:
         run_id = start(operator, "guarded")
         assert operator.post("/api/metadata/taskdefs", json=[{"name": "x"}]).status_code == 403
         assert operator.get("/api/tasks/poll/g_task").status_code == 403
-    with httpx.Client(base_url=url, headers=_bearer(keys["worker"])) as worker:
+    with httpx.Client(base_url=url, headers=bearer(keys["worker"])) as worker:
         assert worker.get("/api/tasks/poll/batch/other_task").status_code == 403
         assert worker.get(f"/api/workflow/{run_id}").status_code == 403
         (task,) = poll(worker, "g_task", worker="w")
         assert complete(worker, task, {"ok": True}, worker="w").status_code == 200
-    with httpx.Client(base_url=url, headers=_bearer(keys["admin"])) as admin:
+    with httpx.Client(base_url=url, headers=bearer(keys["admin"])) as admin:
         assert admin.get(f"/api/workflow/{run_id}").json()["status"] == "COMPLETED"
         assert admin.post("/api/metadata/taskdefs", json=[{"name": "x"}]).status_code == 200
         listed = admin.get("/api/keys").json()
@@ -86,22 +82,22 @@ def test_each_role_may_do_its_part_and_no_more(locked, keys):
 
 def test_batched_results_need_the_same_role_as_single_ones(locked, keys):
     url = locked.url
-    with httpx.Client(base_url=url, headers=_bearer(keys["operator"])) as operator:
+    with httpx.Client(base_url=url, headers=bearer(keys["operator"])) as operator:
         run_id = start(operator, "guarded")
-    with httpx.Client(base_url=url, headers=_bearer(keys["worker"])) as worker:
+    with httpx.Client(base_url=url, headers=bearer(keys["worker"])) as worker:
         (task,) = poll(worker, "g_task", worker="w")
     result = {"taskId": task["taskId"], "status": "COMPLETED", "workerId": "w"}
     for role in ("reader", "operator"):
-        with httpx.Client(base_url=url, headers=_bearer(keys[role])) as other:
+        with httpx.Client(base_url=url, headers=bearer(keys[role])) as other:
             denied = other.post("/api/tasks/update-batch", json=[result])
             assert denied.status_code == 403, role
             assert "needs the work permission" in denied.json()["message"]
     with httpx.Client(base_url=url) as anonymous:
         assert anonymous.post("/api/tasks/update-batch", json=[result]).status_code == 401
-    with httpx.Client(base_url=url, headers=_bearer(keys["worker"])) as worker:
+    with httpx.Client(base_url=url, headers=bearer(keys["worker"])) as worker:
         answered = worker.post("/api/tasks/update-batch", json=[result])
         assert answered.json() == [{"taskId": task["taskId"], "next": None}]
-    with httpx.Client(base_url=url, headers=_bearer(keys["admin"])) as admin:
+    with httpx.Client(base_url=url, headers=bearer(keys["admin"])) as admin:
         assert admin.get(f"/api/workflow/{run_id}").json()["status"] == "COMPLETED"
 
 
@@ -118,7 +114,7 @@ def test_tokens_work_like_conductors_and_die_with_their_key(locked, keys):
         tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
         refused = anonymous.get("/api/workflow/search", headers={"X-Authorization": tampered})
         assert refused.status_code == 401
-    with httpx.Client(base_url=locked.url, headers=_bearer(keys["admin"])) as admin:
+    with httpx.Client(base_url=locked.url, headers=bearer(keys["admin"])) as admin:
         assert admin.delete("/api/keys/operator").status_code == 200
     time.sleep(0.3)  # past the key cache
     with httpx.Client(base_url=locked.url) as anonymous:
@@ -129,7 +125,7 @@ def test_tokens_work_like_conductors_and_die_with_their_key(locked, keys):
 
 def test_a_key_over_its_rate_gets_429_with_retry_after(store_choice, keys):
     with store_choice.server(auth=True, rate_limit_per_key=1) as server:
-        with httpx.Client(base_url=server.url, headers=_bearer(keys["reader"])) as reader:
+        with httpx.Client(base_url=server.url, headers=bearer(keys["reader"])) as reader:
             codes = [reader.get("/api/metadata/workflow").status_code for _ in range(4)]
             assert codes[:2] == [200, 200]
             assert 429 in codes[2:]

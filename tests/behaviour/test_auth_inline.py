@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from podium.cli import app
-from tests.behaviour.helpers import register, run, start
+from tests.behaviour.helpers import bearer, make_keys, register, run, start
 
 PAY = {"name": "pay_flow", "tasks": [{"name": "pay", "taskReferenceName": "pay", "type": "SIMPLE"}]}
 INLINE = {
@@ -31,20 +31,11 @@ _KEYS = {
 }
 
 
-def _bearer(key: dict[str, str]) -> dict[str, str]:
-    return {"authorization": f"Bearer {key['keyId']}:{key['keySecret']}"}
-
-
 @pytest.fixture
 def keys(store_choice):
-    made: dict[str, dict[str, str]] = {}
     with store_choice.server() as open_server, httpx.Client(base_url=open_server.url) as api:
         register(api, PAY)
-        for key_id, spec in _KEYS.items():
-            answer = api.post("/api/keys", json={"keyId": key_id, **spec})
-            assert answer.status_code == 200, answer.text
-            made[key_id] = answer.json()
-    return made
+        return make_keys(api, _KEYS)
 
 
 @pytest.fixture
@@ -53,7 +44,7 @@ def as_key(store_choice, keys):
         clients: list[httpx.Client] = []
 
         def client(key_id: str) -> httpx.Client:
-            made = httpx.Client(base_url=server.url, headers=_bearer(keys[key_id]), timeout=30)
+            made = httpx.Client(base_url=server.url, headers=bearer(keys[key_id]), timeout=30)
             clients.append(made)
             return made
 
@@ -144,7 +135,7 @@ def test_the_cli_grants_an_operator_key_inline_definitions(store_choice, monkeyp
     secret = made.output.split("secret: ")[1].split()[0]
     key = {"keyId": "deployer", "keySecret": secret}
     with store_choice.server(auth=True) as server:
-        with httpx.Client(base_url=server.url, headers=_bearer(key)) as deployer:
+        with httpx.Client(base_url=server.url, headers=bearer(key)) as deployer:
             started = _inline_start(deployer)
             assert started.status_code == 200, started.text
             assert run(deployer, started.text)["createdBy"] == "deployer"

@@ -11,7 +11,16 @@ import httpx
 import pytest
 
 from podium.engine.state import derive_id
-from tests.behaviour.helpers import poll, register, run, start, task_of, wait_status
+from tests.behaviour.helpers import (
+    bearer,
+    make_keys,
+    poll,
+    register,
+    run,
+    start,
+    task_of,
+    wait_status,
+)
 
 PAY = {"name": "pay_flow", "tasks": [{"name": "pay", "taskReferenceName": "pay", "type": "SIMPLE"}]}
 SHIP = {
@@ -33,21 +42,12 @@ _KEYS = {
 }
 
 
-def _bearer(key: dict[str, str]) -> dict[str, str]:
-    return {"authorization": f"Bearer {key['keyId']}:{key['keySecret']}"}
-
-
 @pytest.fixture
 def keys(store_choice):
-    made: dict[str, dict[str, str]] = {}
     with store_choice.server() as open_server, httpx.Client(base_url=open_server.url) as api:
         for flow in (PAY, SHIP, APPROVAL):
             register(api, flow)
-        for key_id, spec in _KEYS.items():
-            answer = api.post("/api/keys", json={"keyId": key_id, **spec})
-            assert answer.status_code == 200, answer.text
-            made[key_id] = answer.json()
-    return made
+        return make_keys(api, _KEYS)
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def as_key(locked, keys):
     clients: list[httpx.Client] = []
 
     def client(key_id: str) -> httpx.Client:
-        made = httpx.Client(base_url=locked.url, headers=_bearer(keys[key_id]), timeout=30)
+        made = httpx.Client(base_url=locked.url, headers=bearer(keys[key_id]), timeout=30)
         clients.append(made)
         return made
 
