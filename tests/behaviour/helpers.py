@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,6 +38,26 @@ def make_keys(api: httpx.Client, specs: dict[str, dict[str, Any]]) -> dict[str, 
         assert answer.status_code == 200, answer.text
         made[key_id] = answer.json()
     return made
+
+
+@contextmanager
+def key_clients(
+    url: str, keys: dict[str, dict[str, str]]
+) -> Iterator[Callable[[str], httpx.Client]]:
+    """A maker of clients of the server at ``url``, each sending one of ``keys`` by its id;
+    they are closed on leaving."""
+    clients: list[httpx.Client] = []
+
+    def client(key_id: str) -> httpx.Client:
+        made = httpx.Client(base_url=url, headers=bearer(keys[key_id]), timeout=30)
+        clients.append(made)
+        return made
+
+    try:
+        yield client
+    finally:
+        for made in clients:
+            made.close()
 
 
 def start(api: httpx.Client, name: str, data: dict[str, Any] | None = None, **params: Any) -> str:

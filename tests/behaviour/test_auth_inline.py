@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from podium.cli import app
-from tests.behaviour.helpers import bearer, make_keys, register, run, start
+from tests.behaviour.helpers import bearer, key_clients, make_keys, register, run, start
 
 PAY = {"name": "pay_flow", "tasks": [{"name": "pay", "taskReferenceName": "pay", "type": "SIMPLE"}]}
 INLINE = {
@@ -40,17 +40,8 @@ def keys(store_choice):
 
 @pytest.fixture
 def as_key(store_choice, keys):
-    with store_choice.server(auth=True) as server:
-        clients: list[httpx.Client] = []
-
-        def client(key_id: str) -> httpx.Client:
-            made = httpx.Client(base_url=server.url, headers=bearer(keys[key_id]), timeout=30)
-            clients.append(made)
-            return made
-
+    with store_choice.server(auth=True) as server, key_clients(server.url, keys) as client:
         yield client
-        for made in clients:
-            made.close()
 
 
 def _inline_start(client: httpx.Client, route: str = "/api/workflow") -> httpx.Response:

@@ -12,7 +12,7 @@ import pytest
 
 from podium.engine.state import derive_id
 from tests.behaviour.helpers import (
-    bearer,
+    key_clients,
     make_keys,
     poll,
     register,
@@ -58,16 +58,8 @@ def locked(store_choice, keys):
 
 @pytest.fixture
 def as_key(locked, keys):
-    clients: list[httpx.Client] = []
-
-    def client(key_id: str) -> httpx.Client:
-        made = httpx.Client(base_url=locked.url, headers=bearer(keys[key_id]), timeout=30)
-        clients.append(made)
-        return made
-
-    yield client
-    for made in clients:
-        made.close()
+    with key_clients(locked.url, keys) as client:
+        yield client
 
 
 def _result(task: dict[str, object], worker: str, **extra: object) -> dict[str, object]:
