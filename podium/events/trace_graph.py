@@ -22,6 +22,8 @@ __all__ = ["TraceInput", "build_graph"]
 _FAILED = frozenset(
     {TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR, TaskStatus.TIMED_OUT}
 )
+_UNDOING = frozenset({str(RunStatus.COMPENSATED), str(RunStatus.COMPENSATING)})
+"""Run statuses under which a failed step's effects were (or are being) undone."""
 _OUTSIDE = frozenset({TaskType.SIMPLE, TaskType.HTTP, TaskType.DYNAMIC})
 
 
@@ -256,19 +258,37 @@ def _problems(ordered: list[_Node]) -> list[dict[str, Any]]:
     return found
 
 
+def _status(ordered: list[_Node], problems: list[dict[str, Any]]) -> str:
+    """The transaction's status. A failure inside a run that compensated it (or is doing so)
+    was undone: the transaction ends COMPENSATED, not FAILED, though the failed step is still
+    where it stopped."""
+    runs = {n.detail["workflowId"]: n.status for n in ordered if n.kind == "workflow"}
+    by_id = {n.id: n for n in ordered}
+
+    def undone(problem: dict[str, Any]) -> bool:
+        run_id = by_id[problem["node"]].detail.get("workflowId")
+        return runs.get(run_id) in _UNDOING
+
+    open_problems = [p for p in problems if not (p["kind"] == "failed" and undone(p))]
+    statuses = set(runs.values())
+    if any(p["kind"] in ("failed", "dead_lettered") for p in open_problems):
+        return "FAILED"
+    if RunStatus.COMPENSATING in statuses:
+        return str(RunStatus.COMPENSATING)
+    if open_problems or RunStatus.RUNNING in statuses:
+        return "IN_PROGRESS"
+    if RunStatus.COMPENSATED in statuses:
+        return str(RunStatus.COMPENSATED)
+    return "COMPLETED"
+
+
 def build_graph(data: TraceInput) -> dict[str, Any]:
     graph = _Graph()
     _add_runs(graph, data)
     _add_events(graph, data)
     ordered = _order(graph)
     problems = _problems(ordered)
-    failed = [p for p in problems if p["kind"] in ("failed", "dead_lettered")]
-    if failed:
-        status = "FAILED"
-    elif problems or any(n.kind == "workflow" and n.status == "RUNNING" for n in ordered):
-        status = "IN_PROGRESS"
-    else:
-        status = "COMPLETED"
+    status = _status(ordered, problems)
     nodes = [
         {
             "id": n.id,

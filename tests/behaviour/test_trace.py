@@ -10,7 +10,7 @@ from examples.events import services, workers
 from podium.client import PodiumClient
 from podium.worker import WorkerRunner
 from tests.behaviour.event_helpers import eventually
-from tests.behaviour.helpers import register, wait_status
+from tests.behaviour.helpers import complete, poll, register, start, wait_status
 
 DEFINITIONS = json.loads(
     (Path(__file__).parents[2] / "examples" / "events" / "order_shipping.json").read_text()
@@ -121,3 +121,52 @@ def test_the_trace_names_the_service_that_failed_and_where_it_stopped(api, serve
     assert failed["stoppedAt"]["service"] == "warehouse"
     assert failed["stoppedAt"]["label"] == "pack (pack_order)"
     assert api.get("/api/trace/nobody").status_code == 404
+
+
+SAGA = {
+    "name": "trace_saga",
+    "tasks": [
+        {
+            "name": "trace_reserve",
+            "taskReferenceName": "reserve",
+            "compensation": {"name": "trace_release"},
+        },
+        {"name": "trace_charge", "taskReferenceName": "charge"},
+    ],
+}
+SAGA_TASKS = [
+    {"name": n, "retryCount": 0} for n in ("trace_reserve", "trace_charge", "trace_release")
+]
+
+
+def _fail_saga(api, correlation_id: str) -> str:
+    run_id = start(api, "trace_saga", correlationId=correlation_id)
+    (reserve,) = poll(api, "trace_reserve")
+    assert complete(api, reserve).status_code == 200
+    (charge,) = poll(api, "trace_charge")
+    assert complete(api, charge, status="FAILED", reason="card declined").status_code == 200
+    assert wait_status(api, run_id, {"COMPENSATING"})["status"] == "COMPENSATING"
+    return run_id
+
+
+def test_a_failure_its_saga_undid_is_compensated_not_failed(api):
+    register(api, SAGA, SAGA_TASKS)
+    run_id = _fail_saga(api, "saga-1")
+    undoing = api.get("/api/trace/saga-1").json()
+    assert undoing["status"] == "COMPENSATING"
+    (release,) = poll(api, "trace_release")
+    assert complete(api, release).status_code == 200
+    assert wait_status(api, run_id)["status"] == "COMPENSATED"
+    trace = api.get("/api/trace/saga-1").json()
+    assert trace["status"] == "COMPENSATED"
+    # Where it stopped is still the step that failed.
+    assert trace["stoppedAt"]["kind"] == "failed"
+    assert trace["stoppedAt"]["label"] == "charge (trace_charge)"
+    assert trace["stoppedAt"]["reason"].startswith("card declined")
+
+    # A compensation that fails leaves the transaction failed.
+    other = _fail_saga(api, "saga-2")
+    (release,) = poll(api, "trace_release")
+    assert complete(api, release, status="FAILED", reason="db down").status_code == 200
+    assert wait_status(api, other)["status"] == "COMPENSATION_FAILED"
+    assert api.get("/api/trace/saga-2").json()["status"] == "FAILED"

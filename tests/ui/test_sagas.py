@@ -32,6 +32,11 @@ def _node(page, ref):
     return page.locator(f"#graph .node[data-ref='{ref}']")
 
 
+def _said(page, text: str) -> int:
+    """How many times ``text`` is on the page, as the operator reads it."""
+    return page.locator("body").inner_text().count(text)
+
+
 def _work(api, task_type, output=None, **kwargs):
     (task,) = poll(api, task_type)
     response = complete(api, task, output or {}, **kwargs)
@@ -42,7 +47,7 @@ def _work(api, task_type, output=None, **kwargs):
 def test_a_failed_saga_compensates_and_shows_what_was_undone(api, page):
     page, screens = page
     register(api, SAGA, TASK_DEFS)
-    run_id = start(api, "ui_saga")
+    run_id = start(api, "ui_saga", correlationId="saga-7")
     _work(api, "ui_reserve", {"reservationId": "R-1"})
     _work(api, "ui_notify")
     _work(api, "ui_charge", status="FAILED", reason="card declined")
@@ -54,7 +59,12 @@ def test_a_failed_saga_compensates_and_shows_what_was_undone(api, page):
     expect(run.locator("h1 .status")).to_have_class("status s-COMPENSATING")
     record = page.locator("#compensation")
     expect(record.locator("[data-field=trigger]")).to_have_text("FAILED")
-    expect(record.locator("[data-field=reason]")).to_contain_text("card declined")
+    # The reason that began the undo is the run's: said once, in the failure box.
+    expect(page.locator(".failure .why")).to_have_text(
+        "task 'charge' (ui_charge) FAILED: card declined"
+    )
+    expect(record.locator("[data-field=reason]")).to_have_count(0)
+    assert _said(page, "card declined") == 1
     expect(record.locator("[data-field=notCompensated]")).to_have_text("notify")
     step = record.locator("tr[data-step=reserve]")
     expect(step).to_have_attribute("data-status", "SCHEDULED")
@@ -75,6 +85,19 @@ def test_a_failed_saga_compensates_and_shows_what_was_undone(api, page):
     expect(cells.nth(6)).to_have_text('{"released":true}')
     expect(page.locator(".failure")).to_contain_text("card declined")
     expect(page.locator(".actions button")).to_have_text(["Restart"])
+    # Ended, the run names the service to call on a line of its own, not again after the reason.
+    expect(page.locator(".failure .blame")).to_contain_text("service warehouse")
+    expect(page.locator(".failure .why")).to_have_text(
+        "task 'charge' (ui_charge) FAILED: card declined"
+    )
+    assert _said(page, "card declined") == 1
+    assert _said(page, "service warehouse") == 1
+    # The failed step's details give its own error once, not again in its attempts.
+    _node(page, "charge").click()
+    expect(page.locator("#details .error")).to_contain_text("card declined")
+    expect(page.locator("#details ol.attempts li")).to_have_count(1)
+    expect(page.locator("#details ol.attempts")).not_to_contain_text("card declined")
+    assert _said(page, "card declined") == 2
 
     # The graph marks the undone step; the compensation task has a lane and a row of its own.
     expect(_node(page, "reserve")).to_have_attribute("data-status", "COMPLETED")
@@ -97,6 +120,17 @@ def test_a_failed_saga_compensates_and_shows_what_was_undone(api, page):
     stray = "d => [...d.childNodes].filter(n => n.nodeType === 3 && n.textContent.trim()).length"
     assert page.locator("#details").evaluate(stray) == 0
     screens.save("compensated")
+
+    # The transaction's trace says the failure was undone, and still where it stopped.
+    page.goto(page.url.split("#")[0] + "#/trace/saga-7")
+    summary = page.locator("#trace-summary")
+    expect(summary).to_have_attribute("data-status", "COMPENSATED")
+    expect(summary.locator(".status").first).to_have_text("COMPENSATED")
+    expect(page.locator("#trace-stopped")).to_contain_text("Stopped at charge")
+    expect(page.locator(f"#trace-timeline tr[data-node='run:{run_id}']")).to_have_attribute(
+        "data-status", "COMPENSATED"
+    )
+    screens.save("trace-compensated")
 
     # The runs list filters and colours by the saga statuses.
     page.goto(page.url.split("#")[0] + "#/runs?status=COMPENSATED")
@@ -165,3 +199,31 @@ def test_a_compensation_that_fails_is_shown_and_resumed_by_retry(api, page):
     expect(step).to_have_attribute("data-status", "COMPLETED")
     expect(step.locator("td").nth(4)).to_have_text("2")
     screens.save("compensation-resumed")
+
+
+def test_the_definition_graph_shows_each_steps_compensation(api, page):
+    page, screens = page
+    register(api, SAGA, TASK_DEFS)
+    page.goto(page.url.split("#")[0] + "#/definition/ui_saga/1")
+    undo = page.locator("#graph .node.compensation")
+    expect(undo).to_have_count(1)  # only reserve declares one
+    expect(undo).to_have_attribute("data-compensates", "reserve")
+    expect(undo).to_have_attribute("data-ref", "reserve__compensate")
+    expect(undo.locator("text.ref")).to_have_text("↺ ui_release")
+    expect(undo.locator("title")).to_contain_text("undo reserve if the run fails")
+    expect(page.locator("#graph path.edge.undo[data-compensates=reserve]")).to_have_count(1)
+    expect(page.locator("#graph-legend")).to_contain_text("compensation")
+    # The step stays on the sequence's axis, its compensation to its right.
+    reserve = _node(page, "reserve").locator("rect").first.bounding_box()
+    notify = _node(page, "notify").locator("rect").first.bounding_box()
+    side = undo.locator("rect").bounding_box()
+    assert abs((reserve["x"] + reserve["width"] / 2) - (notify["x"] + notify["width"] / 2)) < 1
+    assert side["x"] > reserve["x"] + reserve["width"]
+    screens.save("definition")
+
+    # A workflow without compensations has no such marks and no legend.
+    register(api, {"name": "ui_plain", "tasks": [SAGA["tasks"][1]]}, TASK_DEFS)
+    page.goto(page.url.split("#")[0] + "#/definition/ui_plain/1")
+    expect(_node(page, "notify")).to_have_count(1)
+    expect(page.locator("#graph .node.compensation")).to_have_count(0)
+    expect(page.locator("#graph-legend")).to_have_count(0)

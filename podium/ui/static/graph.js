@@ -10,50 +10,121 @@ function el(name, attrs, text) {
   return node;
 }
 
+// Node sizes: at least NODE_W wide, wider for a longer label up to MAX_W, past which the label
+// wraps onto more lines (never cut: the operator must read the whole name and status).
+const MAX_W = 280, PAD_X = 8, REF_LINE = 15, TYPE_LINE = 13, PAD_Y = 6;
+const COMP_W = 132, COMP_GAP = 18;
+let measurer = null;
+
+function textWidth(text, size) {
+  if (!measurer) measurer = document.createElement("canvas").getContext("2d");
+  measurer.font = `${size}px ${getComputedStyle(document.body).fontFamily}`;
+  return measurer.measureText(text).width;
+}
+
+// Splits ``text`` into lines no wider than ``width``, breaking after "_", "-", ".", " " or "·"
+// where it can and inside a word only where it must.
+function wrap(text, size, width) {
+  const lines = [];
+  let current = "";
+  for (const token of text.split(/(?<=[_\-. ·/])/)) {
+    if (textWidth(current + token, size) <= width) { current += token; continue; }
+    if (current) lines.push(current.trimEnd());
+    current = "";
+    for (const ch of token) {
+      if (current && textWidth(current + ch, size) > width) { lines.push(current); current = ""; }
+      current += ch;
+    }
+  }
+  if (current) lines.push(current.trimEnd());
+  return lines.length ? lines : [""];
+}
+
+// A box's size and wrapped lines for a label (12 px) over a smaller type line (10 px).
+function sized(label, sub, minW) {
+  const natural = Math.max(textWidth(label, 12), textWidth(sub, 10)) + PAD_X * 2;
+  const w = Math.ceil(Math.min(MAX_W, Math.max(minW, natural)));
+  const refLines = wrap(label, 12, w - PAD_X * 2), typeLines = wrap(sub, 10, w - PAD_X * 2);
+  return { w, h: PAD_Y * 2 + REF_LINE * refLines.length + TYPE_LINE * typeLines.length, refLines, typeLines };
+}
+
+function drawLabel(node, x, y, size) {
+  const cx = x + size.w / 2;
+  size.refLines.forEach((text, i) =>
+    node.appendChild(el("text", { x: cx, y: y + PAD_Y + 11 + REF_LINE * i, class: "ref" }, text)));
+  const top = y + PAD_Y + REF_LINE * size.refLines.length;
+  size.typeLines.forEach((text, i) =>
+    node.appendChild(el("text", { x: cx, y: top + 10 + TYPE_LINE * i, class: "type" }, text)));
+}
+
 // Each layout is {w, h, draw(g, x, y)} where (x, y) is its top-left corner; the entry point is
 // at the top centre and the exit at the bottom centre.
-function box(step, kind) {
-  return {
-    w: NODE_W, h: NODE_H,
-    draw(g, x, y, ctx) {
+function box(step, kind, ctx) {
+  const ref = step.taskReferenceName;
+  const status = ctx.statusOf(ref);
+  const undo = ctx.undoOf(ref);
+  const type = `${step.type || "SIMPLE"}${status ? " · " + status : ""}`;
+  const size = sized(ref, type, NODE_W);
+  const main = {
+    w: size.w, h: size.h,
+    draw(g, x, y) {
       const node = el("g", {
-        class: `node ${kind || ""}`, "data-ref": step.taskReferenceName,
-        "data-type": step.type || "SIMPLE", tabindex: "0",
+        class: `node ${kind || ""}`, "data-ref": ref, "data-type": step.type || "SIMPLE", tabindex: "0",
       });
-      const status = ctx.statusOf(step.taskReferenceName);
       node.setAttribute("data-status", status || "NOT_STARTED");
-      node.appendChild(el("rect", { x, y, width: NODE_W, height: NODE_H, rx: 7 }));
-      node.appendChild(el("text", { x: x + NODE_W / 2, y: y + 17, class: "ref" },
-        clip(step.taskReferenceName, 22)));
-      node.appendChild(el("text", { x: x + NODE_W / 2, y: y + 32, class: "type" },
-        clip(`${step.type || "SIMPLE"}${status ? " · " + status : ""}`, 28)));
+      node.appendChild(el("rect", { x, y, width: size.w, height: size.h, rx: 7 }));
+      drawLabel(node, x, y, size);
       // A saga step that was undone: its compensation's status in a tag on the corner.
-      const undo = ctx.undoOf(step.taskReferenceName);
       if (undo) {
         node.setAttribute("data-compensation", undo);
         node.classList.add("undone");
         const tag = el("g", { class: `undo u-${undo}` });
-        tag.appendChild(el("rect", { x: x + NODE_W - 30, y: y - 8, width: 36, height: 16, rx: 8 }));
-        tag.appendChild(el("text", { x: x + NODE_W - 12, y: y + 4 }, "↺"));
+        tag.appendChild(el("rect", { x: x + size.w - 30, y: y - 8, width: 36, height: 16, rx: 8 }));
+        tag.appendChild(el("text", { x: x + size.w - 12, y: y + 4 }, "↺"));
         node.appendChild(tag);
       }
-      const title = el("title", {}, `${step.taskReferenceName} (${step.name})${status ? ": " + status : ""}` +
-        (undo ? `; compensation ${undo}` : ""));
-      node.appendChild(title);
-      node.addEventListener("click", () => ctx.onSelect(step.taskReferenceName));
+      node.appendChild(el("title", {}, `${ref} (${step.name}): ${type}` + (undo ? `; compensation ${undo}` : "")));
+      node.addEventListener("click", () => ctx.onSelect(ref));
+      g.appendChild(node);
+    },
+  };
+  return step.compensation ? withCompensation(step, main, undo, ctx) : main;
+}
+
+// A step that declares a compensation: the compensation drawn beside it, joined by a dashed
+// edge. The layout is widened on both sides so that the step stays on the sequence's axis.
+function withCompensation(step, main, undo, ctx) {
+  const ref = step.taskReferenceName, comp = step.compensation;
+  const compType = comp.type || "SIMPLE";
+  const size = sized(`↺ ${comp.name}`, `compensation · ${compType}${undo ? " · " + undo : ""}`, COMP_W);
+  const side = size.w + COMP_GAP;
+  const h = Math.max(main.h, size.h);
+  return {
+    w: main.w + side * 2, h,
+    draw(g, x, y) {
+      const mx = x + side, my = y + (h - main.h) / 2;
+      main.draw(g, mx, my);
+      const cx = mx + main.w + COMP_GAP, cy = y + (h - size.h) / 2;
+      g.appendChild(el("path", { d: `M${mx + main.w},${my + main.h / 2} L${cx},${cy + size.h / 2}`,
+        class: "edge undo", "data-compensates": ref }));
+      const node = el("g", { class: "node compensation", "data-ref": `${ref}__compensate`,
+        "data-compensates": ref, "data-type": compType, "data-status": undo || "NOT_STARTED", tabindex: "0" });
+      node.appendChild(el("rect", { x: cx, y: cy, width: size.w, height: size.h, rx: 7 }));
+      drawLabel(node, cx, cy, size);
+      node.appendChild(el("title", {}, `Compensation of ${ref}: ${comp.name} (${compType}). ` +
+        `It runs to undo ${ref} if the run fails after ${ref} completed.` + (undo ? ` Now ${undo}.` : "")));
+      node.addEventListener("click", () => ctx.onSelect(`${ref}__compensate`));
       g.appendChild(node);
     },
   };
 }
 
-function clip(text, n) { return text.length > n ? text.slice(0, n - 1) + "…" : text; }
-
 function line(g, x1, y1, x2, y2, cls) {
   g.appendChild(el("path", { d: `M${x1},${y1} L${x2},${y2}`, class: `edge ${cls || ""}` }));
 }
 
-function sequence(steps) {
-  const parts = steps.map(layoutStep);
+function sequence(steps, ctx) {
+  const parts = steps.map(step => layoutStep(step, ctx));
   if (!parts.length) return { w: NODE_W / 2, h: 4, draw() {} };
   const w = Math.max(...parts.map(p => p.w));
   const h = parts.reduce((sum, p) => sum + p.h, 0) + GAP_Y * (parts.length - 1);
@@ -71,8 +142,8 @@ function sequence(steps) {
 }
 
 // A head node, branches side by side, joined again at the bottom.
-function branching(head, branches, labels) {
-  const cols = branches.map(sequence);
+function branching(head, branches, labels, ctx) {
+  const cols = branches.map(branch => sequence(branch, ctx));
   const inner = cols.reduce((sum, c) => sum + c.w, 0) + GAP_X * Math.max(0, cols.length - 1);
   const w = Math.max(NODE_W, inner);
   const tallest = Math.max(4, ...cols.map(c => c.h));
@@ -87,7 +158,12 @@ function branching(head, branches, labels) {
         const cx = left + col.w / 2;
         line(g, mid, y + head.h, cx, top, "arrow");
         if (labels && labels[i] !== undefined) {
-          g.appendChild(el("text", { x: cx + 4, y: top - 6, class: "case" }, clip(String(labels[i]), 18)));
+          // A case label longer than its column is shortened; its title has it whole.
+          const label = String(labels[i]);
+          const text = el("text", { x: cx + 4, y: top - 6, class: "case" },
+            label.length > 18 ? label.slice(0, 17) + "…" : label);
+          text.appendChild(el("title", {}, label));
+          g.appendChild(text);
         }
         col.draw(g, left, top, ctx);
         line(g, cx, top + col.h, cx, bottom - 10);
@@ -99,9 +175,9 @@ function branching(head, branches, labels) {
   };
 }
 
-function loop(step) {
-  const head = box(step, "loop");
-  const body = sequence(step.loopOver || []);
+function loop(step, ctx) {
+  const head = box(step, "loop", ctx);
+  const body = sequence(step.loopOver || [], ctx);
   const w = Math.max(NODE_W, body.w) + PAD * 2;
   const h = head.h + GAP_Y + body.h + PAD * 2;
   return {
@@ -121,10 +197,10 @@ function loop(step) {
   };
 }
 
-function layoutStep(step) {
+function layoutStep(step, ctx) {
   switch (step.type) {
     case "FORK_JOIN":
-      return branching(box(step, "fork"), step.forkTasks || []);
+      return branching(box(step, "fork", ctx), step.forkTasks || [], undefined, ctx);
     case "SWITCH":
     case "DECISION": {
       const cases = Object.entries(step.decisionCases || {});
@@ -132,12 +208,12 @@ function layoutStep(step) {
       const labels = cases.map(([name]) => name);
       branches.push(step.defaultCase || []);
       labels.push("default");
-      return branching(box(step, "switch"), branches, labels);
+      return branching(box(step, "switch", ctx), branches, labels, ctx);
     }
     case "DO_WHILE":
-      return loop(step);
+      return loop(step, ctx);
     default:
-      return box(step, step.type === "JOIN" ? "join" : "");
+      return box(step, step.type === "JOIN" ? "join" : "", ctx);
   }
 }
 
@@ -149,7 +225,7 @@ export function drawWorkflow(container, definition, statusOf, onSelect, undoOf) 
   const start = { w: 60, h: 24, draw(g, x, y) {
     g.appendChild(el("circle", { cx: x + 30, cy: y + 12, r: 11, class: "terminal" }));
   } };
-  const body = sequence(definition.tasks || []);
+  const body = sequence(definition.tasks || [], ctx);
   const parts = [start, body, start];
   const w = Math.max(...parts.map(p => p.w)) + 40;
   const h = parts.reduce((s, p) => s + p.h, 0) + GAP_Y * 2 + 40;
@@ -169,6 +245,32 @@ export function drawWorkflow(container, definition, statusOf, onSelect, undoOf) 
   line(g, w / 2, top + body.h, w / 2, top + body.h + GAP_Y, "arrow");
   top += body.h + GAP_Y;
   g.appendChild(el("circle", { cx: w / 2, cy: top + 12, r: 11, class: "terminal end" }));
-  container.replaceChildren(svg);
+  container.replaceChildren(svg, ...legend(svg));
+  // Compensations widen a step's layout on both sides to keep it on the axis; once drawn, the
+  // picture is cropped to what it holds, so the unused side takes no room.
+  const drawn = g.getBBox();
+  if (drawn.width > 0) {
+    const cw = Math.ceil(drawn.width + 40), ch = Math.ceil(drawn.height + 40);
+    svg.setAttribute("viewBox", `${Math.floor(drawn.x - 20)} ${Math.floor(drawn.y - 20)} ${cw} ${ch}`);
+    svg.setAttribute("width", cw);
+    svg.setAttribute("height", ch);
+  }
   return svg;
+}
+
+// What the graph's less obvious marks mean, for the marks it has.
+function legend(svg) {
+  if (!svg.querySelector(".node.compensation")) return [];
+  const swatch = el("svg", { width: 34, height: 14, class: "swatch", "aria-hidden": "true" });
+  swatch.appendChild(el("path", { d: "M0,7 L12,7", class: "edge undo" }));
+  swatch.appendChild(el("rect", { x: 13, y: 1, width: 20, height: 12, rx: 3, class: "compensation-swatch" }));
+  const item = document.createElement("span");
+  item.className = "legend-item";
+  item.append(swatch, "↺ compensation: runs to undo the step beside it if the run fails after that step " +
+    "completed (newest first, one at a time)");
+  const box = document.createElement("div");
+  box.className = "legend";
+  box.id = "graph-legend";
+  box.append(item);
+  return [box];
 }

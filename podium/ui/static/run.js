@@ -14,10 +14,19 @@ const COMPENSATE = "__compensate";
 const isCompensation = ref => ref.endsWith(COMPENSATE);
 const compensatedRef = ref => baseRef(ref.slice(0, -COMPENSATE.length));
 
+// The server appends the blamed service to a failed run's reason ("… [service payments (owner
+// …)]"); the page shows the service on a line of its own, so the reason is shown without it.
+function ownReason(run) {
+  const reason = run.reasonForIncompletion || "";
+  const cut = reason.lastIndexOf(" [");
+  return run.failure && cut > 0 && reason.endsWith("]") ? reason.slice(0, cut) : reason;
+}
+
 export function runView(runId) {
   let run = null, definition = null, selected = null, shownKey = "";
   const header = h("div", { class: "run-head" });
   const failure = h("div", { class: "failure", hidden: true });
+  const diagnostics = h("div", { class: "diagnostics", id: "diagnostics", hidden: true });
   const compensation = h("div", { class: "saga-record", id: "compensation", hidden: true });
   const actions = h("div", { class: "actions" });
   const graph = h("div", { class: "graph-box", id: "graph" });
@@ -25,12 +34,12 @@ export function runView(runId) {
   const tasks = h("tbody");
   const details = h("aside", { class: "details", id: "details" }, h("p", { class: "muted" },
     "Select a task in the graph or the table."));
-  const root = h("section", { class: "run" }, header, failure, actions, compensation,
+  const root = h("section", { class: "run" }, header, failure, diagnostics, actions, compensation,
     h("div", { class: "columns" },
       h("div", { class: "left" }, h("h2", {}, "Graph"), graph),
       h("div", { class: "right" }, h("h2", {}, "Timeline"), timeline,
-        h("h2", {}, "Tasks"), h("table", { class: "tasks" }, h("thead", {}, h("tr", {},
-          ["Task", "Type", "Status", "Attempt", "Worker", "Service", "Took"].map(t => h("th", {}, t)))), tasks),
+        h("h2", {}, "Tasks"), h("div", { class: "table-scroll" }, h("table", { class: "tasks" }, h("thead", {}, h("tr", {},
+          ["Task", "Type", "Status", "Attempt", "Worker", "Service", "Took"].map(t => h("th", {}, t)))), tasks)),
         details)));
 
   const latestByRef = () => {
@@ -72,10 +81,13 @@ export function runView(runId) {
     const blame = run.failure;
     failure.hidden = !run.reasonForIncompletion;
     failure.replaceChildren(
-      h("strong", {}, "Why: "), run.reasonForIncompletion || "",
-      blame && h("div", { class: "blame" }, `Failed at ${blame.taskReferenceName}; service `,
-        h("strong", {}, blame.service || "?"), blame.owner ? `, owned by ${blame.owner}` : "",
-        blame.contact ? ` — contact ${blame.contact}` : "", blame.onCall ? ` (on call: ${blame.onCall})` : ""),
+      h("strong", {}, "Why: "), h("span", { class: "why" }, ownReason(run)),
+      blame && h("div", { class: "blame" }, `Failed at ${blame.taskReferenceName}; `, blame.insidePodium
+        ? `inside Podium itself (its ${blame.taskType} task; no outside service involved)`
+        : blame.service ? ["service ", h("strong", {}, blame.service),
+          blame.owner ? `, owned by ${blame.owner}` : "", blame.contact ? ` — contact ${blame.contact}` : "",
+          blame.onCall ? ` (on call: ${blame.onCall})` : ""]
+        : "no service is named for this task (set service on its TaskDef)"),
     );
     const s = run.status, terminal = TERMINAL.has(s);
     const button = (label, call, show, action) => show && h("button", { type: "button",
@@ -95,6 +107,16 @@ export function runView(runId) {
     ].filter(Boolean));
   }
 
+  // Why the run is not moving, as the server sees it (a task no worker polls for, ...).
+  function renderDiagnostics() {
+    const notes = run.diagnostics || [];
+    diagnostics.hidden = !notes.length;
+    diagnostics.replaceChildren(...(notes.length ? [h("strong", {}, "Not moving: "),
+      h("ul", {}, notes.map(note => h("li", { "data-kind": note.kind, "data-ref": note.referenceTaskName,
+        title: "Show this task", onclick: () => note.referenceTaskName && select(note.referenceTaskName) },
+        note.message)))] : []));
+  }
+
   // The saga record: why compensation began and, step by step, what was undone.
   function renderCompensation() {
     const record = run.compensation;
@@ -105,7 +127,9 @@ export function runView(runId) {
       h("h2", {}, "Compensation ", h("span", { class: "muted" }, `${steps.length} step(s)`)),
       h("dl", { class: "ids" },
         h("dt", {}, "Trigger"), h("dd", { "data-field": "trigger" }, record.trigger || "—"),
-        h("dt", {}, "Reason"), h("dd", { "data-field": "reason" }, record.reason || "—"),
+        // The reason that began it is the run's, shown above, unless the run has moved on.
+        record.reason && !(run.reasonForIncompletion || "").startsWith(record.reason) &&
+          [h("dt", {}, "Reason"), h("dd", { "data-field": "reason" }, record.reason)],
         (record.failedReferenceTaskNames || []).length > 0 && [h("dt", {}, "Failed steps"),
           h("dd", {}, record.failedReferenceTaskNames.join(", "))],
         h("dt", {}, "Started"), h("dd", {}, when(record.startTime)),
@@ -160,16 +184,21 @@ export function runView(runId) {
     const end = Math.max(now,
       ...tasks.map(t => t.endTime || t.updateTime || t.scheduledTime), start + 1);
     const pct = ms => `${(100 * (ms - start) / (end - start)).toFixed(2)}%`;
+    const legend = h("div", { class: "legend", id: "timeline-legend" },
+      h("span", { class: "legend-item" }, h("span", { class: "bar queued" }),
+        "waiting in the queue: scheduled, not yet taken by a worker"),
+      h("span", { class: "legend-item" }, h("span", { class: "bar s-COMPLETED" }),
+        "running or done, in the colour of its status"));
     timeline.replaceChildren(...tasks.map(t => {
       const running = t.startTime || t.endTime || null;
       const finish = t.endTime || (ACTIVE_TASK.has(t.status) ? end : t.updateTime);
       return h("div", { class: `lane${isCompensation(t.referenceTaskName) ? " compensation" : ""}`, "data-ref": t.referenceTaskName, onclick: () => { selected = baseRef(t.referenceTaskName); shownKey = ""; renderDetails(); } },
-        h("span", { class: "lane-name" }, t.referenceTaskName),
+        h("span", { class: "lane-name", title: t.referenceTaskName }, t.referenceTaskName),
         h("span", { class: "lane-track" },
-          running && h("span", { class: "bar queued", style: `left:${pct(t.scheduledTime)};width:calc(${pct(running)} - ${pct(t.scheduledTime)})`, title: "queued" }),
+          running && h("span", { class: "bar queued", style: `left:${pct(t.scheduledTime)};width:calc(${pct(running)} - ${pct(t.scheduledTime)})`, title: `waiting in the queue ${duration(t.scheduledTime, running)}` }),
           h("span", { class: `bar s-${t.status}`, style: `left:${pct(running || t.scheduledTime)};width:max(3px, calc(${pct(finish)} - ${pct(running || t.scheduledTime)}))`,
             title: `${t.status} ${duration(running || t.scheduledTime, t.endTime || null)}` })));
-    }));
+    }), legend);
   }
 
   function renderTasks() {
@@ -250,9 +279,10 @@ export function runView(runId) {
       h("h3", {}, "Input"), json(task.inputData),
       h("h3", {}, "Output"), json(task.outputData),
       h("h3", {}, `Attempts (${attempts.length})`),
+      // The latest attempt's error is the one shown above; earlier attempts say theirs here.
       h("ol", { class: "attempts" }, attempts.map(a => h("li", {}, statusBadge(a.status), " ",
         when(a.scheduledTime), " · ", duration(a.startTime || a.scheduledTime, a.endTime || null),
-        a.reasonForIncompletion ? ` · ${a.reasonForIncompletion}` : ""))),
+        a.reasonForIncompletion && a !== task ? ` · ${a.reasonForIncompletion}` : ""))),
       h("h3", {}, "Logs"),
       task.logs && task.logs.length
         ? h("pre", { class: "logs" }, task.logs.map(l => `${when(l.createdTime)}  ${l.log}`).join("\n"))
@@ -283,6 +313,7 @@ export function runView(runId) {
     }
     root.dataset.status = run.status;
     renderHeader();
+    renderDiagnostics();
     renderCompensation();
     renderGraph();
     renderTimeline();
