@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -14,7 +14,13 @@ from rich.text import Text
 
 from podium.client import PodiumClient, PodiumClientError
 
-__all__ = ["client", "echo_json", "fail", "stderr", "stdout"]
+__all__ = ["JsonOpt", "ServerOpt", "client", "echo_json", "fail", "stderr", "stdout"]
+
+ServerOpt = Annotated[
+    str,
+    typer.Option("--server", envvar="PODIUM_SERVER", help="Base URL of the Podium server."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 def stdout() -> Console:
