@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from podium.cli_auth import unauthenticated
 from podium.client import PodiumClient, PodiumClientError
 
 __all__ = ["JsonOpt", "ServerOpt", "client", "echo_json", "fail", "stderr", "stdout"]
@@ -51,4 +52,6 @@ def client(server: str) -> Iterator[PodiumClient]:
         with PodiumClient(server) as api:
             yield api
     except PodiumClientError as exc:
+        if exc.status == 401:
+            fail(unauthenticated(server, exc.message))
         fail(str(exc))
