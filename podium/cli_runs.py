@@ -315,15 +315,49 @@ def resume(
     _done("resumed", workflow_id, as_json)
 
 
-@runs_app.command("rerun", help="Resume a COMPENSATION_FAILED run's undo, or retry a failed run.")
 @runs_app.command()
 def retry(
     workflow_id: WorkflowIdArg, server: ServerOpt = DEFAULT_SERVER, as_json: JsonOpt = False
 ) -> None:
-    """Retry a failed run from the task that failed, or resume a COMPENSATION_FAILED run."""
+    """Pick a failed run up where it failed: its failed task runs again, what completed stays
+    done. A COMPENSATION_FAILED run resumes its undo from the compensation that failed.
+    (rerun instead runs again from a task of your choice; restart, from the start.)"""
     with _client(server) as client:
         client.retry(workflow_id)
     _done("retried", workflow_id, as_json)
+
+
+@runs_app.command()
+def rerun(
+    workflow_id: WorkflowIdArg,
+    from_task: Annotated[
+        str | None,
+        typer.Option(help="Task id or reference name to run again from (default: the start)."),
+    ] = None,
+    input: Annotated[
+        str | None,
+        typer.Option("--input", "-i", help="New workflow input: JSON object, or @file.json."),
+    ] = None,
+    task_input: Annotated[
+        str | None, typer.Option(help="New input of --from-task: JSON object, or @file.json.")
+    ] = None,
+    server: ServerOpt = DEFAULT_SERVER,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run an ended run (COMPLETED too) again from --from-task: that task and every task after
+    it are dropped and scheduled anew; optionally with new input. (retry instead goes on from
+    the task that failed; restart runs from the start with the same input.)"""
+    if task_input is not None and not from_task:
+        raise typer.BadParameter(
+            "needs --from-task: the task whose input it is", param_hint="--task-input"
+        )
+    workflow_input = _parse_object(input, "--input") if input is not None else None
+    new_task_input = _parse_object(task_input, "--task-input") if task_input is not None else None
+    with _client(server) as client:
+        client.rerun(
+            workflow_id, from_task, workflow_input=workflow_input, task_input=new_task_input
+        )
+    _done("rerun", workflow_id, as_json)
 
 
 @runs_app.command()
@@ -333,7 +367,8 @@ def restart(
     server: ServerOpt = DEFAULT_SERVER,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run a finished run again from the start."""
+    """Run an ended run again from the start, with the same input. (retry goes on from the
+    task that failed; rerun runs again from a task you name, or with new input.)"""
     with _client(server) as client:
         client.restart(workflow_id, use_latest_definitions=use_latest)
     _done("restarted", workflow_id, as_json)
