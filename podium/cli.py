@@ -19,6 +19,7 @@ from typing import Annotated, Any, cast
 import typer
 from rich.text import Text
 
+from podium.cli_auth import ApiKeyGroup
 from podium.cli_contracts import contracts_app
 from podium.cli_db import db_app
 from podium.cli_events import events_app, handlers_app
@@ -44,6 +45,7 @@ app = typer.Typer(
     name="podium",
     help="Podium: a durable workflow orchestrator that speaks Conductor's API.",
     no_args_is_help=True,
+    cls=ApiKeyGroup,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -56,7 +58,8 @@ def _options(
         typer.Option(
             "--api-key",
             envvar="PODIUM_API_KEY",
-            help="keyId:keySecret, for a server with auth on.",
+            help="keyId:keySecret, for a server with auth on [env: PODIUM_API_KEY]; "
+            "may also follow the command (podium list --api-key K).",
             show_envvar=False,
         ),
     ] = None,
@@ -123,7 +126,10 @@ def _setup_logging(level: str, as_json: bool) -> logging.Handler:
 def worker(
     targets: Annotated[
         list[str],
-        typer.Argument(help="module:function, or a module to run all its @worker_task functions."),
+        typer.Argument(
+            help="module:function; a module, to run all its @worker_task functions; or a "
+            "file (greeter.py, greeter.py:hello)."
+        ),
     ],
     server: Annotated[
         str,
