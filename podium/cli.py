@@ -82,7 +82,12 @@ app.add_typer(handlers_app, name="handlers")
 @app.command()
 def server(
     db: Annotated[
-        str | None, typer.Option("--db", help="SQLite file [env: PODIUM_DATABASE].")
+        str | None,
+        typer.Option(
+            "--db",
+            help="SQLite file [env: PODIUM_DATABASE; default: podium.db in PODIUM_DATA_DIR, "
+            "else in the current directory].",
+        ),
     ] = None,
     database_url: Annotated[
         str | None,
