@@ -7,10 +7,12 @@ complete), 2 bad usage, 124 ``start --wait`` timed out.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import logging
 import os
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -109,6 +111,12 @@ def server(
     settings = Settings.from_env(
         database=db, database_url=database_url, host=host, port=port, log_format=log_format
     )
+    busy = _port_in_use(settings.host, settings.port)
+    if busy:
+        _fail(
+            f"cannot listen on {settings.host}:{settings.port}: {busy} (another Podium?); "
+            "choose another port with --port or PODIUM_PORT",
+        )
     # Imported here so that the other commands start fast and work without the server's
     # dependencies; through importlib because the server module is built separately.
     try:
@@ -117,6 +125,22 @@ def server(
         _fail(f"the Podium server cannot be loaded: {exc}")
     serve = cast(Callable[[Settings], None], module.serve)
     serve(settings)
+
+
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port``, or None if it can. Checked before the
+    server starts, so that a busy port is one clear line rather than a logged traceback."""
+    if port == 0:
+        return None
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            # As uvicorn sets it: a port in TIME_WAIT from a server just stopped counts free.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        return "the port is already in use" if exc.errno == errno.EADDRINUSE else str(exc)
+    return None
 
 
 def _setup_logging(level: str, as_json: bool) -> logging.Handler:

@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,19 @@ def test_the_demo_says_how_to_pick_another_port_when_its_own_is_taken() -> None:
         with pytest.raises(processes.DemoError, match=f"port {port} is already in use") as err:
             processes.ensure_port_free(port)
     assert "PODIUM_PORT" in str(err.value) and "--port" in str(err.value)
+
+
+def test_the_server_says_plainly_that_its_port_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[Settings] = []
+    module = types.ModuleType("podium.server.main")
+    module.serve = served.append  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "podium.server.main", module)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = podium("server", "--port", str(port))
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}: the port is already in use" in result.stderr
+    assert "PODIUM_PORT" in result.stderr
+    assert served == []
