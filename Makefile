@@ -1,12 +1,13 @@
 # Podium: two commands do all the set-up on a fresh machine.
 #   make demo  - create .venv, install Podium, run the order demo on embedded SQLite
-#   make test  - create .venv, install Podium with test tools, run the whole suite
+#   make test  - create .venv, install Podium with test tools, make the services the suite uses
+#                ready (scripts/test-prereqs), run the whole suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck bench soak clean install
+.PHONY: demo test check lint typecheck bench soak clean install prereqs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +19,16 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
+prereqs:
+	bash scripts/test-prereqs
+
 demo: $(STAMP)
 	$(BIN)/python -m examples.order.demo
 
-# Lint and types, then the suite (whose summary stays the last line printed).
+# PostgreSQL, NATS, RabbitMQ and Chromium first (started or installed, or the one command that
+# would do it is printed), then lint and types, then the suite (its summary the last line printed).
 test: $(STAMP)
+	bash scripts/test-prereqs
 	$(MAKE) --no-print-directory check
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 

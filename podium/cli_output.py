@@ -6,15 +6,22 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
+from podium.cli_auth import unauthenticated
 from podium.client import PodiumClient, PodiumClientError
 
-__all__ = ["client", "echo_json", "fail", "stderr", "stdout"]
+__all__ = ["JsonOpt", "ServerOpt", "client", "echo_json", "fail", "stderr", "stdout"]
+
+ServerOpt = Annotated[
+    str,
+    typer.Option("--server", envvar="PODIUM_SERVER", help="Base URL of the Podium server."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 def stdout() -> Console:
@@ -45,4 +52,6 @@ def client(server: str) -> Iterator[PodiumClient]:
         with PodiumClient(server) as api:
             yield api
     except PodiumClientError as exc:
+        if exc.status == 401:
+            fail(unauthenticated(server, exc.message))
         fail(str(exc))

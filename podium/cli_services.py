@@ -11,21 +11,16 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from podium.cli_output import client, echo_json, fail, stdout
+from podium.cli_output import JsonOpt, ServerOpt, client, echo_json, fail, stdout
 from podium.client import DEFAULT_SERVER
 
 __all__ = ["services_app"]
 
 services_app = typer.Typer(
-    help="The service registry: who owns each service, whom to call, its circuit breaker.",
-    no_args_is_help=True,
+    help="The service registry: who owns each service, whom to call, its circuit breaker. "
+    "Without a sub-command: list them.",
+    invoke_without_command=True,
 )
-
-ServerOpt = Annotated[
-    str,
-    typer.Option("--server", envvar="PODIUM_SERVER", help="Base URL of the Podium server."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 _BREAKER_STYLE = {"CLOSED": "green", "HALF_OPEN": "yellow", "OPEN": "bold red"}
 
 
@@ -86,6 +81,17 @@ def list_services(server: ServerOpt = DEFAULT_SERVER, as_json: JsonOpt = False) 
             Text(state or "-", style=_BREAKER_STYLE.get(state, "dim")),
         )
     stdout().print(table)
+
+
+@services_app.callback()
+def services(
+    ctx: typer.Context, server: ServerOpt = DEFAULT_SERVER, as_json: JsonOpt = False
+) -> None:
+    """The service registry: who owns each service, whom to call, its circuit breaker.
+    Without a sub-command: list them."""
+    # Listing is what a group named on its own is most often asked for.
+    if ctx.invoked_subcommand is None:
+        list_services(server, as_json)
 
 
 @services_app.command("show")

@@ -403,6 +403,26 @@ class PodiumClient(EventsApi):
         compensation from the compensation that failed."""
         self._request("POST", f"/api/workflow/{_segment(workflow_id)}/retry")
 
+    def rerun(
+        self,
+        workflow_id: str,
+        from_task: str | None = None,
+        *,
+        workflow_input: Mapping[str, Any] | None = None,
+        task_input: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Conductor's rerun of an ended run: from ``from_task`` (a task id or reference name;
+        it and every task after it are dropped and run again), or from the start; optionally
+        with new workflow input, and new input for ``from_task``."""
+        body: dict[str, Any] = {}
+        if from_task:
+            body["reRunFromTaskId"] = from_task
+        if workflow_input is not None:
+            body["workflowInput"] = dict(workflow_input)
+        if task_input is not None:
+            body["taskInput"] = dict(task_input)
+        self._request("POST", f"/api/workflow/{_segment(workflow_id)}/rerun", json_body=body)
+
     def restart(self, workflow_id: str, use_latest_definitions: bool = False) -> None:
         """Run a finished run again from the start, with the same input."""
         params = {"useLatestDefinitions": "true"} if use_latest_definitions else None

@@ -47,7 +47,9 @@ class Settings:
     """Everything the server needs to know, passed explicitly to whatever needs it."""
 
     database: str = "podium.db"
-    """Path of the SQLite file (``:memory:`` is refused: a run must survive a restart)."""
+    """Path of the SQLite file (``:memory:`` is refused: a run must survive a restart).
+    ``PODIUM_DATABASE`` names it; else it is ``podium.db`` in ``PODIUM_DATA_DIR`` (default: the
+    current directory)."""
     database_url: str | None = None
     """``postgresql://...`` to use PostgreSQL (shared by every instance) instead of SQLite."""
     database_schema: str = "public"
@@ -132,7 +134,7 @@ class Settings:
         """Settings from ``PODIUM_*`` environment variables, then ``overrides`` that are not None."""
         d = cls()  # slots leave no class-level defaults to read, so read an instance's
         base = cls(
-            database=os.environ.get("PODIUM_DATABASE", d.database),
+            database=os.environ.get("PODIUM_DATABASE") or _in_data_dir(d.database),
             database_url=os.environ.get("PODIUM_DATABASE_URL") or None,
             database_schema=os.environ.get("PODIUM_DATABASE_SCHEMA", d.database_schema),
             database_pool_size=_env_int("PODIUM_DATABASE_POOL_SIZE", d.database_pool_size),
@@ -180,6 +182,12 @@ class Settings:
         if self.database_url:
             return _without_password(self.database_url)
         return f"sqlite:{self.database}"
+
+
+def _in_data_dir(name: str) -> str:
+    """``name`` in ``PODIUM_DATA_DIR``, the directory a user names for "where the data lives"."""
+    folder = os.environ.get("PODIUM_DATA_DIR")
+    return os.path.join(folder, name) if folder else name
 
 
 def _without_password(url: str) -> str:

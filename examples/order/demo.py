@@ -21,6 +21,7 @@ only if everything went as expected, which makes the demo a smoke test too.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -56,6 +57,17 @@ from examples.order.scenarios import Demo, run_orders, run_outage
 __all__ = ["main", "parse_args"]
 
 
+def _default_port() -> int:
+    """``PODIUM_PORT``, as the server reads it, so that ``PODIUM_PORT=8081 make demo`` works."""
+    raw = os.environ.get("PODIUM_PORT", "").strip()
+    if not raw:
+        return 8080
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"PODIUM_PORT must be a port number, not {raw!r}") from None
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The demo's options, checked."""
     parser = argparse.ArgumentParser(
@@ -65,8 +77,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--port",
         type=int,
-        default=8080,
-        help="Podium server port; 0 picks a free one (default 8080)",
+        default=_default_port(),
+        help="Podium server port; 0 picks a free one (default: PODIUM_PORT, else 8080)",
     )
     parser.add_argument(
         "--db",

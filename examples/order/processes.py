@@ -188,7 +188,8 @@ def ensure_port_free(port: int) -> None:
             sock.bind((HOST, port))
         except OSError:
             raise DemoError(
-                f"port {port} is already in use; pass --port 0 to use a free one"
+                f"port {port} is already in use (another Podium?): choose another port with "
+                f"PODIUM_PORT (PODIUM_PORT=8081 make demo) or --port; --port 0 takes any free one"
             ) from None
 
 

@@ -35,6 +35,7 @@ from podium.server import (
     routes_trace,
     routes_workflow,
 )
+from podium.server.api_docs import mount_api_docs
 from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_targets import TargetPolicy
@@ -154,6 +155,9 @@ def create_app(
         version=__version__,
         description="A durable orchestrator for microservices, speaking Conductor's API.",
         lifespan=lifespan,
+        # Served by ``mount_api_docs`` from installed files rather than FastAPI's CDN.
+        docs_url=None,
+        redoc_url=None,
         # Podium emits its own spans and metrics, per run and per task. FastAPI's own, in
         # recent releases, would add a span per request (each long poll too) and look up the
         # global providers on every request. Releases without it keep the key in ``extra``.
@@ -242,4 +246,5 @@ def create_app(
     for router in routers:
         app.router.routes.extend(router.routes)
     mount_ui(app)
+    mount_api_docs(app)
     return app

@@ -137,7 +137,8 @@ class EventConsumer:
                 self.handler(event, outbox)
             except Exception as exc:
                 log.warning("%s failed on event %s: %s", self.service, event.id, exc)
-                self.client.nack_event(self.subscription, event.id, f"{self.service}: {exc}")
+                # The delivery already names its subscriber: the error is only what went wrong.
+                self.client.nack_event(self.subscription, event.id, str(exc))
                 continue
             outcome = {"service": self.service, "published": outbox.published}
             self.client.ack_event(self.subscription, event.id, outcome)

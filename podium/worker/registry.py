@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
+import sys
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar, overload
 
 from podium.worker.task import Task
@@ -196,13 +200,40 @@ def spec_for(obj: WorkerTaskSpec | Callable[..., Any]) -> WorkerTaskSpec:
     return WorkerTaskSpec.of(obj)
 
 
+def _import_file(path: Path) -> ModuleType:
+    """The module in the file ``path`` (``greeter.py``), imported as ``python greeter.py``
+    would see it: named after the file, its directory first on ``sys.path`` for its imports."""
+    if not path.is_file():
+        raise ImportError(f"no file {path}")
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    # Registered before it runs, as ``import`` does: dataclasses and pickling look it up.
+    sys.modules[path.stem] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[path.stem]
+        raise
+    return module
+
+
 def load_tasks(target: str) -> list[WorkerTaskSpec]:
     """Handlers named by ``"module:function"``, or every registered one of ``"module"``.
 
+    The module may also be a file, ``greeter.py`` or ``workers/greeter.py:hello``.
     Raises ``LookupError`` with a message that says what was looked for.
     """
     module_name, _, attr = target.partition(":")
-    module = importlib.import_module(module_name)
+    if module_name.endswith(".py"):
+        module = _import_file(Path(module_name))
+        module_name = module.__name__
+    else:
+        module = importlib.import_module(module_name)
     if attr:
         obj: Any = module
         for part in attr.split("."):

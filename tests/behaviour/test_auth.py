@@ -149,8 +149,21 @@ def test_the_cli_makes_the_first_key_in_the_store_and_then_uses_it(store_choice,
     with store_choice.server(auth=True) as server:
         denied = runner.invoke(app, ["keys", "list", "--server", server.url])
         assert denied.exit_code == 1 and "requires an API key" in denied.output
+        # The CLI user is told of the variable and the flag, not of HTTP headers.
+        assert "PODIUM_API_KEY" in denied.output and "--api-key" in denied.output
+        assert "Authorization" not in denied.output
         listed = runner.invoke(
             app, ["--api-key", f"root:{secret}", "keys", "list", "--server", server.url]
         )
         assert listed.exit_code == 0, listed.output
         assert "root" in listed.output
+        # The key may follow the command too, in either spelling.
+        for after in (["--api-key", f"root:{secret}"], [f"--api-key=root:{secret}"]):
+            monkeypatch.setenv("PODIUM_API_KEY", "")
+            late = runner.invoke(app, ["list", "--server", server.url, *after])
+            assert late.exit_code == 0, late.output
+            assert "0 of 0 run(s)" in late.output
+        monkeypatch.setenv("PODIUM_API_KEY", "")
+        wrong = runner.invoke(app, ["list", "--server", server.url, "--api-key", "root:nope"])
+        assert wrong.exit_code == 1 and "refused the API key" in wrong.output
+        assert "PODIUM_API_KEY" in wrong.output

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 
+from typer.testing import CliRunner
+
+from podium.cli import app
 from tests.behaviour.helpers import complete, poll, register, run, start, task_of, wait_status
 
 THREE = {
@@ -44,6 +47,40 @@ def test_rerun_by_reference_name_and_not_twice_at_once(api):
     body = run(api, run_id)
     assert body["status"] == "RUNNING"
     assert [t["referenceTaskName"] for t in body["tasks"]] == ["a"]
+
+
+def test_the_cli_reruns_from_a_task_with_new_input_and_retry_is_another_thing(api, server):
+    register(api, THREE, DEFS)
+    run_id = start(api, "three", {"n": 1})
+    _finish_three(api, run_id)
+    cli = CliRunner()
+    refused = cli.invoke(app, ["retry", run_id, "--server", server.url])
+    assert refused.exit_code == 1 and "409" in refused.output  # nothing failed: nothing to retry
+    rerun = cli.invoke(
+        app,
+        [
+            "rerun",
+            run_id,
+            "--from-task",
+            "b",
+            "--input",
+            '{"n": 9}',
+            "--task-input",
+            '{"x": 1}',
+            *[
+                "--server",
+                server.url,
+            ],
+        ],
+    )
+    assert rerun.exit_code == 0, rerun.output
+    body = run(api, run_id)
+    assert body["status"] == "RUNNING" and body["input"] == {"n": 9}
+    assert [t["referenceTaskName"] for t in body["tasks"]] == ["a", "b"]
+    [again] = poll(api, "b")
+    assert again["inputData"]["x"] == 1
+    orphan = cli.invoke(app, ["rerun", run_id, "--task-input", "{}", "--server", server.url])
+    assert orphan.exit_code == 2 and "--from-task" in orphan.output
 
 
 def test_rerun_from_the_middle_with_new_task_input(api):

@@ -160,7 +160,7 @@ def test_a_compensation_failing_for_good_names_its_service_and_retry_resumes_the
         "FAILED",
     ]
 
-    resumed = CliRunner().invoke(app, ["rerun", run_id, "--server", str(api.base_url)])
+    resumed = CliRunner().invoke(app, ["retry", run_id, "--server", str(api.base_url)])
     assert resumed.exit_code == 0, resumed.output
     assert run(api, run_id)["status"] == "COMPENSATING"
     assert poll(api, "refund", timeout_ms=0) == []  # what was undone stays undone

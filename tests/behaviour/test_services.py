@@ -109,5 +109,8 @@ def test_the_cli_applies_a_folder_of_services_and_lists_them(server, tmp_path):
     assert "registered 2 service(s)" in applied.output
     listed = runner.invoke(app, ["services", "list", "--server", server.url])
     assert "Payments team" in listed.output and "Logistics" in listed.output
+    bare = runner.invoke(app, ["services", "--server", server.url])  # lists too
+    assert bare.exit_code == 0, bare.output
+    assert bare.output == listed.output
     missing = runner.invoke(app, ["services", "show", "nope", "--server", server.url])
     assert missing.exit_code == 1 and "no service 'nope'" in missing.output

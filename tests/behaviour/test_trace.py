@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from typer.testing import CliRunner
+
 from examples.events import services, workers
+from podium.cli import app
 from podium.client import PodiumClient
 from podium.worker import WorkerRunner
 from tests.behaviour.event_helpers import eventually
@@ -113,6 +116,11 @@ def test_the_trace_names_the_service_that_failed_and_where_it_stopped(api, serve
     assert stopped["kind"] == "dead_lettered"
     assert stopped["service"] == "loyalty"
     assert "blocked from the loyalty programme" in stopped["reason"]
+    # The service is named once, by the trace, not again by the consumer's error.
+    assert stopped["reason"].startswith("customer mallory")
+    shown = CliRunner().invoke(app, ["trace", "order-666", "--server", server.url])
+    assert "in service loyalty: customer mallory is blocked" in shown.output
+    assert "loyalty: loyalty:" not in shown.output
 
     assert _order(api, server, "order-13", "bob", [{"sku": workers.OUT_OF_STOCK}]) == "FAILED"
     failed = client.trace("order-13")

@@ -16,6 +16,7 @@ from typer.testing import CliRunner, Result
 
 from podium.cli import app
 from podium.settings import Settings
+from podium.testing import free_port
 from podium.worker import WorkerRunner, worker_task
 from podium.worker.testing import FakeConductor
 
@@ -258,10 +259,11 @@ def test_server_command_builds_settings_and_serves(monkeypatch: pytest.MonkeyPat
     module.serve = served.append  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "podium.server.main", module)
     monkeypatch.setenv("PODIUM_HOST", "0.0.0.0")
-    result = podium("server", "--db", "runs.db", "--port", "9999")
+    port = free_port()  # the command checks that the port is free before serving
+    result = podium("server", "--db", "runs.db", "--port", str(port))
     assert result.exit_code == 0, result.output
     [settings] = served
-    assert (settings.database, settings.host, settings.port) == ("runs.db", "0.0.0.0", 9999)
+    assert (settings.database, settings.host, settings.port) == ("runs.db", "0.0.0.0", port)
 
 
 def test_python_dash_m_podium() -> None:
