@@ -112,5 +112,6 @@ def trace(
         echo_json(found)
         return
     render_trace(found, stdout())
-    if found["status"] == "FAILED":
+    # A transaction its saga undid did not go through either: scripts see both as a failure.
+    if found["status"] in ("FAILED", "COMPENSATED"):
         raise typer.Exit(1)

@@ -157,7 +157,7 @@ def _fail_saga(api, correlation_id: str) -> str:
     return run_id
 
 
-def test_a_failure_its_saga_undid_is_compensated_not_failed(api):
+def test_a_failure_its_saga_undid_is_compensated_not_failed(api, server):
     register(api, SAGA, SAGA_TASKS)
     run_id = _fail_saga(api, "saga-1")
     undoing = api.get("/api/trace/saga-1").json()
@@ -171,6 +171,9 @@ def test_a_failure_its_saga_undid_is_compensated_not_failed(api):
     assert trace["stoppedAt"]["kind"] == "failed"
     assert trace["stoppedAt"]["label"] == "charge (trace_charge)"
     assert trace["stoppedAt"]["reason"].startswith("card declined")
+    shown = CliRunner().invoke(app, ["trace", "saga-1", "--server", server.url])
+    assert "COMPENSATED" in shown.output
+    assert shown.exit_code == 1, "an undone transaction did not go through"
 
     # A compensation that fails leaves the transaction failed.
     other = _fail_saga(api, "saga-2")
