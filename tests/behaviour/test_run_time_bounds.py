@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
+from tests.behaviour.event_helpers import add_handler, publish, settled
 from tests.behaviour.helpers import complete, poll, register, start, task_of, wait_status
 from tests.conftest import StoreChoice
 
@@ -193,3 +195,49 @@ def test_a_nul_inside_a_computed_payload_is_data_and_published(api, store_choice
     ended = wait_status(api, run_id)
     assert ended["status"] == "COMPLETED", ended
     assert store_choice.query("SELECT type FROM events") == [("order.paid",)]
+
+
+@pytest.fixture
+def fast_api(store_choice: StoreChoice):
+    """A server whose failed deliveries are retried after 50 ms (then 100, 200...)."""
+    with store_choice.server(sweep_interval_s=0.2, event_retry_base_ms=50) as server:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            yield client
+
+
+_HANDLER_ACTIONS = {
+    "start_workflow.name": {
+        "action": "start_workflow",
+        "start_workflow": {"name": "${value}", "input": {}},
+    },
+    "start_workflow.correlationId": {
+        "action": "start_workflow",
+        "start_workflow": {"name": "notify", "input": {}, "correlationId": "${value}"},
+    },
+    "publish.type": {"action": "publish", "publish": {"topic": "invoices", "type": "${value}"}},
+}
+
+
+@pytest.mark.parametrize("field", list(_HANDLER_ACTIONS))
+def test_a_handler_action_computing_a_nul_name_is_dead_lettered_naming_it(
+    fast_api, store_choice, field
+):
+    # Before, PostgreSQL could not record the failure either (its reason held the NUL), so the
+    # delivery was tried again for ever; SQLite started the run or kept the event.
+    api = fast_api
+    register(api, _one_step("notify", {"type": "NOOP"}))
+    add_handler(
+        api,
+        {
+            "name": "acts",
+            "event": "order.created",
+            "maxAttempts": 3,
+            "actions": [_HANDLER_ACTIONS[field]],
+        },
+    )
+    poison = publish(api, "order.created", {"value": "no\x00tify"})
+    dead = settled(api, poison["id"], "acts", status="DEAD")
+    assert dead["attempts"] == 3
+    assert field in dead["lastError"] and "NUL" in dead["lastError"], dead["lastError"]
+    assert api.get("/api/workflow/search").json()["totalHits"] == 0
+    assert [row[0] for row in store_choice.query("SELECT topic FROM events")] == ["order.created"]
