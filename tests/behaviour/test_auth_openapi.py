@@ -144,3 +144,18 @@ def test_the_gates_refusals_carry_the_headers_the_document_declares(locked, made
     for header, spec in declared.get("headers", {}).items():
         assert not spec.get("required") or header.lower() in answer.headers, (header, answer)
     assert answer.json()["status"] == 401 and answer.json()["code"]
+
+
+def test_a_rate_limited_keys_429_is_declared_with_its_retry_after(store_choice, made):
+    keys, _ = made
+    with store_choice.server(auth=True, rate_limit_per_key=1) as server:
+        with key_clients(server.url, keys) as as_key:
+            admin = as_key("admin")
+            document = admin.get("/openapi.json").json()
+            answers = [admin.get("/api/metadata/workflow") for _ in range(4)]
+    limited = [answer for answer in answers if answer.status_code == 429]
+    assert limited, [answer.status_code for answer in answers]
+    operation = document["paths"]["/api/metadata/workflow"]["get"]
+    assert _undeclared(limited[0], "GET", "/api/metadata/workflow", operation) is None
+    declared = operation["responses"]["429"]["headers"]
+    assert all(name.lower() in limited[0].headers for name in declared)
