@@ -45,6 +45,8 @@ class PodiumError(Exception):
 
     status_code = 500
     code = "E_PODIUM"
+    retryable = False
+    """Whether the same request may succeed if sent again unchanged (the answers' field)."""
 
     def __init__(
         self,
@@ -70,7 +72,7 @@ class PodiumError(Exception):
             "code": self.code,
             "service": self.service,
             "message": self.message,
-            "retryable": False,
+            "retryable": self.retryable,
         }
         if self.field is not None:
             body["field"] = self.field
@@ -159,3 +161,4 @@ class StoreError(PodiumError):
 
     status_code = 503
     code = "E_STORE"
+    retryable = True

@@ -18,21 +18,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from podium.auth.keys import ApiKey, Role, secret_matches
 from podium.auth.rules import Permission, grants, required_permission
+from podium.auth.scope import CALLER_KEY
 from podium.auth.tokens import TokenError, looks_like_token, read_token
+from podium.errors import PodiumError
 from podium.store.base import Store
 
-__all__ = ["AuthMiddleware", "Authenticator", "Refusal", "caller_of"]
+__all__ = ["AuthMiddleware", "Authenticator", "Refusal"]
 
 _KEY_CACHE_S = 5.0
 _POLL_PREFIXES = ("/api/tasks/poll/batch/", "/api/tasks/poll/")
-_CALLER = "podium.api_key"
-"""Where the request's scope keeps the key it was let in with."""
-
-
-def caller_of(scope: Scope) -> ApiKey | None:
-    """The key a request was let in with; None with auth off or on a public route."""
-    found: ApiKey | None = scope.get(_CALLER)
-    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,11 +178,17 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        refusal = await self.authenticator.authorize(scope["method"], scope["path"], headers)
+        try:
+            refusal = await self.authenticator.authorize(scope["method"], scope["path"], headers)
+        except PodiumError as exc:
+            # The gate stands outside the app's error handlers: a store failing while a key is
+            # looked up would otherwise leave as a bare 500, not the 503 that says try again.
+            await _answer(send, exc.status_code, exc.to_dict())
+            return
         if not isinstance(refusal, Refusal):
             if refusal is not None:
                 # Routes that record who did what (leases, for fencing) read it from here.
-                scope[_CALLER] = refusal
+                scope[CALLER_KEY] = refusal
             await self.app(scope, receive, send)
             return
         body: dict[str, Any] = {
@@ -203,16 +203,22 @@ class AuthMiddleware:
             extra.append((b"retry-after", str(max(1, round(refusal.retry_after_s))).encode()))
         if refusal.status == 401:
             extra.append((b"www-authenticate", b'Bearer realm="podium"'))
-        payload = orjson.dumps(body)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": refusal.status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    *extra,
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        await _answer(send, refusal.status, body, extra)
+
+
+async def _answer(
+    send: Send, status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    payload = orjson.dumps(body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *(extra or ()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

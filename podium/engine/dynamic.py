@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from podium.dsl import expressions
+from podium.dsl.bounds import nul_problem
 from podium.dsl.models import TaskType, WorkflowTask
 from podium.engine.context import expression_context
 from podium.engine.state import TaskState, TaskStatus
@@ -95,6 +96,16 @@ def run_dynamic(d: Decider, task: TaskState, step: WorkflowTask) -> None:
             TaskStatus.FAILED_WITH_TERMINAL_ERROR,
             f"DYNAMIC task '{task.ref}': input '{param}' should name the task to run, "
             f"but it is {name!r}",
+        )
+        return
+    problem = nul_problem(name)
+    if problem is not None:
+        # The name becomes the queue's, which no store can index with a NUL in it.
+        d.fail(
+            task,
+            TaskStatus.FAILED_WITH_TERMINAL_ERROR,
+            f"DYNAMIC task '{task.ref}': input '{param}' names the task to run, {name!r}, "
+            f"which {problem}",
         )
         return
     task.name = name

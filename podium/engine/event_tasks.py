@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from podium.dsl.bounds import nul_problem
 from podium.dsl.models import WorkflowTask
 from podium.dsl.sinks import parse_sink
 from podium.engine.events import AwaitEvent, PublishEvent
@@ -31,11 +32,14 @@ def run_event(d: Decider, task: TaskState, step: WorkflowTask) -> None:
     # which the bus then recognises as a duplicate.
     event_id = derive_id(task.task_id, "event")
     event_type = task.input.get("eventType")
+    kind = str(event_type) if event_type else sink.topic
+    if _refused(d, task, "EVENT", "eventType", kind):
+        return
     d.commands.append(
         PublishEvent(
             event_id=event_id,
             topic=sink.topic,
-            type=str(event_type) if event_type else sink.topic,
+            type=kind,
             payload=dict(task.input),
             correlation_id=state.correlation_id,
             source=state.name,
@@ -64,10 +68,28 @@ def run_event(d: Decider, task: TaskState, step: WorkflowTask) -> None:
 def await_event(d: Decider, task: TaskState) -> None:
     """WAIT with an ``event`` input: done when a matching event arrives (see events.bus)."""
     correlation_id = task.input.get("correlationId", d.state.correlation_id)
-    d.commands.append(
-        AwaitEvent(
-            task_id=task.task_id,
-            event=str(task.input["event"]),
-            correlation_id=str(correlation_id) if correlation_id not in (None, "") else None,
-        )
+    event = str(task.input["event"])
+    correlation = str(correlation_id) if correlation_id not in (None, "") else None
+    if _refused(d, task, "WAIT", "event", event):
+        return
+    if correlation is not None and _refused(d, task, "WAIT", "correlationId", correlation):
+        return
+    d.commands.append(AwaitEvent(task_id=task.task_id, event=event, correlation_id=correlation))
+
+
+def _refused(d: Decider, task: TaskState, kind: str, field: str, value: str) -> bool:
+    """Fail ``task`` if ``value``, computed from its input, cannot be stored as a name.
+
+    The bus keeps event types, names and correlation ids in indexed text columns; a NUL
+    character there would fail the whole decision's write on PostgreSQL (and be kept on
+    SQLite), so the step fails instead, the same on both stores.
+    """
+    problem = nul_problem(value)
+    if problem is None:
+        return False
+    d.fail(
+        task,
+        TaskStatus.FAILED_WITH_TERMINAL_ERROR,
+        f"{kind} task '{task.ref}': input '{field}' is {value!r}, which {problem}",
     )
+    return True

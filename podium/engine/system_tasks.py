@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from podium.dsl import evaluators
+from podium.dsl.bounds import INT4_MAX, INT4_MIN, nul_problem
 from podium.dsl.models import WorkflowTask
 from podium.dsl.nesting import deeper_than, render_path
 from podium.engine import event_tasks
@@ -217,6 +218,13 @@ def run_start_workflow(d: Decider, task: TaskState) -> None:
         d.fail(task, TaskStatus.FAILED, "startWorkflow.input must be an object")
         return
     correlation_id = request.get("correlationId") or d.state.correlation_id
+    correlation = str(correlation_id) if correlation_id is not None else None
+    problem = _unstorable_start(name, version, correlation)
+    if problem is not None:
+        d.fail(
+            task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, f"START_WORKFLOW '{task.ref}': {problem}"
+        )
+        return
     task.status = TaskStatus.IN_PROGRESS
     task.start_at = d.now
     d.commands.append(
@@ -226,6 +234,25 @@ def run_start_workflow(d: Decider, task: TaskState) -> None:
             name=name,
             version=version,
             input=run_input,
-            correlation_id=str(correlation_id) if correlation_id is not None else None,
+            correlation_id=correlation,
         )
     )
+
+
+def _unstorable_start(name: str, version: int | None, correlation_id: str | None) -> str | None:
+    """Why a run cannot be started with what START_WORKFLOW's input computed, or None.
+
+    The new run's name, version and correlation id go to the store's indexed columns: a NUL
+    or a version past 32 bits would fail the whole decision's write on PostgreSQL (and be kept
+    on SQLite); no retry can change them, so the task fails for good instead.
+    """
+    for field, text in (
+        ("startWorkflow.name", name),
+        ("startWorkflow.correlationId", correlation_id),
+    ):
+        problem = nul_problem(text) if text is not None else None
+        if problem is not None:
+            return f"{field} is {text!r}, which {problem}"
+    if version is not None and not INT4_MIN <= version <= INT4_MAX:
+        return f"startWorkflow.version {version} is past the largest a version may be ({INT4_MAX})"
+    return None

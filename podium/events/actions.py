@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from podium.dsl import evaluators, expressions
+from podium.dsl.bounds import nul_problem
 from podium.engine.state import derive_id
 from podium.events.bus import publish_tx
 from podium.events.model import EventHandler, HandlerAction, TaskAction
@@ -87,6 +88,15 @@ def run_handler(
     return {"matched": True, "actions": done}
 
 
+def _storable(field: str, value: str) -> str:
+    """``value``, computed from the event, if a store can keep it as a name; the stores index
+    names in text columns, which on PostgreSQL cannot hold a NUL character."""
+    problem = nul_problem(value)
+    if problem is not None:
+        raise HandlerFailedError(f"{field} is {value!r}, which {problem}")
+    return value
+
+
 def _run_action(
     tx: StoreTx,
     ops: RunOps,
@@ -98,13 +108,12 @@ def _run_action(
 ) -> dict[str, Any]:
     if action.action == "start_workflow":
         run_id = derive_id(event.event_id, salt)
+        correlation_id = body.get("correlationId") or event.correlation_id
+        name = _storable("start_workflow.name", str(body["name"]))
+        if correlation_id is not None:
+            correlation_id = _storable("start_workflow.correlationId", str(correlation_id))
         ops.start_run(
-            run_id,
-            str(body["name"]),
-            body.get("version"),
-            body.get("input") or {},
-            body.get("correlationId") or event.correlation_id,
-            now,
+            run_id, name, body.get("version"), body.get("input") or {}, correlation_id, now
         )
         return {"action": "start_workflow", "workflowId": run_id, "name": body["name"]}
     if action.action in ("complete_task", "fail_task"):
@@ -126,11 +135,11 @@ def _run_action(
         return outcome
     # publish
     new_id = derive_id(event.event_id, salt)
-    topic = str(body["topic"])
+    topic = str(body["topic"])  # a literal, held to a pattern at registration
     published = BusEvent(
         event_id=new_id,
         topic=topic,
-        type=str(body.get("type") or topic),
+        type=_storable("publish.type", str(body.get("type") or topic)),
         time=now,
         payload=body.get("payload"),
         source=f"handler:{salt.split('/')[0]}",

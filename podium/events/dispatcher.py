@@ -122,7 +122,9 @@ class Dispatcher:
                 status=DeliveryStatus.DEAD if dead else DeliveryStatus.PENDING,
                 attempts=attempts,
                 next_attempt_at=now + retry_delay_ms(attempts, self.retry_base_ms),
-                last_error=reason[:2000],
+                # Kept in a text column: a NUL (from a value the event carried) would fail
+                # this write on PostgreSQL, and the delivery would never be let go.
+                last_error=reason[:2000].replace("\x00", "\\x00"),
                 updated_at=now,
             )
         )

@@ -6,7 +6,7 @@ operation's responses in one place, from rules that hold for every route of a ki
 route modules need not repeat them:
 
 - with authentication on, every route the gate guards (``auth.rules``) may answer 401 and
-  403, and 429 when keys are rate limited;
+  403, 429 when keys are rate limited, and 503 (the gate reads keys from the store);
 - a route that reads or writes the store may answer 503;
 - a route with a parameter answers 400: any value may be refused (a NUL character in any
   path or query value, ``request_limits``), and so may a number or a bounded value; one that
@@ -78,7 +78,7 @@ def statuses(
         return set(answers.without_auth)
     found = set(answers.errors)
     if settings.auth and _guarded(method, path):
-        found |= {401, 403}
+        found |= {401, 403, 503}  # 503: the gate looks keys up in the store
         if settings.rate_limit_per_key > 0:
             found.add(429)
     if answers.store:

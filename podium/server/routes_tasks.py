@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from podium.auth.middleware import caller_of
+from podium.auth.scope import caller_id
 from podium.engine.decider import HTTP_QUEUE
 from podium.engine.state import TaskStatus
 from podium.errors import PodiumError, ValidationError
@@ -83,8 +83,7 @@ def _claimed_json(claimed: Claimed) -> dict[str, Any]:
 
 
 def _caller_key(request: Request) -> str:
-    caller = caller_of(request.scope)
-    return caller.key_id if caller is not None else fencing.OPEN
+    return caller_id(request.scope) or fencing.OPEN
 
 
 def _lease_key(request: Request, require_token: bool) -> str | None:

@@ -5,9 +5,11 @@ Each test makes its keys on a server with auth off, then serves the same store w
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import httpx
+import psycopg
 import pytest
 from typer.testing import CliRunner
 
@@ -167,3 +169,31 @@ def test_the_cli_makes_the_first_key_in_the_store_and_then_uses_it(store_choice,
         wrong = runner.invoke(app, ["list", "--server", server.url, "--api-key", "root:nope"])
         assert wrong.exit_code == 1 and "refused the API key" in wrong.output
         assert "PODIUM_API_KEY" in wrong.output
+
+
+def _rename_table(store_choice, old: str, new: str) -> None:
+    """Rename a table under the running server: its next statement on it fails."""
+    if store_choice.backend == "postgres":
+        with psycopg.connect(store_choice.postgres_url) as conn:
+            conn.execute(f"ALTER TABLE {store_choice.schema}.{old} RENAME TO {new}")  # type: ignore[arg-type]
+        return
+    with sqlite3.connect(store_choice.sqlite_path) as conn:
+        conn.execute(f"ALTER TABLE {old} RENAME TO {new}")
+
+
+def test_a_store_failing_while_a_key_is_looked_up_answers_503_not_500(store_choice, keys):
+    with store_choice.server(auth=True, auth_key_cache_s=0) as server:
+        with httpx.Client(base_url=server.url, headers=bearer(keys["reader"])) as reader:
+            assert reader.get("/api/workflow/search").status_code == 200
+            document = reader.get("/openapi.json").json()
+            declared = document["paths"]["/api/workflow/search"]["get"]["responses"]
+            _rename_table(store_choice, "api_keys", "api_keys_away")
+            failed = reader.get("/api/workflow/search")
+            assert failed.status_code == 503, failed.text
+            body = failed.json()
+            assert body["code"] == "E_STORE" and body["service"].startswith("store."), body
+            assert body["retryable"] is True
+            assert failed.headers["content-type"] == "application/json"
+            assert "application/json" in declared["503"]["content"]
+            _rename_table(store_choice, "api_keys_away", "api_keys")
+            assert reader.get("/api/workflow/search").status_code == 200
