@@ -42,8 +42,12 @@ _WORK = [
     ("GET", re.compile(r"^/api/tasks/poll(/batch)?/[^/]+$")),
     ("POST", re.compile(r"^/api/tasks(/update-v2|/update-batch)?$")),
     ("POST", re.compile(r"^/api/tasks/[^/]+/log$")),
-    ("POST", re.compile(r"^/api/tasks/[^/]+/[^/]+/[A-Z_]+(/sync)?$")),
+    # A run's ids are never ``queue``: ``/api/tasks/queue/requeue/{type}`` is an operator's.
+    ("POST", re.compile(r"^/api/tasks/(?!queue/)[^/]+/[^/]+/[A-Z_]+(/sync)?$")),
+    ("POST", re.compile(r"^/api/tasks/[^/]+/[A-Z_]+/signal(/sync)?$")),
 ]
+# Requests that send a body but change nothing (checking a definition).
+_READ_POSTS = [("POST", re.compile(r"^/api/metadata/workflow/validate$"))]
 _OPERATE = [
     ("POST", re.compile(r"^/api/workflow/?$")),
     ("POST", re.compile(r"^/api/workflow/[^/]+$")),
@@ -55,6 +59,7 @@ _OPERATE = [
     ("POST", re.compile(r"^/api/workflow/bulk/.+$")),
     ("PUT", re.compile(r"^/api/workflow/bulk/.+$")),
     ("POST", re.compile(r"^/api/events/.+$")),
+    ("POST", re.compile(r"^/api/tasks/queue/requeue/[^/]+$")),
 ]
 
 
@@ -64,7 +69,9 @@ def required_permission(method: str, path: str) -> Permission:
     for verb, pattern in _WORK:
         if method == verb and pattern.match(path):
             return Permission.WORK
-    if method in ("GET", "HEAD"):
+    if method in ("GET", "HEAD") or any(
+        method == verb and pattern.match(path) for verb, pattern in _READ_POSTS
+    ):
         return Permission.ADMIN if path.startswith(_ADMIN_READS) else Permission.READ
     for verb, pattern in _OPERATE:
         if method == verb and pattern.match(path):

@@ -29,7 +29,9 @@ from podium.server import (
     routes_lookup,
     routes_metadata,
     routes_metrics,
+    routes_search,
     routes_services,
+    routes_signal,
     routes_subscriptions,
     routes_tasks,
     routes_trace,
@@ -207,11 +209,20 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        where = f"{request.method} {request.url.path}"
+        message = f"{where}: {exc.detail}"
+        code = "E_HTTP"
+        # Starlette's own answers when no route matched: say so, so that nobody reads them
+        # as a route's refusal of what the path names.
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            code, message = "E_NO_ROUTE", f"{where}: no such route (the routes: /docs)"
+        elif exc.status_code == 405:
+            code, message = "E_NO_ROUTE", f"{where}: the route does not take {request.method}"
         body = {
             "status": exc.status_code,
-            "code": "E_HTTP",
+            "code": code,
             "service": "server",
-            "message": f"{request.method} {request.url.path}: {exc.detail}",
+            "message": message,
             "retryable": False,
         }
         return _error(exc.status_code, body)
@@ -226,13 +237,17 @@ def create_app(
 
     # The routers' routes are added as they are: FastAPI resolves an included router's routes
     # again on every request, which cost more than the rest of a task update together.
-    # Literal paths (``bulk/retry``, ``running/{name}``) go before ``{workflow_id}/retry``.
+    # Literal paths (``bulk/retry``, ``running/{name}``, ``tasks/search``) go before
+    # ``{workflow_id}/retry`` and ``tasks/{task_id}``, and signals before the task routes
+    # whose paths they look like.
     routers = (
         routes_metadata.router,
         routes_bulk.router,
         routes_lookup.router,
         routes_execute.router,
+        routes_search.router,
         routes_workflow.router,
+        routes_signal.router,
         routes_tasks.router,
         routes_services.router,
         routes_auth.router,

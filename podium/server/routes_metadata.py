@@ -172,15 +172,63 @@ async def list_workflows(request: Request) -> list[dict[str, Any]]:
 @router.get("/workflow/names-and-versions")
 async def names_and_versions(request: Request) -> dict[str, list[dict[str, Any]]]:
     """Conductor's ``{name: [WorkflowDefSummary]}``: every version, without the bodies."""
+    summaries: dict[str, list[dict[str, Any]]] = {}
+    for body in await _workflow_defs(request):
+        summaries.setdefault(body["name"], []).append(_summary(body))
+    return summaries
+
+
+async def _workflow_defs(request: Request) -> list[dict[str, Any]]:
     store = orchestrator_of(request).store
     found: list[dict[str, Any]] = await store.read(lambda tx: tx.list_workflow_defs())
-    summaries: dict[str, list[dict[str, Any]]] = {}
-    for body in found:
-        summary = {"name": body["name"], "version": body.get("version", 1)}
-        if body.get("createTime") is not None:
-            summary["createTime"] = body["createTime"]
-        summaries.setdefault(body["name"], []).append(summary)
-    return summaries
+    return found  # by name, then version
+
+
+def _summary(body: dict[str, Any]) -> dict[str, Any]:
+    """Conductor's ``WorkflowDefSummary``."""
+    summary = {"name": body["name"], "version": body.get("version", 1)}
+    if body.get("createTime") is not None:
+        summary["createTime"] = body["createTime"]
+    return summary
+
+
+@router.get("/workflow/names")
+async def workflow_names(request: Request) -> list[str]:
+    """The name of every registered workflow, once each, in order."""
+    return list(dict.fromkeys(body["name"] for body in await _workflow_defs(request)))
+
+
+@router.get("/workflow/latest-versions")
+async def latest_versions(request: Request) -> list[dict[str, Any]]:
+    """The highest version of every registered workflow, as whole definitions."""
+    latest: dict[str, dict[str, Any]] = {}
+    for body in await _workflow_defs(request):
+        latest[body["name"]] = body  # listed by version, so the last one stays
+    return list(latest.values())
+
+
+@router.get("/workflow/{name}/versions")
+async def workflow_versions(name: str, request: Request) -> list[dict[str, Any]]:
+    """Every version of ``name`` as ``WorkflowDefSummary``, lowest first."""
+    found = [_summary(body) for body in await _workflow_defs(request) if body["name"] == name]
+    if not found:
+        raise DefinitionNotFoundError(f"no workflow definition '{name}'", field="name")
+    return found
+
+
+@router.post("/workflow/validate", openapi_extra={"requestBody": _WORKFLOW_BODY})
+async def validate(request: Request) -> dict[str, Any]:
+    """Check a workflow definition as registering it would, and register nothing: 400 naming
+    the field at fault, or 200 with what registration would warn about."""
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise ValidationError("the body must be a workflow definition", field="body")
+    definition = read_model(WorkflowDef, data)
+    validate_workflow(definition)
+    check_fork_width(settings_of(request), definition, "")
+    warnings = lint_workflow(data, definition)
+    await orchestrator_of(request).store.read(lambda tx: check_workflow(tx, definition))
+    return {"valid": True, "warnings": warnings}
 
 
 @router.get("/workflow/{name}")

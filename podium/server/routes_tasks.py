@@ -25,6 +25,7 @@ from podium.server.requests import read_json, read_model
 from podium.server.schemas import TaskResultBody, TaskResultItem, inline_schema
 from podium.server.state import orchestrator_of
 from podium.server.views import run_json, task_json
+from podium.store.base import StoreTx
 
 __all__ = ["router"]
 
@@ -281,6 +282,30 @@ async def all_poll_data(request: Request) -> list[dict[str, Any]]:
 async def queue_all(request: Request) -> dict[str, int]:
     """Every worker queue with its size (Conductor's ``queue/all``)."""
     return await queue_sizes(request, None)
+
+
+@router.get("/queue/all/verbose")
+async def queue_all_verbose(request: Request) -> dict[str, dict[str, dict[str, int]]]:
+    """Conductor's ``{queue: {shard: {size, uacked}}}``: each worker queue's waiting tasks
+    and those claimed but not yet answered. Podium's queues are not sharded: one shard, ``a``."""
+
+    def unit(tx: StoreTx) -> dict[str, dict[str, dict[str, int]]]:
+        sizes = tx.queue_sizes(None)
+        sizes.pop(HTTP_QUEUE, None)
+        return {q: {"a": {"size": n, "uacked": tx.count_leased(q)}} for q, n in sizes.items()}
+
+    store = orchestrator_of(request).store
+    found: dict[str, dict[str, dict[str, int]]] = await store.read(unit)
+    return found
+
+
+@router.post("/queue/requeue/{task_type}", response_class=PlainTextResponse)
+async def requeue(task_type: str) -> PlainTextResponse:
+    """Conductor pushes pending tasks its queue lost back onto it, and answers how many.
+    Podium's queue rows are written in the unit that schedules the task, so none is ever
+    missing: the answer is always 0, once the type is known to be a worker queue."""
+    _check_queue(task_type)
+    return PlainTextResponse("0")
 
 
 async def _signal(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections import Counter
 from functools import partial
 from typing import Annotated, Any
 
@@ -9,6 +11,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from podium.auth.scope import caller_id
+from podium.dsl.bounds import INT4_MAX
 from podium.engine.events import (
     PauseRun,
     RerunRun,
@@ -18,8 +21,8 @@ from podium.engine.events import (
     TerminateRun,
     UpdateVariables,
 )
-from podium.engine.state import RunState
-from podium.errors import ValidationError
+from podium.engine.state import RunState, TaskStatus
+from podium.errors import ConflictError, ValidationError, WorkflowNotFoundError
 from podium.server.access import check_inline
 from podium.server.diagnostics import waiting_diagnostics
 from podium.server.limits import check_fork_width, check_run_input, settings_of
@@ -32,14 +35,16 @@ from podium.server.schemas import (
     VersionQuery,
     inline_schema,
 )
-from podium.server.search import parse_search, search_runs
+from podium.server.search import parse_search
 from podium.server.state import orchestrator_of
-from podium.server.views import run_json, summary_json
+from podium.server.views import run_json, summary_json, task_json
+from podium.store.base import StoreTx
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/workflow", tags=["workflow"])
 
+_MAX_TASK_PAGE = 1000
 _FLAG_VALUES = frozenset({"", "true", "false", "1", "0", "yes", "no"})
 _INPUT_BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
 _START_BODY = {
@@ -74,7 +79,7 @@ async def start_with_request(request: Request) -> PlainTextResponse:
 
 
 async def _search(request: Request, params: SearchParams) -> tuple[int, list[RunState]]:
-    run_search = parse_search(
+    query = parse_search(
         start=params.start,
         size=params.size,
         query=params.query,
@@ -84,10 +89,9 @@ async def _search(request: Request, params: SearchParams) -> tuple[int, list[Run
         correlation_id=params.correlationId,
         started_after=params.startedAfter,
         started_before=params.startedBefore,
+        sort=params.sort,
     )
-    store = orchestrator_of(request).store
-    found: tuple[int, list[RunState]] = await store.read(lambda tx: search_runs(tx, run_search))
-    return found
+    return await orchestrator_of(request).search(query)
 
 
 @router.get("/search")
@@ -204,6 +208,78 @@ def _flag(value: str | None, name: str) -> bool:
 async def remove(workflow_id: str, request: Request) -> dict[str, Any]:
     await orchestrator_of(request).remove_run(workflow_id)
     return {"workflowId": workflow_id, "removed": True}
+
+
+@router.delete("/{workflow_id}/terminate-remove")
+async def terminate_remove(
+    workflow_id: str, request: Request, reason: str | None = None
+) -> dict[str, Any]:
+    """Stop the run if it is still going, then remove it, as ``DELETE .../remove`` does."""
+    orchestrator = orchestrator_of(request)
+    view = await orchestrator.get_run(workflow_id)
+    if not view.state.status.is_terminal:
+        with contextlib.suppress(ConflictError):  # it ended meanwhile: removed all the same
+            await orchestrator.act(workflow_id, lambda now: TerminateRun(now, reason))
+    await orchestrator.remove_run(workflow_id)
+    return {"workflowId": workflow_id, "removed": True}
+
+
+@router.get("/{workflow_id}/tasks")
+async def list_tasks(
+    workflow_id: str,
+    request: Request,
+    start: int = Query(default=0, ge=0, le=INT4_MAX),
+    count: int = Query(default=15, ge=0, le=_MAX_TASK_PAGE),
+    status: Annotated[list[str] | None, Query()] = None,
+) -> dict[str, Any]:
+    """A page of the run's tasks in the order they were scheduled, of the given statuses
+    (any, by default), with how many there are of each status (``TaskListSearchResultSummary``)."""
+    wanted = {s.strip().upper() for value in status or [] for s in value.split(",") if s.strip()}
+    for value in wanted:
+        if value not in TaskStatus.__members__:
+            raise ValidationError(
+                f"'{value}' is not a task status ({', '.join(TaskStatus)})", field="status"
+            )
+    view = await orchestrator_of(request).get_run(workflow_id)
+    tasks = [
+        task_json(view.state, t, view.entries.get(t.task_id), view.blames.get(t.task_id))
+        for t in view.state.tasks
+    ]
+    summary = dict(Counter(task["status"] for task in tasks))
+    found = [task for task in tasks if not wanted or task["status"] in wanted]
+    return {"totalHits": len(found), "results": found[start : start + count], "summary": summary}
+
+
+@router.post("/{workflow_id}/resetcallbacks")
+async def reset_callbacks(workflow_id: str, request: Request) -> dict[str, Any]:
+    """Hand out again now the run's tasks whose workers asked to be called back later
+    (``callbackAfterSeconds``), as if their wait were over; answers their ids."""
+    orchestrator = orchestrator_of(request)
+    now = orchestrator.clock()
+
+    def unit(tx: StoreTx) -> list[str]:
+        found = tx.get_run(workflow_id, for_update=True)
+        if found is None:
+            raise WorkflowNotFoundError(f"no workflow run has id {workflow_id}", service="server")
+        state = found[0]
+        reset: list[str] = []
+        for entry in tx.queue_entries(workflow_id):
+            task = state.task(entry.task_id)
+            if task is None or not task.callback_after_s or task.update_at is None:
+                continue
+            # A postponed task's lease ends exactly where its report put it; one claimed
+            # again since (or heartbeating past it) holds a lease of another length.
+            postponed_until = task.update_at + task.callback_after_s * 1000
+            if entry.lease_until == postponed_until and postponed_until > now:
+                # The lease ends now: the sweeper gives the task back as when the wait is over.
+                tx.extend_lease(entry.task_id, now)
+                reset.append(entry.task_id)
+        return reset
+
+    reset: list[str] = await orchestrator.store.write(unit)
+    if reset:
+        orchestrator.on_timer_added()
+    return {"workflowId": workflow_id, "reset": reset}
 
 
 @router.put("/{workflow_id}/pause")

@@ -19,6 +19,7 @@ __all__ = [
     "StartWorkflowRequest",
     "TaskResultBody",
     "TaskResultItem",
+    "TaskSearchParams",
     "VersionPath",
     "VersionQuery",
     "inline_schema",
@@ -117,6 +118,16 @@ class SearchParams(BaseModel):
     correlationId: Name | None = None
     startedAfter: int | None = Field(default=None, ge=INT8_MIN, le=INT8_MAX)
     startedBefore: int | None = Field(default=None, ge=INT8_MIN, le=INT8_MAX)
+
+
+class TaskSearchParams(BaseModel):
+    """The query of ``/api/tasks/search`` and ``/api/workflow/search-by-tasks``, as Conductor's."""
+
+    start: int = Field(default=0, le=INT8_MAX)
+    size: int = 100
+    sort: Name | None = None
+    freeText: Name | None = None
+    query: Name | None = None
 
 
 def inline_schema(model: type[BaseModel]) -> dict[str, Any]:

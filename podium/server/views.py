@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from podium.dsl.models import TaskType
 from podium.engine.compensation import COMPENSATES, idempotency_key
 from podium.engine.state import RunState, TaskState, TaskStatus
@@ -12,7 +14,7 @@ from podium.observability.context import run_trace_id, task_traceparent
 from podium.server.attribution import FAILED_TASK_STATUSES, Blame
 from podium.store.base import QueueEntry
 
-__all__ = ["run_json", "summary_json", "task_json"]
+__all__ = ["run_json", "summary_json", "task_json", "task_summary_json"]
 
 
 def task_json(
@@ -167,4 +169,30 @@ def summary_json(state: RunState) -> dict[str, Any]:
         "priority": 0,
         "createdBy": state.created_by,
         "inlineDefinitionHash": state.inline_definition,
+    }
+
+
+def task_summary_json(task: dict[str, Any]) -> dict[str, Any]:
+    """A task (as ``task_json`` gives it) as Conductor's ``TaskSummary``: its input and output
+    as JSON text, and how long it waited and ran."""
+    scheduled, started, ended = task["scheduledTime"], task["startTime"], task["endTime"]
+    return {
+        "workflowId": task["workflowInstanceId"],
+        "workflowType": task["workflowType"],
+        "correlationId": task["correlationId"],
+        "scheduledTime": scheduled,
+        "startTime": started,
+        "updateTime": task["updateTime"],
+        "endTime": ended,
+        "status": task["status"],
+        "reasonForIncompletion": task["reasonForIncompletion"],
+        "executionTime": (ended - started) if ended and started else 0,
+        "queueWaitTime": (started - scheduled) if started else 0,
+        "taskDefName": task["taskDefName"],
+        "taskType": task["taskType"],
+        "input": orjson.dumps(task["inputData"]).decode(),
+        "output": orjson.dumps(task["outputData"]).decode(),
+        "taskId": task["taskId"],
+        "workflowPriority": task["workflowPriority"],
+        "domain": None,
     }

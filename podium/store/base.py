@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
 from podium.engine.state import RunState
 from podium.store.events_base import EventStoreTx
 
-__all__ = ["QueueEntry", "RunQuery", "Store", "StoreTx"]
+__all__ = ["QueueEntry", "RunOrder", "RunQuery", "Store", "StoreTx", "run_order_sql"]
 
 T = TypeVar("T")
 
@@ -51,6 +52,36 @@ class RunQuery:
     started_before: int | None = None
     start: int = 0
     size: int = 100
+    names: tuple[str, ...] = ()
+    """Runs of any of these workflows (as well as of ``name``, when both are given)."""
+    run_ids: tuple[str, ...] = ()
+    """Only these runs."""
+    order: tuple[tuple[RunOrder, bool], ...] = ()
+    """Columns to sort by, each with whether it runs descending; newest first when empty."""
+
+
+class RunOrder(StrEnum):
+    """The columns a run search may be sorted by (the value is the column)."""
+
+    CREATED = "created_at"
+    UPDATED = "updated_at"
+    ENDED = "ended_at"
+    NAME = "name"
+    VERSION = "version"
+    STATUS = "status"
+    CORRELATION_ID = "correlation_id"
+    RUN_ID = "run_id"
+
+
+def run_order_sql(query: RunQuery) -> str:
+    """The ``ORDER BY`` list of ``query``, the same in both dialects; ``run_id`` breaks ties,
+    so that pages never overlap. Only ``RunOrder`` columns reach the SQL."""
+    order = query.order or ((RunOrder.CREATED, True),)
+    parts = [
+        f"{RunOrder(column).value} {'DESC' if descending else 'ASC'} NULLS LAST"
+        for column, descending in order
+    ]
+    return ", ".join([*parts, "run_id"])
 
 
 class StoreTx(EventStoreTx, Protocol):

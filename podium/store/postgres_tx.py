@@ -18,7 +18,7 @@ import orjson
 import psycopg
 
 from podium.engine.state import RunState
-from podium.store.base import QueueEntry, RunQuery
+from podium.store.base import QueueEntry, RunQuery, run_order_sql
 from podium.store.events_tx import EventsTxMixin
 from podium.store.postgres_trips import Params, RoundTrips
 from podium.store.ready_notes import note_for
@@ -298,6 +298,12 @@ class PostgresTx(EventsTxMixin):
         if query.statuses:
             clauses.append("status = ANY(%s)")
             params.append(list(query.statuses))
+        if query.names:
+            clauses.append("name = ANY(%s)")
+            params.append(list(query.names))
+        if query.run_ids:
+            clauses.append("run_id = ANY(%s)")
+            params.append(list(query.run_ids))
         if query.correlation_id:
             clauses.append("correlation_id = %s")
             params.append(query.correlation_id)
@@ -311,7 +317,7 @@ class PostgresTx(EventsTxMixin):
         count = self._one(f"SELECT COUNT(*) FROM runs {where}", params)
         assert count is not None
         rows = self._all(
-            f"SELECT state FROM runs {where} ORDER BY created_at DESC, run_id LIMIT %s OFFSET %s",
+            f"SELECT state FROM runs {where} ORDER BY {run_order_sql(query)} LIMIT %s OFFSET %s",
             [*params, query.size, query.start],
         )
         return int(count[0]), [RunState.from_dict(orjson.loads(row[0])) for row in rows]

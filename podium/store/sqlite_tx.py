@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from podium.engine.state import RunState
-from podium.store.base import QueueEntry, RunQuery
+from podium.store.base import QueueEntry, RunQuery, run_order_sql
 from podium.store.events_tx import EventsTxMixin
 from podium.store.pending_runs import PendingRuns
 from podium.store.run_cache import RunCache
@@ -249,6 +249,12 @@ class SQLiteTx(EventsTxMixin):
         if query.statuses:
             clauses.append(f"status IN ({', '.join('?' for _ in query.statuses)})")
             params.extend(query.statuses)
+        if query.names:
+            clauses.append(f"name IN ({', '.join('?' for _ in query.names)})")
+            params.extend(query.names)
+        if query.run_ids:
+            clauses.append(f"run_id IN ({', '.join('?' for _ in query.run_ids)})")
+            params.extend(query.run_ids)
         if query.correlation_id:
             clauses.append("correlation_id = ?")
             params.append(query.correlation_id)
@@ -261,7 +267,7 @@ class SQLiteTx(EventsTxMixin):
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         total = self.conn.execute(f"SELECT COUNT(*) FROM runs {where}", params).fetchone()[0]
         rows = self.conn.execute(
-            f"SELECT state FROM runs {where} ORDER BY created_at DESC, run_id LIMIT ? OFFSET ?",
+            f"SELECT state FROM runs {where} ORDER BY {run_order_sql(query)} LIMIT ? OFFSET ?",
             [*params, query.size, query.start],
         ).fetchall()
         return total, [RunState.from_dict(orjson.loads(row[0])) for row in rows]

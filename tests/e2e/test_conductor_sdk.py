@@ -395,3 +395,42 @@ def test_operations_through_the_sdk_clients(configuration):
     metadata.unregister_workflow_def("sdk_ops", 1)
     metadata.unregister_task_def("sdk_step")
     assert metadata.get_all_task_defs() == []
+
+
+def test_searches_signals_and_queues_through_the_sdk(configuration):
+    """Task search, run search by id, queue details, reset callbacks and the signal API,
+    through the SDK's own resource classes. (Its ``get_execution_status_task_list`` cannot
+    read any answer: the SDK lacks the model it names.)"""
+    clients = OrkesClients(configuration)
+    metadata = clients.get_metadata_client()
+    executor = clients.get_workflow_executor()
+    tasks_api = clients.get_task_client().taskResourceApi
+    runs_api = clients.get_workflow_client().workflowResourceApi
+
+    metadata.register_task_def(TaskDef(name="sdk_gated", retry_count=0))
+    flow = ConductorWorkflow(executor=executor, name="sdk_gate", version=1)
+    flow >> WaitTask("gate") >> SimpleTask("sdk_gated", "after")
+    executor.register_workflow(flow.to_workflow_def(), overwrite=True)
+    first = executor.start_workflow(StartWorkflowRequest(name="sdk_gate", version=1))
+    time.sleep(0.01)
+    second = executor.start_workflow(StartWorkflowRequest(name="sdk_gate", version=1))
+
+    signalled = executor.signal(first, "COMPLETED", {"opened": True})
+    assert (signalled.response_type, signalled.target_workflow_id) == ("TARGET_WORKFLOW", first)
+    assert signalled.target_workflow_status == "RUNNING"
+    executor.signal_async(second, "COMPLETED", {"opened": False})
+
+    found = tasks_api.search1(query="taskType IN (sdk_gated)", sort="workflowId:ASC")
+    assert found.total_hits == 2
+    assert [hit.workflow_id for hit in found.results] == sorted([first, second])
+    assert {hit.status for hit in found.results} == {"SCHEDULED"}
+    whole = tasks_api.search_v21(query=f"workflowId = '{first}' AND taskType = WAIT")
+    assert [t.output_data for t in whole.results] == [{"opened": True}]
+    # The SDK's run search sends no ``sort``: newest first, as Podium answers by default.
+    newest = runs_api.search(query=f"workflowId IN ({first}, {second})")
+    assert [hit.workflow_id for hit in newest.results] == [second, first]
+
+    assert tasks_api.all_verbose()["sdk_gated"] == {"a": {"size": 2, "uacked": 0}}
+    assert tasks_api.requeue_pending_task("sdk_gated") == "0"
+    runs_api.reset_workflow(first)  # nothing postponed: nothing changes
+    assert tasks_api.all_verbose()["sdk_gated"] == {"a": {"size": 2, "uacked": 0}}
