@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from podium.auth.middleware import caller_of
+from podium.auth.scope import caller_id
 from podium.dsl.models import TaskType
 from podium.engine.state import RunState, TaskState, TaskStatus
 from podium.errors import ConflictError, ValidationError, WorkflowNotFoundError
@@ -91,13 +91,12 @@ async def _signal(request: Request, workflow_id: str, status: str) -> str:
         raise ValidationError("the output must be a JSON object", field="body")
     run_id, task = await _target(request, workflow_id)
     check_task_output(settings_of(request), f"'{task.ref}' of workflow {run_id}", output)
-    key = caller_of(request.scope)
     await orchestrator_of(request).signal(
         run_id,
         task.ref,
         task_status,
         output,
-        caller_key=key.key_id if key is not None else fencing.OPEN,
+        caller_key=caller_id(request.scope) or fencing.OPEN,
         check=task_check(request),
     )
     return run_id
