@@ -36,7 +36,9 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.WORKER: frozenset({Permission.PUBLIC, Permission.WORK}),
 }
 
-_PUBLIC = ("/api/health", "/api/token", "/ui")
+# The API's own description is no secret (the project is open source), and a browser opening
+# ``/docs`` sends no key: the page, its assets and the document it reads are open.
+_PUBLIC = ("/api/health", "/api/token", "/ui", "/docs", "/redoc", "/openapi.json")
 _ADMIN_READS = ("/api/keys",)
 _WORK = [
     ("GET", re.compile(r"^/api/tasks/poll(/batch)?/[^/]+$")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 
 _EXTERNAL = re.compile(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", re.IGNORECASE)
@@ -33,3 +34,11 @@ def test_the_api_docs_load_everything_from_podium(api, page, expected):
             assert len(got.content) > 100_000  # the real bundle, not a stub
     assert "/openapi.json" in html.text
     assert api.get("/openapi.json").json()["info"]["title"] == "Podium"
+
+
+def test_the_api_docs_open_without_a_key_when_auth_is_on(store_choice):
+    with store_choice.server(auth=True) as server, httpx.Client(base_url=server.url) as anyone:
+        for path in ("/docs", "/redoc", "/docs-assets/swagger-ui.css", "/openapi.json"):
+            assert anyone.get(path).status_code == 200, path
+        # The routes the document describes still need a key.
+        assert anyone.get("/api/workflow/search").status_code == 401
