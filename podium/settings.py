@@ -76,6 +76,9 @@ class Settings:
     """Iterations one DO_WHILE may run; the one past it fails the loop."""
     max_subworkflow_depth: int = 20
     """How deep SUB_WORKFLOWs may nest; one that would go deeper fails."""
+    jq_time_limit_ms: int = 1000
+    """How long one JSON_JQ_TRANSFORM query may run; its process is killed then and the task
+    fails."""
     secrets_file: str | None = None
     """A JSON object of secrets (name to value) that ``${workflow.secrets.NAME}`` in HTTP
     tasks may use, besides ``PODIUM_SECRET_<NAME>`` variables."""
@@ -148,6 +151,7 @@ class Settings:
             max_fork_width=_env_int("PODIUM_MAX_FORK_WIDTH", d.max_fork_width),
             max_loop_iterations=_env_int("PODIUM_MAX_LOOP_ITERATIONS", d.max_loop_iterations),
             max_subworkflow_depth=_env_int("PODIUM_MAX_SUBWORKFLOW_DEPTH", d.max_subworkflow_depth),
+            jq_time_limit_ms=_env_int("PODIUM_JQ_TIME_LIMIT_MS", d.jq_time_limit_ms),
             secrets_file=os.environ.get("PODIUM_SECRETS_FILE") or None,
             max_poll_timeout_ms=_env_int("PODIUM_MAX_POLL_TIMEOUT_MS", d.max_poll_timeout_ms),
             sweep_interval_s=_env_float("PODIUM_SWEEP_INTERVAL_S", d.sweep_interval_s),

@@ -116,10 +116,13 @@ def run_jq(d: Decider, task: TaskState) -> None:
         d.fail(task, TaskStatus.FAILED, "JSON_JQ_TRANSFORM needs a 'queryExpression' input")
         return
     try:
-        results = evaluators.jq(query, task.input)
+        results = evaluators.jq(
+            query, task.input, time_limit_ms=d.blueprint.limits.jq_time_limit_ms
+        )
     except evaluators.EvaluationError as exc:
         task.output = {"error": exc.message}
-        d.fail(task, TaskStatus.FAILED, f"jq query failed: {exc.message}")
+        setting = " (PODIUM_JQ_TIME_LIMIT_MS)" if exc.code == "E_SCRIPT_TIMEOUT" else ""
+        d.fail(task, TaskStatus.FAILED, f"jq query failed: {exc.message}{setting}")
         return
     reason = _past_depth(d, "resultList", results)
     if reason is not None:

@@ -39,11 +39,16 @@ def engine_limits(settings: Settings) -> EngineLimits:
             f"PODIUM_MAX_JSON_DEPTH must be between 2 and {LARGEST_MAX_DEPTH}, "
             f"not {settings.max_json_depth}"
         )
+    if settings.jq_time_limit_ms <= 0:
+        raise ValueError(
+            f"PODIUM_JQ_TIME_LIMIT_MS must be positive, not {settings.jq_time_limit_ms}"
+        )
     return EngineLimits(
         max_fork_width=settings.max_fork_width,
         max_loop_iterations=settings.max_loop_iterations,
         max_subworkflow_depth=settings.max_subworkflow_depth,
         max_json_depth=settings.max_json_depth,
+        jq_time_limit_ms=settings.jq_time_limit_ms,
     )
 
 

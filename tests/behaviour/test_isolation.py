@@ -1,0 +1,69 @@
+"""One run must not starve the others: a slow jq query is killed at its time limit while the
+server keeps answering, a run is capped in tasks, and a long chain of system steps is decided
+in slices that let other runs' writes in between."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.behaviour.helpers import register, start, task_of, wait_status
+
+_JQ_LIMIT_MS = 1500
+
+
+@pytest.fixture
+def isolated(store_choice) -> Iterator[httpx.Client]:
+    settings = {"jq_time_limit_ms": _JQ_LIMIT_MS, "sweep_interval_s": 0.2}
+    with (
+        store_choice.server(**settings) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        yield client
+
+
+def _jq_flow(name: str, query: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "tasks": [
+            {
+                "name": "shape",
+                "taskReferenceName": "shape",
+                "type": "JSON_JQ_TRANSFORM",
+                "inputParameters": {"queryExpression": query},
+            }
+        ],
+    }
+
+
+def test_a_slow_jq_query_is_killed_at_its_limit_while_the_server_answers(isolated):
+    register(isolated, _jq_flow("slow_jq", "last(range(1e9))"))
+    register(isolated, _jq_flow("quick_jq", "{answer: 42}"))
+    started: list[str] = []
+    starter = threading.Thread(target=lambda: started.append(start(isolated, "slow_jq")))
+    began = time.monotonic()
+    starter.start()
+    time.sleep(0.2)  # the query is running now
+    health_ms = []
+    while starter.is_alive() and time.monotonic() - began < _JQ_LIMIT_MS / 1000 - 0.3:
+        asked = time.monotonic()
+        assert isolated.get("/api/health").status_code == 200
+        health_ms.append((time.monotonic() - asked) * 1000)
+        time.sleep(0.05)
+    starter.join(timeout=30)
+    assert len(health_ms) >= 5 and max(health_ms) < 250, health_ms
+    body = wait_status(isolated, started[0])
+    assert body["status"] == "FAILED"
+    shape = task_of(body, "shape")
+    assert shape["status"] == "FAILED"
+    assert f"longer than {_JQ_LIMIT_MS} ms" in shape["reasonForIncompletion"]
+    assert "PODIUM_JQ_TIME_LIMIT_MS" in shape["reasonForIncompletion"]
+    # The killed process is replaced: the next query runs as usual.
+    quick = wait_status(isolated, start(isolated, "quick_jq"))
+    assert quick["status"] == "COMPLETED"
+    assert task_of(quick, "shape")["outputData"]["result"] == {"answer": 42}
