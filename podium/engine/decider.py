@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from podium.dsl import expressions
-from podium.dsl.models import TaskDef, TaskTimeoutPolicy, TaskType, WorkflowTask
+from podium.dsl.models import TaskDef, TaskType, WorkflowTask
 from podium.engine import (
     compensation,
     dynamic,
     event_tasks,
     loops,
+    outcomes,
     rework,
     routing_slip,
     system_tasks,
@@ -59,7 +60,7 @@ from podium.engine.timing import (
     timer_key_task_timeout,
     timer_key_wait,
 )
-from podium.errors import ConflictError, PodiumError, TaskAlreadyFinishedError, TaskNotFoundError
+from podium.errors import ConflictError
 
 __all__ = ["DEFAULT_TASK_DEF", "HTTP_QUEUE", "decide"]
 
@@ -106,13 +107,13 @@ class Decider:
             case RunStarted():
                 self.begin()
             case TaskResult():
-                self._task_result(event)
+                outcomes.task_result(self, event)
             case TaskProgress():
-                self._task_progress(event)
+                outcomes.task_progress(self, event)
             case TimerFired():
-                self._timer_fired(event.key)
+                outcomes.timer_fired(self, event.key)
             case ChildFinished():
-                self._child_finished(event)
+                outcomes.child_finished(self, event)
             case PauseRun():
                 self._require_status(RunStatus.RUNNING, "pause")
                 self.state.status = RunStatus.PAUSED
@@ -160,97 +161,6 @@ class Decider:
         if timeout_s > 0:
             self.commands.append(StartTimer(WORKFLOW_TIMEOUT_KEY, self.now + timeout_s * 1000))
         self.schedule(self.blueprint.first())
-
-    def _active_task(self, task_id: str) -> TaskState:
-        task = self.state.task(task_id)
-        if task is None:
-            raise TaskNotFoundError(f"no task {task_id} in workflow {self.state.run_id}")
-        if not task.status.is_active:
-            raise TaskAlreadyFinishedError(
-                f"task {task_id} ({task.ref}) already ended as {task.status}",
-                service="engine",
-            )
-        return task
-
-    def _task_result(self, event: TaskResult) -> None:
-        task = self._active_task(event.task_id)
-        if event.status.is_active:
-            raise PodiumError(f"a result must end the task, not leave it {event.status}")
-        task.start_at = task.start_at or event.started_at or self.now
-        task.worker_id = event.worker_id or task.worker_id
-        task.poll_count = max(task.poll_count, event.poll_count)
-        task.logs = task.logs + list(event.logs)
-        task.output = event.output
-        task.reason = event.reason
-        self._clear_task_timers(task)
-        if task.queue is not None:
-            self.commands.append(Dequeue(task.task_id))
-        if event.status.is_success:
-            self.finish(task, event.status)
-        else:
-            self.fail(task, event.status, event.reason)
-
-    def _task_progress(self, event: TaskProgress) -> None:
-        task = self._active_task(event.task_id)
-        task.status = TaskStatus.IN_PROGRESS
-        task.start_at = task.start_at or event.started_at or self.now
-        task.worker_id = event.worker_id or task.worker_id
-        task.poll_count = max(task.poll_count, event.poll_count)
-        task.callback_after_s = event.callback_after_s
-        task.update_at = self.now
-        if event.output:
-            task.output = event.output
-        task.logs = task.logs + list(event.logs)
-
-    def _timer_fired(self, key: str) -> None:
-        if key == WORKFLOW_TIMEOUT_KEY:
-            if not self.state.status.is_terminal:
-                timeout_s = self.blueprint.definition.timeoutSeconds
-                if self.blueprint.definition.timeoutPolicy == "TIME_OUT_WF":
-                    self.end(RunStatus.TIMED_OUT, f"workflow timed out after {timeout_s}s")
-            return
-        kind, _, task_id = key.partition(":")
-        task = self.state.task(task_id)
-        if task is None or not task.status.is_active:
-            return  # the timer lost a race with a result; nothing to do
-        # A "loop:" timer only wakes the run: advance() below takes the DO_WHILE up again.
-        if kind == "wait":
-            self.finish(task, TaskStatus.COMPLETED)
-        elif kind == "task-timeout":
-            self._task_timed_out(task)
-
-    def _task_timed_out(self, task: TaskState) -> None:
-        task_def = self.task_def(self.step_of(task))
-        reason = f"task {task.ref} timed out after {task_def.timeoutSeconds}s"
-        if task_def.timeoutPolicy == TaskTimeoutPolicy.ALERT_ONLY:
-            task.logs = [
-                *task.logs,
-                {"log": reason, "taskId": task.task_id, "createdTime": self.now},
-            ]
-            return
-        if task.queue is not None:
-            self.commands.append(Dequeue(task.task_id))
-        if task.sub_workflow_id is not None:
-            self.commands.append(TerminateChild(task.sub_workflow_id, reason))
-        task.reason = reason
-        if task_def.timeoutPolicy == TaskTimeoutPolicy.TIME_OUT_WF:
-            task.status = TaskStatus.TIMED_OUT
-            task.end_at = self.now
-            self.end(RunStatus.TIMED_OUT, reason, failed=task)
-        else:
-            self.fail(task, TaskStatus.TIMED_OUT, reason)
-
-    def _child_finished(self, event: ChildFinished) -> None:
-        task = self.state.task(event.task_id)
-        if task is None or not task.status.is_active:
-            return  # the parent moved on (terminated, timed out): the child's end changes nothing
-        task.output = {**event.output, "subWorkflowId": event.child_run_id}
-        self._clear_task_timers(task)
-        if event.child_status == RunStatus.COMPLETED:
-            self.finish(task, TaskStatus.COMPLETED)
-        else:
-            reason = f"sub-workflow {event.child_run_id} {event.child_status}: {event.reason}"
-            self.fail(task, TaskStatus.FAILED, reason)
 
     # ---- scheduling ---------------------------------------------------------------------
 
@@ -435,7 +345,7 @@ class Decider:
                 failed=task,
             )
 
-    def _clear_task_timers(self, task: TaskState) -> None:
+    def clear_task_timers(self, task: TaskState) -> None:
         if task.type == TaskType.WAIT:
             self.commands.append(CancelTimer(timer_key_wait(task.task_id)))
         if self.task_def(self.step_of(task)).timeoutSeconds > 0:
@@ -452,7 +362,7 @@ class Decider:
                 self.commands.append(Dequeue(task.task_id))
             if task.sub_workflow_id is not None:
                 self.commands.append(TerminateChild(task.sub_workflow_id, "parent workflow ended"))
-            self._clear_task_timers(task)
+            self.clear_task_timers(task)
 
     def end(
         self,

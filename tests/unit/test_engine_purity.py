@@ -89,6 +89,7 @@ def test_the_engine_modules_import_nothing_impure():
         "podium.engine.events",
         "podium.engine.limits",
         "podium.engine.loops",
+        "podium.engine.outcomes",
         "podium.engine.rework",
         "podium.engine.routing_slip",
         "podium.engine.secret_refs",
