@@ -76,6 +76,8 @@ class Settings:
     """Iterations one DO_WHILE may run; the one past it fails the loop."""
     max_subworkflow_depth: int = 20
     """How deep SUB_WORKFLOWs may nest; one that would go deeper fails."""
+    max_tasks_per_run: int = 20_000
+    """Tasks one run may hold; a run that would schedule one more fails, naming the limit."""
     jq_time_limit_ms: int = 1000
     """How long one JSON_JQ_TRANSFORM query may run; its process is killed then and the task
     fails."""
@@ -151,6 +153,7 @@ class Settings:
             max_fork_width=_env_int("PODIUM_MAX_FORK_WIDTH", d.max_fork_width),
             max_loop_iterations=_env_int("PODIUM_MAX_LOOP_ITERATIONS", d.max_loop_iterations),
             max_subworkflow_depth=_env_int("PODIUM_MAX_SUBWORKFLOW_DEPTH", d.max_subworkflow_depth),
+            max_tasks_per_run=_env_int("PODIUM_MAX_TASKS_PER_RUN", d.max_tasks_per_run),
             jq_time_limit_ms=_env_int("PODIUM_JQ_TIME_LIMIT_MS", d.jq_time_limit_ms),
             secrets_file=os.environ.get("PODIUM_SECRETS_FILE") or None,
             max_poll_timeout_ms=_env_int("PODIUM_MAX_POLL_TIMEOUT_MS", d.max_poll_timeout_ms),

@@ -265,7 +265,9 @@ class Decider:
             self.commands.append(StartTimer(timer_key_task_timeout(task.task_id), due))
 
     def _start_task(self, task: TaskState, step: WorkflowTask, retry_of: TaskState | None) -> None:
-        if system_tasks.refuse_deep_input(self, task):
+        if system_tasks.refuse_past_task_limit(self, task) or system_tasks.refuse_deep_input(
+            self, task
+        ):
             return
         match step.type:
             case TaskType.SIMPLE:

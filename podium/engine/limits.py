@@ -23,5 +23,7 @@ class EngineLimits:
     """How deep SUB_WORKFLOWs may nest: a top-level run is at depth 0."""
     max_json_depth: int = DEFAULT_MAX_DEPTH
     """Levels a task's resolved input or a script's result may nest (``dsl/nesting.py``)."""
+    max_tasks_per_run: int = 20_000
+    """Tasks one run may hold (those ``keepLastN`` dropped do not count)."""
     jq_time_limit_ms: int = 1000
     """How long one jq query may run before its process is killed."""

@@ -48,6 +48,7 @@ def engine_limits(settings: Settings) -> EngineLimits:
         max_loop_iterations=settings.max_loop_iterations,
         max_subworkflow_depth=settings.max_subworkflow_depth,
         max_json_depth=settings.max_json_depth,
+        max_tasks_per_run=settings.max_tasks_per_run,
         jq_time_limit_ms=settings.jq_time_limit_ms,
     )
 

@@ -67,3 +67,67 @@ def test_a_slow_jq_query_is_killed_at_its_limit_while_the_server_answers(isolate
     quick = wait_status(isolated, start(isolated, "quick_jq"))
     assert quick["status"] == "COMPLETED"
     assert task_of(quick, "shape")["outputData"]["result"] == {"answer": 42}
+
+
+def _chain(name: str, steps: int) -> dict[str, Any]:
+    return {
+        "name": name,
+        "tasks": [
+            {
+                "name": "set",
+                "taskReferenceName": f"set{n}",
+                "type": "SET_VARIABLE",
+                "inputParameters": {"last": n},
+            }
+            for n in range(steps)
+        ],
+    }
+
+
+@pytest.fixture
+def capped(store_choice) -> Iterator[httpx.Client]:
+    settings = {"max_tasks_per_run": 30, "max_loop_iterations": 1000, "sweep_interval_s": 0.2}
+    with (
+        store_choice.server(**settings) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        yield client
+
+
+def test_a_run_past_the_task_limit_fails_naming_the_setting(capped):
+    register(capped, _chain("fits", 30))
+    register(capped, _chain("too_long", 31))
+    assert wait_status(capped, start(capped, "fits"))["status"] == "COMPLETED"
+    body = wait_status(capped, start(capped, "too_long"))
+    assert body["status"] == "FAILED"
+    assert len(body["tasks"]) == 31
+    assert "PODIUM_MAX_TASKS_PER_RUN" in body["reasonForIncompletion"]
+    last = task_of(body, "set30")
+    assert last["status"] == "FAILED_WITH_TERMINAL_ERROR"
+    assert "the limit is 30" in last["reasonForIncompletion"]
+    assert task_of(body, "set29")["status"] == "COMPLETED"
+
+
+def test_an_endless_loop_stops_at_the_task_limit(capped):
+    register(
+        capped,
+        {
+            "name": "forever",
+            "tasks": [
+                {
+                    "name": "loop",
+                    "taskReferenceName": "loop",
+                    "type": "DO_WHILE",
+                    "loopCondition": "true",
+                    "loopOver": [
+                        {"name": "noop", "taskReferenceName": "step", "type": "NOOP"},
+                        {"name": "noop", "taskReferenceName": "again", "type": "NOOP"},
+                    ],
+                }
+            ],
+        },
+    )
+    body = wait_status(capped, start(capped, "forever"))
+    assert body["status"] == "FAILED"
+    assert "PODIUM_MAX_TASKS_PER_RUN" in body["reasonForIncompletion"]
+    assert len(body["tasks"]) == 31
