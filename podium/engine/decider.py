@@ -24,7 +24,7 @@ from podium.engine import (
     system_tasks,
 )
 from podium.engine.blueprint import Blueprint
-from podium.engine.context import expression_context
+from podium.engine.context import RunContext
 from podium.engine.events import (
     AddTaskLog,
     CancelTimer,
@@ -62,7 +62,7 @@ from podium.engine.timing import (
 )
 from podium.errors import ConflictError
 
-__all__ = ["DEFAULT_TASK_DEF", "HTTP_QUEUE", "decide"]
+__all__ = ["CONTINUE_TIMER_KEY", "DEFAULT_TASK_DEF", "HTTP_QUEUE", "decide"]
 
 HTTP_QUEUE = "_podium.http"
 """The queue the server's own HTTP executor polls; workers never see it."""
@@ -71,7 +71,8 @@ DEFAULT_TASK_DEF = TaskDef(name="default")
 """Conductor's defaults, for a SIMPLE task with no registered TaskDef."""
 
 _SYSTEM_TASK_DEF = TaskDef(name="system", retryCount=0, retryDelaySeconds=0)
-_MAX_STEPS_PER_DECISION = 10_000
+CONTINUE_TIMER_KEY = "continue"
+"""The timer, due at once, that takes up a run whose decision stopped at its step budget."""
 _RETRY_HELD = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
 
 
@@ -99,6 +100,16 @@ class Decider:
         self._dynamic_steps: dict[str, WorkflowTask] = {}
         self.loop_iterations = 0
         """DO_WHILE iterations started in this decision (see loops.ITERATIONS_PER_DECISION)."""
+        self.steps = 0
+        """Tasks scheduled in this decision, against the limits' ``decision_step_budget``."""
+        self.paused_at_budget = False
+        """Whether this decision stopped at its step budget, leaving work for the next."""
+        self._context = RunContext(self.state)
+
+    def context(self) -> RunContext:
+        """What ``${...}`` expressions read: the run as it stands, kept up to date as tasks
+        are added rather than rebuilt for every step (which made long chains quadratic)."""
+        return self._context
 
     # ---- events -------------------------------------------------------------------------
 
@@ -203,6 +214,7 @@ class Decider:
         holds its secret references (``engine/secret_refs``).
         """
         state = self.state
+        self.steps += 1
         seq = state.next_seq
         state.next_seq += 1
         task_id = run_scoped_id(state, f"{state.restarts}/{seq}")
@@ -217,7 +229,7 @@ class Decider:
             dynamic, task_input = retry_of.dynamic_step, dict(retry_of.input)
             secrets = retry_of.secrets
         if task_input is None:
-            context = expression_context(state)
+            context = self.context()
             task_input = expressions.resolve(step.inputParameters, context)
             if step.type == TaskType.HTTP and dynamic is None:
                 # Only a definition's own steps may use secrets: a dynamic one is made of data.
@@ -422,9 +434,7 @@ class Decider:
     def _run_output(self) -> dict[str, Any]:
         definition = self.blueprint.definition
         if definition.outputParameters:
-            resolved = expressions.resolve(
-                definition.outputParameters, expression_context(self.state)
-            )
+            resolved = expressions.resolve(definition.outputParameters, self.context())
             return resolved if isinstance(resolved, dict) else {"result": resolved}
         for task in reversed(self.state.tasks):  # Conductor's rule: the last step's output
             if task.status.is_success:
@@ -434,20 +444,42 @@ class Decider:
     # ---- advancing ----------------------------------------------------------------------
 
     def advance(self) -> None:
-        """Schedule what follows finished steps until nothing changes, then end if all done."""
-        for _ in range(_MAX_STEPS_PER_DECISION):
-            if self.state.status != RunStatus.RUNNING or not self._advance_once():
-                break
+        """Schedule what follows finished steps until nothing changes, then end if all done.
+
+        A decision schedules at most the limits' ``decision_step_budget`` tasks: past it, the
+        run goes on from a timer due at once, in a later unit of work, so that a long chain
+        of system steps never holds the store's writer for long.
+        """
+        while self.state.status == RunStatus.RUNNING and self._advance_once():
+            pass
+        if self.paused_at_budget:
+            return
         if self.state.status == RunStatus.RUNNING and not self.state.active_tasks():
             self.end(RunStatus.COMPLETED, None)
         if self.state.status == RunStatus.COMPENSATING:
             compensation.advance(self)
 
+    def _over_budget(self) -> bool:
+        if self.steps < self.blueprint.limits.decision_step_budget:
+            return False
+        if not self.paused_at_budget:
+            self.paused_at_budget = True
+            self.commands.append(StartTimer(CONTINUE_TIMER_KEY, self.now))
+        return True
+
     def _advance_once(self) -> bool:
+        """One pass over the run's tasks, tasks scheduled during it included, so that a chain
+        of system steps is followed in one pass rather than one pass per step."""
         progressed = False
-        for task in list(self.state.tasks):
-            if self.state.status != RunStatus.RUNNING:
+        tasks = self.state.tasks
+        index = 0
+        while index < len(tasks):
+            if self.state.status != RunStatus.RUNNING or self._over_budget():
                 return False
+            if self.state.tasks is not tasks:
+                return True  # keepLastN dropped tasks: start again on the list as it is
+            task = tasks[index]
+            index += 1
             if task.status == TaskStatus.IN_PROGRESS:
                 if task.type == TaskType.JOIN:
                     progressed |= self._check_join(task)

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from podium.dsl import evaluators, expressions
 from podium.dsl.models import WorkflowTask
-from podium.engine.context import expression_context
 from podium.engine.events import StartTimer
 from podium.engine.state import TaskState, TaskStatus
 
@@ -107,7 +106,7 @@ def check_loop(d: Decider, loop: TaskState) -> bool:
 
 def _condition_value(d: Decider, loop: TaskState, step: WorkflowTask) -> Any:
     """Conductor's bindings: the loop's inputs, its output and each body task's latest output."""
-    resolved = expressions.resolve(step.inputParameters, expression_context(d.state))
+    resolved = expressions.resolve(step.inputParameters, d.context())
     bindings: dict[str, Any] = dict(resolved) if isinstance(resolved, dict) else {}
     bindings[loop.def_ref] = bindings[loop.ref] = loop.output
     for task in d.state.tasks:

@@ -131,3 +131,39 @@ def test_an_endless_loop_stops_at_the_task_limit(capped):
     assert body["status"] == "FAILED"
     assert "PODIUM_MAX_TASKS_PER_RUN" in body["reasonForIncompletion"]
     assert len(body["tasks"]) == 31
+
+
+@pytest.fixture
+def budgeted(store_choice) -> Iterator[httpx.Client]:
+    settings = {"decision_step_budget": 200, "sweep_interval_s": 0.2}
+    with (
+        store_choice.server(**settings) as server,
+        httpx.Client(base_url=server.url, timeout=60) as client,
+    ):
+        yield client
+
+
+def test_a_long_chain_of_system_steps_lets_other_runs_start_meanwhile(budgeted):
+    steps = 5_000
+    register(budgeted, _chain("long_chain", steps))
+    register(budgeted, _chain("short", 1))
+    began = time.monotonic()
+    long_id = start(budgeted, "long_chain")
+    start_ms = (time.monotonic() - began) * 1000
+    latencies = []
+    while True:
+        asked = time.monotonic()
+        start(budgeted, "short")
+        latencies.append((time.monotonic() - asked) * 1000)
+        body = budgeted.get(f"/api/workflow/{long_id}", params={"includeTasks": False}).json()
+        if body["status"] != "RUNNING" or time.monotonic() - began > 120:
+            break
+    body = wait_status(budgeted, long_id, timeout=120)
+    assert body["status"] == "COMPLETED", body.get("reasonForIncompletion")
+    assert len(body["tasks"]) == steps
+    assert body["variables"]["last"] == steps - 1
+    # The run was decided in slices: starting it, and every start made meanwhile, was quick.
+    latencies.sort()
+    assert len(latencies) >= 3, latencies
+    assert start_ms < 1000, start_ms
+    assert latencies[len(latencies) // 2] < 200, latencies
