@@ -88,6 +88,11 @@ class RunContext(Mapping[str, Any]):
         self._seen = len(tasks)
         return index
 
+    def latest(self, name: str) -> TaskState | None:
+        """The task ``${name}`` reads: the latest with that reference name, or, for a task in
+        a loop, that definition reference name."""
+        return self._names().get(name)
+
     def __getitem__(self, key: str) -> Any:
         task = self._names().get(key)
         if task is not None:

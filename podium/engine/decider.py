@@ -8,6 +8,7 @@ finish inside the same decision, so one event may carry a run through many steps
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,6 +75,7 @@ _SYSTEM_TASK_DEF = TaskDef(name="system", retryCount=0, retryDelaySeconds=0)
 CONTINUE_TIMER_KEY = "continue"
 """The timer, due at once, that takes up a run whose decision stopped at its step budget."""
 _RETRY_HELD = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
+_WAITING_ON_OTHERS = frozenset({TaskType.JOIN, TaskType.DO_WHILE, TaskType.ROUTING_SLIP})
 
 
 def decide(
@@ -450,8 +452,14 @@ class Decider:
         run goes on from a timer due at once, in a later unit of work, so that a long chain
         of system steps never holds the store's writer for long.
         """
-        while self.state.status == RunStatus.RUNNING and self._advance_once():
-            pass
+        tasks = self.state.tasks
+        pending: list[int] | None = None  # None: every task
+        while self.state.status == RunStatus.RUNNING:
+            pending = self._advance_once(tasks, pending)
+            if not pending:
+                break
+            if self.state.tasks is not tasks:  # keepLastN dropped tasks: look at them all
+                tasks, pending = self.state.tasks, None
         if self.paused_at_budget:
             return
         if self.state.status == RunStatus.RUNNING and not self.state.active_tasks():
@@ -467,19 +475,26 @@ class Decider:
             self.commands.append(StartTimer(CONTINUE_TIMER_KEY, self.now))
         return True
 
-    def _advance_once(self) -> bool:
-        """One pass over the run's tasks, tasks scheduled during it included, so that a chain
-        of system steps is followed in one pass rather than one pass per step."""
+    def _advance_once(self, tasks: list[TaskState], pending: list[int] | None) -> list[int]:
+        """One pass over the tasks at ``pending`` (None: all of them) and every task scheduled
+        during it; returns where the next pass must look, empty when nothing changed.
+
+        Only a task that may still move in this decision is looked at again: a JOIN, loop
+        or slip still waiting, or a finished task whose successors are not yet scheduled.
+        Nothing in a decision finishes any other task it has already passed, so each pass
+        costs what changed, not the run's size, and a long chain is followed in one pass.
+        """
         progressed = False
-        tasks = self.state.tasks
-        index = 0
-        while index < len(tasks):
+        unsettled: list[int] = []
+        order = iter(pending) if pending is not None else itertools.count()
+        for index in itertools.chain(order, itertools.count(len(tasks))):
+            if index >= len(tasks):
+                break
             if self.state.status != RunStatus.RUNNING or self._over_budget():
-                return False
+                return []
             if self.state.tasks is not tasks:
-                return True  # keepLastN dropped tasks: start again on the list as it is
+                return [0]  # replaced by keepLastN: the caller starts again on the new list
             task = tasks[index]
-            index += 1
             if task.status == TaskStatus.IN_PROGRESS:
                 if task.type == TaskType.JOIN:
                     progressed |= self._check_join(task)
@@ -490,13 +505,15 @@ class Decider:
             if not task.advanced and task.is_latest and task.status in _RETRY_HELD:
                 task.advanced = progressed = True  # a retry held back by a pause
                 self.schedule(self.step_of(task), retry_of=task)
-                continue
-            if task.advanced or not task.status.is_success or not task.is_latest:
-                continue
-            task.advanced = True
-            progressed = True
-            self._schedule_successors(task)
-        return progressed
+            elif not task.advanced and task.status.is_success and task.is_latest:
+                task.advanced = True
+                progressed = True
+                self._schedule_successors(task)
+            if task.status == TaskStatus.IN_PROGRESS and task.type in _WAITING_ON_OTHERS:
+                unsettled.append(index)
+            elif not task.advanced and task.is_latest and task.status.is_success:
+                unsettled.append(index)  # e.g. an optional loop that failed in its check
+        return unsettled if progressed else []
 
     def _schedule_successors(self, task: TaskState) -> None:
         if task.dynamic_step is not None:
