@@ -101,6 +101,8 @@ class Decider:
         self.commands: list[Command] = []
         self._dynamic_steps: dict[str, WorkflowTask] = {}
         self.loop_iterations = 0
+        self.loop_outputs_read = 0
+        """Iteration outputs the loop conditions of this decision were given, between them."""
         """DO_WHILE iterations started in this decision (see loops.ITERATIONS_PER_DECISION)."""
         self.steps = 0
         """Tasks scheduled in this decision, against the limits' ``decision_step_budget``."""

@@ -27,6 +27,11 @@ ITERATIONS_PER_DECISION = 100
 so without a bound a long loop would hold the store's writer for the whole run; past it the
 loop goes on from a timer due at once, in the next unit of work."""
 
+OUTPUTS_READ_PER_DECISION = 50_000
+"""Kept iteration outputs one decision's loop conditions may read between them. Every
+condition sees all of them (as in Conductor), so a loop without ``keepLastN`` costs more per
+iteration as it grows; this keeps its decisions short by taking fewer iterations each."""
+
 
 def timer_key_loop(task_id: str) -> str:
     return f"loop:{task_id}"
@@ -68,7 +73,10 @@ def check_loop(d: Decider, loop: TaskState) -> bool:
     for task in body:
         if task.status.is_active or not task.advanced or not task.status.is_success:
             return False  # still running, or about to schedule more; failures end the run
-    if d.loop_iterations >= ITERATIONS_PER_DECISION:
+    if (
+        d.loop_iterations >= ITERATIONS_PER_DECISION
+        or d.loop_outputs_read >= OUTPUTS_READ_PER_DECISION
+    ):
         key = timer_key_loop(loop.task_id)
         if not any(isinstance(c, StartTimer) and c.key == key for c in d.commands):
             d.commands.append(StartTimer(key, d.now))
@@ -96,6 +104,7 @@ def check_loop(d: Decider, loop: TaskState) -> bool:
         return True
     if again:
         d.loop_iterations += 1
+        d.loop_outputs_read += len(loop.output)
         loop.iteration += 1
         loop.output = {**loop.output, "iteration": loop.iteration}
         d.schedule(step.loopOver[0], within=loop, loop=(loop.def_ref, loop.iteration))

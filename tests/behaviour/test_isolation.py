@@ -167,3 +167,56 @@ def test_a_long_chain_of_system_steps_lets_other_runs_start_meanwhile(budgeted):
     assert len(latencies) >= 3, latencies
     assert start_ms < 1000, start_ms
     assert latencies[len(latencies) // 2] < 200, latencies
+
+
+@pytest.fixture
+def looping(store_choice) -> Iterator[httpx.Client]:
+    settings = {"max_loop_iterations": 2_000, "sweep_interval_s": 0.2}
+    with (
+        store_choice.server(**settings) as server,
+        httpx.Client(base_url=server.url, timeout=60) as client,
+    ):
+        yield client
+
+
+def test_an_endless_loop_of_system_tasks_lets_other_runs_start_and_stops_at_its_cap(looping):
+    register(
+        looping,
+        {
+            "name": "spin",
+            "tasks": [
+                {
+                    "name": "loop",
+                    "taskReferenceName": "loop",
+                    "type": "DO_WHILE",
+                    "loopCondition": "true",
+                    "loopOver": [
+                        {
+                            "name": "set",
+                            "taskReferenceName": "count",
+                            "type": "SET_VARIABLE",
+                            "inputParameters": {"seen": "${loop.output.iteration}"},
+                        }
+                    ],
+                }
+            ],
+        },
+    )
+    register(looping, _chain("short", 1))
+    began = time.monotonic()
+    spin_id = start(looping, "spin")
+    latencies = []
+    while time.monotonic() - began < 120:
+        asked = time.monotonic()
+        start(looping, "short")
+        latencies.append((time.monotonic() - asked) * 1000)
+        body = looping.get(f"/api/workflow/{spin_id}", params={"includeTasks": False}).json()
+        if body["status"] != "RUNNING":
+            break
+    body = wait_status(looping, spin_id, timeout=120)
+    assert body["status"] == "FAILED"
+    assert "PODIUM_MAX_LOOP_ITERATIONS" in body["reasonForIncompletion"]
+    assert "iteration 2001" in body["reasonForIncompletion"]
+    latencies.sort()
+    assert len(latencies) >= 3, latencies
+    assert latencies[len(latencies) // 2] < 200, latencies
