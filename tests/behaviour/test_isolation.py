@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from podium.server import timers
 from tests.behaviour.helpers import register, start, task_of, wait_status
 
 _JQ_LIMIT_MS = 1500
@@ -220,3 +221,20 @@ def test_an_endless_loop_of_system_tasks_lets_other_runs_start_and_stops_at_its_
     latencies.sort()
     assert len(latencies) >= 3, latencies
     assert latencies[len(latencies) // 2] < 200, latencies
+
+
+def test_a_sweep_past_its_firing_budget_leaves_the_other_timers_to_the_next(
+    store_choice, monkeypatch
+):
+    monkeypatch.setattr(timers, "FIRING_BUDGET_S", 0.0)  # each sweep fires one timer
+    settings = {"decision_step_budget": 50, "sweep_interval_s": 0.2}
+    with (
+        store_choice.server(**settings) as server,
+        httpx.Client(base_url=server.url, timeout=60) as client,
+    ):
+        register(client, _chain("chain", 300))
+        run_ids = [start(client, "chain") for _ in range(3)]
+        for run_id in run_ids:
+            body = wait_status(client, run_id, timeout=60)
+            assert body["status"] == "COMPLETED"
+            assert body["variables"]["last"] == 299
