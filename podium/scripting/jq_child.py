@@ -1,6 +1,6 @@
 """The program a jq child process runs: one query per line in, one answer per line out.
 
-It is started as a script (``python -I jq_child.py``), not as a module of ``podium``, so it
+It is started as a script (``python -I jq_child.py MEMORY_LIMIT_BYTES``), not as a module of ``podium``, so it
 imports nothing but the standard library and ``jq``: it starts fast and holds no server state.
 Each request is a JSON object ``{"query": ..., "input": <JSON text>, "limit_ms": ...}``; each
 answer is ``{"outputs": [...]}`` or ``{"error": message, "code": ...}``. The parent kills the
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import resource
 import sys
 import time
 from typing import Any
@@ -51,11 +52,13 @@ def answer(request: dict[str, Any]) -> str:
         return _error(f"jq query's result is not JSON: {exc}", "E_SCRIPT_RESULT")
 
 
-def serve() -> None:
+def serve(memory_limit_bytes: int) -> None:
+    # Past the limit jq's allocations fail and the process ends; the parent reports that.
+    resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
     for line in sys.stdin:
         sys.stdout.write(answer(json.loads(line)) + "\n")
         sys.stdout.flush()
 
 
 if __name__ == "__main__":
-    serve()
+    serve(int(sys.argv[1]))

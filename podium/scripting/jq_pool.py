@@ -22,9 +22,11 @@ from typing import Any
 
 from podium.scripting.errors import ScriptError
 
-__all__ = ["JqPool"]
+__all__ = ["MEMORY_LIMIT_BYTES", "JqPool"]
 
 _CHILD = Path(__file__).with_name("jq_child.py")
+MEMORY_LIMIT_BYTES = 1 << 30
+"""Address space a jq process may use by default; a query needing more ends it and fails."""
 _KEEP_IDLE = 4
 """Idle children kept for the next query; more are started while more threads ask at once."""
 
@@ -32,11 +34,12 @@ _KEEP_IDLE = 4
 class _Child:
     """One jq process and the bytes of its answer read so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory_limit_bytes: int) -> None:
+        self.memory_limit_bytes = memory_limit_bytes
         # -I: no user site, no PYTHONPATH, no current directory on the path: the child
         # imports only the standard library and jq from the interpreter's own site-packages.
         self.process = subprocess.Popen(
-            [sys.executable, "-I", str(_CHILD)],
+            [sys.executable, "-I", str(_CHILD), str(memory_limit_bytes)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -59,7 +62,11 @@ class _Child:
                     return None
                 chunk = os.read(self.stdout_fd, 1 << 16)
                 if not chunk:
-                    raise ScriptError("the jq process ended without answering", code="E_SCRIPT")
+                    raise ScriptError(
+                        "jq query ended its process without an answer (most likely it "
+                        f"needed more than {self.memory_limit_bytes >> 20} MiB of memory)",
+                        code="E_SCRIPT_MEMORY",
+                    )
                 chunks.append(chunk)
                 if chunk.endswith(b"\n"):
                     return b"".join(chunks)
@@ -75,7 +82,10 @@ class _Child:
 class JqPool:
     """Runs queries in child processes; safe to call from several threads at once."""
 
-    def __init__(self, keep_idle: int = _KEEP_IDLE) -> None:
+    def __init__(
+        self, keep_idle: int = _KEEP_IDLE, memory_limit_bytes: int = MEMORY_LIMIT_BYTES
+    ) -> None:
+        self._memory_limit_bytes = memory_limit_bytes
         self._idle: list[_Child] = []
         self._lock = threading.Lock()
         self._keep_idle = keep_idle
@@ -123,7 +133,7 @@ class JqPool:
                     return child
                 child.kill()
         try:
-            return _Child()
+            return _Child(self._memory_limit_bytes)
         except OSError as exc:
             raise ScriptError(f"no jq process could be started: {exc}", code="E_SCRIPT") from exc
 
