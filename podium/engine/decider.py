@@ -18,6 +18,7 @@ from podium.engine import (
     compensation,
     dynamic,
     event_tasks,
+    jq_step,
     loops,
     outcomes,
     rework,
@@ -63,10 +64,13 @@ from podium.engine.timing import (
 )
 from podium.errors import ConflictError
 
-__all__ = ["CONTINUE_TIMER_KEY", "DEFAULT_TASK_DEF", "HTTP_QUEUE", "decide"]
+__all__ = ["CONTINUE_TIMER_KEY", "DEFAULT_TASK_DEF", "HTTP_QUEUE", "SERVER_QUEUES", "decide"]
 
 HTTP_QUEUE = "_podium.http"
 """The queue the server's own HTTP executor polls; workers never see it."""
+
+SERVER_QUEUES = frozenset({HTTP_QUEUE, jq_step.JQ_QUEUE})
+"""Queues the server's own executors serve: workers may not poll them."""
 
 DEFAULT_TASK_DEF = TaskDef(name="default")
 """Conductor's defaults, for a SIMPLE task with no registered TaskDef."""
@@ -104,6 +108,8 @@ class Decider:
         self.loop_outputs_read = 0
         """Iteration outputs the loop conditions of this decision were given, between them."""
         """DO_WHILE iterations started in this decision (see loops.ITERATIONS_PER_DECISION)."""
+        self.jq_queries = 0
+        """jq queries run inside this decision (see jq_step.INLINE_PER_DECISION)."""
         self.steps = 0
         """Tasks scheduled in this decision, against the limits' ``decision_step_budget``."""
         self.paused_at_budget = False
@@ -272,9 +278,11 @@ class Decider:
         """Hand ``task`` to the workers polling ``queue``."""
         task_def = self.task_def(step)
         task.queue = queue
-        lease_s = (
-            task_def.responseTimeoutSeconds if queue != HTTP_QUEUE else http_lease_s(task.input)
-        )
+        lease_s = task_def.responseTimeoutSeconds
+        if queue == HTTP_QUEUE:
+            lease_s = http_lease_s(task.input)
+        elif queue == jq_step.JQ_QUEUE:
+            lease_s = jq_step.jq_lease_s(self.blueprint.limits.jq_time_limit_ms)
         self.commands.append(Enqueue(task.task_id, queue, task.available_at, lease_s))
         if task_def.timeoutSeconds > 0:
             due = task.available_at + task_def.timeoutSeconds * 1000
@@ -305,7 +313,7 @@ class Decider:
             case TaskType.INLINE:
                 system_tasks.run_inline(self, task)
             case TaskType.JSON_JQ_TRANSFORM:
-                system_tasks.run_jq(self, task)
+                jq_step.run_jq(self, task, step)
             case TaskType.TERMINATE:
                 system_tasks.run_terminate(self, task)
             case TaskType.WAIT:

@@ -31,7 +31,6 @@ __all__ = [
     "refuse_past_task_limit",
     "run_decision",
     "run_inline",
-    "run_jq",
     "run_start_workflow",
     "run_sub_workflow",
     "run_switch",
@@ -127,29 +126,6 @@ def run_inline(d: Decider, task: TaskState) -> None:
         d.fail(task, TaskStatus.FAILED, f"INLINE expression failed: its {reason}")
         return
     task.output = {"result": result}
-    d.finish(task, TaskStatus.COMPLETED)
-
-
-def run_jq(d: Decider, task: TaskState) -> None:
-    """JSON_JQ_TRANSFORM: the query runs over every input; ``result`` is its first output."""
-    query = task.input.get("queryExpression")
-    if not isinstance(query, str) or not query:
-        d.fail(task, TaskStatus.FAILED, "JSON_JQ_TRANSFORM needs a 'queryExpression' input")
-        return
-    try:
-        results = evaluators.jq(
-            query, task.input, time_limit_ms=d.blueprint.limits.jq_time_limit_ms
-        )
-    except evaluators.EvaluationError as exc:
-        task.output = {"error": exc.message}
-        setting = " (PODIUM_JQ_TIME_LIMIT_MS)" if exc.code == "E_SCRIPT_TIMEOUT" else ""
-        d.fail(task, TaskStatus.FAILED, f"jq query failed: {exc.message}{setting}")
-        return
-    reason = _past_depth(d, "resultList", results)
-    if reason is not None:
-        d.fail(task, TaskStatus.FAILED, f"jq query failed: its {reason}")
-        return
-    task.output = {"result": results[0] if results else None, "resultList": results}
     d.finish(task, TaskStatus.COMPLETED)
 
 
