@@ -78,6 +78,14 @@ class Settings:
     """Iterations one DO_WHILE may run; the one past it fails the loop."""
     max_subworkflow_depth: int = 20
     """How deep SUB_WORKFLOWs may nest; one that would go deeper fails."""
+    max_tasks_per_run: int = 20_000
+    """Tasks one run may hold; a run that would schedule one more fails, naming the limit."""
+    decision_step_budget: int = 1000
+    """Tasks one unit of work may schedule for one run; a run with more to do goes on in a
+    later unit, so other runs' writes get in between."""
+    jq_time_limit_ms: int = 1000
+    """How long one JSON_JQ_TRANSFORM query may run; its process is killed then and the task
+    fails."""
     secrets_file: str | None = None
     """A JSON object of secrets (name to value) that ``${workflow.secrets.NAME}`` in HTTP
     tasks may use, besides ``PODIUM_SECRET_<NAME>`` variables."""
@@ -150,6 +158,9 @@ class Settings:
             max_fork_width=_env_int("PODIUM_MAX_FORK_WIDTH", d.max_fork_width),
             max_loop_iterations=_env_int("PODIUM_MAX_LOOP_ITERATIONS", d.max_loop_iterations),
             max_subworkflow_depth=_env_int("PODIUM_MAX_SUBWORKFLOW_DEPTH", d.max_subworkflow_depth),
+            max_tasks_per_run=_env_int("PODIUM_MAX_TASKS_PER_RUN", d.max_tasks_per_run),
+            decision_step_budget=_env_int("PODIUM_DECISION_STEP_BUDGET", d.decision_step_budget),
+            jq_time_limit_ms=_env_int("PODIUM_JQ_TIME_LIMIT_MS", d.jq_time_limit_ms),
             secrets_file=os.environ.get("PODIUM_SECRETS_FILE") or None,
             max_poll_timeout_ms=_env_int("PODIUM_MAX_POLL_TIMEOUT_MS", d.max_poll_timeout_ms),
             sweep_interval_s=_env_float("PODIUM_SWEEP_INTERVAL_S", d.sweep_interval_s),

@@ -73,15 +73,16 @@ def evaluate(evaluator: str, expression: str, inputs: dict[str, Any]) -> Any:
         raise EvaluationError(f"the script could not be run: {exc}") from exc
 
 
-def jq(query: str, data: Any) -> list[Any]:
-    """Every result of the jq ``query`` over ``data``."""
+def jq(query: str, data: Any, *, time_limit_ms: int = 1000) -> list[Any]:
+    """Every result of the jq ``query`` over ``data``; one still running after
+    ``time_limit_ms`` is stopped and raises an error whose ``code`` is ``E_SCRIPT_TIMEOUT``."""
     sandbox = _sandbox()
     if sandbox is None:
         raise EvaluationError("jq is not available: podium.scripting could not be loaded")
     try:
-        results: list[Any] = sandbox.run_jq(query, data)
+        results: list[Any] = sandbox.run_jq(query, data, time_limit_ms=time_limit_ms)
     except PodiumError as exc:
-        raise EvaluationError(exc.message) from exc
+        raise EvaluationError(exc.message, code=exc.code) from exc
     except Exception as exc:
         raise EvaluationError(f"the jq query could not be run: {exc}") from exc
     return results

@@ -8,22 +8,25 @@ finish inside the same decision, so one event may carry a run through many steps
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
 from podium.dsl import expressions
-from podium.dsl.models import TaskDef, TaskTimeoutPolicy, TaskType, WorkflowTask
+from podium.dsl.models import TaskDef, TaskType, WorkflowTask
 from podium.engine import (
     compensation,
     dynamic,
     event_tasks,
+    jq_step,
     loops,
+    outcomes,
     rework,
     routing_slip,
     system_tasks,
 )
 from podium.engine.blueprint import Blueprint
-from podium.engine.context import expression_context
+from podium.engine.context import RunContext
 from podium.engine.events import (
     AddTaskLog,
     CancelTimer,
@@ -59,19 +62,24 @@ from podium.engine.timing import (
     timer_key_task_timeout,
     timer_key_wait,
 )
-from podium.errors import ConflictError, PodiumError, TaskAlreadyFinishedError, TaskNotFoundError
+from podium.errors import ConflictError
 
-__all__ = ["DEFAULT_TASK_DEF", "HTTP_QUEUE", "decide"]
+__all__ = ["CONTINUE_TIMER_KEY", "DEFAULT_TASK_DEF", "HTTP_QUEUE", "SERVER_QUEUES", "decide"]
 
 HTTP_QUEUE = "_podium.http"
 """The queue the server's own HTTP executor polls; workers never see it."""
+
+SERVER_QUEUES = frozenset({HTTP_QUEUE, jq_step.JQ_QUEUE})
+"""Queues the server's own executors serve: workers may not poll them."""
 
 DEFAULT_TASK_DEF = TaskDef(name="default")
 """Conductor's defaults, for a SIMPLE task with no registered TaskDef."""
 
 _SYSTEM_TASK_DEF = TaskDef(name="system", retryCount=0, retryDelaySeconds=0)
-_MAX_STEPS_PER_DECISION = 10_000
+CONTINUE_TIMER_KEY = "continue"
+"""The timer, due at once, that takes up a run whose decision stopped at its step budget."""
 _RETRY_HELD = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
+_WAITING_ON_OTHERS = frozenset({TaskType.JOIN, TaskType.DO_WHILE, TaskType.ROUTING_SLIP})
 
 
 def decide(
@@ -97,7 +105,21 @@ class Decider:
         self.commands: list[Command] = []
         self._dynamic_steps: dict[str, WorkflowTask] = {}
         self.loop_iterations = 0
+        self.loop_outputs_read = 0
+        """Iteration outputs the loop conditions of this decision were given, between them."""
         """DO_WHILE iterations started in this decision (see loops.ITERATIONS_PER_DECISION)."""
+        self.jq_queries = 0
+        """jq queries run inside this decision (see jq_step.INLINE_PER_DECISION)."""
+        self.steps = 0
+        """Tasks scheduled in this decision, against the limits' ``decision_step_budget``."""
+        self.paused_at_budget = False
+        """Whether this decision stopped at its step budget, leaving work for the next."""
+        self._context = RunContext(self.state)
+
+    def context(self) -> RunContext:
+        """What ``${...}`` expressions read: the run as it stands, kept up to date as tasks
+        are added rather than rebuilt for every step (which made long chains quadratic)."""
+        return self._context
 
     # ---- events -------------------------------------------------------------------------
 
@@ -106,13 +128,13 @@ class Decider:
             case RunStarted():
                 self.begin()
             case TaskResult():
-                self._task_result(event)
+                outcomes.task_result(self, event)
             case TaskProgress():
-                self._task_progress(event)
+                outcomes.task_progress(self, event)
             case TimerFired():
-                self._timer_fired(event.key)
+                outcomes.timer_fired(self, event.key)
             case ChildFinished():
-                self._child_finished(event)
+                outcomes.child_finished(self, event)
             case PauseRun():
                 self._require_status(RunStatus.RUNNING, "pause")
                 self.state.status = RunStatus.PAUSED
@@ -161,97 +183,6 @@ class Decider:
             self.commands.append(StartTimer(WORKFLOW_TIMEOUT_KEY, self.now + timeout_s * 1000))
         self.schedule(self.blueprint.first())
 
-    def _active_task(self, task_id: str) -> TaskState:
-        task = self.state.task(task_id)
-        if task is None:
-            raise TaskNotFoundError(f"no task {task_id} in workflow {self.state.run_id}")
-        if not task.status.is_active:
-            raise TaskAlreadyFinishedError(
-                f"task {task_id} ({task.ref}) already ended as {task.status}",
-                service="engine",
-            )
-        return task
-
-    def _task_result(self, event: TaskResult) -> None:
-        task = self._active_task(event.task_id)
-        if event.status.is_active:
-            raise PodiumError(f"a result must end the task, not leave it {event.status}")
-        task.start_at = task.start_at or event.started_at or self.now
-        task.worker_id = event.worker_id or task.worker_id
-        task.poll_count = max(task.poll_count, event.poll_count)
-        task.logs = task.logs + list(event.logs)
-        task.output = event.output
-        task.reason = event.reason
-        self._clear_task_timers(task)
-        if task.queue is not None:
-            self.commands.append(Dequeue(task.task_id))
-        if event.status.is_success:
-            self.finish(task, event.status)
-        else:
-            self.fail(task, event.status, event.reason)
-
-    def _task_progress(self, event: TaskProgress) -> None:
-        task = self._active_task(event.task_id)
-        task.status = TaskStatus.IN_PROGRESS
-        task.start_at = task.start_at or event.started_at or self.now
-        task.worker_id = event.worker_id or task.worker_id
-        task.poll_count = max(task.poll_count, event.poll_count)
-        task.callback_after_s = event.callback_after_s
-        task.update_at = self.now
-        if event.output:
-            task.output = event.output
-        task.logs = task.logs + list(event.logs)
-
-    def _timer_fired(self, key: str) -> None:
-        if key == WORKFLOW_TIMEOUT_KEY:
-            if not self.state.status.is_terminal:
-                timeout_s = self.blueprint.definition.timeoutSeconds
-                if self.blueprint.definition.timeoutPolicy == "TIME_OUT_WF":
-                    self.end(RunStatus.TIMED_OUT, f"workflow timed out after {timeout_s}s")
-            return
-        kind, _, task_id = key.partition(":")
-        task = self.state.task(task_id)
-        if task is None or not task.status.is_active:
-            return  # the timer lost a race with a result; nothing to do
-        # A "loop:" timer only wakes the run: advance() below takes the DO_WHILE up again.
-        if kind == "wait":
-            self.finish(task, TaskStatus.COMPLETED)
-        elif kind == "task-timeout":
-            self._task_timed_out(task)
-
-    def _task_timed_out(self, task: TaskState) -> None:
-        task_def = self.task_def(self.step_of(task))
-        reason = f"task {task.ref} timed out after {task_def.timeoutSeconds}s"
-        if task_def.timeoutPolicy == TaskTimeoutPolicy.ALERT_ONLY:
-            task.logs = [
-                *task.logs,
-                {"log": reason, "taskId": task.task_id, "createdTime": self.now},
-            ]
-            return
-        if task.queue is not None:
-            self.commands.append(Dequeue(task.task_id))
-        if task.sub_workflow_id is not None:
-            self.commands.append(TerminateChild(task.sub_workflow_id, reason))
-        task.reason = reason
-        if task_def.timeoutPolicy == TaskTimeoutPolicy.TIME_OUT_WF:
-            task.status = TaskStatus.TIMED_OUT
-            task.end_at = self.now
-            self.end(RunStatus.TIMED_OUT, reason, failed=task)
-        else:
-            self.fail(task, TaskStatus.TIMED_OUT, reason)
-
-    def _child_finished(self, event: ChildFinished) -> None:
-        task = self.state.task(event.task_id)
-        if task is None or not task.status.is_active:
-            return  # the parent moved on (terminated, timed out): the child's end changes nothing
-        task.output = {**event.output, "subWorkflowId": event.child_run_id}
-        self._clear_task_timers(task)
-        if event.child_status == RunStatus.COMPLETED:
-            self.finish(task, TaskStatus.COMPLETED)
-        else:
-            reason = f"sub-workflow {event.child_run_id} {event.child_status}: {event.reason}"
-            self.fail(task, TaskStatus.FAILED, reason)
-
     # ---- scheduling ---------------------------------------------------------------------
 
     def task_def(self, step: WorkflowTask) -> TaskDef:
@@ -293,6 +224,7 @@ class Decider:
         holds its secret references (``engine/secret_refs``).
         """
         state = self.state
+        self.steps += 1
         seq = state.next_seq
         state.next_seq += 1
         task_id = run_scoped_id(state, f"{state.restarts}/{seq}")
@@ -307,7 +239,7 @@ class Decider:
             dynamic, task_input = retry_of.dynamic_step, dict(retry_of.input)
             secrets = retry_of.secrets
         if task_input is None:
-            context = expression_context(state)
+            context = self.context()
             task_input = expressions.resolve(step.inputParameters, context)
             if step.type == TaskType.HTTP and dynamic is None:
                 # Only a definition's own steps may use secrets: a dynamic one is made of data.
@@ -346,16 +278,20 @@ class Decider:
         """Hand ``task`` to the workers polling ``queue``."""
         task_def = self.task_def(step)
         task.queue = queue
-        lease_s = (
-            task_def.responseTimeoutSeconds if queue != HTTP_QUEUE else http_lease_s(task.input)
-        )
+        lease_s = task_def.responseTimeoutSeconds
+        if queue == HTTP_QUEUE:
+            lease_s = http_lease_s(task.input)
+        elif queue == jq_step.JQ_QUEUE:
+            lease_s = jq_step.jq_lease_s(self.blueprint.limits.jq_time_limit_ms)
         self.commands.append(Enqueue(task.task_id, queue, task.available_at, lease_s))
         if task_def.timeoutSeconds > 0:
             due = task.available_at + task_def.timeoutSeconds * 1000
             self.commands.append(StartTimer(timer_key_task_timeout(task.task_id), due))
 
     def _start_task(self, task: TaskState, step: WorkflowTask, retry_of: TaskState | None) -> None:
-        if system_tasks.refuse_deep_input(self, task):
+        if system_tasks.refuse_past_task_limit(self, task) or system_tasks.refuse_deep_input(
+            self, task
+        ):
             return
         match step.type:
             case TaskType.SIMPLE:
@@ -377,7 +313,7 @@ class Decider:
             case TaskType.INLINE:
                 system_tasks.run_inline(self, task)
             case TaskType.JSON_JQ_TRANSFORM:
-                system_tasks.run_jq(self, task)
+                jq_step.run_jq(self, task, step)
             case TaskType.TERMINATE:
                 system_tasks.run_terminate(self, task)
             case TaskType.WAIT:
@@ -435,7 +371,7 @@ class Decider:
                 failed=task,
             )
 
-    def _clear_task_timers(self, task: TaskState) -> None:
+    def clear_task_timers(self, task: TaskState) -> None:
         if task.type == TaskType.WAIT:
             self.commands.append(CancelTimer(timer_key_wait(task.task_id)))
         if self.task_def(self.step_of(task)).timeoutSeconds > 0:
@@ -452,7 +388,7 @@ class Decider:
                 self.commands.append(Dequeue(task.task_id))
             if task.sub_workflow_id is not None:
                 self.commands.append(TerminateChild(task.sub_workflow_id, "parent workflow ended"))
-            self._clear_task_timers(task)
+            self.clear_task_timers(task)
 
     def end(
         self,
@@ -510,9 +446,7 @@ class Decider:
     def _run_output(self) -> dict[str, Any]:
         definition = self.blueprint.definition
         if definition.outputParameters:
-            resolved = expressions.resolve(
-                definition.outputParameters, expression_context(self.state)
-            )
+            resolved = expressions.resolve(definition.outputParameters, self.context())
             return resolved if isinstance(resolved, dict) else {"result": resolved}
         for task in reversed(self.state.tasks):  # Conductor's rule: the last step's output
             if task.status.is_success:
@@ -522,20 +456,55 @@ class Decider:
     # ---- advancing ----------------------------------------------------------------------
 
     def advance(self) -> None:
-        """Schedule what follows finished steps until nothing changes, then end if all done."""
-        for _ in range(_MAX_STEPS_PER_DECISION):
-            if self.state.status != RunStatus.RUNNING or not self._advance_once():
+        """Schedule what follows finished steps until nothing changes, then end if all done.
+
+        A decision schedules at most the limits' ``decision_step_budget`` tasks: past it, the
+        run goes on from a timer due at once, in a later unit of work, so that a long chain
+        of system steps never holds the store's writer for long.
+        """
+        tasks = self.state.tasks
+        pending: list[int] | None = None  # None: every task
+        while self.state.status == RunStatus.RUNNING:
+            pending = self._advance_once(tasks, pending)
+            if not pending:
                 break
+            if self.state.tasks is not tasks:  # keepLastN dropped tasks: look at them all
+                tasks, pending = self.state.tasks, None
+        if self.paused_at_budget:
+            return
         if self.state.status == RunStatus.RUNNING and not self.state.active_tasks():
             self.end(RunStatus.COMPLETED, None)
         if self.state.status == RunStatus.COMPENSATING:
             compensation.advance(self)
 
-    def _advance_once(self) -> bool:
+    def _over_budget(self) -> bool:
+        if self.steps < self.blueprint.limits.decision_step_budget:
+            return False
+        if not self.paused_at_budget:
+            self.paused_at_budget = True
+            self.commands.append(StartTimer(CONTINUE_TIMER_KEY, self.now))
+        return True
+
+    def _advance_once(self, tasks: list[TaskState], pending: list[int] | None) -> list[int]:
+        """One pass over the tasks at ``pending`` (None: all of them) and every task scheduled
+        during it; returns where the next pass must look, empty when nothing changed.
+
+        Only a task that may still move in this decision is looked at again: a JOIN, loop
+        or slip still waiting, or a finished task whose successors are not yet scheduled.
+        Nothing in a decision finishes any other task it has already passed, so each pass
+        costs what changed, not the run's size, and a long chain is followed in one pass.
+        """
         progressed = False
-        for task in list(self.state.tasks):
-            if self.state.status != RunStatus.RUNNING:
-                return False
+        unsettled: list[int] = []
+        order = iter(pending) if pending is not None else itertools.count()
+        for index in itertools.chain(order, itertools.count(len(tasks))):
+            if index >= len(tasks):
+                break
+            if self.state.status != RunStatus.RUNNING or self._over_budget():
+                return []
+            if self.state.tasks is not tasks:
+                return [0]  # replaced by keepLastN: the caller starts again on the new list
+            task = tasks[index]
             if task.status == TaskStatus.IN_PROGRESS:
                 if task.type == TaskType.JOIN:
                     progressed |= self._check_join(task)
@@ -546,13 +515,15 @@ class Decider:
             if not task.advanced and task.is_latest and task.status in _RETRY_HELD:
                 task.advanced = progressed = True  # a retry held back by a pause
                 self.schedule(self.step_of(task), retry_of=task)
-                continue
-            if task.advanced or not task.status.is_success or not task.is_latest:
-                continue
-            task.advanced = True
-            progressed = True
-            self._schedule_successors(task)
-        return progressed
+            elif not task.advanced and task.status.is_success and task.is_latest:
+                task.advanced = True
+                progressed = True
+                self._schedule_successors(task)
+            if task.status == TaskStatus.IN_PROGRESS and task.type in _WAITING_ON_OTHERS:
+                unsettled.append(index)
+            elif not task.advanced and task.is_latest and task.status.is_success:
+                unsettled.append(index)  # e.g. an optional loop that failed in its check
+        return unsettled if progressed else []
 
     def _schedule_successors(self, task: TaskState) -> None:
         if task.dynamic_step is not None:

@@ -23,3 +23,9 @@ class EngineLimits:
     """How deep SUB_WORKFLOWs may nest: a top-level run is at depth 0."""
     max_json_depth: int = DEFAULT_MAX_DEPTH
     """Levels a task's resolved input or a script's result may nest (``dsl/nesting.py``)."""
+    max_tasks_per_run: int = 20_000
+    """Tasks one run may hold (those ``keepLastN`` dropped do not count)."""
+    decision_step_budget: int = 1000
+    """Tasks one decision may schedule before the run goes on in a later unit of work."""
+    jq_time_limit_ms: int = 1000
+    """How long one jq query may run before its process is killed."""

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from podium.dsl import evaluators, expressions
 from podium.dsl.models import WorkflowTask
-from podium.engine.context import expression_context
 from podium.engine.events import StartTimer
 from podium.engine.state import TaskState, TaskStatus
 
@@ -27,6 +26,11 @@ ITERATIONS_PER_DECISION = 100
 """Iterations one decision may start. A body of system tasks only never waits for a worker,
 so without a bound a long loop would hold the store's writer for the whole run; past it the
 loop goes on from a timer due at once, in the next unit of work."""
+
+OUTPUTS_READ_PER_DECISION = 50_000
+"""Kept iteration outputs one decision's loop conditions may read between them. Every
+condition sees all of them (as in Conductor), so a loop without ``keepLastN`` costs more per
+iteration as it grows; this keeps its decisions short by taking fewer iterations each."""
 
 
 def timer_key_loop(task_id: str) -> str:
@@ -63,13 +67,16 @@ def inside(task: TaskState, loop: TaskState, iteration: int | None = None) -> bo
 
 def check_loop(d: Decider, loop: TaskState) -> bool:
     """Once the current iteration is done: record it, then go round again or finish."""
-    body = [t for t in d.state.tasks if t.is_latest and inside(t, loop, loop.iteration)]
+    body = _current_body(d, loop)
     if not body:
         return False
     for task in body:
         if task.status.is_active or not task.advanced or not task.status.is_success:
             return False  # still running, or about to schedule more; failures end the run
-    if d.loop_iterations >= ITERATIONS_PER_DECISION:
+    if (
+        d.loop_iterations >= ITERATIONS_PER_DECISION
+        or d.loop_outputs_read >= OUTPUTS_READ_PER_DECISION
+    ):
         key = timer_key_loop(loop.task_id)
         if not any(isinstance(c, StartTimer) and c.key == key for c in d.commands):
             d.commands.append(StartTimer(key, d.now))
@@ -82,7 +89,7 @@ def check_loop(d: Decider, loop: TaskState) -> bool:
     }
     _keep_last(d, loop)
     try:
-        again = evaluators.is_true(_condition_value(d, loop, step))
+        again = evaluators.is_true(_condition_value(d, loop, step, body))
     except evaluators.EvaluationError as exc:
         d.fail(loop, TaskStatus.FAILED_WITH_TERMINAL_ERROR, f"loopCondition failed: {exc.message}")
         return True
@@ -97,6 +104,7 @@ def check_loop(d: Decider, loop: TaskState) -> bool:
         return True
     if again:
         d.loop_iterations += 1
+        d.loop_outputs_read += len(loop.output)
         loop.iteration += 1
         loop.output = {**loop.output, "iteration": loop.iteration}
         d.schedule(step.loopOver[0], within=loop, loop=(loop.def_ref, loop.iteration))
@@ -105,14 +113,67 @@ def check_loop(d: Decider, loop: TaskState) -> bool:
     return True
 
 
-def _condition_value(d: Decider, loop: TaskState, step: WorkflowTask) -> Any:
+def _current_body(d: Decider, loop: TaskState) -> list[TaskState]:
+    """The latest attempts of the tasks of ``loop``'s current iteration, in order.
+
+    They all come after the loop's own task and after every task of its earlier iterations,
+    so the search walks back from the newest task only as far as one of those: checking a
+    loop costs its iteration's size, not the run's.
+    """
+    body: list[TaskState] = []
+    for task in reversed(d.state.tasks):
+        if task is loop:
+            break
+        if inside(task, loop):
+            if task.scope_iterations[len(loop.scope_loops)] < loop.iteration:
+                break
+            if task.is_latest:
+                body.append(task)
+    body.reverse()
+    return body
+
+
+def _body_outputs(
+    d: Decider, loop: TaskState, step: WorkflowTask, body: list[TaskState]
+) -> dict[str, Any]:
+    """Each body task's latest output (of any iteration), by definition reference name."""
+    if any(task.dynamic_step is not None for task in body):
+        # A dynamic fork's branches are named at run time: only a full walk finds them all.
+        return {task.def_ref: task.output for task in d.state.tasks if inside(task, loop)}
+    outputs: dict[str, Any] = {}
+    found: list[tuple[int, str, TaskState]] = []
+    context = d.context()
+    for ref in _body_refs(step):
+        task = context.latest(ref)
+        if task is None:
+            continue
+        if not inside(task, loop):
+            # The latest of that step ran in another loop's scope (an outer iteration):
+            # the one this loop ran, if any, is further back.
+            return {t.def_ref: t.output for t in d.state.tasks if inside(t, loop)}
+        found.append((task.seq, ref, task))
+    for _, ref, task in sorted(found, key=lambda item: item[0]):
+        outputs[ref] = task.output
+    return outputs
+
+
+def _body_refs(step: WorkflowTask) -> list[str]:
+    refs: list[str] = []
+    pending = list(step.loopOver)
+    while pending:
+        nested = pending.pop()
+        refs.append(nested.taskReferenceName)
+        for tasks in nested.children():
+            pending.extend(tasks)
+    return refs
+
+
+def _condition_value(d: Decider, loop: TaskState, step: WorkflowTask, body: list[TaskState]) -> Any:
     """Conductor's bindings: the loop's inputs, its output and each body task's latest output."""
-    resolved = expressions.resolve(step.inputParameters, expression_context(d.state))
+    resolved = expressions.resolve(step.inputParameters, d.context())
     bindings: dict[str, Any] = dict(resolved) if isinstance(resolved, dict) else {}
     bindings[loop.def_ref] = bindings[loop.ref] = loop.output
-    for task in d.state.tasks:
-        if inside(task, loop):
-            bindings[task.def_ref] = task.output
+    bindings.update(_body_outputs(d, loop, step, body))
     evaluator = step.evaluatorType or "javascript"
     return evaluators.evaluate(evaluator, step.loopCondition or "", bindings)
 

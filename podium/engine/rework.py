@@ -161,7 +161,7 @@ def skip(decider: Decider, event: SkipTask) -> None:
         decider.commands.append(Dequeue(task.task_id))
     if task.sub_workflow_id is not None:
         decider.commands.append(TerminateChild(task.sub_workflow_id, "task skipped"))
-    decider._clear_task_timers(task)
+    decider.clear_task_timers(task)
     _mark_skipped(decider, task, event.input, event.output)
 
 

@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "refuse_deep_input",
+    "refuse_past_task_limit",
     "run_decision",
     "run_inline",
-    "run_jq",
     "run_start_workflow",
     "run_sub_workflow",
     "run_switch",
@@ -51,6 +51,26 @@ def _past_depth(d: Decider, what: str, value: Any) -> str | None:
         f"{render_path(what, path)} is past the limit of {limit} levels of nested objects and "
         "arrays (PODIUM_MAX_JSON_DEPTH)"
     )
+
+
+def refuse_past_task_limit(d: Decider, task: TaskState) -> bool:
+    """End the run FAILED if ``task`` is one more than a run may hold; the task says why.
+
+    The run ends rather than the task failing: an optional step or a retry would only go on
+    to schedule more."""
+    limit = d.blueprint.limits.max_tasks_per_run
+    if len(d.state.tasks) <= limit:
+        return False
+    reason = (
+        f"task '{task.ref}' would be task {len(d.state.tasks)} of the run; "
+        f"the limit is {limit} (PODIUM_MAX_TASKS_PER_RUN)"
+    )
+    task.status = TaskStatus.FAILED_WITH_TERMINAL_ERROR
+    task.reason = reason
+    task.end_at = d.now
+    task.advanced = True
+    d.end(RunStatus.FAILED, reason, failed=task)
+    return True
 
 
 def refuse_deep_input(d: Decider, task: TaskState) -> bool:
@@ -107,26 +127,6 @@ def run_inline(d: Decider, task: TaskState) -> None:
         d.fail(task, TaskStatus.FAILED, f"INLINE expression failed: its {reason}")
         return
     task.output = {"result": result}
-    d.finish(task, TaskStatus.COMPLETED)
-
-
-def run_jq(d: Decider, task: TaskState) -> None:
-    """JSON_JQ_TRANSFORM: the query runs over every input; ``result`` is its first output."""
-    query = task.input.get("queryExpression")
-    if not isinstance(query, str) or not query:
-        d.fail(task, TaskStatus.FAILED, "JSON_JQ_TRANSFORM needs a 'queryExpression' input")
-        return
-    try:
-        results = evaluators.jq(query, task.input)
-    except evaluators.EvaluationError as exc:
-        task.output = {"error": exc.message}
-        d.fail(task, TaskStatus.FAILED, f"jq query failed: {exc.message}")
-        return
-    reason = _past_depth(d, "resultList", results)
-    if reason is not None:
-        d.fail(task, TaskStatus.FAILED, f"jq query failed: its {reason}")
-        return
-    task.output = {"result": results[0] if results else None, "resultList": results}
     d.finish(task, TaskStatus.COMPLETED)
 
 

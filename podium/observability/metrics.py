@@ -14,7 +14,7 @@ __all__ = ["BREAKER_LEVELS", "Metrics", "queue_label"]
 BREAKER_LEVELS = {"CLOSED": 0.0, "HALF_OPEN": 1.0, "OPEN": 2.0}
 """``podium_breaker_state``'s value for each circuit state."""
 
-_SERVER_QUEUES = {"_podium.http": "HTTP"}
+_SERVER_QUEUES = {"_podium.http": "HTTP", "_podium.jq": "JSON_JQ_TRANSFORM"}
 
 
 def queue_label(queue: str) -> str:

@@ -42,6 +42,7 @@ from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_targets import TargetPolicy
 from podium.server.http_tasks import HttpTaskExecutor
+from podium.server.jq_tasks import JqTaskExecutor
 from podium.server.limits import engine_limits
 from podium.server.openapi import describe
 from podium.server.orchestrator import Orchestrator
@@ -119,8 +120,10 @@ def create_app(
             max_output_bytes=settings.max_task_output_bytes,
             targets=targets,
         )
+        jq_executor = JqTaskExecutor(orchestrator, engine_limits(settings))
         sweeper.start()
         executor.start()
+        jq_executor.start()
         if retention is not None:
             retention.start()
         events = EventRuntime(orchestrator, settings)
@@ -132,6 +135,7 @@ def create_app(
             await events.stop()
             if retention is not None:
                 await retention.stop()
+            await jq_executor.stop()
             await executor.stop()
             await sweeper.stop()
             orchestrator.waiters.notify_all()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from podium.engine.decider import HTTP_QUEUE
+from podium.engine.decider import SERVER_QUEUES
 from podium.engine.state import RunState, TaskStatus
 from podium.server.poll_log import PollLog
 from podium.store.base import QueueEntry
@@ -37,8 +37,8 @@ def waiting_diagnostics(
         entry = entries.get(task.task_id)
         if task.status != TaskStatus.SCHEDULED or entry is None or entry.lease_owner is not None:
             continue
-        if entry.queue == HTTP_QUEUE:
-            continue  # the server's own HTTP worker serves it
+        if entry.queue in SERVER_QUEUES:
+            continue  # the server's own executors serve it
         since = max(entry.available_at, task.scheduled_at)  # a delayed retry waits from then
         waited = now - since
         last = poll_log.last_poll(entry.queue)

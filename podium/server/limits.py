@@ -39,11 +39,21 @@ def engine_limits(settings: Settings) -> EngineLimits:
             f"PODIUM_MAX_JSON_DEPTH must be between 2 and {LARGEST_MAX_DEPTH}, "
             f"not {settings.max_json_depth}"
         )
+    for name, value in (
+        ("PODIUM_JQ_TIME_LIMIT_MS", settings.jq_time_limit_ms),
+        ("PODIUM_DECISION_STEP_BUDGET", settings.decision_step_budget),
+        ("PODIUM_MAX_TASKS_PER_RUN", settings.max_tasks_per_run),
+    ):
+        if value <= 0:
+            raise ValueError(f"{name} must be positive, not {value}")
     return EngineLimits(
         max_fork_width=settings.max_fork_width,
         max_loop_iterations=settings.max_loop_iterations,
         max_subworkflow_depth=settings.max_subworkflow_depth,
         max_json_depth=settings.max_json_depth,
+        max_tasks_per_run=settings.max_tasks_per_run,
+        decision_step_budget=settings.decision_step_budget,
+        jq_time_limit_ms=settings.jq_time_limit_ms,
     )
 
 

@@ -30,12 +30,10 @@ from podium.engine.events import (
     TaskProgress,
     TaskResult,
     TerminateChild,
-    TimerFired,
 )
 from podium.engine.limits import EngineLimits
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
 from podium.errors import (
-    PodiumError,
     TaskAlreadyFinishedError,
     TaskNotFoundError,
     ValidationError,
@@ -52,6 +50,7 @@ from podium.server.commands import carry_out
 from podium.server.definitions import Definitions
 from podium.server.event_ops import RunOpsTx
 from podium.server.task_defs import TaskDefCatalog
+from podium.server.timers import sweep_tx
 from podium.server.units import Claimed, Outbox, RunView, now_ms
 from podium.server.waiters import QueueWaiters
 from podium.store.base import RunQuery, Store, StoreTx
@@ -562,26 +561,7 @@ class Orchestrator:
         Returns the time of this sweep and when the next one is needed (None: only on a poke).
         """
         now = self.clock()
-
-        def unit(tx: StoreTx, outbox: Outbox) -> int | None:
-            outbox.ready_queues.update(tx.release_expired_leases(now))
-            outbox.ready_queues.update(tx.queues_ready_between(last_sweep, now))
-            for run_id, key in tx.take_due_timers(now, 200):
-                if tx.get_run(run_id) is None:
-                    continue
-                try:
-                    self.event_tx(tx, outbox, run_id, TimerFired(now, key))
-                except PodiumError:
-                    # A timer the run can no longer use must not block the timers behind it.
-                    log.exception("timer %s of run %s could not fire", key, run_id)
-            outbox.poke_sweeper = False  # this sweep computes its own next wake-up below
-            candidates = [
-                tx.next_timer_due(),
-                tx.next_available_at(now),
-                tx.next_lease_expiry(),
-            ]
-            due = [moment for moment in candidates if moment is not None]
-            return min(due) if due else None
-
-        next_due: int | None = await self._write(unit, "sweep")
+        next_due: int | None = await self._write(
+            lambda tx, outbox: sweep_tx(self, tx, outbox, now, last_sweep), "sweep"
+        )
         return now, next_due

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from podium.auth.scope import caller_id
-from podium.engine.decider import HTTP_QUEUE
+from podium.engine.decider import SERVER_QUEUES
 from podium.engine.state import TaskStatus
 from podium.errors import PodiumError, ValidationError
 from podium.observability.context import traceparent_var
@@ -92,7 +92,7 @@ def _lease_key(request: Request, require_token: bool) -> str | None:
 
 
 def _check_queue(task_type: str) -> None:
-    if task_type == HTTP_QUEUE:
+    if task_type in SERVER_QUEUES:
         raise ValidationError(f"'{task_type}' is Podium's own queue", field="taskType")
 
 
@@ -253,7 +253,8 @@ async def queue_sizes(
 ) -> dict[str, int]:
     store = orchestrator_of(request).store
     sizes: dict[str, int] = await store.read(lambda tx: tx.queue_sizes(taskType))
-    sizes.pop(HTTP_QUEUE, None)
+    for queue in SERVER_QUEUES:
+        sizes.pop(queue, None)
     return sizes
 
 
@@ -291,7 +292,8 @@ async def queue_all_verbose(request: Request) -> dict[str, dict[str, dict[str, i
 
     def unit(tx: StoreTx) -> dict[str, dict[str, dict[str, int]]]:
         sizes = tx.queue_sizes(None)
-        sizes.pop(HTTP_QUEUE, None)
+        for queue in SERVER_QUEUES:
+            sizes.pop(queue, None)
         return {q: {"a": {"size": n, "uacked": tx.count_leased(q)}} for q, n in sizes.items()}
 
     store = orchestrator_of(request).store

@@ -20,6 +20,9 @@ def test_limits_come_from_their_variables(monkeypatch):
         "PODIUM_MAX_FORK_WIDTH": "13",
         "PODIUM_MAX_LOOP_ITERATIONS": "14",
         "PODIUM_MAX_SUBWORKFLOW_DEPTH": "15",
+        "PODIUM_MAX_TASKS_PER_RUN": "16",
+        "PODIUM_DECISION_STEP_BUDGET": "17",
+        "PODIUM_JQ_TIME_LIMIT_MS": "18",
         "PODIUM_SECRETS_FILE": "/etc/podium/secrets.json",
     }.items():
         monkeypatch.setenv(name, value)
@@ -29,6 +32,21 @@ def test_limits_come_from_their_variables(monkeypatch):
     limits = engine_limits(settings)
     assert (limits.max_fork_width, limits.max_loop_iterations) == (13, 14)
     assert limits.max_subworkflow_depth == 15
+    assert (limits.max_tasks_per_run, limits.decision_step_budget) == (16, 17)
+    assert limits.jq_time_limit_ms == 18
+
+
+@pytest.mark.parametrize(
+    ("field", "name"),
+    [
+        ("max_tasks_per_run", "PODIUM_MAX_TASKS_PER_RUN"),
+        ("decision_step_budget", "PODIUM_DECISION_STEP_BUDGET"),
+        ("jq_time_limit_ms", "PODIUM_JQ_TIME_LIMIT_MS"),
+    ],
+)
+def test_a_bound_that_is_not_positive_is_refused_naming_it(field, name):
+    with pytest.raises(ValueError, match=name):
+        engine_limits(Settings(**{field: 0}))
 
 
 def test_the_engine_keeps_secret_references_as_written():

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from podium.scripting import ScriptError, run_jq
+from podium.scripting.jq_pool import JqPool
 
 
 def test_conductor_example_merges_two_lists():
@@ -93,3 +96,41 @@ def test_compiled_query_is_shared_safely_between_threads():
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(run, range(1, 65)))
     assert results == [[n * (n - 1)] for n in range(1, 65)]
+
+
+def test_a_query_computing_past_the_limit_is_killed_and_other_threads_go_on():
+    ticks = 0
+    stop = False
+
+    def tick() -> None:
+        nonlocal ticks
+        while not stop:
+            ticks += 1
+            time.sleep(0.01)
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    began = time.monotonic()
+    try:
+        with pytest.raises(ScriptError) as caught:
+            run_jq("last(range(1e9))", None, time_limit_ms=300)
+    finally:
+        stop = True
+        ticker.join()
+    assert time.monotonic() - began < 2
+    assert caught.value.code == "E_SCRIPT_TIMEOUT"
+    assert "longer than 300 ms" in caught.value.message
+    assert ticks >= 10  # the ticker ran while jq computed
+    assert run_jq(". + 1", 1) == [2]  # a fresh process took the killed one's place
+
+
+def test_a_query_past_the_memory_limit_ends_its_process_and_fails():
+    pool = JqPool(memory_limit_bytes=256 * 1024 * 1024)
+    try:
+        with pytest.raises(ScriptError) as caught:
+            pool.run("[range(1e8)] | length", "null", 30_000)
+        assert caught.value.code == "E_SCRIPT_MEMORY"
+        assert "256 MiB" in caught.value.message
+        assert pool.run(". + 1", "1", 1000) == [2]
+    finally:
+        pool.close()
