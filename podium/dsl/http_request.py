@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["FLAT_KEYS", "REQUEST_KEY", "flat_keys_beside", "request_of"]
+__all__ = ["FLAT_KEYS", "REQUEST_KEY", "async_complete", "flat_keys_beside", "request_of"]
 
 REQUEST_KEY = "http_request"
 
@@ -50,3 +50,12 @@ def flat_keys_beside(inputs: Mapping[str, Any]) -> list[str]:
     if inputs.get(REQUEST_KEY) is None:
         return []
     return sorted(FLAT_KEYS & set(inputs))
+
+
+def async_complete(task_input: Mapping[str, Any], step_says: bool) -> bool:
+    """Whether a call that answered 2xx leaves the task IN_PROGRESS, to be completed through
+    the API: the input's ``asyncComplete`` when it has one (``true``/``"true"``, as Conductor
+    reads it), else the step's own ``asyncComplete``."""
+    if "asyncComplete" in task_input:
+        return str(task_input["asyncComplete"]).lower() == "true"
+    return step_says

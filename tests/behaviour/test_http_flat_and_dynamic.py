@@ -9,12 +9,13 @@ SET_VARIABLE and JSON_JQ_TRANSFORM branches run inside the engine.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.behaviour.helpers import register, start, task_of, wait_status
+from tests.behaviour.helpers import complete, register, run, start, task_of, wait_status
 from tests.behaviour.http_services import EchoService, echo_service
 
 VALUE = "tok-91c2-flat"
@@ -240,3 +241,30 @@ def test_a_dynamic_fork_by_fork_task_type_runs_inline_branches(api):
     assert body["status"] == "COMPLETED", body
     assert task_of(body, "_INLINE_0")["outputData"]["result"] == 2
     assert task_of(body, "_INLINE_1")["outputData"]["result"] == 11
+
+
+@pytest.mark.parametrize("where", ["input", "step"])
+def test_an_async_complete_http_task_waits_to_be_completed_through_the_api(api, echo, where):
+    inputs: dict[str, Any] = {"uri": f"{echo.url}/jobs", "method": "POST", "body": {}}
+    call = _http("call", inputs)
+    if where == "input":
+        inputs["asyncComplete"] = "true"
+    else:
+        call["asyncComplete"] = True
+    register(api, {"name": "async_http", "tasks": [call]})
+    run_id = start(api, "async_http")
+    deadline = time.monotonic() + 10
+    while not echo.seen or task_of(run(api, run_id), "call")["status"] != "IN_PROGRESS":
+        assert time.monotonic() < deadline, run(api, run_id)
+        time.sleep(0.05)
+    body = run(api, run_id)
+    assert body["status"] == "RUNNING"
+    waiting = task_of(body, "call")
+    assert waiting["outputData"]["response"]["body"] == {"path": "/jobs"}
+    time.sleep(0.5)  # a few sweeps later the call has still been made once
+    assert len(echo.seen) == 1
+    assert complete(api, waiting, {"job": "done"}).status_code == 200
+    body = wait_status(api, run_id)
+    assert body["status"] == "COMPLETED", body
+    assert task_of(body, "call")["outputData"] == {"job": "done"}
+    assert len(echo.seen) == 1
