@@ -268,3 +268,18 @@ def test_an_async_complete_http_task_waits_to_be_completed_through_the_api(api, 
     assert body["status"] == "COMPLETED", body
     assert task_of(body, "call")["outputData"] == {"job": "done"}
     assert len(echo.seen) == 1
+
+
+def test_a_dynamic_http_branch_never_receives_a_secret(api, echo, monkeypatch):
+    monkeypatch.setenv("PODIUM_SECRET_TOKEN", VALUE)
+    reference = "Bearer ${workflow.secrets.TOKEN}"
+    inputs = {
+        "forkTaskType": "HTTP",
+        "forkTaskInputs": [{"uri": f"{echo.url}/x", "headers": {"Authorization": reference}}],
+    }
+    register(api, {"name": "fan_http_secret", "tasks": _fork(inputs)})
+    body = wait_status(api, start(api, "fan_http_secret"))
+    assert body["status"] == "COMPLETED", body
+    [seen] = echo.seen
+    assert seen.headers["authorization"] == reference
+    assert VALUE not in repr(echo.seen)
