@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from podium.dsl import expressions
+from podium.dsl.http_request import REQUEST_KEY, flat_keys_beside
 from podium.dsl.models import (
     CacheConfig,
     Compensation,
@@ -149,6 +150,7 @@ def lint_workflow(data: Any, definition: WorkflowDef, where: str = "") -> list[s
         for i, task in enumerate(data.get("tasks") or []):
             _task_fields(task, f"{where}tasks[{i}]", found)
     _references(definition, where, found)
+    _http_flat_keys(definition, where, found)
     return found
 
 
@@ -304,3 +306,15 @@ def _flatten(tasks: list[WorkflowTask]) -> list[WorkflowTask]:
         for nested in step.children():
             found.extend(_flatten(nested))
     return found
+
+
+def _http_flat_keys(definition: WorkflowDef, where: str, found: list[str]) -> None:
+    """Flat request keys beside ``http_request``: the request wins, as in Conductor."""
+    for path, step in steps_with_paths(definition.tasks, f"{where}tasks"):
+        if step.type != TaskType.HTTP:
+            continue
+        for key in flat_keys_beside(step.inputParameters):
+            found.append(
+                f"{path}.inputParameters.{key} (task '{step.taskReferenceName}'): ignored; "
+                f"the request is inputParameters.{REQUEST_KEY}"
+            )

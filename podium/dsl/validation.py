@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from podium.dsl import evaluators, expressions
+from podium.dsl import evaluators, expressions, http_request
 from podium.dsl.durations import parse_duration_s, parse_until_ms
 from podium.dsl.models import COMPENSATION_TYPES, TaskType, WorkflowDef, WorkflowTask
 from podium.dsl.sinks import sink_problem
@@ -158,11 +158,9 @@ def _check_step(step: WorkflowTask, where: str, here: str, problems: list[str]) 
                 f"{here}.subWorkflowParam{at}: a SUB_WORKFLOW needs subWorkflowParam.name"
             )
     elif kind == TaskType.HTTP:
-        request = step.inputParameters.get("http_request")
-        if not isinstance(request, dict) or not request.get("uri"):
-            problems.append(
-                f"{here}.inputParameters.http_request.uri{at}: an HTTP task needs a uri"
-            )
+        problem = _http_uri_problem(step.inputParameters, f"{here}.inputParameters", at)
+        if problem:
+            problems.append(f"{problem}: an HTTP task needs a uri")
     elif kind == TaskType.TERMINATE:
         status = step.inputParameters.get("terminationStatus")
         if isinstance(status, str) and "${" not in status and status not in _TERMINATION_STATUSES:
@@ -186,6 +184,18 @@ def _check_step(step: WorkflowTask, where: str, here: str, problems: list[str]) 
         problems.append(f"{where}: only a DO_WHILE may have loopOver")
 
 
+def _http_uri_problem(inputs: dict[str, Any], here: str, at: str) -> str | None:
+    """The field to name when an HTTP request (nested or flat, see dsl/http_request) has no
+    uri; None when it has one."""
+    request, path = http_request.request_of(inputs)
+    if isinstance(request, dict) and request.get("uri"):
+        return None
+    field = (
+        ".".join((here, *path, "uri")) if path or "uri" in inputs else f"{here}.http_request.uri"
+    )
+    return f"{field}{at}"
+
+
 def _check_compensation(
     step: WorkflowTask, path: str, refs: dict[str, str], problems: list[str], looped: set[str]
 ) -> None:
@@ -202,11 +212,9 @@ def _check_compensation(
             f"{path}.subWorkflowParam{at}: a SUB_WORKFLOW compensation needs subWorkflowParam.name"
         )
     elif undo.type == TaskType.HTTP:
-        request = undo.inputParameters.get("http_request")
-        if not isinstance(request, dict) or not request.get("uri"):
-            problems.append(
-                f"{path}.inputParameters.http_request.uri{at}: an HTTP compensation needs a uri"
-            )
+        problem = _http_uri_problem(undo.inputParameters, f"{path}.inputParameters", at)
+        if problem:
+            problems.append(f"{problem}: an HTTP compensation needs a uri")
     # ``compensated`` is the step being undone: the attempt and iteration that completed.
     with_self = {**refs, "compensated": path}
     _check_references(

@@ -5,9 +5,11 @@ A dynamic fork reads its branches from its inputs, in either of Conductor's two 
 * ``dynamicForkTasksParam`` names an input holding a list of tasks (Conductor JSON) and
   ``dynamicForkTasksInputParamName`` an input mapping each task's reference name to its input;
 * ``forkTaskName`` (or ``forkTaskWorkflow`` for sub-workflows) with ``forkTaskInputs``, one
-  branch per input, named ``_<forkTaskName>_<i>`` as Conductor names them.
+  branch per input, named ``_<forkTaskName>_<i>`` as Conductor names them. ``forkTaskType``
+  gives the branches' type (SIMPLE unless said), and names them when ``forkTaskName`` is absent.
 
-Each branch is one task. The fork records them in its input (``forkedTasks``,
+Each branch is one task, of any type in ``BRANCH_TYPES``: system types (HTTP, INLINE,
+SET_VARIABLE, ...) run as they would in the definition, HTTP ones on the server's executor. The fork records them in its input (``forkedTasks``,
 ``forkedTaskDefs``) and completes; advancing it schedules the branches and the JOIN that
 follows, whose ``joinOn`` input lists the branches.
 """
@@ -42,6 +44,10 @@ BRANCH_TYPES = frozenset(
     }
 )
 """Task types a branch may have: those that need no place in the definition to run."""
+
+_BY_NAME = BRANCH_TYPES - {TaskType.SIMPLE}
+"""System types a SIMPLE branch may name instead (``{"name": "HTTP"}``): Conductor gives a
+SIMPLE task its name as its type, so its system task runs it, not a worker queue of that name."""
 
 
 class _BadFork(ValueError):
@@ -154,8 +160,10 @@ def _branches(d: Decider, task: TaskState, step: WorkflowTask) -> list[dict[str,
 
 def _simple_form(inputs: dict[str, Any], step: WorkflowTask) -> list[dict[str, Any]]:
     workflow = inputs.get("forkTaskWorkflow")
-    name = inputs.get("forkTaskName") or step.taskReferenceName
     kind = inputs.get("forkTaskType") or TaskType.SIMPLE
+    # A system forkTaskType names the branches when forkTaskName does not, as in Conductor.
+    default = kind if kind in _BY_NAME else step.taskReferenceName
+    name = inputs.get("forkTaskName") or default
     try:
         version = int(inputs["forkTaskWorkflowVersion"])
     except (KeyError, TypeError, ValueError):
@@ -167,7 +175,7 @@ def _simple_form(inputs: dict[str, Any], step: WorkflowTask) -> list[dict[str, A
         spec: dict[str, Any] = {
             "name": str(workflow or name),
             "taskReferenceName": f"_{name}_{i}",
-            "type": str(kind),
+            "type": _branch_type(str(kind), str(name)),
             "inputParameters": params,
             "optional": step.optional,
         }
@@ -199,6 +207,7 @@ def _task_list_form(d: Decider, inputs: dict[str, Any], step: WorkflowTask) -> l
         if not isinstance(ref, str) or not ref:
             raise _BadFork("a forked task has no taskReferenceName")
         spec = {"name": ref, "type": TaskType.SIMPLE.value, **listed_task}
+        spec["type"] = _branch_type(str(spec["type"]), str(spec["name"]))
         own = expressions.resolve(listed_task.get("inputParameters") or {}, context)
         extra = per_task.get(ref) or {}
         if not isinstance(own, dict) or not isinstance(extra, dict):
@@ -206,3 +215,10 @@ def _task_list_form(d: Decider, inputs: dict[str, Any], step: WorkflowTask) -> l
         spec["inputParameters"] = {**own, **extra}
         specs.append(spec)
     return specs
+
+
+def _branch_type(kind: str, name: str) -> str:
+    """A branch's type: a SIMPLE one named for a system type a branch may be is that type."""
+    if kind == TaskType.SIMPLE and name in _BY_NAME:
+        return name
+    return kind

@@ -13,6 +13,9 @@ The note, kept on the task as ``secrets``::
     {"origin": "https://billing.internal:443",   # None when data chooses the uri's host
      "at": [{"path": ["http_request", "headers", "Authorization"],
              "spans": [[7, 37, "BILLING_TOKEN"]]}]}
+
+A flat-form request (``dsl/http_request``) is noted without the ``http_request`` segment
+(``["headers", "Authorization"]``); the executor applies only the spots of the form it sends.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from podium.dsl import expressions
+from podium.dsl.http_request import request_of
 from podium.engine.context import SECRET_PREFIX
 
 __all__ = ["SECRET_FIELDS", "literal_origin", "secret_note"]
 
 SECRET_FIELDS = ("uri", "headers", "body")
-"""The parts of ``http_request`` a secret may be put in."""
+"""The parts of the request (``http_request``, or the input in the flat form) a secret may be
+put in."""
 
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -111,12 +116,14 @@ def secret_note(
 ) -> dict[str, Any] | None:
     """Where ``template`` (a step's ``inputParameters``) put secret references in
     ``task_input`` (what it resolved to against ``context``); None if nowhere."""
-    request = template.get("http_request")
+    # The form the executor will read (from the resolved input) picks the template's part.
+    _, prefix = request_of(task_input)
+    request = template.get(prefix[0]) if prefix else template
     if not isinstance(request, Mapping):
         return None
     at: list[dict[str, Any]] = []
     for field in SECRET_FIELDS:
-        for path, text in _strings(request.get(field), ("http_request", field)):
+        for path, text in _strings(request.get(field), (*prefix, field)):
             if SECRET_PREFIX not in text:
                 continue
             pieces = expressions.rendered_parts(text, context)

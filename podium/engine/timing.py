@@ -6,6 +6,7 @@ from typing import Any
 
 from podium.dsl.bounds import MAX_DURATION_S
 from podium.dsl.durations import parse_duration_s, parse_until_ms
+from podium.dsl.http_request import request_of
 from podium.dsl.models import RetryLogic, TaskDef
 
 __all__ = [
@@ -45,7 +46,7 @@ def timer_key_task_timeout(task_id: str) -> str:
 
 def http_lease_s(task_input: dict[str, Any]) -> int:
     """How long the HTTP executor may hold a call before another executor may take it over."""
-    request = task_input.get("http_request")
+    request, _ = request_of(task_input)
     if not isinstance(request, dict):
         return 60
     try:

@@ -17,6 +17,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from podium.dsl.http_request import REQUEST_KEY
 from podium.engine.state import TaskStatus
 from podium.server.http_targets import TargetPolicy, TargetRefusedError
 from podium.server.secrets import FilledRequest, MissingSecretError, SecretResolver
@@ -91,19 +92,22 @@ async def call_http(
     *,
     note: dict[str, Any] | None = None,
     policy: TargetPolicy | None = None,
+    prefix: tuple[str, ...] = (REQUEST_KEY,),
 ) -> Outcome:
     """Make the call an HTTP task describes; the outcome as (status, output, reason).
 
     ``ids`` (trace context, correlation and request ids) are sent as headers unless the task
     sets those headers itself. ``note`` says where the definition put secret references (the
     task's ``secrets``); reasons quote the URI as written, unresolved. ``policy`` is checked
-    here for addresses written in the uri; the session's resolver checks names."""
+    here for addresses written in the uri; the session's resolver checks names. ``prefix``
+    is where ``spec`` sits in the task's input (``dsl/http_request.request_of``)."""
     if not isinstance(spec, dict) or not spec.get("uri"):
-        return TaskStatus.FAILED_WITH_TERMINAL_ERROR, {}, "http_request.uri is missing"
+        where = ".".join((*prefix, "uri"))
+        return TaskStatus.FAILED_WITH_TERMINAL_ERROR, {}, f"{where} is missing"
     method = str(spec.get("method") or "GET").upper()
     shown = f"HTTP {method} {spec['uri']}"
     try:
-        filled = (secrets or SecretResolver()).fill(spec, note)
+        filled = (secrets or SecretResolver()).fill(spec, note, prefix)
         request = _build(spec, filled, ids or {})
     except MissingSecretError as exc:
         return TaskStatus.FAILED_WITH_TERMINAL_ERROR, {}, f"{shown}: {exc}"

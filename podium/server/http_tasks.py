@@ -14,6 +14,7 @@ import uuid
 import aiohttp
 import orjson
 
+from podium.dsl.http_request import request_of
 from podium.engine.decider import HTTP_QUEUE
 from podium.engine.state import TaskStatus
 from podium.errors import PodiumError
@@ -130,7 +131,7 @@ class HttpTaskExecutor:
 
     async def _execute(self, claimed: Claimed) -> None:
         assert self._session is not None
-        spec = claimed.task.input.get("http_request")
+        spec, prefix = request_of(claimed.task.input)
         try:
             status, output, reason = await call_http(
                 self._session,
@@ -139,6 +140,7 @@ class HttpTaskExecutor:
                 self.secrets,
                 note=claimed.task.secrets,
                 policy=self.targets,
+                prefix=prefix,
             )
         except Exception as exc:
             # Our bug, not the service's: fail the attempt now rather than at lease expiry.

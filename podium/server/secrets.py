@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from podium.dsl.http_request import REQUEST_KEY
 from podium.engine.secret_refs import SECRET_FIELDS
 
 __all__ = ["FilledRequest", "MissingSecretError", "SecretResolver"]
@@ -67,8 +68,16 @@ class SecretResolver:
             raise MissingSecretError(name)
         return found
 
-    def fill(self, spec: Mapping[str, Any], note: Mapping[str, Any] | None) -> FilledRequest:
+    def fill(
+        self,
+        spec: Mapping[str, Any],
+        note: Mapping[str, Any] | None,
+        prefix: tuple[str, ...] = (REQUEST_KEY,),
+    ) -> FilledRequest:
         """``spec``'s uri, headers and body with a secret at every place ``note`` names.
+
+        ``prefix`` is where ``spec`` sits in the task's input (``dsl/http_request``): a spot
+        noted for the other form is not this request's and is passed over.
 
         Raises:
             MissingSecretError: a secret the template refers to is not configured.
@@ -79,18 +88,21 @@ class SecretResolver:
         secret_headers: set[str] = set()
         copied: set[str] = set()
         for spot in (note or {}).get("at") or []:
-            path = list(spot.get("path") or [])
-            if len(path) < 2 or path[0] != "http_request" or path[1] not in fields:
+            noted = list(spot.get("path") or [])
+            if tuple(noted[: len(prefix)]) != prefix:
                 continue
-            field = str(path[1])
+            path = noted[len(prefix) :]
+            if not path or path[0] not in fields:
+                continue
+            field = str(path[0])
             if field not in copied:  # the task's input is never changed
                 fields[field] = copy.deepcopy(fields[field])
                 copied.add(field)
-            filled = self._fill_at(fields, path[1:], spot.get("spans") or [], names)
+            filled = self._fill_at(fields, path, spot.get("spans") or [], names)
             if filled:
                 secret_fields.add(field)
-                if field == "headers" and len(path) > 2:
-                    secret_headers.add(str(path[2]).lower())
+                if field == "headers" and len(path) > 1:
+                    secret_headers.add(str(path[1]).lower())
         return FilledRequest(
             uri=str(fields["uri"]),
             headers=fields["headers"],

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from podium.dsl.models import TaskType
-from tests.behaviour.helpers import TERMINAL, complete, poll, run, start, task_of
+from tests.behaviour.helpers import TERMINAL, complete, poll, run, start, task_of, wait_status
+from tests.behaviour.http_services import echo_service
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "conductor"
 SUPPORTED = {t.value for t in TaskType}
@@ -112,3 +113,38 @@ def test_kitchensink_wf2_runs_its_fork_to_the_end(api):
         "join",
         "task_30",
     } <= done
+
+
+def _pointed_at(name: str, host: str, url: str) -> dict[str, Any]:
+    """A fixture with its HTTP calls sent to ``url`` (a local service) instead of ``host``."""
+    definition: dict[str, Any] = json.loads((FIXTURES / name).read_text().replace(host, url))
+    return definition
+
+
+def test_conductors_flat_form_http_task_runs(api):
+    with echo_service() as echo:
+        definition = _pointed_at(
+            "metadata_concurrency_check_http.json",
+            "https://orkes-api-tester.orkesconductor.com",
+            echo.url,
+        )
+        api.post("/api/metadata/workflow", params={"overwrite": "true"}, json=definition)
+        body = wait_status(api, start(api, definition["name"]))
+    assert body["status"] == "COMPLETED", body
+    assert [(s.method, s.path, s.headers["accept"]) for s in echo.seen] == [
+        ("GET", "/api", "application/json")
+    ]
+    assert task_of(body, "http_ref")["outputData"]["response"]["body"] == {"path": "/api"}
+
+
+def test_conductors_documented_http_dynamic_fork_runs_every_branch(api):
+    with echo_service() as echo:
+        definition = _pointed_at("docs_dynamic_fork_http.json", "https://imageResizeUrl", echo.url)
+        api.post("/api/metadata/workflow", params={"overwrite": "true"}, json=definition)
+        body = wait_status(api, start(api, definition["name"]))
+    assert body["status"] == "COMPLETED", body
+    assert sorted(s.path.split("/")[1] for s in echo.seen) == ["imageName1", "imageName2"]
+    join = task_of(body, "dynamic_workflow_array_http_join_ref")["outputData"]
+    assert sorted(join) == ["_http_task_name_0", "_http_task_name_1"]
+    for i in range(2):
+        assert join[f"_http_task_name_{i}"]["response"]["statusCode"] == 200

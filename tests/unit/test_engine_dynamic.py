@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from podium.engine import RunStatus, TaskStatus
+from podium.engine.decider import HTTP_QUEUE
 from podium.engine.events import Enqueue, RetryRun, StartChild
 from tests.unit.engine_helpers import Run, simple, step, task_def, workflow
 
@@ -233,3 +234,38 @@ def test_retrying_the_run_retries_the_failed_branch_and_keeps_the_join_waiting_o
     run.complete("a", {"from": "a"}, now=4)
     assert run.latest("join").output == {"a": {"from": "a"}, "b": {"from": "b"}}
     assert run.active() == ["after"]
+
+
+def _simple_fork(inputs: dict[str, Any]) -> dict[str, Any]:
+    return workflow(
+        [step("fork", type="FORK_JOIN_DYNAMIC", inputParameters=inputs), step("join", type="JOIN")]
+    )
+
+
+def test_a_system_fork_task_type_names_and_types_the_branches():
+    run = Run(_simple_fork({"forkTaskType": "HTTP", "forkTaskInputs": [{"uri": "http://a/"}]}))
+    commands = run.start(now=5)
+    branch = run.latest("_HTTP_0")
+    assert (branch.type, branch.input) == ("HTTP", {"uri": "http://a/", "__index": 0})
+    assert [c.queue for c in commands if isinstance(c, Enqueue)] == [HTTP_QUEUE]
+
+
+def test_a_simple_branch_named_for_a_system_type_runs_as_that_type():
+    tasks = [
+        {"name": "HTTP", "taskReferenceName": "call"},
+        {"name": "SET_VARIABLE", "taskReferenceName": "keep", "type": "SIMPLE"},
+    ]
+    inputs = {"call": {"uri": "http://a/"}, "keep": {"x": 1}}
+    run = Run(_listed_fork(), {"tasks": tasks, "inputs": inputs})
+    commands = run.start(now=5)
+    assert run.latest("call").type == "HTTP"
+    assert [c.queue for c in commands if isinstance(c, Enqueue)] == [HTTP_QUEUE]
+    assert run.latest("keep").status == TaskStatus.COMPLETED
+    assert run.state.variables == {"x": 1}
+
+
+def test_a_named_simple_fork_task_keeps_its_worker_queue():
+    run = Run(_simple_fork({"forkTaskName": "work", "forkTaskInputs": [{}]}))
+    commands = run.start(now=5)
+    assert run.latest("_work_0").type == "SIMPLE"
+    assert [c.queue for c in commands if isinstance(c, Enqueue)] == ["work"]

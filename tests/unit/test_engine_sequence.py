@@ -214,6 +214,46 @@ def test_http_tasks_go_to_the_http_queue_with_a_lease(http_request, lease_s):
     assert run.state.output == {"response": {"statusCode": 200}}
 
 
+@pytest.mark.parametrize(
+    ("inputs", "step_says", "held"),
+    [
+        pytest.param({"asyncComplete": True}, False, True, id="input"),
+        pytest.param({"asyncComplete": "true"}, False, True, id="input-text"),
+        pytest.param({}, True, True, id="step"),
+        pytest.param({"asyncComplete": "false"}, True, False, id="input-wins"),
+        pytest.param({}, False, False, id="neither"),
+    ],
+)
+def test_an_async_complete_http_call_leaves_the_task_in_progress(inputs, step_says, held):
+    call = step("call", type="HTTP", asyncComplete=step_says, inputParameters={"uri": "http://x"})
+    call["inputParameters"] |= inputs
+    run = Run(workflow([call]))
+    run.start(now=500)
+    commands = run.complete("call", {"response": {"statusCode": 200}}, now=600)
+    assert Dequeue(run.tid("call")) in commands
+    if not held:
+        assert run.status == RunStatus.COMPLETED
+        return
+    task = run.latest("call")
+    assert (task.status, task.queue, run.status) == (
+        TaskStatus.IN_PROGRESS,
+        None,
+        RunStatus.RUNNING,
+    )
+    assert task.output == {"response": {"statusCode": 200}}
+    run.complete("call", {"done": True}, now=700)  # through the API: no queue row any more
+    assert run.status == RunStatus.COMPLETED
+    assert run.state.output == {"done": True}
+
+
+def test_an_async_complete_http_call_that_fails_fails_as_usual():
+    call = step("call", type="HTTP", inputParameters={"uri": "http://x", "asyncComplete": True})
+    run = Run(workflow([call]))
+    run.start(now=0)
+    run.fail("call", now=10)
+    assert run.latest("call").status == TaskStatus.FAILED
+
+
 def test_result_details_are_recorded():
     run = Run(workflow([step("a"), step("b")]))
     run.start(now=0)

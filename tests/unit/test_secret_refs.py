@@ -107,3 +107,34 @@ def test_a_missing_secret_names_it_and_where_to_set_it():
     note = {"at": [{"path": ["http_request", "uri"], "spans": [[9, 34, "TOKEN"]]}]}
     with pytest.raises(MissingSecretError, match="PODIUM_SECRET_TOKEN"):
         SecretResolver(env={}).fill({"uri": "http://h/" + REF}, note)
+
+
+def test_a_flat_form_template_is_noted_without_the_http_request_segment():
+    template = {"uri": "http://h/", "headers": {"A": "Bearer " + REF}, "note": REF}
+    context = _context()
+    note = secret_note(template, expressions.resolve(template, context), context)
+    assert note == {
+        "origin": "http://h:80",
+        "at": [{"path": ["headers", "A"], "spans": [[7, 32, "TOKEN"]]}],
+    }
+
+
+def test_the_form_the_input_resolves_to_picks_the_templates_part():
+    # http_request resolves to null: the executor sends the flat keys, so they are noted.
+    template = {"http_request": "${workflow.input.none}", "uri": "http://h/" + REF}
+    context = _context()
+    note = secret_note(template, expressions.resolve(template, context), context)
+    assert note is not None
+    assert note["at"] == [{"path": ["uri"], "spans": [[9, 34, "TOKEN"]]}]
+
+
+def test_a_spot_noted_for_one_form_is_not_filled_in_the_other():
+    env = {"PODIUM_SECRET_TOKEN": "v4lue"}
+    spec = {"uri": "http://h/", "headers": {"A": "Bearer " + REF}}
+    nested = {"at": [{"path": ["http_request", "headers", "A"], "spans": [[7, 32, "TOKEN"]]}]}
+    flat = {"at": [{"path": ["headers", "A"], "spans": [[7, 32, "TOKEN"]]}]}
+    resolver = SecretResolver(env=env)
+    assert resolver.fill(spec, nested, ()).headers == spec["headers"]
+    assert resolver.fill(spec, flat).headers == spec["headers"]
+    assert resolver.fill(spec, flat, ()).headers == {"A": "Bearer v4lue"}
+    assert resolver.fill(spec, nested).headers == {"A": "Bearer v4lue"}
