@@ -112,3 +112,66 @@ def test_kitchensink_wf2_runs_its_fork_to_the_end(api):
         "join",
         "task_30",
     } <= done
+
+
+@pytest.mark.parametrize(("a", "expected"), [(1, True), (2, False)])
+def test_lambda_runs_its_script_as_a_function_body_over_dollar_inputs(api, a, expected):
+    definition = _load("lambda_legacy_script.json")
+    api.post("/api/metadata/workflow", params={"overwrite": "true"}, json=definition)
+    body = _drive(api, start(api, definition["name"], {"a": a}), set())
+    assert body["status"] == "COMPLETED"
+    lam = task_of(body, "lambda_1")
+    assert lam["taskType"] == "LAMBDA"
+    assert lam["outputData"] == {"result": {"testvalue": expected}}
+    assert body["output"] == {"testvalue": expected}
+
+
+@pytest.mark.parametrize(
+    ("decisions", "joined"),
+    [
+        ({"decision_1": True, "decision_2": True}, "task3"),  # the first of joinOn that ran
+        ({"decision_1": False}, "task4"),  # the other case's task in joinOn
+        ({"decision_1": True, "decision_2": False}, "task2"),  # none ran: the first default
+    ],
+)
+def test_exclusive_join_takes_the_output_of_the_one_branch_that_ran(api, decisions, joined):
+    definition = _load("exclusive_join_decisions.json")
+    api.post("/api/metadata/workflow", params={"overwrite": "true"}, json=definition)
+    run_id = start(api, definition["name"], {"payload": "p", **decisions})
+    body = _drive(api, run_id, _simple_names(definition["tasks"]))
+    assert body["status"] == "COMPLETED"
+    join = task_of(body, "exclusiveJoin")
+    assert join["status"] == "COMPLETED"
+    assert join["outputData"] == task_of(body, joined)["outputData"]
+    assert join["outputData"]["by"] == joined
+    assert join["inputData"]["joinOn"] == ["task3", "task4"]
+    assert join["inputData"]["defaultExclusiveJoinTask"] == ["task2", "task1"]
+
+
+def test_a_lambda_script_that_throws_fails_its_task_with_the_error(api):
+    step = {"name": "l", "taskReferenceName": "l", "type": "LAMBDA"}
+    step["inputParameters"] = {"scriptExpression": "throw new Error('no ' + $.what);", "what": "x"}
+    api.post(
+        "/api/metadata/workflow", params={"overwrite": "true"}, json={"name": "lt", "tasks": [step]}
+    )
+    body = _drive(api, start(api, "lt"), set())
+    assert body["status"] == "FAILED"
+    lam = task_of(body, "l")
+    assert lam["status"] == "FAILED"
+    assert "no x" in lam["outputData"]["error"]
+    assert "no x" in lam["reasonForIncompletion"]
+
+
+def test_lambda_and_exclusive_join_refusals_name_the_field(api):
+    lam = {"name": "l", "taskReferenceName": "l", "type": "LAMBDA", "inputParameters": {}}
+    join = {"name": "j", "taskReferenceName": "j", "type": "EXCLUSIVE_JOIN"}
+    join |= {"joinOn": ["l"], "defaultExclusiveJoinTask": ["nope"]}
+    answer = api.post("/api/metadata/workflow", json={"name": "bad", "tasks": [lam, join]})
+    assert answer.status_code == 400
+    message = answer.json()["message"]
+    assert "tasks[0].inputParameters.scriptExpression (task 'l')" in message
+    assert (
+        "tasks[1].defaultExclusiveJoinTask[0] (task 'j'): no task has reference name 'nope'"
+        in message
+    )
+    assert api.get("/api/metadata/workflow/bad").status_code == 404
