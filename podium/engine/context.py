@@ -30,7 +30,7 @@ def expression_context(state: RunState) -> dict[str, Any]:
             "output": state.output,
             "variables": state.variables,
             "workflowId": state.run_id,
-            "correlationId": state.correlation_id,
+            "correlationId": state.shown_correlation_id,
             "workflowType": state.name,
             "version": state.version,
             "createTime": state.created_at,
