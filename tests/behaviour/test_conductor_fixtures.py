@@ -175,3 +175,39 @@ def test_lambda_and_exclusive_join_refusals_name_the_field(api):
         in message
     )
     assert api.get("/api/metadata/workflow/bad").status_code == 404
+
+
+def test_an_exclusive_join_in_a_loop_joins_its_own_iteration(api):
+    def lam(ref: str, value: str) -> dict[str, Any]:
+        return {"name": ref, "taskReferenceName": ref, "type": "LAMBDA", "inputParameters": {"scriptExpression": f"return '{value}';"}}  # fmt: skip
+
+    switch = {
+        "name": "pick", "taskReferenceName": "pick", "type": "SWITCH",
+        "evaluatorType": "javascript", "expression": "$.i % 2 == 1 ? 'odd' : 'even'",
+        "inputParameters": {"i": "${loop.output.iteration}"},
+        "decisionCases": {"odd": [lam("odd", "o")]}, "defaultCase": [lam("even", "e")],
+    }  # fmt: skip
+    join = {
+        "name": "j",
+        "taskReferenceName": "j",
+        "type": "EXCLUSIVE_JOIN",
+        "joinOn": ["odd", "even"],
+    }
+    loop = {
+        "name": "loop", "taskReferenceName": "loop", "type": "DO_WHILE",
+        "loopCondition": "$.loop['iteration'] < 3", "loopOver": [switch, join],
+    }  # fmt: skip
+    answer = api.post(
+        "/api/metadata/workflow",
+        params={"overwrite": "true"},
+        json={"name": "ej_loop", "tasks": [loop]},
+    )
+    assert answer.status_code == 200, answer.text
+    body = _drive(api, start(api, "ej_loop"), set())
+    assert body["status"] == "COMPLETED", body.get("reasonForIncompletion")
+    joins = {
+        t["referenceTaskName"]: t["outputData"]
+        for t in body["tasks"]
+        if t["taskType"] == "EXCLUSIVE_JOIN"
+    }
+    assert joins == {"j__1": {"result": "o"}, "j__2": {"result": "e"}, "j__3": {"result": "o"}}
