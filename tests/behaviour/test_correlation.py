@@ -87,3 +87,14 @@ def _finish_given(api, run_id: str) -> dict:
     assert task["correlationId"] == "order-9"
     complete(api, task, {})
     return wait_status(api, run_id)
+
+
+def test_a_run_without_a_correlation_id_is_not_found_by_one(api):
+    register(api, CHILD)
+    run_id = start(api, "corr_child")
+    wait_status(api, run_id)
+    found = api.get(
+        f"/api/workflow/corr_child/correlated/{run_id}", params={"includeClosed": "true"}
+    )
+    assert found.status_code == 200
+    assert found.json() == []
