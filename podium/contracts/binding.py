@@ -10,6 +10,8 @@ On a TaskDef (or a workflow task's inline ``taskDefinition``) and on a WorkflowD
 
 ``version`` may be omitted (the latest), a major number (``1``: the latest 1.x.y) or a version
 prefix (``"1.2"``, ``"1.2.0"``). The schema used is the named contract's ``input`` or ``output``.
+A name no contract has is kept, and enforced once it is registered; a ``type`` other than
+``JSON`` is kept and never enforced.
 """
 
 from __future__ import annotations
@@ -81,13 +83,8 @@ def _schema_ref(value: Any, field: str) -> SchemaRef | None:
         raise ValidationError(
             f"{field}.name must name a contract", service="contracts", field=f"{field}.name"
         )
-    kind = value.get("type", "JSON")
-    if kind != "JSON":
-        raise ValidationError(
-            f'{field}.type must be "JSON" (JSON Schema), not {kind!r}',
-            service="contracts",
-            field=f"{field}.type",
-        )
+    if value.get("type", "JSON") != "JSON":
+        return None  # Conductor's AVRO and PROTOBUF: stored as given, not enforced (linted)
     version = value.get("version")
     if version is None:
         return SchemaRef(name)

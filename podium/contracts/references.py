@@ -41,9 +41,11 @@ class _Side:
         return f"{self.part} contract '{self.contract.name}' v{self.contract.version}"
 
 
-def check_task_defs(tx: StoreTx, defs: list[TaskDef]) -> None:
-    """Reject TaskDefs whose contract fields are malformed or name unregistered contracts."""
+def check_task_defs(tx: StoreTx, defs: list[TaskDef]) -> list[str]:
+    """Reject TaskDefs whose contract fields are malformed; the warnings to answer with
+    (a contract named that is not registered, which is not enforced until it is)."""
     problems: list[str] = []
+    warnings: list[str] = []
     for i, task_def in enumerate(defs):
         where = f"[{i}]" if len(defs) > 1 else ""
         try:
@@ -52,13 +54,16 @@ def check_task_defs(tx: StoreTx, defs: list[TaskDef]) -> None:
             problems.append(_located(exc))
             continue
         if binding is not None:
-            _sides(tx, "task", binding, f"{where}." if where else "", problems)
+            _sides(tx, "task", binding, f"{where}." if where else "", problems, warnings)
     _raise(problems, "the task definitions are not valid")
+    return warnings
 
 
-def check_workflow(tx: StoreTx, definition: WorkflowDef) -> None:
-    """Raise DefinitionError listing every contract problem of ``definition``."""
+def check_workflow(tx: StoreTx, definition: WorkflowDef) -> list[str]:
+    """Raise DefinitionError listing every contract problem of ``definition``; return the
+    warnings (contracts named that are not registered, so not checked)."""
     problems: list[str] = []
+    warnings: list[str] = []
     producers: dict[str, dict[str, _Side]] = {}
     consumers: list[tuple[str, WorkflowTask, dict[str, _Side]]] = []
     task_defs: dict[str, TaskDef | None] = {}
@@ -74,7 +79,8 @@ def check_workflow(tx: StoreTx, definition: WorkflowDef) -> None:
         except PodiumError as exc:
             problems.append(_located(exc))
             continue
-        sides = _sides(tx, "task", binding, f"{path}.taskDefinition.", problems) if binding else {}
+        prefix = f"{path}.taskDefinition."
+        sides = _sides(tx, "task", binding, prefix, problems, warnings) if binding else {}
         producers[step.taskReferenceName] = sides
         consumers.append((path, step, sides))
     try:
@@ -82,7 +88,7 @@ def check_workflow(tx: StoreTx, definition: WorkflowDef) -> None:
     except PodiumError as exc:
         problems.append(_located(exc))
         flow = None
-    own = _sides(tx, "workflow", flow, "", problems) if flow else {}
+    own = _sides(tx, "workflow", flow, "", problems, warnings) if flow else {}
     if "input" in own:
         producers["workflow"] = {"output": own["input"]}
     for path, step, sides in consumers:
@@ -98,6 +104,7 @@ def check_workflow(tx: StoreTx, definition: WorkflowDef) -> None:
     if "output" in own:
         _check_required(outputs, own["output"], "outputParameters", "", problems)
     _raise(problems, f"workflow '{definition.name}' v{definition.version} breaks its contracts")
+    return warnings
 
 
 def _located(exc: PodiumError) -> str:
@@ -129,7 +136,12 @@ def _steps(tasks: list[WorkflowTask], path: str) -> list[tuple[str, WorkflowTask
 
 
 def _sides(
-    tx: StoreTx, kind: str, binding: Binding, prefix: str, problems: list[str]
+    tx: StoreTx,
+    kind: str,
+    binding: Binding,
+    prefix: str,
+    problems: list[str],
+    warnings: list[str],
 ) -> dict[str, _Side]:
     sides: dict[str, _Side] = {}
     for part, ref in (("input", binding.input), ("output", binding.output)):
@@ -138,7 +150,8 @@ def _sides(
         contract = registry.find(tx, kind, ref)
         field = f"{prefix}{part}Schema"
         if contract is None:
-            problems.append(f"{field}: {_missing(tx, kind, ref)}")
+            # Conductor stores a schema name it does not know; so does Podium, unchecked.
+            warnings.append(f"{field}: {_missing(tx, kind, ref)}; stored, not enforced until it is")
             continue
         schema = contract.schema(part)
         if schema is None:
@@ -151,7 +164,7 @@ def _sides(
 def _missing(tx: StoreTx, kind: str, ref: SchemaRef) -> str:
     known = registry.versions(tx, kind, ref.name)
     if not known:
-        return f"no {kind} contract '{ref.name}' is registered (push it first)"
+        return f"no {kind} contract '{ref.name}' is registered"
     return f"{kind} contract '{ref.name}' has no version {ref.version} (registered: {', '.join(known)})"
 
 

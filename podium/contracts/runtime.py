@@ -124,11 +124,7 @@ class ContractRuntime:
         if found is None:
             return None
         contract, problems = found
-        subject = (
-            f"workflow contract '{contract.name}' v{contract.version}"
-            if contract is not None
-            else f"workflow contract '{binding.input}' (not registered)"
-        )
+        subject = f"workflow contract '{contract.name}' v{contract.version}"
         message = (
             f"contract violation: the input of workflow '{definition.name}' "
             f"v{definition.version} breaks {subject} at {problems[0]}; produced by the caller"
@@ -148,13 +144,12 @@ class ContractRuntime:
 
     def _check(
         self, tx: StoreTx, kind: str, binding: Binding, part: str, payload: Any
-    ) -> tuple[Contract | None, list[Violation]] | None:
+    ) -> tuple[Contract, list[Violation]] | None:
         ref = binding.ref(part)
         assert ref is not None
         contract = self._contract(tx, kind, ref)
         if contract is None:
-            missing = Violation("$", f"the {kind} contract '{ref}' is not registered", "contract")
-            return None, [missing]
+            return None  # a name nobody registered is kept but not enforced (warned about)
         schema = contract.schema(part)
         if schema is None:
             return None  # the contract says nothing about this side
@@ -170,17 +165,13 @@ class ContractRuntime:
     @staticmethod
     def _verdict(
         binding: Binding,
-        contract: Contract | None,
+        contract: Contract,
         part: str,
         task: TaskState,
         problems: list[Violation],
         producer: str,
     ) -> Verdict:
-        if contract is None:
-            ref = binding.ref(part)
-            subject = f"task contract '{ref}' (not registered)"
-        else:
-            subject = f"task contract '{contract.name}' v{contract.version}"
+        subject = f"task contract '{contract.name}' v{contract.version}"
         first = problems[0]
         message = (
             f"contract violation: the {part} of task '{task.ref}' ({task.name}) breaks {subject} "

@@ -136,6 +136,15 @@ def lint_task_def(data: Any, where: str = "") -> list[str]:
     """Warnings about one task definition as it was sent (its unknown fields)."""
     found: list[str] = []
     _unknown_fields(data, TaskDef, where, found)
+    if isinstance(data, Mapping):
+        for name in ("inputSchema", "outputSchema"):
+            schema = data.get(name)
+            kind = schema.get("type", "JSON") if isinstance(schema, Mapping) else "JSON"
+            if kind != "JSON":
+                place = f"{where}.{name}.type" if where else f"{name}.type"
+                found.append(
+                    f"{place}: Podium checks only JSON schemas; {kind!r} is stored, not enforced"
+                )
     return found
 
 

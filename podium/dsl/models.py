@@ -52,6 +52,8 @@ class TaskType(StrEnum):
     DECISION = "DECISION"
     ROUTING_SLIP = "ROUTING_SLIP"
     EVENT = "EVENT"
+    LAMBDA = "LAMBDA"
+    EXCLUSIVE_JOIN = "EXCLUSIVE_JOIN"
 
 
 class RetryLogic(StrEnum):
@@ -163,6 +165,8 @@ class WorkflowTask(_ConductorModel):
     # FORK_JOIN / JOIN
     forkTasks: list[list[WorkflowTask]] = Field(default_factory=list)
     joinOn: list[str] = Field(default_factory=list)
+    # EXCLUSIVE_JOIN: what it joins when none of joinOn ran (the switch's default case)
+    defaultExclusiveJoinTask: list[str] | None = None
     # FORK_JOIN_DYNAMIC / DYNAMIC: names of input parameters holding what to run
     dynamicForkTasksParam: str | None = None
     dynamicForkTasksInputParamName: str | None = None

@@ -22,8 +22,6 @@ SUPPORTED = frozenset(t.value for t in TaskType)
 UNSUPPORTED_YET = frozenset(
     {
         "KAFKA_PUBLISH",
-        "LAMBDA",
-        "EXCLUSIVE_JOIN",
         "BUSINESS_RULE",
         "GET_SIGNED_JWT",
         "UPDATE_SECRET",
@@ -61,13 +59,18 @@ def validate_workflow(definition: WorkflowDef) -> None:
         )
         if step.compensation is not None:
             _check_compensation(step, f"{path}.compensation", refs, problems, looped)
-        if step.type == TaskType.JOIN:
-            for i, ref in enumerate(step.joinOn):
-                if ref not in refs:
-                    problems.append(
-                        f"{path}.joinOn[{i}] (task '{step.taskReferenceName}'): "
-                        f"no task has reference name '{ref}'{did_you_mean(ref, refs)}"
-                    )
+        if step.type in (TaskType.JOIN, TaskType.EXCLUSIVE_JOIN):
+            joined = [
+                ("joinOn", step.joinOn),
+                ("defaultExclusiveJoinTask", step.defaultExclusiveJoinTask or []),
+            ]
+            for field, names in joined:
+                for i, ref in enumerate(names):
+                    if ref not in refs:
+                        problems.append(
+                            f"{path}.{field}[{i}] (task '{step.taskReferenceName}'): "
+                            f"no task has reference name '{ref}'{did_you_mean(ref, refs)}"
+                        )
     _check_references(definition.outputParameters, "outputParameters", None, refs, problems, looped)
     if problems:
         raise DefinitionError(
@@ -325,6 +328,15 @@ def _check_inline(step: WorkflowTask, here: str, at: str, problems: list[str]) -
         _check_javascript(expression, f"{here}.inputParameters.expression{at}", problems)
 
 
+def _check_lambda(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+    script = step.inputParameters.get("scriptExpression")
+    where = f"{here}.inputParameters.scriptExpression{at}"
+    if not isinstance(script, str) or not script.strip():
+        problems.append(f"{where}: a LAMBDA task needs a scriptExpression")
+    elif "${" not in script:
+        _check_javascript(script, where, problems)
+
+
 def _check_jq(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
     query = step.inputParameters.get("queryExpression")
     if not isinstance(query, str) or not query:
@@ -352,6 +364,7 @@ _CHECKS = {
     TaskType.DYNAMIC: _check_dynamic,
     TaskType.INLINE: _check_inline,
     TaskType.JSON_JQ_TRANSFORM: _check_jq,
+    TaskType.LAMBDA: _check_lambda,
     TaskType.START_WORKFLOW: _check_start_workflow,
     TaskType.ROUTING_SLIP: _check_routing_slip,
 }

@@ -29,7 +29,7 @@ def _workflow_entry(state: RunState) -> dict[str, Any]:
         "output": state.output,
         "variables": state.variables,
         "workflowId": state.run_id,
-        "correlationId": state.correlation_id,
+        "correlationId": state.shown_correlation_id,
         "workflowType": state.name,
         "version": state.version,
         "createTime": state.created_at,

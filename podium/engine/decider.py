@@ -18,6 +18,7 @@ from podium.engine import (
     compensation,
     dynamic,
     event_tasks,
+    exclusive_join,
     jq_step,
     loops,
     outcomes,
@@ -314,6 +315,10 @@ class Decider:
                 system_tasks.run_inline(self, task)
             case TaskType.JSON_JQ_TRANSFORM:
                 jq_step.run_jq(self, task, step)
+            case TaskType.LAMBDA:
+                system_tasks.run_lambda(self, task)
+            case TaskType.EXCLUSIVE_JOIN:
+                exclusive_join.start_exclusive_join(self, task, step)
             case TaskType.TERMINATE:
                 system_tasks.run_terminate(self, task)
             case TaskType.WAIT:
@@ -512,6 +517,8 @@ class Decider:
                     progressed |= loops.check_loop(self, task)
                 elif task.type == TaskType.ROUTING_SLIP:
                     progressed |= routing_slip.check_slip(self, task)
+                elif task.type == TaskType.EXCLUSIVE_JOIN:
+                    progressed |= exclusive_join.check_exclusive_join(self, task)
             if not task.advanced and task.is_latest and task.status in _RETRY_HELD:
                 task.advanced = progressed = True  # a retry held back by a pause
                 self.schedule(self.step_of(task), retry_of=task)

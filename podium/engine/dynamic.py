@@ -35,6 +35,7 @@ BRANCH_TYPES = frozenset(
         TaskType.HTTP,
         TaskType.SUB_WORKFLOW,
         TaskType.INLINE,
+        TaskType.LAMBDA,
         TaskType.JSON_JQ_TRANSFORM,
         TaskType.WAIT,
         TaskType.HUMAN,

@@ -204,6 +204,12 @@ class RunState:
     output: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
     correlation_id: str | None = None
+    """The caller's correlation id, or Podium's trace id for a run started without one (see
+    ``trace_only``): events, sub-workflows and ``/api/trace`` follow it either way."""
+    trace_only: bool = False
+    """The run was started without a correlation id: ``correlation_id`` is only its trace id
+    (the workflow id of the run that began the trace), and the API shows a null
+    ``correlationId``, as Conductor does."""
     idempotency_key: str | None = None
     parent_run_id: str | None = None
     parent_task_id: str | None = None
@@ -240,6 +246,11 @@ class RunState:
             # The saga record is nested; the engine may update a step's entry in place.
             copy.compensation = deepcopy(self.compensation)
         return copy
+
+    @property
+    def shown_correlation_id(self) -> str | None:
+        """The correlation id the API and expressions show: None when only a trace id."""
+        return None if self.trace_only else self.correlation_id
 
     def task(self, task_id: str) -> TaskState | None:
         for task in reversed(self.tasks):

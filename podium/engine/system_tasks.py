@@ -32,6 +32,7 @@ __all__ = [
     "refuse_past_task_limit",
     "run_decision",
     "run_inline",
+    "run_lambda",
     "run_start_workflow",
     "run_sub_workflow",
     "run_switch",
@@ -125,6 +126,35 @@ def run_inline(d: Decider, task: TaskState) -> None:
     reason = _past_depth(d, "result", result)
     if reason is not None:
         d.fail(task, TaskStatus.FAILED, f"INLINE expression failed: its {reason}")
+        return
+    task.output = {"result": result}
+    d.finish(task, TaskStatus.COMPLETED)
+
+
+def run_lambda(d: Decider, task: TaskState) -> None:
+    """LAMBDA, Conductor's older INLINE: ``scriptExpression`` is the body of a JavaScript
+    function (it ``return``s its result) with ``$`` bound to every input."""
+    script = task.input.get("scriptExpression")
+    if not isinstance(script, str) or not script.strip():
+        d.fail(
+            task,
+            TaskStatus.FAILED,
+            "Empty 'scriptExpression' in Lambda task's input parameters. A non-empty String "
+            "value must be provided.",
+        )
+        return
+    # As Conductor does: the body runs as a function's, called at once (the line break
+    # keeps a trailing line comment from swallowing the closing brace).
+    wrapped = f"function scriptFun(){{{script}\n}} scriptFun();"
+    try:
+        result = evaluators.evaluate("javascript", wrapped, task.input)
+    except evaluators.EvaluationError as exc:
+        task.output = {"error": exc.message}
+        d.fail(task, TaskStatus.FAILED, f"LAMBDA script failed: {exc.message}")
+        return
+    reason = _past_depth(d, "result", result)
+    if reason is not None:
+        d.fail(task, TaskStatus.FAILED, f"LAMBDA script failed: its {reason}")
         return
     task.output = {"result": result}
     d.finish(task, TaskStatus.COMPLETED)

@@ -1,4 +1,9 @@
-"""Collecting a trace: every run, event and delivery that carries one correlation id."""
+"""Collecting a trace: every run, event and delivery that carries one correlation id.
+
+A run started without a correlation id shows none, as in Conductor, but carries a trace id:
+the workflow id of the run that began its trace. A trace asked for by a workflow id nothing
+carries as its correlation id is the trace of that run.
+"""
 
 from __future__ import annotations
 
@@ -22,13 +27,20 @@ class TraceNotFoundError(NotFoundError):
 
 
 async def build_trace(orchestrator: Orchestrator, correlation_id: str) -> dict[str, Any]:
-    def unit(tx: StoreTx) -> tuple[list[str], list[BusEvent], list[Delivery]]:
-        _, runs = tx.search_runs(RunQuery(correlation_id=correlation_id, size=_MAX_ITEMS))
-        events = tx.list_events(correlation_id=correlation_id, limit=_MAX_ITEMS)
+    def unit(tx: StoreTx) -> tuple[str, list[str], list[BusEvent], list[Delivery]]:
+        key = correlation_id
+        _, runs = tx.search_runs(RunQuery(correlation_id=key, size=_MAX_ITEMS))
+        events = tx.list_events(correlation_id=key, limit=_MAX_ITEMS)
+        if not runs and not events:
+            found = tx.get_run(correlation_id)
+            if found is not None and found[0].correlation_id:  # a run's id: its trace
+                key = found[0].correlation_id
+                _, runs = tx.search_runs(RunQuery(correlation_id=key, size=_MAX_ITEMS))
+                events = tx.list_events(correlation_id=key, limit=_MAX_ITEMS)
         deliveries = tx.deliveries_of([event.event_id for event in events])
-        return [run.run_id for run in runs], events, deliveries
+        return key, [run.run_id for run in runs], events, deliveries
 
-    run_ids, events, deliveries = await orchestrator.store.read(unit)
+    correlation_id, run_ids, events, deliveries = await orchestrator.store.read(unit)
     if not run_ids and not events:
         raise TraceNotFoundError(
             f"no workflow or event has correlation id {correlation_id!r}", field="correlationId"

@@ -68,9 +68,11 @@ def carry_out(
         case CancelTimer():
             tx.delete_timer(state.run_id, command.key)
         case StartChild():
-            _start_child_tx(orchestrator, tx, outbox, command, now)
+            _start_child_tx(orchestrator, tx, outbox, command, now, state.trace_only)
         case StartWorkflow():
-            _start_workflow_tx(orchestrator, tx, outbox, state.run_id, command, now)
+            # The started run shows no correlation id if it only inherited the trace id.
+            inherited = state.trace_only and command.correlation_id == state.correlation_id
+            _start_workflow_tx(orchestrator, tx, outbox, state.run_id, command, now, inherited)
         case TerminateChild():
             child = tx.get_run(command.child_run_id)
             if child is not None and not child[0].status.is_terminal:
@@ -93,8 +95,15 @@ def carry_out(
 
 
 def _start_child_tx(
-    orchestrator: Orchestrator, tx: StoreTx, outbox: Outbox, command: StartChild, now: int
+    orchestrator: Orchestrator,
+    tx: StoreTx,
+    outbox: Outbox,
+    command: StartChild,
+    now: int,
+    trace_only: bool,
 ) -> None:
+    """Start a sub-workflow (or failure workflow): it carries its parent's correlation id,
+    and, like it, shows none when that is only a trace id."""
     if tx.get_run(command.child_run_id) is not None:
         return  # already started by an earlier attempt of the same decision
     try:
@@ -110,6 +119,7 @@ def _start_child_tx(
             command.parent_task_id,
             now,
             depth=command.depth,
+            trace_only=trace_only,
         )
     except DefinitionNotFoundError as exc:
         if command.parent_run_id is None or command.parent_task_id is None:
@@ -127,6 +137,7 @@ def _start_workflow_tx(
     run_id: str,
     command: StartWorkflow,
     now: int,
+    trace_only: bool,
 ) -> None:
     """Start a START_WORKFLOW task's run, then finish the task with how that went."""
     event: TaskResult
@@ -143,6 +154,7 @@ def _start_workflow_tx(
                 None,
                 None,
                 now,
+                trace_only=trace_only,
             )
         except PodiumError as exc:
             event = TaskResult(now, command.task_id, TaskStatus.FAILED, {}, exc.message)

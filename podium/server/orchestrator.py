@@ -140,8 +140,9 @@ class Orchestrator:
     ) -> str:
         """Start a run of a registered workflow, or of ``definition`` (validated, not
         registered: the SDK's inline ``workflowDef``). A repeated idempotency key returns the
-        first run. Without ``correlation_id``, the caller's ``X-Correlation-Id`` header is used,
-        and without that the run's own id: every run, and everything it causes, carries one.
+        first run. Without ``correlation_id``, the caller's ``X-Correlation-Id`` header is used;
+        without that the run has none, as in Conductor, and its own id is its trace id: every
+        run, and everything it causes, can still be traced.
         ``created_by`` is the key that asked; a run of an inline definition is logged with it
         to ``podium.audit``."""
         run_id = str(uuid.uuid4())
@@ -166,6 +167,7 @@ class Orchestrator:
                 None,
                 None,
                 now,
+                trace_only=not correlation_id,
                 frozen=frozen,
                 check_input=True,
                 created_by=created_by,
@@ -195,6 +197,7 @@ class Orchestrator:
         check_input: bool = False,
         depth: int = 0,
         created_by: str | None = None,
+        trace_only: bool = False,
     ) -> RunState:
         """Insert a new run and decide its start. ``frozen`` is an inline definition's
         snapshot (recorded on the run as such); without it the registered one is resolved."""
@@ -212,6 +215,7 @@ class Orchestrator:
             created_at=now,
             input=run_input,
             correlation_id=correlation_id,
+            trace_only=trace_only,
             parent_run_id=parent_run_id,
             parent_task_id=parent_task_id,
             depth=depth,

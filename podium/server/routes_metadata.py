@@ -72,16 +72,18 @@ async def put_task_defs(request: Request, strict: str | None = _STRICT) -> JSONR
     items = _as_list(await read_json(request), "task definition")
     defs = [read_model(TaskDef, item, f"[{i}]") for i, item in enumerate(items)]
     warnings = [w for i, item in enumerate(items) for w in lint_task_def(item, f"[{i}]")]
-    answer = _answer([d.name for d in defs], warnings, strict)
+    _answer([d.name for d in defs], warnings, strict)  # refuses under strict, before any read
     orchestrator = orchestrator_of(request)
     now = orchestrator.clock()
 
-    def unit(tx: StoreTx) -> None:
-        check_task_defs(tx, defs)
+    def unit(tx: StoreTx) -> JSONResponse:
+        found = warnings + check_task_defs(tx, defs)
+        answer = _answer([d.name for d in defs], found, strict)  # before anything is written
         for task_def in defs:
             tx.put_task_def(task_def.name, task_def.to_json(), now)
+        return answer
 
-    await orchestrator.store.write(unit)
+    answer: JSONResponse = await orchestrator.store.write(unit)
     return answer
 
 
@@ -122,22 +124,27 @@ async def _register_workflows(
         validate_workflow(definition)
         check_fork_width(settings, definition, f"[{i}]." if len(defs) > 1 else "")
         warnings.extend(lint_workflow(item, definition, f"[{i}]." if len(defs) > 1 else ""))
-    answer = _answer([f"{d.name}:{d.version}" for d in defs], warnings, strict)
+    _answer([f"{d.name}:{d.version}" for d in defs], warnings, strict)
     orchestrator = orchestrator_of(request)
     now = orchestrator.clock()
 
-    def unit(tx: StoreTx) -> None:
-        for definition in defs:
+    def unit(tx: StoreTx) -> JSONResponse:
+        found = list(warnings)
+        for i, definition in enumerate(defs):
             if not overwrite and tx.get_workflow_def(definition.name, definition.version):
                 raise ConflictError(
                     f"workflow '{definition.name}' version {definition.version} already exists; "
                     "register a new version or pass overwrite=true",
                     field="version",
                 )
-            check_workflow(tx, definition)
+            place = f"[{i}]." if len(defs) > 1 else ""
+            found.extend(place + w for w in check_workflow(tx, definition))
+        answer = _answer([f"{d.name}:{d.version}" for d in defs], found, strict)
+        for definition in defs:  # written only once every one is known to be accepted
             tx.put_workflow_def(definition.name, definition.version, definition.to_json(), now)
+        return answer
 
-    await orchestrator.store.write(unit)
+    answer: JSONResponse = await orchestrator.store.write(unit)
     return answer
 
 
@@ -227,8 +234,10 @@ async def validate(request: Request) -> dict[str, Any]:
     validate_workflow(definition)
     check_fork_width(settings_of(request), definition, "")
     warnings = lint_workflow(data, definition)
-    await orchestrator_of(request).store.read(lambda tx: check_workflow(tx, definition))
-    return {"valid": True, "warnings": warnings}
+    found: list[str] = await orchestrator_of(request).store.read(
+        lambda tx: check_workflow(tx, definition)
+    )
+    return {"valid": True, "warnings": warnings + found}
 
 
 @router.get("/workflow/{name}")

@@ -166,7 +166,7 @@ async def get_status(
     state = view.state
     body: dict[str, Any] = {
         "workflowId": state.run_id,
-        "correlationId": state.correlation_id,
+        "correlationId": state.shown_correlation_id,
         "status": str(state.status),
     }
     if parse_bool(includeOutput):

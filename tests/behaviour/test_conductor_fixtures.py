@@ -148,3 +148,102 @@ def test_conductors_documented_http_dynamic_fork_runs_every_branch(api):
     assert sorted(join) == ["_http_task_name_0", "_http_task_name_1"]
     for i in range(2):
         assert join[f"_http_task_name_{i}"]["response"]["statusCode"] == 200
+
+
+@pytest.mark.parametrize(("a", "expected"), [(1, True), (2, False)])
+def test_lambda_runs_its_script_as_a_function_body_over_dollar_inputs(api, a, expected):
+    definition = _load("lambda_legacy_script.json")
+    api.post("/api/metadata/workflow", params={"overwrite": "true"}, json=definition)
+    body = _drive(api, start(api, definition["name"], {"a": a}), set())
+    assert body["status"] == "COMPLETED"
+    lam = task_of(body, "lambda_1")
+    assert lam["taskType"] == "LAMBDA"
+    assert lam["outputData"] == {"result": {"testvalue": expected}}
+    assert body["output"] == {"testvalue": expected}
+
+
+@pytest.mark.parametrize(
+    ("decisions", "joined"),
+    [
+        ({"decision_1": True, "decision_2": True}, "task3"),  # the first of joinOn that ran
+        ({"decision_1": False}, "task4"),  # the other case's task in joinOn
+        ({"decision_1": True, "decision_2": False}, "task2"),  # none ran: the first default
+    ],
+)
+def test_exclusive_join_takes_the_output_of_the_one_branch_that_ran(api, decisions, joined):
+    definition = _load("exclusive_join_decisions.json")
+    api.post("/api/metadata/workflow", params={"overwrite": "true"}, json=definition)
+    run_id = start(api, definition["name"], {"payload": "p", **decisions})
+    body = _drive(api, run_id, _simple_names(definition["tasks"]))
+    assert body["status"] == "COMPLETED"
+    join = task_of(body, "exclusiveJoin")
+    assert join["status"] == "COMPLETED"
+    assert join["outputData"] == task_of(body, joined)["outputData"]
+    assert join["outputData"]["by"] == joined
+    assert join["inputData"]["joinOn"] == ["task3", "task4"]
+    assert join["inputData"]["defaultExclusiveJoinTask"] == ["task2", "task1"]
+
+
+def test_a_lambda_script_that_throws_fails_its_task_with_the_error(api):
+    step = {"name": "l", "taskReferenceName": "l", "type": "LAMBDA"}
+    step["inputParameters"] = {"scriptExpression": "throw new Error('no ' + $.what);", "what": "x"}
+    api.post(
+        "/api/metadata/workflow", params={"overwrite": "true"}, json={"name": "lt", "tasks": [step]}
+    )
+    body = _drive(api, start(api, "lt"), set())
+    assert body["status"] == "FAILED"
+    lam = task_of(body, "l")
+    assert lam["status"] == "FAILED"
+    assert "no x" in lam["outputData"]["error"]
+    assert "no x" in lam["reasonForIncompletion"]
+
+
+def test_lambda_and_exclusive_join_refusals_name_the_field(api):
+    lam = {"name": "l", "taskReferenceName": "l", "type": "LAMBDA", "inputParameters": {}}
+    join = {"name": "j", "taskReferenceName": "j", "type": "EXCLUSIVE_JOIN"}
+    join |= {"joinOn": ["l"], "defaultExclusiveJoinTask": ["nope"]}
+    answer = api.post("/api/metadata/workflow", json={"name": "bad", "tasks": [lam, join]})
+    assert answer.status_code == 400
+    message = answer.json()["message"]
+    assert "tasks[0].inputParameters.scriptExpression (task 'l')" in message
+    assert (
+        "tasks[1].defaultExclusiveJoinTask[0] (task 'j'): no task has reference name 'nope'"
+        in message
+    )
+    assert api.get("/api/metadata/workflow/bad").status_code == 404
+
+
+def test_an_exclusive_join_in_a_loop_joins_its_own_iteration(api):
+    def lam(ref: str, value: str) -> dict[str, Any]:
+        return {"name": ref, "taskReferenceName": ref, "type": "LAMBDA", "inputParameters": {"scriptExpression": f"return '{value}';"}}  # fmt: skip
+
+    switch = {
+        "name": "pick", "taskReferenceName": "pick", "type": "SWITCH",
+        "evaluatorType": "javascript", "expression": "$.i % 2 == 1 ? 'odd' : 'even'",
+        "inputParameters": {"i": "${loop.output.iteration}"},
+        "decisionCases": {"odd": [lam("odd", "o")]}, "defaultCase": [lam("even", "e")],
+    }  # fmt: skip
+    join = {
+        "name": "j",
+        "taskReferenceName": "j",
+        "type": "EXCLUSIVE_JOIN",
+        "joinOn": ["odd", "even"],
+    }
+    loop = {
+        "name": "loop", "taskReferenceName": "loop", "type": "DO_WHILE",
+        "loopCondition": "$.loop['iteration'] < 3", "loopOver": [switch, join],
+    }  # fmt: skip
+    answer = api.post(
+        "/api/metadata/workflow",
+        params={"overwrite": "true"},
+        json={"name": "ej_loop", "tasks": [loop]},
+    )
+    assert answer.status_code == 200, answer.text
+    body = _drive(api, start(api, "ej_loop"), set())
+    assert body["status"] == "COMPLETED", body.get("reasonForIncompletion")
+    joins = {
+        t["referenceTaskName"]: t["outputData"]
+        for t in body["tasks"]
+        if t["taskType"] == "EXCLUSIVE_JOIN"
+    }
+    assert joins == {"j__1": {"result": "o"}, "j__2": {"result": "e"}, "j__3": {"result": "o"}}

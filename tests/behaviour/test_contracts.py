@@ -239,25 +239,41 @@ def test_off_mode_checks_nothing(api):
 # ---- checks at registration ------------------------------------------------------------------
 
 
-def test_a_task_def_naming_an_unknown_contract_is_refused(api):
+def test_malformed_contract_fields_of_a_task_def_are_refused(api):
     api.post("/api/contracts", json=RESERVE)
     bad = [
-        {"name": "a", "inputSchema": {"name": "nope"}},
-        {"name": "b", "outputSchema": {"name": "reserve_inventory", "version": 3}},
         {"name": "c", "inputSchema": "reserve_inventory"},
         {"name": "d", "inputSchema": {"name": "reserve_inventory"}, "contractMode": "loud"},
     ]
     response = api.post("/api/metadata/taskdefs", json=bad)
     assert response.status_code == 400
     message = response.json()["message"]
-    assert "[0].inputSchema: no task contract 'nope' is registered" in message
-    assert (
-        "[1].outputSchema: task contract 'reserve_inventory' has no version 3 (registered: 1.0.0)"
-        in message
-    )
-    assert "[2].inputSchema must be an object" in message
-    assert "[3].contractMode must be one of enforce, warn, off" in message
+    assert "[0].inputSchema must be an object" in message
+    assert "[1].contractMode must be one of enforce, warn, off" in message
     assert api.get("/api/metadata/taskdefs").json() == []
+
+
+def test_a_task_def_naming_an_unregistered_contract_registers_with_a_warning(api):
+    api.post("/api/contracts", json=RESERVE)
+    defs = [
+        {"name": "a", "inputSchema": {"name": "nope", "version": 1, "type": "JSON"}},
+        {"name": "b", "outputSchema": {"name": "reserve_inventory", "version": 3}},
+        {"name": "e", "inputSchema": {"name": "events", "type": "AVRO"}, "enforceSchema": True},
+    ]
+    strict = api.post("/api/metadata/taskdefs", params={"strict": "true"}, json=defs)
+    assert strict.status_code == 400
+    assert api.get("/api/metadata/taskdefs").json() == []  # strict refused, nothing stored
+    response = api.post("/api/metadata/taskdefs", json=defs)
+    assert response.status_code == 200, response.text
+    assert response.json()["warnings"] == [
+        "[2].inputSchema.type: Podium checks only JSON schemas; 'AVRO' is stored, not enforced",
+        "[0].inputSchema: no task contract 'nope' is registered; stored, not enforced until it is",
+        "[1].outputSchema: task contract 'reserve_inventory' has no version 3 (registered: "
+        "1.0.0); stored, not enforced until it is",
+    ]
+    for task_def in defs:  # stored and returned as given
+        got = api.get(f"/api/metadata/taskdefs/{task_def['name']}").json()
+        assert {k: got[k] for k in task_def} == task_def
 
 
 def test_a_workflow_whose_references_break_contracts_is_refused_with_every_problem(api):
@@ -412,3 +428,49 @@ def test_update_v2_skips_a_next_task_whose_input_breaks_its_contract(api):
     )
     [charge] = poll(api, "charge_payment")
     assert charge["workflowInstanceId"] == good
+
+
+def test_a_task_def_schema_is_enforced_once_registered_and_only_with_enforce_schema(api):
+    def run_with_bad_input() -> dict:
+        run_id = start(api, "one", {"sku": 7})  # the contract wants a string
+        polled = poll(api, "reserve_inventory")
+        return {"polled": polled, "run": wait_status(api, run_id, {"RUNNING", "FAILED"})}
+
+    schema = {"name": "reserve_inventory", "version": 1, "type": "JSON"}
+    flow = {
+        "name": "one",
+        "tasks": [
+            {
+                "name": "reserve_inventory",
+                "taskReferenceName": "r",
+                "inputParameters": {"sku": "${workflow.input.sku}"},
+            }
+        ],
+    }
+    answer = api.post(
+        "/api/metadata/taskdefs",
+        json=[{"name": "reserve_inventory", "inputSchema": schema, "enforceSchema": True}],
+    )
+    assert "no task contract 'reserve_inventory' is registered" in answer.json()["warnings"][0]
+    workflow = api.post("/api/metadata/workflow", params={"overwrite": "true"}, json=flow)
+    assert workflow.status_code == 200, workflow.text
+    assert "is registered; stored, not enforced" in workflow.json()["warnings"][-1]
+    unregistered = run_with_bad_input()
+    assert len(unregistered["polled"]) == 1  # nothing to check against: handed out
+    complete(api, unregistered["polled"][0], {"reservation_id": "x", "total": 1})
+
+    api.post("/api/contracts", json=RESERVE)
+    enforced = run_with_bad_input()
+    assert enforced["polled"] == []
+    assert enforced["run"]["status"] == "FAILED"
+    assert (
+        "breaks task contract 'reserve_inventory' v1.0.0"
+        in enforced["run"]["reasonForIncompletion"]
+    )
+
+    api.post(
+        "/api/metadata/taskdefs",
+        json=[{"name": "reserve_inventory", "inputSchema": schema, "enforceSchema": False}],
+    )
+    reported = run_with_bad_input()
+    assert len(reported["polled"]) == 1  # enforceSchema false: a violation is only logged

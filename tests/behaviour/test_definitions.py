@@ -75,7 +75,10 @@ def test_invalid_definitions_name_the_field_and_change_nothing(api):
             "unknown task type 'NOPE'",
         ),
         (
-            {"name": "x", "tasks": [{"name": "a", "taskReferenceName": "a", "type": "LAMBDA"}]},
+            {
+                "name": "x",
+                "tasks": [{"name": "a", "taskReferenceName": "a", "type": "KAFKA_PUBLISH"}],
+            },
             "tasks[0].type",
             "not supported by Podium yet",
         ),

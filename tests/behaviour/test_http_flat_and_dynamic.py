@@ -243,6 +243,18 @@ def test_a_dynamic_fork_by_fork_task_type_runs_inline_branches(api):
     assert task_of(body, "_INLINE_1")["outputData"]["result"] == 11
 
 
+def test_a_dynamic_fork_by_fork_task_type_runs_lambda_branches(api):
+    inputs = {
+        "forkTaskType": "LAMBDA",
+        "forkTaskInputs": [{"scriptExpression": "return $.v * 2;", "v": v} for v in (1, 10)],
+    }
+    register(api, {"name": "fan_lambda", "tasks": _fork(inputs)})
+    body = wait_status(api, start(api, "fan_lambda"))
+    assert body["status"] == "COMPLETED", body
+    assert task_of(body, "_LAMBDA_0")["outputData"]["result"] == 2
+    assert task_of(body, "_LAMBDA_1")["outputData"]["result"] == 20
+
+
 @pytest.mark.parametrize("where", ["input", "step"])
 def test_an_async_complete_http_task_waits_to_be_completed_through_the_api(api, echo, where):
     inputs: dict[str, Any] = {"uri": f"{echo.url}/jobs", "method": "POST", "body": {}}

@@ -120,3 +120,13 @@ def test_trace_of_an_unknown_correlation_id_says_so(page):
         "No run or event carries the correlation id nobody-here."
     )
     expect(page.locator("#trace-summary")).to_be_hidden()
+
+
+def test_a_run_without_a_correlation_id_links_to_its_trace_by_its_id(api, page):
+    page, _ = page
+    register(api, INVOICE)
+    run_id = start(api, "ui_invoice")
+    page.goto(page.url.split("#")[0] + f"#/run/{run_id}")
+    expect(page.locator(".ids")).to_contain_text("Correlation id— (trace)")
+    page.locator(".ids a", has_text="(trace)").click()
+    expect(page.locator("#trace-message")).to_contain_text(f"{run_id}: 1 run(s), 1 task(s)")

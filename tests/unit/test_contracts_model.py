@@ -115,7 +115,6 @@ def test_bindings_read_orkes_fields_and_podium_mode():
     ("fields", "field"),
     [
         ({"inputSchema": {"version": 1}}, "inputSchema.name"),
-        ({"inputSchema": {"name": "a", "type": "AVRO"}}, "inputSchema.type"),
         ({"outputSchema": {"name": "a", "version": "v1"}}, "outputSchema.version"),
         ({"outputSchema": {"name": "a"}, "enforceSchema": "yes"}, "enforceSchema"),
         ({"outputSchema": {"name": "a"}, "contractMode": "strict"}, "contractMode"),
@@ -125,6 +124,11 @@ def test_malformed_binding_fields_are_named(fields, field):
     with pytest.raises(ValidationError) as caught:
         task_binding(TaskDef.model_validate({"name": "t", **fields}))
     assert caught.value.field == field
+
+
+def test_a_schema_of_another_type_than_json_binds_nothing():
+    task_def = TaskDef.model_validate({"name": "t", "inputSchema": {"name": "a", "type": "AVRO"}})
+    assert task_binding(task_def) is None
 
 
 def test_version_selectors_pick_the_highest_match():

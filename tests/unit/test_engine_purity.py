@@ -88,6 +88,7 @@ def test_the_engine_modules_import_nothing_impure():
         "podium.engine.dynamic",
         "podium.engine.event_tasks",
         "podium.engine.events",
+        "podium.engine.exclusive_join",
         "podium.engine.limits",
         "podium.engine.jq_step",
         "podium.engine.loops",

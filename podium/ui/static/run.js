@@ -70,8 +70,10 @@ export function runView(runId) {
       h("h1", {}, run.workflowType, h("span", { class: "muted" }, ` v${run.workflowVersion} `), statusBadge(run.status)),
       h("dl", { class: "ids" },
         h("dt", {}, "Workflow id"), h("dd", { class: "mono" }, run.workflowId),
+        // A run started without a correlation id is traced by its own id.
         h("dt", {}, "Correlation id"), h("dd", {}, run.correlationId
-          ? h("a", { href: `#/trace/${encodeURIComponent(run.correlationId)}` }, run.correlationId) : "—"),
+          ? h("a", { href: `#/trace/${encodeURIComponent(run.correlationId)}` }, run.correlationId)
+          : ["— ", h("a", { href: `#/trace/${encodeURIComponent(run.workflowId)}` }, "(trace)")]),
         h("dt", {}, "Trace id"), h("dd", { class: "mono" }, run.traceId || "—"),
         run.parentWorkflowId && [h("dt", {}, "Parent"), h("dd", {}, h("a", { href: `#/run/${run.parentWorkflowId}` }, run.parentWorkflowId))],
         h("dt", {}, "Started"), h("dd", {}, when(run.startTime)),
