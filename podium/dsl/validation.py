@@ -2,6 +2,11 @@
 
 A definition is rejected with *every* problem listed, each as ``tasks[2].inputParameters``-style
 path plus the task reference, so the author can fix them in one pass.
+
+What Conductor registers Podium registers too, even where it looks wrong (an unknown reference
+in ``outputParameters``, an empty ``loopCondition``, a FORK_JOIN ending the workflow without a
+JOIN): :func:`validate_workflow` returns those as warnings, in the same form, for registration to
+answer (and ``?strict=true`` to refuse).
 """
 
 from __future__ import annotations
@@ -43,11 +48,13 @@ _TASK_FIELDS = frozenset(
 )
 
 
-def validate_workflow(definition: WorkflowDef) -> None:
-    """Raise DefinitionError listing every problem in ``definition``; return if it can run."""
+def validate_workflow(definition: WorkflowDef) -> list[str]:
+    """Raise DefinitionError listing every problem in ``definition``; if it can run, return what
+    Conductor registers but Podium warns about (``[]`` when nothing)."""
     problems: list[str] = []
+    lenient: list[str] = []
     refs: dict[str, str] = {}
-    _walk(definition.tasks, "tasks", refs, problems)
+    _walk(definition.tasks, "tasks", refs, problems, lenient)
     looped = _loop_body_refs(definition.tasks, inside=False)
     for ref in sorted(looped):
         if ITERATION_SUFFIX.search(ref):
@@ -55,9 +62,18 @@ def validate_workflow(definition: WorkflowDef) -> None:
                 f"{refs[ref]}.taskReferenceName (task '{ref}'): a task inside a DO_WHILE may not "
                 "end its reference name in '__<number>': iterations add that suffix"
             )
+    # Conductor checks the references of top-level steps only (TaskReferenceNameUniqueConstraint);
+    # elsewhere an unknown one registers and resolves to null, so it is a warning.
+    top = {id(step) for step in definition.tasks}
     for path, step in steps_with_paths(definition.tasks, "tasks"):
         _check_references(
-            step.inputParameters, f"{path}.inputParameters", step, refs, problems, looped
+            step.inputParameters,
+            f"{path}.inputParameters",
+            step,
+            refs,
+            problems if id(step) in top else lenient,
+            looped,
+            lenient,
         )
         if step.compensation is not None:
             _check_compensation(step, f"{path}.compensation", refs, problems, looped)
@@ -68,7 +84,9 @@ def validate_workflow(definition: WorkflowDef) -> None:
                         f"{path}.joinOn[{i}] (task '{step.taskReferenceName}'): "
                         f"no task has reference name '{ref}'{did_you_mean(ref, refs)}"
                     )
-    _check_references(definition.outputParameters, "outputParameters", None, refs, problems, looped)
+    _check_references(
+        definition.outputParameters, "outputParameters", None, refs, lenient, looped, lenient
+    )
     if problems:
         raise DefinitionError(
             f"workflow '{definition.name}' v{definition.version} is not valid: "
@@ -76,6 +94,7 @@ def validate_workflow(definition: WorkflowDef) -> None:
             service="dsl",
             field=problems[0].split(" ", 1)[0].rstrip(":"),
         )
+    return lenient
 
 
 def steps_with_paths(tasks: list[WorkflowTask], path: str) -> list[tuple[str, WorkflowTask]]:
@@ -103,7 +122,13 @@ def _loop_body_refs(tasks: list[WorkflowTask], *, inside: bool) -> set[str]:
     return found
 
 
-def _walk(tasks: list[WorkflowTask], path: str, refs: dict[str, str], problems: list[str]) -> None:
+def _walk(
+    tasks: list[WorkflowTask],
+    path: str,
+    refs: dict[str, str],
+    problems: list[str],
+    lenient: list[str],
+) -> None:
     for i, step in enumerate(tasks):
         here = f"{path}[{i}]"
         ref = step.taskReferenceName
@@ -112,20 +137,29 @@ def _walk(tasks: list[WorkflowTask], path: str, refs: dict[str, str], problems: 
             problems.append(f"{here}.taskReferenceName: '{ref}' is already used at {refs[ref]}")
         else:
             refs[ref] = here
-        _check_step(step, where, here, problems)
+        _check_step(step, where, here, problems, lenient)
         if step.type in _FORKS:
             following = tasks[i + 1] if i + 1 < len(tasks) else None
-            if following is None or following.type != TaskType.JOIN:
+            if following is None and path == "tasks" and step.type == TaskType.FORK_JOIN:
+                # Conductor registers a fork that ends the workflow; with nothing to join,
+                # its branches run and the run ends when they have.
+                lenient.append(
+                    f"{where}: a {step.type} should be followed by a JOIN; without one the run "
+                    "ends when its branches end, and nothing after it waits for them"
+                )
+            elif following is None or following.type != TaskType.JOIN:
                 problems.append(f"{where}: a {step.type} must be followed by a JOIN")
         for case, branch in step.decisionCases.items():
-            _walk(branch, f"{here}.decisionCases.{case}", refs, problems)
-        _walk(step.defaultCase, f"{here}.defaultCase", refs, problems)
+            _walk(branch, f"{here}.decisionCases.{case}", refs, problems, lenient)
+        _walk(step.defaultCase, f"{here}.defaultCase", refs, problems, lenient)
         for j, branch in enumerate(step.forkTasks):
-            _walk(branch, f"{here}.forkTasks[{j}]", refs, problems)
-        _walk(step.loopOver, f"{here}.loopOver", refs, problems)
+            _walk(branch, f"{here}.forkTasks[{j}]", refs, problems, lenient)
+        _walk(step.loopOver, f"{here}.loopOver", refs, problems, lenient)
 
 
-def _check_step(step: WorkflowTask, where: str, here: str, problems: list[str]) -> None:
+def _check_step(
+    step: WorkflowTask, where: str, here: str, problems: list[str], lenient: list[str]
+) -> None:
     kind = step.type
     at = f" (task '{step.taskReferenceName}')"
     if kind not in SUPPORTED:
@@ -147,6 +181,8 @@ def _check_step(step: WorkflowTask, where: str, here: str, problems: list[str]) 
             problems.append(f"{here}.expression{at}: a SWITCH needs an expression")
         elif evaluator in evaluators.JAVASCRIPT:
             _check_javascript(step.expression, f"{here}.expression{at}", problems)
+    elif kind == TaskType.DO_WHILE:
+        _check_do_while(step, here, at, problems, lenient)
     elif kind in _CHECKS:
         _CHECKS[TaskType(kind)](step, here, at, problems)
     elif kind == TaskType.FORK_JOIN:
@@ -210,7 +246,7 @@ def _check_compensation(
     # ``compensated`` is the step being undone: the attempt and iteration that completed.
     with_self = {**refs, "compensated": path}
     _check_references(
-        undo.inputParameters, f"{path}.inputParameters", step, with_self, problems, looped
+        undo.inputParameters, f"{path}.inputParameters", step, with_self, problems, looped, problems
     )
 
 
@@ -246,7 +282,9 @@ def _check_decision(step: WorkflowTask, here: str, at: str, problems: list[str])
         )
 
 
-def _check_do_while(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_do_while(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
     if not step.loopOver:
         problems.append(f"{here}.loopOver{at}: a DO_WHILE needs at least one task in loopOver")
     evaluator = (step.evaluatorType or "javascript").lower()
@@ -255,8 +293,14 @@ def _check_do_while(step: WorkflowTask, here: str, at: str, problems: list[str])
             f"{here}.evaluatorType{at}: '{step.evaluatorType}' is not one of "
             f"{', '.join(sorted(_EVALUATORS))}"
         )
-    if not step.loopCondition:
+    if step.loopCondition is None:
         problems.append(f"{here}.loopCondition{at}: a DO_WHILE needs a loopCondition")
+    elif not step.loopCondition.strip():
+        # Conductor registers it and reads the empty script's value as false: one iteration.
+        lenient.append(
+            f"{here}.loopCondition{at}: the loopCondition is empty, so the loop runs its body "
+            f"once; give a condition such as \"$.{step.taskReferenceName}['iteration'] < 3\""
+        )
     elif evaluator in evaluators.JAVASCRIPT:
         _check_javascript(step.loopCondition, f"{here}.loopCondition{at}", problems)
     keep = step.inputParameters.get("keepLastN")
@@ -339,7 +383,6 @@ def _check_start_workflow(step: WorkflowTask, here: str, at: str, problems: list
 
 _CHECKS = {
     TaskType.DECISION: _check_decision,
-    TaskType.DO_WHILE: _check_do_while,
     TaskType.FORK_JOIN_DYNAMIC: _check_fork_dynamic,
     TaskType.DYNAMIC: _check_dynamic,
     TaskType.INLINE: _check_inline,
@@ -367,13 +410,22 @@ def _check_references(
     refs: dict[str, str],
     problems: list[str],
     looped: set[str],
+    lenient: list[str],
 ) -> None:
+    """Unknown task references go to ``problems`` (which may be the warnings: see the caller);
+    what Conductor never checks, such as the field read, always to ``lenient``."""
     owner = f" (task '{step.taskReferenceName}')" if step else ""
     try:
         found = expressions.references(template)
     except expressions.ExpressionError as exc:
         where = f"{path}.{exc.field}" if exc.field else path
-        problems.append(f"{where}{owner}: {exc.message}")
+        # A JSONPath deep scan (``..``) is valid to Conductor, which registers it; Podium does
+        # not follow it, and the value is null.
+        deep = ".." in exc.message
+        (lenient if deep else problems).append(
+            f"{where}{owner}: {exc.message}"
+            + ("; Podium does not follow a deep scan ('..'): it resolves to null" if deep else "")
+        )
         return
     for reference in found:
         root = expressions.reference_root(reference)
@@ -385,11 +437,14 @@ def _check_references(
         if root not in refs:
             problems.append(
                 f"{path}{owner}: '${{{reference}}}' refers to '{root}', which is no task "
-                f"reference name in this workflow{did_you_mean(root, refs)}"
+                "reference name in this workflow"
+                + ("; it resolves to null" if problems is lenient else "")
+                + did_you_mean(root, refs)
             )
             continue
         if rest and rest not in _TASK_FIELDS:
-            problems.append(
-                f"{path}{owner}: '${{{reference}}}' reads '{rest}' of task '{root}'; "
-                f"use one of {', '.join(sorted(_TASK_FIELDS))}"
+            lenient.append(
+                f"{path}{owner}: '${{{reference}}}' reads '{rest}' of task '{root}', which "
+                f"resolves to null; use one of {', '.join(sorted(_TASK_FIELDS))}"
+                f"{did_you_mean(rest, _TASK_FIELDS)}"
             )

@@ -72,9 +72,6 @@ CASES = [
         id="type-is-case-sensitive",
     ),
     pytest.param(
-        [FORK], "tasks[0]", "fork", "a FORK_JOIN must be followed by a JOIN", id="fork-last"
-    ),
-    pytest.param(
         [FORK, _step("after")],
         "tasks[0]",
         "fork",
@@ -101,13 +98,6 @@ CASES = [
         "a",
         "'${ghost.output.x}' refers to 'ghost', which is no task reference name",
         id="unknown-ref",
-    ),
-    pytest.param(
-        [_step("a"), _step("b", inputParameters={"deep": {"list": ["${a.outputs.x}"]}})],
-        "tasks[1].inputParameters",
-        "b",
-        "'${a.outputs.x}' reads 'outputs' of task 'a'",
-        id="bad-task-field",
     ),
     pytest.param(
         [_step("s", "SWITCH", evaluatorType="python", expression="x")],
@@ -238,20 +228,6 @@ CASES = [
         "needs a uri",
         id="nested-in-default",
     ),
-    pytest.param(
-        [
-            _step(
-                "fork",
-                "FORK_JOIN",
-                forkTasks=[[_step("l")], [_step("r", inputParameters={"v": "${nope.output}"})]],
-            ),
-            _step("join", "JOIN", joinOn=["l", "r"]),
-        ],
-        "tasks[0].forkTasks[1][0].inputParameters",
-        "r",
-        "refers to 'nope'",
-        id="nested-in-branch",
-    ),
 ]
 
 
@@ -282,19 +258,81 @@ def test_a_duplicate_reference_inside_a_case_is_found_too():
     assert "'a' is already used at tasks[0]" in error.message
 
 
-def test_output_parameters_may_only_refer_to_known_tasks():
-    error = _problem(
-        _flow(_step("a"), outputParameters={"r": "${ghost.output.r}", "ok": "${a.output.x}"})
-    )
-    assert error.field == "outputParameters"
-    assert "outputParameters: '${ghost.output.r}' refers to 'ghost'" in error.message
-    assert "${a.output.x}" not in error.message
+def test_top_level_steps_may_only_refer_to_known_tasks_as_conductor_checks():
+    error = _problem(_flow(_step("a", inputParameters={"v": "${ghst.output}"})))
+    assert "'${ghst.output}' refers to 'ghst'" in error.message
 
 
 def test_a_malformed_reference_is_a_definition_problem_with_its_place():
-    error = _problem(_flow(_step("a", inputParameters={"v": {"w": "${a..b}"}})))
+    error = _problem(_flow(_step("a", inputParameters={"v": {"w": "${a[x]}"}})))
     assert error.field == "tasks[0].inputParameters.v.w"
-    assert "tasks[0].inputParameters.v.w (task 'a'): malformed reference '${a..b}'" in error.message
+    assert "tasks[0].inputParameters.v.w (task 'a'): malformed reference '${a[x]}'" in error.message
+
+
+# What Conductor registers: returned as warnings, each naming its field and task.
+LENIENT = [
+    pytest.param(
+        [FORK],
+        "tasks[0] (task 'fork')",
+        "a FORK_JOIN should be followed by a JOIN; without one the run ends when its branches end",
+        id="fork-last",
+    ),
+    pytest.param(
+        [_step("a"), _step("b", inputParameters={"deep": {"list": ["${a.outputs.x}"]}})],
+        "tasks[1].inputParameters (task 'b')",
+        "'${a.outputs.x}' reads 'outputs' of task 'a', which resolves to null; use one of "
+        "input, output, reasonForIncompletion, retryCount, status, subWorkflowId, taskId; "
+        "did you mean 'output'?",
+        id="bad-task-field",
+    ),
+    pytest.param(
+        [
+            _step(
+                "fork",
+                "FORK_JOIN",
+                forkTasks=[
+                    [_step("left")],
+                    [_step("r", inputParameters={"v": "${lefft.output}"})],
+                ],
+            ),
+            _step("join", "JOIN", joinOn=["left", "r"]),
+        ],
+        "tasks[0].forkTasks[1][0].inputParameters (task 'r')",
+        "'${lefft.output}' refers to 'lefft', which is no task reference name in this workflow; "
+        "it resolves to null; did you mean 'left'?",
+        id="nested-in-branch",
+    ),
+    pytest.param(
+        [_step("a", inputParameters={"v": "${a.output..status}"})],
+        "tasks[0].inputParameters.v (task 'a')",
+        "malformed reference '${a.output..status}'",
+        id="deep-scan",
+    ),
+]
+
+
+@pytest.mark.parametrize(("tasks", "where", "words"), LENIENT)
+def test_what_conductor_registers_is_a_warning_naming_its_field(tasks, where, words):
+    warnings = validate_workflow(_flow(*tasks))
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(f"{where}: ")
+    assert words in warnings[0]
+
+
+def test_output_parameters_referring_to_an_unknown_task_warn():
+    warnings = validate_workflow(
+        _flow(_step("a"), outputParameters={"r": "${ghost.output.r}", "ok": "${a.output.x}"})
+    )
+    assert warnings == [
+        "outputParameters: '${ghost.output.r}' refers to 'ghost', which is no task reference "
+        "name in this workflow; it resolves to null"
+    ]
+
+
+def test_a_valid_definition_draws_no_warning():
+    assert (
+        validate_workflow(_flow(_step("a"), _step("b", inputParameters={"v": "${a.output}"}))) == []
+    )
 
 
 def test_every_problem_is_listed_and_the_field_is_the_first():

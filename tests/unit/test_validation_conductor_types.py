@@ -71,12 +71,6 @@ PROBLEMS = [
         id="loop-ref-suffix",
     ),
     pytest.param(
-        [_loop([_step("a", inputParameters={"x": "${b__1.output}"})])],
-        "tasks[0].loopOver[0].inputParameters (task 'a')",
-        "refers to 'b__1'",
-        id="iteration-of-unknown-task",
-    ),
-    pytest.param(
         [_step("a", loopOver=[_step("b")])],
         "tasks[0] (task 'a')",
         "only a DO_WHILE may have loopOver",
@@ -166,6 +160,32 @@ def test_a_problem_names_its_field_and_task(tasks, where, words):
     message = caught.value.message
     assert f"{where}: " in message
     assert words in message
+
+
+def test_an_unknown_iteration_inside_a_loop_warns_as_conductor_registers_it():
+    warnings = validate_workflow(
+        _flow(_loop([_step("a", inputParameters={"x": "${b__1.output}"})]))
+    )
+    assert len(warnings) == 1
+    assert warnings[0].startswith("tasks[0].loopOver[0].inputParameters (task 'a'): ")
+    assert "refers to 'b__1'" in warnings[0]
+
+
+def test_an_empty_loop_condition_warns_and_a_missing_one_is_refused():
+    empty = _loop([_step("a")])
+    empty["loopCondition"] = ""
+    warnings = validate_workflow(_flow(empty))
+    assert warnings == [
+        "tasks[0].loopCondition (task 'loop'): the loopCondition is empty, so the loop runs "
+        "its body once; give a condition such as \"$.loop['iteration'] < 3\""
+    ]
+    missing = _loop([_step("a")])
+    del missing["loopCondition"]
+    with pytest.raises(DefinitionError) as caught:
+        validate_workflow(_flow(missing))
+    assert "tasks[0].loopCondition (task 'loop'): a DO_WHILE needs a loopCondition" in (
+        caught.value.message
+    )
 
 
 VALID = [
