@@ -180,11 +180,9 @@ def _check_step(
         if not step.expression:
             problems.append(f"{here}.expression{at}: a SWITCH needs an expression")
         elif evaluator in evaluators.JAVASCRIPT:
-            _check_javascript(step.expression, f"{here}.expression{at}", problems)
-    elif kind == TaskType.DO_WHILE:
-        _check_do_while(step, here, at, problems, lenient)
+            _check_javascript(step.expression, f"{here}.expression{at}", lenient)
     elif kind in _CHECKS:
-        _CHECKS[TaskType(kind)](step, here, at, problems)
+        _CHECKS[TaskType(kind)](step, here, at, problems, lenient)
     elif kind == TaskType.FORK_JOIN:
         if not step.forkTasks:
             problems.append(f"{here}.forkTasks{at}: a FORK_JOIN needs at least one branch")
@@ -250,7 +248,9 @@ def _check_compensation(
     )
 
 
-def _check_routing_slip(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_routing_slip(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
     itinerary = step.inputParameters.get("itinerary")
     if isinstance(itinerary, str) and "${" in itinerary:
         return  # given at run time, checked when the slip starts
@@ -267,15 +267,19 @@ def _check_routing_slip(step: WorkflowTask, here: str, at: str, problems: list[s
             )
 
 
-def _check_javascript(source: str, where: str, problems: list[str]) -> None:
+def _check_javascript(source: str, where: str, lenient: list[str]) -> None:
+    # Conductor compiles scripts only when they run, so it registers one that does not parse;
+    # so does Podium, warning that the step will fail.
     problem = evaluators.javascript_problem(source)
     if problem is not None:
-        problems.append(f"{where}: {problem}")
+        lenient.append(f"{where}: {problem}; the step fails when it runs")
 
 
-def _check_decision(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_decision(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
     if step.caseExpression:
-        _check_javascript(step.caseExpression, f"{here}.caseExpression{at}", problems)
+        _check_javascript(step.caseExpression, f"{here}.caseExpression{at}", lenient)
     elif not step.caseValueParam:
         problems.append(
             f"{here}.caseValueParam{at}: a DECISION needs caseValueParam or caseExpression"
@@ -302,7 +306,7 @@ def _check_do_while(
             f"once; give a condition such as \"$.{step.taskReferenceName}['iteration'] < 3\""
         )
     elif evaluator in evaluators.JAVASCRIPT:
-        _check_javascript(step.loopCondition, f"{here}.loopCondition{at}", problems)
+        _check_javascript(step.loopCondition, f"{here}.loopCondition{at}", lenient)
     keep = step.inputParameters.get("keepLastN")
     if keep is not None and not (isinstance(keep, str) and "${" in keep):
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
@@ -311,7 +315,9 @@ def _check_do_while(
             )
 
 
-def _check_fork_dynamic(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_fork_dynamic(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
     params = step.inputParameters
     if "forkTaskInputs" in params:
         return  # without forkTaskName, Conductor names the branches after the fork itself
@@ -324,26 +330,33 @@ def _check_fork_dynamic(step: WorkflowTask, here: str, at: str, problems: list[s
     for field in ("dynamicForkTasksParam", "dynamicForkTasksInputParamName"):
         name = getattr(step, field)
         if name not in params:
-            problems.append(
+            lenient.append(
                 f"{here}.inputParameters{at}: {field} names input '{name}', "
-                "which inputParameters does not have"
+                "which inputParameters does not have; the fork fails when it runs"
+                f"{did_you_mean(name, params)}"
             )
 
 
-def _check_dynamic(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_dynamic(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
     name = step.dynamicTaskNameParam
     if not name:
         problems.append(
             f"{here}.dynamicTaskNameParam{at}: a DYNAMIC task needs dynamicTaskNameParam"
         )
     elif name not in step.inputParameters:
-        problems.append(
+        # Conductor registers it; the run fails when the task is reached.
+        lenient.append(
             f"{here}.inputParameters{at}: dynamicTaskNameParam names input '{name}', "
-            "which inputParameters does not have"
+            "which inputParameters does not have; the run fails when it reaches this task"
+            f"{did_you_mean(name, step.inputParameters)}"
         )
 
 
-def _check_inline(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_inline(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
     params = step.inputParameters
     evaluator = params.get("evaluatorType")
     expression = params.get("expression")
@@ -358,10 +371,12 @@ def _check_inline(step: WorkflowTask, here: str, at: str, problems: list[str]) -
             f"{here}.inputParameters.expression{at}: an INLINE task needs an expression"
         )
     elif literal and str(evaluator).lower() in evaluators.JAVASCRIPT and "${" not in expression:
-        _check_javascript(expression, f"{here}.inputParameters.expression{at}", problems)
+        _check_javascript(expression, f"{here}.inputParameters.expression{at}", lenient)
 
 
-def _check_jq(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_jq(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
     query = step.inputParameters.get("queryExpression")
     if not isinstance(query, str) or not query:
         problems.append(
@@ -369,7 +384,9 @@ def _check_jq(step: WorkflowTask, here: str, at: str, problems: list[str]) -> No
         )
 
 
-def _check_start_workflow(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_start_workflow(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
     request = step.inputParameters.get("startWorkflow")
     if isinstance(request, str) and "${" in request:
         return  # the whole request comes from an expression
@@ -383,6 +400,7 @@ def _check_start_workflow(step: WorkflowTask, here: str, at: str, problems: list
 
 _CHECKS = {
     TaskType.DECISION: _check_decision,
+    TaskType.DO_WHILE: _check_do_while,
     TaskType.FORK_JOIN_DYNAMIC: _check_fork_dynamic,
     TaskType.DYNAMIC: _check_dynamic,
     TaskType.INLINE: _check_inline,

@@ -48,6 +48,18 @@ UNKNOWN_REFS = {
     "outputParameters": {"total": "${ghost.output.total}", "v": "${last.output.v}"},
 }
 
+BAD_SCRIPT = {
+    "name": "lenient_script",
+    "tasks": [
+        _step("s", "SWITCH", evaluatorType="javascript", expression="$.a >", defaultCase=[]),
+        _step("after"),
+    ],
+}
+DYNAMIC_WITHOUT_NAME = {
+    "name": "lenient_dynamic",
+    "tasks": [_step("d", "DYNAMIC", dynamicTaskNameParam="taskToExecute")],
+}
+
 CASES = [
     pytest.param(
         EMPTY_LOOP,
@@ -82,6 +94,18 @@ CASES = [
         "tasks[1].inputParameters.all (task 'last'): malformed reference "
         "'${check.output..caseOutput}'",
         id="deep-scan",
+    ),
+    pytest.param(
+        BAD_SCRIPT,
+        "tasks[0].expression (task 's'): ",
+        id="script-that-does-not-parse",
+    ),
+    pytest.param(
+        DYNAMIC_WITHOUT_NAME,
+        "tasks[0].inputParameters (task 'd'): dynamicTaskNameParam names input "
+        "'taskToExecute', which inputParameters does not have; the run fails when it reaches "
+        "this task",
+        id="dynamic-name-input-missing",
     ),
 ]
 
@@ -197,3 +221,18 @@ def test_unknown_and_deep_scan_references_resolve_to_null(api):
     body = wait_status(api, run_id)
     assert body["status"] == "COMPLETED"
     assert body["output"] == {"total": None, "v": 7}
+
+
+def test_a_script_that_does_not_parse_fails_its_step_when_it_runs(api):
+    response = api.post("/api/metadata/workflow", json=BAD_SCRIPT)
+    assert response.json()["warnings"][0].endswith("; the step fails when it runs")
+    body = wait_status(api, start(api, "lenient_script"))
+    assert body["status"] == "FAILED"
+    assert task_of(body, "s")["status"].startswith("FAILED")
+
+
+def test_a_dynamic_task_without_its_name_input_fails_the_run(api):
+    api.post("/api/metadata/workflow", json=DYNAMIC_WITHOUT_NAME)
+    body = wait_status(api, start(api, "lenient_dynamic"))
+    assert body["status"] == "FAILED"
+    assert "taskToExecute" in body["reasonForIncompletion"]
