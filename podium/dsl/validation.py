@@ -180,7 +180,10 @@ def _check_step(
         if not step.expression:
             problems.append(f"{here}.expression{at}: a SWITCH needs an expression")
         elif evaluator in evaluators.JAVASCRIPT:
-            _check_javascript(step.expression, f"{here}.expression{at}", lenient)
+            # Conductor compiles a SWITCH's script at registration only for "javascript".
+            strict = evaluator == "javascript"
+            into = problems if strict else lenient
+            _check_javascript(step.expression, f"{here}.expression{at}", into, warn=not strict)
     elif kind in _CHECKS:
         _CHECKS[TaskType(kind)](step, here, at, problems, lenient)
     elif kind == TaskType.FORK_JOIN:
@@ -267,19 +270,20 @@ def _check_routing_slip(
             )
 
 
-def _check_javascript(source: str, where: str, lenient: list[str]) -> None:
-    # Conductor compiles scripts only when they run, so it registers one that does not parse;
-    # so does Podium, warning that the step will fail.
+def _check_javascript(source: str, where: str, found: list[str], *, warn: bool) -> None:
+    """A script that does not parse, into ``found``: the problems where Conductor compiles the
+    script at registration (a DECISION's, a "javascript" SWITCH's), else the warnings, since
+    Conductor registers it and the step fails when it runs."""
     problem = evaluators.javascript_problem(source)
     if problem is not None:
-        lenient.append(f"{where}: {problem}; the step fails when it runs")
+        found.append(f"{where}: {problem}" + ("; the step fails when it runs" if warn else ""))
 
 
 def _check_decision(
     step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
 ) -> None:
     if step.caseExpression:
-        _check_javascript(step.caseExpression, f"{here}.caseExpression{at}", lenient)
+        _check_javascript(step.caseExpression, f"{here}.caseExpression{at}", problems, warn=False)
     elif not step.caseValueParam:
         problems.append(
             f"{here}.caseValueParam{at}: a DECISION needs caseValueParam or caseExpression"
@@ -306,7 +310,7 @@ def _check_do_while(
             f"once; give a condition such as \"$.{step.taskReferenceName}['iteration'] < 3\""
         )
     elif evaluator in evaluators.JAVASCRIPT:
-        _check_javascript(step.loopCondition, f"{here}.loopCondition{at}", lenient)
+        _check_javascript(step.loopCondition, f"{here}.loopCondition{at}", lenient, warn=True)
     keep = step.inputParameters.get("keepLastN")
     if keep is not None and not (isinstance(keep, str) and "${" in keep):
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
@@ -371,7 +375,7 @@ def _check_inline(
             f"{here}.inputParameters.expression{at}: an INLINE task needs an expression"
         )
     elif literal and str(evaluator).lower() in evaluators.JAVASCRIPT and "${" not in expression:
-        _check_javascript(expression, f"{here}.inputParameters.expression{at}", lenient)
+        _check_javascript(expression, f"{here}.inputParameters.expression{at}", lenient, warn=True)
 
 
 def _check_jq(

@@ -51,7 +51,7 @@ UNKNOWN_REFS = {
 BAD_SCRIPT = {
     "name": "lenient_script",
     "tasks": [
-        _step("s", "SWITCH", evaluatorType="javascript", expression="$.a >", defaultCase=[]),
+        _step("s", "SWITCH", evaluatorType="graaljs", expression="$.a >", defaultCase=[]),
         _step("after"),
     ],
 }
