@@ -361,18 +361,20 @@ def _check_dynamic(
 def _check_inline(
     step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
 ) -> None:
+    # Conductor checks nothing of an INLINE task at registration: it fails when it runs.
     params = step.inputParameters
     evaluator = params.get("evaluatorType")
     expression = params.get("expression")
     literal = isinstance(evaluator, str) and "${" not in evaluator
     if evaluator is None or (literal and str(evaluator).lower() not in _EVALUATORS):
-        problems.append(
+        lenient.append(
             f"{here}.inputParameters.evaluatorType{at}: '{evaluator}' is not one of "
-            f"{', '.join(sorted(_EVALUATORS))}"
+            f"{', '.join(sorted(_EVALUATORS))}; the step fails when it runs"
         )
     if not isinstance(expression, str) or not expression:
-        problems.append(
-            f"{here}.inputParameters.expression{at}: an INLINE task needs an expression"
+        lenient.append(
+            f"{here}.inputParameters.expression{at}: an INLINE task needs an expression; "
+            "the step fails when it runs"
         )
     elif literal and str(evaluator).lower() in evaluators.JAVASCRIPT and "${" not in expression:
         _check_javascript(expression, f"{here}.inputParameters.expression{at}", lenient, warn=True)
@@ -382,9 +384,15 @@ def _check_jq(
     step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
 ) -> None:
     query = step.inputParameters.get("queryExpression")
-    if not isinstance(query, str) or not query:
+    if "queryExpression" not in step.inputParameters:
         problems.append(
             f"{here}.inputParameters.queryExpression{at}: a JSON_JQ_TRANSFORM needs a queryExpression"
+        )
+    elif not isinstance(query, str) or not query:
+        # Conductor only looks for the key; an empty or non-text query fails when it runs.
+        lenient.append(
+            f"{here}.inputParameters.queryExpression{at}: {query!r} is no jq query; "
+            "the step fails when it runs"
         )
 
 
@@ -396,9 +404,10 @@ def _check_start_workflow(
         return  # the whole request comes from an expression
     name = request.get("name") if isinstance(request, dict) else None
     if not isinstance(name, str) or not name:
-        problems.append(
+        # Conductor checks the request only when the task runs.
+        lenient.append(
             f"{here}.inputParameters.startWorkflow.name{at}: a START_WORKFLOW needs the name "
-            "of the workflow to start"
+            "of the workflow to start; the step fails when it runs"
         )
 
 

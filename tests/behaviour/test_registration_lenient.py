@@ -236,3 +236,43 @@ def test_a_dynamic_task_without_its_name_input_fails_the_run(api):
     body = wait_status(api, start(api, "lenient_dynamic"))
     assert body["status"] == "FAILED"
     assert "taskToExecute" in body["reasonForIncompletion"]
+
+
+FAILS_WHEN_RUN = [
+    pytest.param(
+        _step("i", "INLINE", inputParameters={"evaluatorType": "javascript"}),
+        "tasks[0].inputParameters.expression (task 'i'): an INLINE task needs an expression",
+        "INLINE needs an 'expression' input",
+        id="inline-without-expression",
+    ),
+    pytest.param(
+        _step("j", "JSON_JQ_TRANSFORM", inputParameters={"queryExpression": ""}),
+        "tasks[0].inputParameters.queryExpression (task 'j'): '' is no jq query",
+        "queryExpression",
+        id="jq-empty-query",
+    ),
+    pytest.param(
+        _step("s", "START_WORKFLOW", inputParameters={"startWorkflow": {"input": {}}}),
+        "tasks[0].inputParameters.startWorkflow.name (task 's'): a START_WORKFLOW needs the "
+        "name of the workflow to start",
+        "startWorkflow.name",
+        id="start-workflow-without-name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("step", "warning", "reason"), FAILS_WHEN_RUN)
+def test_a_step_conductor_checks_only_when_it_runs_registers_and_fails_then(
+    api, step, warning, reason
+):
+    definition = {"name": "fails_when_run", "tasks": [step]}
+    response = api.post("/api/metadata/workflow", json=definition)
+    assert response.status_code == 200, response.text
+    assert response.json()["warnings"][0].startswith(warning)
+    strict = api.post(
+        "/api/metadata/workflow", params={"strict": "true", "overwrite": "true"}, json=definition
+    )
+    assert strict.status_code == 400
+    body = wait_status(api, start(api, "fails_when_run"))
+    assert body["status"] == "FAILED"
+    assert reason in task_of(body, step["taskReferenceName"])["reasonForIncompletion"]

@@ -90,28 +90,10 @@ PROBLEMS = [
         id="dynamic-without-param",
     ),
     pytest.param(
-        [_step("i", "INLINE", inputParameters={"evaluatorType": "javascript"})],
-        "tasks[0].inputParameters.expression (task 'i')",
-        "an INLINE task needs an expression",
-        id="inline-without-expression",
-    ),
-    pytest.param(
-        [_step("i", "INLINE", inputParameters={"expression": "1"})],
-        "tasks[0].inputParameters.evaluatorType (task 'i')",
-        "'None' is not one of",
-        id="inline-without-evaluator",
-    ),
-    pytest.param(
         [_step("j", "JSON_JQ_TRANSFORM", inputParameters={"x": 1})],
         "tasks[0].inputParameters.queryExpression (task 'j')",
         "a JSON_JQ_TRANSFORM needs a queryExpression",
         id="jq-without-query",
-    ),
-    pytest.param(
-        [_step("s", "START_WORKFLOW", inputParameters={"startWorkflow": {"version": 1}})],
-        "tasks[0].inputParameters.startWorkflow.name (task 's')",
-        "a START_WORKFLOW needs the name of the workflow to start",
-        id="start-workflow-without-name",
     ),
     pytest.param(
         [_step("d", "DECISION", caseExpression="$.a ==", decisionCases={"x": [_step("b")]})],
@@ -134,6 +116,30 @@ def test_a_problem_names_its_field_and_task(tasks, where, words):
 # What Conductor registers (it compiles these scripts only when they run, and does not look
 # for the inputs a dynamic task names): a warning naming the field.
 LENIENT = [
+    pytest.param(
+        [_step("i", "INLINE", inputParameters={"evaluatorType": "javascript"})],
+        "tasks[0].inputParameters.expression (task 'i')",
+        "an INLINE task needs an expression",
+        id="inline-without-expression",
+    ),
+    pytest.param(
+        [_step("i", "INLINE", inputParameters={"expression": "1"})],
+        "tasks[0].inputParameters.evaluatorType (task 'i')",
+        "'None' is not one of",
+        id="inline-without-evaluator",
+    ),
+    pytest.param(
+        [_step("s", "START_WORKFLOW", inputParameters={"startWorkflow": {"version": 1}})],
+        "tasks[0].inputParameters.startWorkflow.name (task 's')",
+        "a START_WORKFLOW needs the name of the workflow to start",
+        id="start-workflow-without-name",
+    ),
+    pytest.param(
+        [_step("j", "JSON_JQ_TRANSFORM", inputParameters={"queryExpression": ""})],
+        "tasks[0].inputParameters.queryExpression (task 'j')",
+        "'' is no jq query; the step fails when it runs",
+        id="jq-empty-query",
+    ),
     pytest.param(
         [_loop([_step("a")], "if ($.x { true }")],
         "tasks[0].loopCondition (task 'loop')",
