@@ -258,6 +258,12 @@ FAILS_WHEN_RUN = [
         "startWorkflow.name",
         id="start-workflow-without-name",
     ),
+    pytest.param(
+        _step("e", "EVENT", sink="sqs:orders"),
+        "tasks[0].sink (task 'e'): sink 'sqs:orders' names no known broker",
+        "sink 'sqs:orders' names no known broker",
+        id="event-to-an-unknown-broker",
+    ),
 ]
 
 
