@@ -282,3 +282,15 @@ def test_a_step_conductor_checks_only_when_it_runs_registers_and_fails_then(
     body = wait_status(api, start(api, "fails_when_run"))
     assert body["status"] == "FAILED"
     assert reason in task_of(body, step["taskReferenceName"])["reasonForIncompletion"]
+
+
+def test_a_wait_until_a_time_in_a_named_zone_registers_and_runs(api):
+    # Conductor's own example form (Java's ``yyyy-MM-dd HH:mm z``); a past time ends at once.
+    definition = {
+        "name": "wait_in_zone",
+        "tasks": [_step("w", "WAIT", inputParameters={"until": "2022-12-25 09:00 PST"})],
+    }
+    response = api.post("/api/metadata/workflow", params={"strict": "true"}, json=definition)
+    assert response.status_code == 200, response.text
+    body = wait_status(api, start(api, "wait_in_zone"))
+    assert body["status"] == "COMPLETED"
