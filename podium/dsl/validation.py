@@ -42,6 +42,9 @@ _EVALUATORS = evaluators.EVALUATORS
 ITERATION_SUFFIX = re.compile(r"(__\d+)+$")
 _FORKS = (TaskType.FORK_JOIN, TaskType.FORK_JOIN_DYNAMIC)
 _TERMINATION_STATUSES = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
+# Conductor's system parameters (EnvUtils.SystemParameters): ``${CPEWF_TASK_ID}`` is the task's
+# id there. Podium does not fill them; they register, with a warning, and resolve to null.
+_SYSTEM_PARAMETERS = frozenset({"CPEWF_TASK_ID", "NETFLIX_ENV", "NETFLIX_STACK"})
 # Keys of a task's context that expressions may read besides input and output.
 _TASK_FIELDS = frozenset(
     {"input", "output", "status", "taskId", "retryCount", "reasonForIncompletion", "subWorkflowId"}
@@ -467,6 +470,12 @@ def _check_references(
         if root == "workflow":
             continue
         rest = reference[len(root) :].lstrip(".").split(".", 1)[0].split("[", 1)[0]
+        if reference.strip() in _SYSTEM_PARAMETERS:
+            lenient.append(
+                f"{path}{owner}: '${{{reference}}}' is a Conductor system parameter, which "
+                "Podium does not provide; it resolves to null"
+            )
+            continue
         if root not in refs and ITERATION_SUFFIX.sub("", root) in looped:
             root = ITERATION_SUFFIX.sub("", root)  # one iteration's task: ``${ref__2.output}``
         if root not in refs:

@@ -82,12 +82,10 @@ def test_invalid_definitions_name_the_field_and_change_nothing(api):
         (
             {
                 "name": "x",
-                "tasks": [
-                    {"name": "a", "taskReferenceName": "a", "type": "EVENT", "sink": "nats:"}
-                ],
+                "tasks": [{"name": "a", "taskReferenceName": "a", "type": "EVENT"}],
             },
             "tasks[0].sink",
-            "sink 'nats:' needs a subject",
+            "an EVENT task needs a sink",
         ),
         (
             {"name": "x", "tasks": [{"name": "a", "taskReferenceName": "a", "type": "DO_WHILE"}]},

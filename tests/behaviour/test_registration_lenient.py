@@ -96,6 +96,14 @@ CASES = [
         id="deep-scan",
     ),
     pytest.param(
+        {
+            "name": "system_parameter",
+            "tasks": [_step("a", inputParameters={"id": "${CPEWF_TASK_ID}"})],
+        },
+        "tasks[0].inputParameters (task 'a'): '${CPEWF_TASK_ID}' is a Conductor system parameter",
+        id="system-parameter",
+    ),
+    pytest.param(
         BAD_SCRIPT,
         "tasks[0].expression (task 's'): ",
         id="script-that-does-not-parse",

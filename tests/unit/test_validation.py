@@ -258,6 +258,12 @@ def test_a_malformed_reference_is_a_definition_problem_with_its_place():
 # What Conductor registers: returned as warnings, each naming its field and task.
 LENIENT = [
     pytest.param(
+        [_step("a", inputParameters={"id": "${CPEWF_TASK_ID}"})],
+        "tasks[0].inputParameters (task 'a')",
+        "'${CPEWF_TASK_ID}' is a Conductor system parameter, which Podium does not provide",
+        id="system-parameter",
+    ),
+    pytest.param(
         [_step("a", "EVENT", sink="kafka:orders")],
         "tasks[0].sink (task 'a')",
         "sink 'kafka:orders' names no known broker (known: 'amqp:', 'amqp_queue:', 'conductor:', "
