@@ -131,11 +131,12 @@ def test_invalid_definitions_name_the_field_and_change_nothing(api):
                         "taskReferenceName": "f",
                         "type": "FORK_JOIN",
                         "forkTasks": [[{"name": "a", "taskReferenceName": "a"}]],
-                    }
+                    },
+                    {"name": "b", "taskReferenceName": "b"},
                 ],
             },
             "tasks[0]",
-            "followed by a JOIN",
+            "must be followed by a JOIN",
         ),
         (
             {
