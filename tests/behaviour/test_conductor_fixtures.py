@@ -132,8 +132,15 @@ def _worker_types(api, run_id: str) -> set[str]:
     return types
 
 
-def _serve_until_done(api, run_id: str, output: dict[str, Any], timeout: float = 30) -> dict:
-    """Complete every worker task the run and its children schedule, until the run ends."""
+def _serve_until_done(
+    api,
+    run_id: str,
+    output: dict[str, Any],
+    timeout: float = 30,
+    by_type: dict[str, dict[str, Any]] | None = None,
+) -> dict:
+    """Complete every worker task the run and its children schedule, until the run ends;
+    each answers ``output``, or ``by_type[its type]`` where given."""
     deadline = time.monotonic() + timeout
     while (body := run(api, run_id))["status"] not in TERMINAL:
         assert time.monotonic() < deadline, body
@@ -142,7 +149,8 @@ def _serve_until_done(api, run_id: str, output: dict[str, Any], timeout: float =
             time.sleep(0.05)  # system tasks (HTTP, the sub-workflows' starts) under way
         for kind in types:
             for task in poll(api, kind, count=5, timeout_ms=20):
-                complete(api, task, {**output, "by": task["referenceTaskName"]})
+                answer = (by_type or {}).get(kind, output)
+                complete(api, task, {**answer, "by": task["referenceTaskName"]})
     return body
 
 
@@ -250,3 +258,34 @@ def test_each_fixture_runs_to_completion(api, fixture):
         for ref in ("wf3", "wf4"):
             child = run(api, task_of(body, ref)["subWorkflowId"])
             assert (child["workflowName"], child["status"]) == ("sub_flow_1", "COMPLETED")
+
+
+def test_the_kitchensinks_even_branch_fans_out_the_tasks_a_worker_chose(api):
+    with echo_service() as service:
+        for name in (*CHILDREN, "kitchensink_kitchensink.json"):
+            definition = _pointed_at(_load(name), service.url)
+            api.post("/api/metadata/workflow", params={"overwrite": "true"}, json=definition)
+        run_id = start(api, "kitchensink", {"mod": 2, "oddEven": 0, "task2Name": "task_2_worker"})
+        chosen = [
+            {"name": "task_10", "taskReferenceName": "fan_a", "type": "SIMPLE"},
+            {"name": "sub_flow", "taskReferenceName": "fan_b", "type": "SUB_WORKFLOW"}
+            | {"subWorkflowParam": {"name": "sub_flow_1", "version": 1}},
+        ]
+        body = _serve_until_done(
+            api,
+            run_id,
+            {"mod": 2, "oddEven": 0},
+            by_type={
+                "task_4": {
+                    "dynamicTasks": chosen,
+                    "inputs": {"fan_a": {"n": 1}, "fan_b": {"n": 2}},
+                }
+            },
+        )
+    assert body["status"] == "COMPLETED", body.get("reasonForIncompletion")
+    refs = {t["referenceTaskName"] for t in body["tasks"]}
+    assert {"task_4", "fanout1", "fan_a", "fan_b", "join1", "get_es_1", "task_30"} <= refs
+    assert "forkx" not in refs
+    assert task_of(body, "fan_a")["inputData"] == {"n": 1}
+    child = run(api, task_of(body, "fan_b")["subWorkflowId"])
+    assert (child["workflowName"], child["status"]) == ("sub_flow_1", "COMPLETED")
