@@ -3,10 +3,13 @@ the field (a 400 under ``?strict=true``, storing nothing), and runs the way Cond
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from podium.cli import app
 from tests.behaviour.helpers import complete, poll, start, task_of, wait_status
 
 
@@ -302,3 +305,18 @@ def test_a_wait_until_a_time_in_a_named_zone_registers_and_runs(api):
     assert response.status_code == 200, response.text
     body = wait_status(api, start(api, "wait_in_zone"))
     assert body["status"] == "COMPLETED"
+
+
+def test_podium_register_prints_each_warning_and_strict_refuses(api, server, tmp_path):
+    path = tmp_path / "loop.json"
+    path.write_text(json.dumps(EMPTY_LOOP))
+    strict = CliRunner().invoke(app, ["register", str(path), "--strict", "--server", server.url])
+    assert strict.exit_code == 1, strict.output
+    assert "tasks[0].loopCondition (task 'loop'): the loopCondition is empty" in strict.stderr
+    assert api.get("/api/metadata/workflow/lenient_loop").status_code == 404
+    lenient = CliRunner().invoke(app, ["register", str(path), "--server", server.url])
+    assert lenient.exit_code == 0, lenient.output
+    assert (
+        "warning: lenient_loop: tasks[0].loopCondition (task 'loop'): the loopCondition is "
+        "empty, so the loop runs its body once"
+    ) in lenient.stderr
