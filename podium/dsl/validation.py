@@ -74,9 +74,10 @@ def validate_workflow(definition: WorkflowDef) -> list[str]:
             f"{path}.inputParameters",
             step,
             refs,
-            problems if id(step) in top else lenient,
             looped,
+            problems,
             lenient,
+            unknown_refused=id(step) in top,
         )
         if step.compensation is not None:
             _check_compensation(step, f"{path}.compensation", refs, problems, looped)
@@ -88,7 +89,14 @@ def validate_workflow(definition: WorkflowDef) -> list[str]:
                         f"no task has reference name '{ref}'{did_you_mean(ref, refs)}"
                     )
     _check_references(
-        definition.outputParameters, "outputParameters", None, refs, lenient, looped, lenient
+        definition.outputParameters,
+        "outputParameters",
+        None,
+        refs,
+        looped,
+        problems,
+        lenient,
+        unknown_refused=False,
     )
     if problems:
         raise DefinitionError(
@@ -253,8 +261,16 @@ def _check_compensation(
             )
     # ``compensated`` is the step being undone: the attempt and iteration that completed.
     with_self = {**refs, "compensated": path}
+    # Compensations are Podium's own: nothing in them is left to resolve to null.
     _check_references(
-        undo.inputParameters, f"{path}.inputParameters", step, with_self, problems, looped, problems
+        undo.inputParameters,
+        f"{path}.inputParameters",
+        step,
+        with_self,
+        looped,
+        problems,
+        problems,
+        unknown_refused=True,
     )
 
 
@@ -446,21 +462,24 @@ def _check_references(
     path: str,
     step: WorkflowTask | None,
     refs: dict[str, str],
-    problems: list[str],
     looped: set[str],
+    problems: list[str],
     lenient: list[str],
+    *,
+    unknown_refused: bool,
 ) -> None:
-    """Unknown task references go to ``problems`` (which may be the warnings: see the caller);
-    what Conductor never checks, such as the field read, always to ``lenient``."""
+    """A reference to an unknown task goes to ``problems`` if ``unknown_refused`` (where
+    Conductor checks it), else to ``lenient``; what Conductor never checks, such as the field
+    a reference reads, to ``lenient``."""
     owner = f" (task '{step.taskReferenceName}')" if step else ""
     try:
         found = expressions.references(template)
     except expressions.ExpressionError as exc:
         where = f"{path}.{exc.field}" if exc.field else path
-        # A JSONPath deep scan (``..``) is valid to Conductor, which registers it; Podium does
-        # not follow it, and the value is null.
+        # A JSONPath deep scan (``..``) is valid to Conductor, which registers it (and any
+        # reference where it checks none); Podium does not follow it, and the value is null.
         deep = ".." in exc.message
-        (lenient if deep else problems).append(
+        (lenient if deep or not unknown_refused else problems).append(
             f"{where}{owner}: {exc.message}"
             + ("; Podium does not follow a deep scan ('..'): it resolves to null" if deep else "")
         )
@@ -479,10 +498,10 @@ def _check_references(
         if root not in refs and ITERATION_SUFFIX.sub("", root) in looped:
             root = ITERATION_SUFFIX.sub("", root)  # one iteration's task: ``${ref__2.output}``
         if root not in refs:
-            problems.append(
+            (problems if unknown_refused else lenient).append(
                 f"{path}{owner}: '${{{reference}}}' refers to '{root}', which is no task "
                 "reference name in this workflow"
-                + ("; it resolves to null" if problems is lenient else "")
+                + ("" if unknown_refused else "; it resolves to null")
                 + did_you_mean(root, refs)
             )
             continue

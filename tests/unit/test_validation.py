@@ -458,3 +458,28 @@ VALID = [
 @pytest.mark.parametrize("tasks", VALID)
 def test_valid_definitions_pass(tasks):
     validate_workflow(_flow(*tasks, outputParameters={"id": "${workflow.workflowId}"}))
+
+
+def test_a_malformed_reference_in_a_nested_step_warns_as_conductor_checks_none_there():
+    switch = _step(
+        "s",
+        "SWITCH",
+        evaluatorType="value-param",
+        expression="k",
+        decisionCases={"x": [_step("a", inputParameters={"v": "${a[x]}"})]},
+    )
+    warnings = validate_workflow(_flow(switch))
+    assert warnings == [
+        "tasks[0].decisionCases.x[0].inputParameters.v (task 'a'): malformed reference "
+        "'${a[x]}': expected a path such as '${workflow.input.name}' or "
+        "'${taskRef.output.items[0].id}'"
+    ]
+
+
+def test_a_compensation_referring_to_an_unknown_task_stays_refused():
+    # Compensations are Podium's own: nothing there is left to resolve to null.
+    undo = {"name": "refund", "inputParameters": {"v": "${ghost.output}"}}
+    error = _problem(_flow(_step("charge", compensation=undo)))
+    assert error.field == "tasks[0].compensation.inputParameters"
+    assert "refers to 'ghost', which is no task reference name in this workflow" in error.message
+    assert "resolves to null" not in error.message
