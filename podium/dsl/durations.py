@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from podium.dsl.bounds import MAX_DURATION_S
 
@@ -45,19 +46,54 @@ def _duration_s(text: str) -> float:
     return total
 
 
+# Conductor reads ``until`` with Java's ``yyyy-MM-dd HH:mm z``, whose ``z`` takes a zone
+# abbreviation at its fixed offset (standard or daylight, as written), ``GMT+04:00`` or a zone id.
+_ABBREVIATIONS = {
+    "GMT": 0, "UTC": 0, "UT": 0,
+    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6,
+    "PST": -8, "PDT": -7, "AKST": -9, "AKDT": -8, "HST": -10,
+}  # fmt: skip
+_OFFSET = re.compile(r"(?:GMT|UTC)?([+-])(\d{1,2}):?(\d{2})?")
+_WITH_ZONE = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{1,2})(:\d{2}(?::\d{2}(?:\.\d+)?)?)\s+(\S+)")
+
+
+def _zone(name: str) -> tzinfo | None:
+    hours = _ABBREVIATIONS.get(name.upper())
+    if hours is not None:
+        return timezone(timedelta(hours=hours))
+    offset = _OFFSET.fullmatch(name.upper())
+    if offset is not None:
+        sign = -1 if offset.group(1) == "-" else 1
+        delta = timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3) or 0))
+        return timezone(sign * delta) if delta < timedelta(hours=24) else None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 def parse_until_ms(text: str) -> int:
-    """``"2026-11-23 15:00 UTC"`` or ISO-8601 -> epoch milliseconds (naive times are UTC)."""
+    """``"2026-11-23 15:00 UTC"``, ``"2026-11-23 15:00 PST"`` (or ``GMT+04:00``, or a zone id
+    such as ``Europe/Paris``) or ISO-8601 -> epoch milliseconds (naive times are UTC)."""
     cleaned = text.strip()
-    if cleaned.upper().endswith(" UTC"):
-        cleaned = cleaned[:-4] + "+00:00"
-    elif cleaned.endswith("Z"):
+    zone: tzinfo | None = None
+    with_zone = _WITH_ZONE.fullmatch(cleaned)
+    if with_zone is not None:
+        day, hour, rest, name = with_zone.groups()
+        zone = _zone(name)
+        if zone is not None:
+            cleaned = f"{day} {int(hour):02d}{rest}"
+    if cleaned.endswith("Z"):
         cleaned = cleaned[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(cleaned)
     except ValueError as exc:
         raise ValueError(
-            f"cannot read time {text!r}: use ISO-8601 or 'yyyy-MM-dd HH:mm UTC'"
+            f"cannot read time {text!r}: use ISO-8601 or 'yyyy-MM-dd HH:mm z' "
+            "(z: UTC, PST, GMT+04:00, Europe/Paris)"
         ) from exc
-    if moment.tzinfo is None:
+    if zone is not None:
+        moment = moment.replace(tzinfo=zone)
+    elif moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)

@@ -132,10 +132,16 @@ _KNOWN: dict[type[BaseModel], frozenset[str]] = {
 }
 
 
+# Podium's former bound: Conductor has none, and so many attempts are seldom meant.
+_MANY_RETRIES = 1000
+
+
 def lint_task_def(data: Any, where: str = "") -> list[str]:
-    """Warnings about one task definition as it was sent (its unknown fields)."""
+    """Warnings about one task definition as it was sent (its unknown fields, a retryCount
+    above 1000)."""
     found: list[str] = []
     _unknown_fields(data, TaskDef, where, found)
+    _retry_count(data, where, found)
     if isinstance(data, Mapping):
         for name in ("inputSchema", "outputSchema"):
             schema = data.get(name)
@@ -146,6 +152,16 @@ def lint_task_def(data: Any, where: str = "") -> list[str]:
                     f"{place}: Podium checks only JSON schemas; {kind!r} is stored, not enforced"
                 )
     return found
+
+
+def _retry_count(data: Any, path: str, found: list[str]) -> None:
+    count = data.get("retryCount") if isinstance(data, Mapping) else None
+    if isinstance(count, int) and not isinstance(count, bool) and count > _MANY_RETRIES:
+        place = f"{path}.retryCount" if path else "retryCount"
+        found.append(
+            f"{place}: {count} retries is more than {_MANY_RETRIES}; a failing task is tried "
+            f"{count + 1} times before its run fails"
+        )
 
 
 def lint_workflow(data: Any, definition: WorkflowDef, where: str = "") -> list[str]:
@@ -187,6 +203,12 @@ def _task_fields(data: Any, path: str, found: list[str]) -> None:
         ("cacheConfig", CacheConfig),
     ):
         _unknown_fields(data.get(name), model, f"{path}.{name}", found)
+    embedded = data.get("taskDefinition")
+    _retry_count(embedded, f"{path}.taskDefinition", found)
+    if isinstance(embedded, Mapping) and "name" not in embedded:
+        found.append(
+            f"{path}.taskDefinition.name: missing; the task's name '{data.get('name')}' is used"
+        )
     # The task's reference name goes after its path, as in the errors of validation.py.
     for i in range(before, len(found)):
         place, _, rest = found[i].partition(": ")

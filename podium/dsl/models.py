@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from podium.dsl.bounds import INT4_MAX, MAX_DURATION_S, Name
 from podium.dsl.services import OnCircuitOpen
@@ -89,7 +89,8 @@ class TaskDef(_ConductorModel):
 
     name: Name = Field(min_length=1, max_length=255)
     description: str | None = None
-    retryCount: int = Field(default=3, ge=0, le=1000)
+    # Conductor sets no upper bound; above 1000 registration warns (see dsl/lint.py).
+    retryCount: int = Field(default=3, ge=0, le=INT4_MAX)
     retryLogic: RetryLogic = RetryLogic.FIXED
     # Durations are held to MAX_DURATION_S and counts to 32 bits (see dsl/bounds.py).
     retryDelaySeconds: int = Field(default=60, ge=0, le=MAX_DURATION_S)
@@ -188,6 +189,17 @@ class WorkflowTask(_ConductorModel):
     compensation: Compensation | None = None
     # Filled at start: the TaskDef in force for this run, so later edits do not change it.
     taskDefinition: TaskDef | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_embedded_task_def(cls, data: Any) -> Any:
+        """Conductor registers an embedded ``taskDefinition`` without a name: it is the task's
+        own definition, so it takes the task's name (registration warns, see dsl/lint.py)."""
+        if isinstance(data, dict):
+            embedded = data.get("taskDefinition")
+            if isinstance(embedded, dict) and "name" not in embedded and "name" in data:
+                return {**data, "taskDefinition": {**embedded, "name": data["name"]}}
+        return data
 
     def children(self) -> list[list[WorkflowTask]]:
         """Every nested task list: switch cases, default case, fork branches, loop body."""

@@ -2,6 +2,11 @@
 
 A definition is rejected with *every* problem listed, each as ``tasks[2].inputParameters``-style
 path plus the task reference, so the author can fix them in one pass.
+
+What Conductor registers Podium registers too, even where it looks wrong (an unknown reference
+in ``outputParameters``, an empty ``loopCondition``, a FORK_JOIN ending the workflow without a
+JOIN): :func:`validate_workflow` returns those as warnings, in the same form, for registration to
+answer (and ``?strict=true`` to refuse).
 """
 
 from __future__ import annotations
@@ -35,17 +40,22 @@ _EVALUATORS = evaluators.EVALUATORS
 ITERATION_SUFFIX = re.compile(r"(__\d+)+$")
 _FORKS = (TaskType.FORK_JOIN, TaskType.FORK_JOIN_DYNAMIC)
 _TERMINATION_STATUSES = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
+# Conductor's system parameters (EnvUtils.SystemParameters): ``${CPEWF_TASK_ID}`` is the task's
+# id there. Podium does not fill them; they register, with a warning, and resolve to null.
+_SYSTEM_PARAMETERS = frozenset({"CPEWF_TASK_ID", "NETFLIX_ENV", "NETFLIX_STACK"})
 # Keys of a task's context that expressions may read besides input and output.
 _TASK_FIELDS = frozenset(
     {"input", "output", "status", "taskId", "retryCount", "reasonForIncompletion", "subWorkflowId"}
 )
 
 
-def validate_workflow(definition: WorkflowDef) -> None:
-    """Raise DefinitionError listing every problem in ``definition``; return if it can run."""
+def validate_workflow(definition: WorkflowDef) -> list[str]:
+    """Raise DefinitionError listing every problem in ``definition``; if it can run, return what
+    Conductor registers but Podium warns about (``[]`` when nothing)."""
     problems: list[str] = []
+    lenient: list[str] = []
     refs: dict[str, str] = {}
-    _walk(definition.tasks, "tasks", refs, problems)
+    _walk(definition.tasks, "tasks", refs, problems, lenient)
     looped = _loop_body_refs(definition.tasks, inside=False)
     for ref in sorted(looped):
         if ITERATION_SUFFIX.search(ref):
@@ -53,9 +63,19 @@ def validate_workflow(definition: WorkflowDef) -> None:
                 f"{refs[ref]}.taskReferenceName (task '{ref}'): a task inside a DO_WHILE may not "
                 "end its reference name in '__<number>': iterations add that suffix"
             )
+    # Conductor checks the references of top-level steps only (TaskReferenceNameUniqueConstraint);
+    # elsewhere an unknown one registers and resolves to null, so it is a warning.
+    top = {id(step) for step in definition.tasks}
     for path, step in steps_with_paths(definition.tasks, "tasks"):
         _check_references(
-            step.inputParameters, f"{path}.inputParameters", step, refs, problems, looped
+            step.inputParameters,
+            f"{path}.inputParameters",
+            step,
+            refs,
+            looped,
+            problems,
+            lenient,
+            unknown_refused=id(step) in top,
         )
         if step.compensation is not None:
             _check_compensation(step, f"{path}.compensation", refs, problems, looped)
@@ -71,7 +91,16 @@ def validate_workflow(definition: WorkflowDef) -> None:
                             f"{path}.{field}[{i}] (task '{step.taskReferenceName}'): "
                             f"no task has reference name '{ref}'{did_you_mean(ref, refs)}"
                         )
-    _check_references(definition.outputParameters, "outputParameters", None, refs, problems, looped)
+    _check_references(
+        definition.outputParameters,
+        "outputParameters",
+        None,
+        refs,
+        looped,
+        problems,
+        lenient,
+        unknown_refused=False,
+    )
     if problems:
         raise DefinitionError(
             f"workflow '{definition.name}' v{definition.version} is not valid: "
@@ -79,6 +108,7 @@ def validate_workflow(definition: WorkflowDef) -> None:
             service="dsl",
             field=problems[0].split(" ", 1)[0].rstrip(":"),
         )
+    return lenient
 
 
 def steps_with_paths(tasks: list[WorkflowTask], path: str) -> list[tuple[str, WorkflowTask]]:
@@ -106,7 +136,13 @@ def _loop_body_refs(tasks: list[WorkflowTask], *, inside: bool) -> set[str]:
     return found
 
 
-def _walk(tasks: list[WorkflowTask], path: str, refs: dict[str, str], problems: list[str]) -> None:
+def _walk(
+    tasks: list[WorkflowTask],
+    path: str,
+    refs: dict[str, str],
+    problems: list[str],
+    lenient: list[str],
+) -> None:
     for i, step in enumerate(tasks):
         here = f"{path}[{i}]"
         ref = step.taskReferenceName
@@ -115,20 +151,29 @@ def _walk(tasks: list[WorkflowTask], path: str, refs: dict[str, str], problems: 
             problems.append(f"{here}.taskReferenceName: '{ref}' is already used at {refs[ref]}")
         else:
             refs[ref] = here
-        _check_step(step, where, here, problems)
+        _check_step(step, where, here, problems, lenient)
         if step.type in _FORKS:
             following = tasks[i + 1] if i + 1 < len(tasks) else None
-            if following is None or following.type != TaskType.JOIN:
+            if following is None and path == "tasks" and step.type == TaskType.FORK_JOIN:
+                # Conductor registers a fork that ends the workflow; with nothing to join,
+                # its branches run and the run ends when they have.
+                lenient.append(
+                    f"{where}: a {step.type} should be followed by a JOIN; without one the run "
+                    "ends when its branches end, and nothing after it waits for them"
+                )
+            elif following is None or following.type != TaskType.JOIN:
                 problems.append(f"{where}: a {step.type} must be followed by a JOIN")
         for case, branch in step.decisionCases.items():
-            _walk(branch, f"{here}.decisionCases.{case}", refs, problems)
-        _walk(step.defaultCase, f"{here}.defaultCase", refs, problems)
+            _walk(branch, f"{here}.decisionCases.{case}", refs, problems, lenient)
+        _walk(step.defaultCase, f"{here}.defaultCase", refs, problems, lenient)
         for j, branch in enumerate(step.forkTasks):
-            _walk(branch, f"{here}.forkTasks[{j}]", refs, problems)
-        _walk(step.loopOver, f"{here}.loopOver", refs, problems)
+            _walk(branch, f"{here}.forkTasks[{j}]", refs, problems, lenient)
+        _walk(step.loopOver, f"{here}.loopOver", refs, problems, lenient)
 
 
-def _check_step(step: WorkflowTask, where: str, here: str, problems: list[str]) -> None:
+def _check_step(
+    step: WorkflowTask, where: str, here: str, problems: list[str], lenient: list[str]
+) -> None:
     kind = step.type
     at = f" (task '{step.taskReferenceName}')"
     if kind not in SUPPORTED:
@@ -149,9 +194,12 @@ def _check_step(step: WorkflowTask, where: str, here: str, problems: list[str]) 
         if not step.expression:
             problems.append(f"{here}.expression{at}: a SWITCH needs an expression")
         elif evaluator in evaluators.JAVASCRIPT:
-            _check_javascript(step.expression, f"{here}.expression{at}", problems)
+            # Conductor compiles a SWITCH's script at registration only for "javascript".
+            strict = evaluator == "javascript"
+            into = problems if strict else lenient
+            _check_javascript(step.expression, f"{here}.expression{at}", into, warn=not strict)
     elif kind in _CHECKS:
-        _CHECKS[TaskType(kind)](step, here, at, problems)
+        _CHECKS[TaskType(kind)](step, here, at, problems, lenient)
     elif kind == TaskType.FORK_JOIN:
         if not step.forkTasks:
             problems.append(f"{here}.forkTasks{at}: a FORK_JOIN needs at least one branch")
@@ -175,7 +223,11 @@ def _check_step(step: WorkflowTask, where: str, here: str, problems: list[str]) 
         _check_wait(step, here, problems)
     elif kind == TaskType.EVENT:
         problem = sink_problem(step.sink)
-        if problem:
+        if problem and step.sink:
+            # Conductor wants a sink and registers any; one Podium cannot publish to fails
+            # its task when it runs, as Conductor's does without that queue provider.
+            lenient.append(f"{here}.sink{at}: {problem}; the step fails when it runs")
+        elif problem:
             problems.append(f"{here}.sink{at}: {problem}")
     if kind not in (TaskType.SWITCH, TaskType.DECISION) and (
         step.decisionCases or step.defaultCase
@@ -220,12 +272,22 @@ def _check_compensation(
             problems.append(f"{problem}: an HTTP compensation needs a uri")
     # ``compensated`` is the step being undone: the attempt and iteration that completed.
     with_self = {**refs, "compensated": path}
+    # Compensations are Podium's own: nothing in them is left to resolve to null.
     _check_references(
-        undo.inputParameters, f"{path}.inputParameters", step, with_self, problems, looped
+        undo.inputParameters,
+        f"{path}.inputParameters",
+        step,
+        with_self,
+        looped,
+        problems,
+        problems,
+        unknown_refused=True,
     )
 
 
-def _check_routing_slip(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_routing_slip(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
     itinerary = step.inputParameters.get("itinerary")
     if isinstance(itinerary, str) and "${" in itinerary:
         return  # given at run time, checked when the slip starts
@@ -242,22 +304,29 @@ def _check_routing_slip(step: WorkflowTask, here: str, at: str, problems: list[s
             )
 
 
-def _check_javascript(source: str, where: str, problems: list[str]) -> None:
+def _check_javascript(source: str, where: str, found: list[str], *, warn: bool) -> None:
+    """A script that does not parse, into ``found``: the problems where Conductor compiles the
+    script at registration (a DECISION's, a "javascript" SWITCH's), else the warnings, since
+    Conductor registers it and the step fails when it runs."""
     problem = evaluators.javascript_problem(source)
     if problem is not None:
-        problems.append(f"{where}: {problem}")
+        found.append(f"{where}: {problem}" + ("; the step fails when it runs" if warn else ""))
 
 
-def _check_decision(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_decision(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
     if step.caseExpression:
-        _check_javascript(step.caseExpression, f"{here}.caseExpression{at}", problems)
+        _check_javascript(step.caseExpression, f"{here}.caseExpression{at}", problems, warn=False)
     elif not step.caseValueParam:
         problems.append(
             f"{here}.caseValueParam{at}: a DECISION needs caseValueParam or caseExpression"
         )
 
 
-def _check_do_while(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_do_while(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
     if not step.loopOver:
         problems.append(f"{here}.loopOver{at}: a DO_WHILE needs at least one task in loopOver")
     evaluator = (step.evaluatorType or "javascript").lower()
@@ -266,10 +335,16 @@ def _check_do_while(step: WorkflowTask, here: str, at: str, problems: list[str])
             f"{here}.evaluatorType{at}: '{step.evaluatorType}' is not one of "
             f"{', '.join(sorted(_EVALUATORS))}"
         )
-    if not step.loopCondition:
+    if step.loopCondition is None:
         problems.append(f"{here}.loopCondition{at}: a DO_WHILE needs a loopCondition")
+    elif not step.loopCondition.strip():
+        # Conductor registers it and reads the empty script's value as false: one iteration.
+        lenient.append(
+            f"{here}.loopCondition{at}: the loopCondition is empty, so the loop runs its body "
+            f"once; give a condition such as \"$.{step.taskReferenceName}['iteration'] < 3\""
+        )
     elif evaluator in evaluators.JAVASCRIPT:
-        _check_javascript(step.loopCondition, f"{here}.loopCondition{at}", problems)
+        _check_javascript(step.loopCondition, f"{here}.loopCondition{at}", lenient, warn=True)
     keep = step.inputParameters.get("keepLastN")
     if keep is not None and not (isinstance(keep, str) and "${" in keep):
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
@@ -278,7 +353,9 @@ def _check_do_while(step: WorkflowTask, here: str, at: str, problems: list[str])
             )
 
 
-def _check_fork_dynamic(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_fork_dynamic(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
     params = step.inputParameters
     if "forkTaskInputs" in params:
         return  # without forkTaskName, Conductor names the branches after the fork itself
@@ -291,69 +368,91 @@ def _check_fork_dynamic(step: WorkflowTask, here: str, at: str, problems: list[s
     for field in ("dynamicForkTasksParam", "dynamicForkTasksInputParamName"):
         name = getattr(step, field)
         if name not in params:
-            problems.append(
+            lenient.append(
                 f"{here}.inputParameters{at}: {field} names input '{name}', "
-                "which inputParameters does not have"
+                "which inputParameters does not have; the fork fails when it runs"
+                f"{did_you_mean(name, params)}"
             )
 
 
-def _check_dynamic(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_dynamic(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
     name = step.dynamicTaskNameParam
     if not name:
         problems.append(
             f"{here}.dynamicTaskNameParam{at}: a DYNAMIC task needs dynamicTaskNameParam"
         )
     elif name not in step.inputParameters:
-        problems.append(
+        # Conductor registers it; the run fails when the task is reached.
+        lenient.append(
             f"{here}.inputParameters{at}: dynamicTaskNameParam names input '{name}', "
-            "which inputParameters does not have"
+            "which inputParameters does not have; the run fails when it reaches this task"
+            f"{did_you_mean(name, step.inputParameters)}"
         )
 
 
-def _check_inline(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_inline(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
+    # Conductor checks nothing of an INLINE task at registration: it fails when it runs.
     params = step.inputParameters
     evaluator = params.get("evaluatorType")
     expression = params.get("expression")
     literal = isinstance(evaluator, str) and "${" not in evaluator
     if evaluator is None or (literal and str(evaluator).lower() not in _EVALUATORS):
-        problems.append(
+        lenient.append(
             f"{here}.inputParameters.evaluatorType{at}: '{evaluator}' is not one of "
-            f"{', '.join(sorted(_EVALUATORS))}"
+            f"{', '.join(sorted(_EVALUATORS))}; the step fails when it runs"
         )
     if not isinstance(expression, str) or not expression:
-        problems.append(
-            f"{here}.inputParameters.expression{at}: an INLINE task needs an expression"
+        lenient.append(
+            f"{here}.inputParameters.expression{at}: an INLINE task needs an expression; "
+            "the step fails when it runs"
         )
     elif literal and str(evaluator).lower() in evaluators.JAVASCRIPT and "${" not in expression:
-        _check_javascript(expression, f"{here}.inputParameters.expression{at}", problems)
+        _check_javascript(expression, f"{here}.inputParameters.expression{at}", lenient, warn=True)
 
 
-def _check_lambda(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_lambda(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
     script = step.inputParameters.get("scriptExpression")
     where = f"{here}.inputParameters.scriptExpression{at}"
     if not isinstance(script, str) or not script.strip():
         problems.append(f"{where}: a LAMBDA task needs a scriptExpression")
-    elif "${" not in script:
-        _check_javascript(script, where, problems)
+    elif "${" not in script:  # Conductor compiles it only when the step runs
+        _check_javascript(script, where, lenient, warn=True)
 
 
-def _check_jq(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_jq(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
     query = step.inputParameters.get("queryExpression")
-    if not isinstance(query, str) or not query:
+    if "queryExpression" not in step.inputParameters:
         problems.append(
             f"{here}.inputParameters.queryExpression{at}: a JSON_JQ_TRANSFORM needs a queryExpression"
         )
+    elif not isinstance(query, str) or not query:
+        # Conductor only looks for the key; an empty or non-text query fails when it runs.
+        lenient.append(
+            f"{here}.inputParameters.queryExpression{at}: {query!r} is no jq query; "
+            "the step fails when it runs"
+        )
 
 
-def _check_start_workflow(step: WorkflowTask, here: str, at: str, problems: list[str]) -> None:
+def _check_start_workflow(
+    step: WorkflowTask, here: str, at: str, problems: list[str], lenient: list[str]
+) -> None:
     request = step.inputParameters.get("startWorkflow")
     if isinstance(request, str) and "${" in request:
         return  # the whole request comes from an expression
     name = request.get("name") if isinstance(request, dict) else None
     if not isinstance(name, str) or not name:
-        problems.append(
+        # Conductor checks the request only when the task runs.
+        lenient.append(
             f"{here}.inputParameters.startWorkflow.name{at}: a START_WORKFLOW needs the name "
-            "of the workflow to start"
+            "of the workflow to start; the step fails when it runs"
         )
 
 
@@ -386,31 +485,52 @@ def _check_references(
     path: str,
     step: WorkflowTask | None,
     refs: dict[str, str],
-    problems: list[str],
     looped: set[str],
+    problems: list[str],
+    lenient: list[str],
+    *,
+    unknown_refused: bool,
 ) -> None:
+    """A reference to an unknown task goes to ``problems`` if ``unknown_refused`` (where
+    Conductor checks it), else to ``lenient``; what Conductor never checks, such as the field
+    a reference reads, to ``lenient``."""
     owner = f" (task '{step.taskReferenceName}')" if step else ""
     try:
         found = expressions.references(template)
     except expressions.ExpressionError as exc:
         where = f"{path}.{exc.field}" if exc.field else path
-        problems.append(f"{where}{owner}: {exc.message}")
+        # A JSONPath deep scan (``..``) is valid to Conductor, which registers it (and any
+        # reference where it checks none); Podium does not follow it, and the value is null.
+        deep = ".." in exc.message
+        (lenient if deep or not unknown_refused else problems).append(
+            f"{where}{owner}: {exc.message}"
+            + ("; Podium does not follow a deep scan ('..'): it resolves to null" if deep else "")
+        )
         return
     for reference in found:
         root = expressions.reference_root(reference)
         if root == "workflow":
             continue
         rest = reference[len(root) :].lstrip(".").split(".", 1)[0].split("[", 1)[0]
+        if reference.strip() in _SYSTEM_PARAMETERS:
+            lenient.append(
+                f"{path}{owner}: '${{{reference}}}' is a Conductor system parameter, which "
+                "Podium does not provide; it resolves to null"
+            )
+            continue
         if root not in refs and ITERATION_SUFFIX.sub("", root) in looped:
             root = ITERATION_SUFFIX.sub("", root)  # one iteration's task: ``${ref__2.output}``
         if root not in refs:
-            problems.append(
+            (problems if unknown_refused else lenient).append(
                 f"{path}{owner}: '${{{reference}}}' refers to '{root}', which is no task "
-                f"reference name in this workflow{did_you_mean(root, refs)}"
+                "reference name in this workflow"
+                + ("" if unknown_refused else "; it resolves to null")
+                + did_you_mean(root, refs)
             )
             continue
         if rest and rest not in _TASK_FIELDS:
-            problems.append(
-                f"{path}{owner}: '${{{reference}}}' reads '{rest}' of task '{root}'; "
-                f"use one of {', '.join(sorted(_TASK_FIELDS))}"
+            lenient.append(
+                f"{path}{owner}: '${{{reference}}}' reads '{rest}' of task '{root}', which "
+                f"resolves to null; use one of {', '.join(sorted(_TASK_FIELDS))}"
+                f"{did_you_mean(rest, _TASK_FIELDS)}"
             )

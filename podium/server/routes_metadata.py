@@ -121,9 +121,11 @@ async def _register_workflows(
     settings = settings_of(request)
     warnings: list[str] = []
     for i, (item, definition) in enumerate(zip(items, defs, strict=True)):
-        validate_workflow(definition)
-        check_fork_width(settings, definition, f"[{i}]." if len(defs) > 1 else "")
-        warnings.extend(lint_workflow(item, definition, f"[{i}]." if len(defs) > 1 else ""))
+        where = f"[{i}]." if len(defs) > 1 else ""
+        lenient = validate_workflow(definition)
+        check_fork_width(settings, definition, where)
+        warnings.extend(f"{where}{w}" for w in lenient)
+        warnings.extend(lint_workflow(item, definition, where))
     _answer([f"{d.name}:{d.version}" for d in defs], warnings, strict)
     orchestrator = orchestrator_of(request)
     now = orchestrator.clock()
@@ -231,9 +233,9 @@ async def validate(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationError("the body must be a workflow definition", field="body")
     definition = read_model(WorkflowDef, data)
-    validate_workflow(definition)
+    warnings = validate_workflow(definition)
     check_fork_width(settings_of(request), definition, "")
-    warnings = lint_workflow(data, definition)
+    warnings.extend(lint_workflow(data, definition))
     found: list[str] = await orchestrator_of(request).store.read(
         lambda tx: check_workflow(tx, definition)
     )

@@ -85,12 +85,10 @@ def test_invalid_definitions_name_the_field_and_change_nothing(api):
         (
             {
                 "name": "x",
-                "tasks": [
-                    {"name": "a", "taskReferenceName": "a", "type": "EVENT", "sink": "nats:"}
-                ],
+                "tasks": [{"name": "a", "taskReferenceName": "a", "type": "EVENT"}],
             },
             "tasks[0].sink",
-            "sink 'nats:' needs a subject",
+            "an EVENT task needs a sink",
         ),
         (
             {"name": "x", "tasks": [{"name": "a", "taskReferenceName": "a", "type": "DO_WHILE"}]},
@@ -136,11 +134,12 @@ def test_invalid_definitions_name_the_field_and_change_nothing(api):
                         "taskReferenceName": "f",
                         "type": "FORK_JOIN",
                         "forkTasks": [[{"name": "a", "taskReferenceName": "a"}]],
-                    }
+                    },
+                    {"name": "b", "taskReferenceName": "b"},
                 ],
             },
             "tasks[0]",
-            "followed by a JOIN",
+            "must be followed by a JOIN",
         ),
         (
             {

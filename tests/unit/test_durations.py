@@ -128,3 +128,27 @@ def test_retry_delay(logic, delay, scale, expected):
 def test_retry_delay_defaults_are_conductors():
     assert retry_delay_s(TaskDef(name="t"), 0) == 60
     assert retry_delay_s(TaskDef(name="t"), 7) == 60
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2022-12-25 09:00 PST", "2022-12-25T17:00:00"),
+        ("2022-07-01 09:00 PDT", "2022-07-01T16:00:00"),
+        ("2022-12-25 09:00 EST", "2022-12-25T14:00:00"),
+        ("2022-12-25 09:00 GMT+04:00", "2022-12-25T05:00:00"),
+        ("2022-12-25 09:00 GMT-0330", "2022-12-25T12:30:00"),
+        ("2022-12-25 9:00 utc", "2022-12-25T09:00:00"),
+        ("2022-07-01 09:00 Europe/Paris", "2022-07-01T07:00:00"),
+        ("2022-12-25 09:00:30 UTC", "2022-12-25T09:00:30"),
+    ],
+)
+def test_until_reads_the_zones_conductors_date_pattern_takes(text, utc):
+    # Conductor's WAIT reads ``until`` as Java's ``yyyy-MM-dd HH:mm z``.
+    expected = datetime.fromisoformat(utc).replace(tzinfo=UTC)
+    assert parse_until_ms(text) == int(expected.timestamp() * 1000)
+
+
+def test_an_unknown_zone_is_refused_naming_the_forms():
+    with pytest.raises(ValueError, match="'yyyy-MM-dd HH:mm z'"):
+        parse_until_ms("2022-12-25 09:00 Mars/Olympus")

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from podium.dsl.lint import CONDUCTOR_ONLY_WORKFLOW_FIELDS, WORKFLOW_FIELDS, lint_workflow
-from podium.dsl.models import WorkflowDef
+from podium.dsl.lint import (
+    CONDUCTOR_ONLY_WORKFLOW_FIELDS,
+    WORKFLOW_FIELDS,
+    lint_task_def,
+    lint_workflow,
+)
+from podium.dsl.models import TaskDef, WorkflowDef
 from podium.dsl.suggestions import did_you_mean
 from podium.engine.context import expression_context
 from tests.unit.engine_helpers import fresh_state
@@ -46,3 +51,42 @@ def test_did_you_mean_names_the_closest_known_name_or_nothing():
         "; did you mean 'inputParameters'?"
     )
     assert did_you_mean("zzz", ["inputParameters"]) == ""
+
+
+def test_an_embedded_task_definition_without_a_name_takes_the_tasks_and_warns():
+    data = {
+        "name": "wf",
+        "tasks": [
+            {"name": "charge", "taskReferenceName": "c", "taskDefinition": {"retryCount": 1}}
+        ],
+    }
+    parsed = WorkflowDef.model_validate(data)
+    embedded = parsed.tasks[0].taskDefinition
+    assert embedded is not None
+    assert (embedded.name, embedded.retryCount) == ("charge", 1)
+    assert lint_workflow(data, parsed) == [
+        "tasks[0].taskDefinition.name (task 'c'): missing; the task's name 'charge' is used"
+    ]
+
+
+def test_a_retry_count_above_a_thousand_registers_with_a_warning():
+    assert TaskDef.model_validate({"name": "t", "retryCount": 5000}).retryCount == 5000
+    assert lint_task_def({"name": "t", "retryCount": 5000}, "[0]") == [
+        "[0].retryCount: 5000 retries is more than 1000; a failing task is tried 5001 times "
+        "before its run fails"
+    ]
+    assert lint_task_def({"name": "t", "retryCount": 1000}) == []
+    data = {
+        "name": "wf",
+        "tasks": [
+            {
+                "name": "a",
+                "taskReferenceName": "a",
+                "taskDefinition": {"name": "a", "retryCount": 1001},
+            }
+        ],
+    }
+    assert lint_workflow(data, WorkflowDef.model_validate(data)) == [
+        "tasks[0].taskDefinition.retryCount (task 'a'): 1001 retries is more than 1000; "
+        "a failing task is tried 1002 times before its run fails"
+    ]

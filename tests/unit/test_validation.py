@@ -51,13 +51,6 @@ CASES = [
         id="event-no-sink",
     ),
     pytest.param(
-        [_step("a", "EVENT", sink="kafka:orders")],
-        "tasks[0].sink",
-        "a",
-        "sink 'kafka:orders' names no known broker",
-        id="event-unknown-broker",
-    ),
-    pytest.param(
         [_step("a", "DECISION")],
         "tasks[0].caseValueParam",
         "a",
@@ -70,9 +63,6 @@ CASES = [
         "a",
         "unknown task type 'simple'",
         id="type-is-case-sensitive",
-    ),
-    pytest.param(
-        [FORK], "tasks[0]", "fork", "a FORK_JOIN must be followed by a JOIN", id="fork-last"
     ),
     pytest.param(
         [FORK, _step("after")],
@@ -101,13 +91,6 @@ CASES = [
         "a",
         "'${ghost.output.x}' refers to 'ghost', which is no task reference name",
         id="unknown-ref",
-    ),
-    pytest.param(
-        [_step("a"), _step("b", inputParameters={"deep": {"list": ["${a.outputs.x}"]}})],
-        "tasks[1].inputParameters",
-        "b",
-        "'${a.outputs.x}' reads 'outputs' of task 'a'",
-        id="bad-task-field",
     ),
     pytest.param(
         [_step("s", "SWITCH", evaluatorType="python", expression="x")],
@@ -143,13 +126,6 @@ CASES = [
         "s",
         "",
         id="js-syntax",
-    ),
-    pytest.param(
-        [_step("s", "SWITCH", evaluatorType="graaljs", expression="$.a ) (")],
-        "tasks[0].expression",
-        "s",
-        "",
-        id="js-graaljs",
     ),
     pytest.param(
         [_step("h", "HTTP")],
@@ -238,20 +214,6 @@ CASES = [
         "needs a uri",
         id="nested-in-default",
     ),
-    pytest.param(
-        [
-            _step(
-                "fork",
-                "FORK_JOIN",
-                forkTasks=[[_step("l")], [_step("r", inputParameters={"v": "${nope.output}"})]],
-            ),
-            _step("join", "JOIN", joinOn=["l", "r"]),
-        ],
-        "tasks[0].forkTasks[1][0].inputParameters",
-        "r",
-        "refers to 'nope'",
-        id="nested-in-branch",
-    ),
 ]
 
 
@@ -282,19 +244,100 @@ def test_a_duplicate_reference_inside_a_case_is_found_too():
     assert "'a' is already used at tasks[0]" in error.message
 
 
-def test_output_parameters_may_only_refer_to_known_tasks():
-    error = _problem(
-        _flow(_step("a"), outputParameters={"r": "${ghost.output.r}", "ok": "${a.output.x}"})
-    )
-    assert error.field == "outputParameters"
-    assert "outputParameters: '${ghost.output.r}' refers to 'ghost'" in error.message
-    assert "${a.output.x}" not in error.message
+def test_top_level_steps_may_only_refer_to_known_tasks_as_conductor_checks():
+    error = _problem(_flow(_step("a", inputParameters={"v": "${ghst.output}"})))
+    assert "'${ghst.output}' refers to 'ghst'" in error.message
 
 
 def test_a_malformed_reference_is_a_definition_problem_with_its_place():
-    error = _problem(_flow(_step("a", inputParameters={"v": {"w": "${a..b}"}})))
+    error = _problem(_flow(_step("a", inputParameters={"v": {"w": "${a[x]}"}})))
     assert error.field == "tasks[0].inputParameters.v.w"
-    assert "tasks[0].inputParameters.v.w (task 'a'): malformed reference '${a..b}'" in error.message
+    assert "tasks[0].inputParameters.v.w (task 'a'): malformed reference '${a[x]}'" in error.message
+
+
+# What Conductor registers: returned as warnings, each naming its field and task.
+LENIENT = [
+    pytest.param(
+        [_step("a", inputParameters={"id": "${CPEWF_TASK_ID}"})],
+        "tasks[0].inputParameters (task 'a')",
+        "'${CPEWF_TASK_ID}' is a Conductor system parameter, which Podium does not provide",
+        id="system-parameter",
+    ),
+    pytest.param(
+        [_step("a", "EVENT", sink="kafka:orders")],
+        "tasks[0].sink (task 'a')",
+        "sink 'kafka:orders' names no known broker (known: 'amqp:', 'amqp_queue:', 'conductor:', "
+        "'nats:', 'nats_stream:'); the step fails when it runs",
+        id="event-unknown-broker",
+    ),
+    pytest.param(
+        [_step("s", "SWITCH", evaluatorType="graaljs", expression="$.a ) (")],
+        "tasks[0].expression (task 's')",
+        "the step fails when it runs",
+        id="graaljs-switch-syntax",
+    ),
+    pytest.param(
+        [FORK],
+        "tasks[0] (task 'fork')",
+        "a FORK_JOIN should be followed by a JOIN; without one the run ends when its branches end",
+        id="fork-last",
+    ),
+    pytest.param(
+        [_step("a"), _step("b", inputParameters={"deep": {"list": ["${a.outputs.x}"]}})],
+        "tasks[1].inputParameters (task 'b')",
+        "'${a.outputs.x}' reads 'outputs' of task 'a', which resolves to null; use one of "
+        "input, output, reasonForIncompletion, retryCount, status, subWorkflowId, taskId; "
+        "did you mean 'output'?",
+        id="bad-task-field",
+    ),
+    pytest.param(
+        [
+            _step(
+                "fork",
+                "FORK_JOIN",
+                forkTasks=[
+                    [_step("left")],
+                    [_step("r", inputParameters={"v": "${lefft.output}"})],
+                ],
+            ),
+            _step("join", "JOIN", joinOn=["left", "r"]),
+        ],
+        "tasks[0].forkTasks[1][0].inputParameters (task 'r')",
+        "'${lefft.output}' refers to 'lefft', which is no task reference name in this workflow; "
+        "it resolves to null; did you mean 'left'?",
+        id="nested-in-branch",
+    ),
+    pytest.param(
+        [_step("a", inputParameters={"v": "${a.output..status}"})],
+        "tasks[0].inputParameters.v (task 'a')",
+        "malformed reference '${a.output..status}'",
+        id="deep-scan",
+    ),
+]
+
+
+@pytest.mark.parametrize(("tasks", "where", "words"), LENIENT)
+def test_what_conductor_registers_is_a_warning_naming_its_field(tasks, where, words):
+    warnings = validate_workflow(_flow(*tasks))
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(f"{where}: ")
+    assert words in warnings[0]
+
+
+def test_output_parameters_referring_to_an_unknown_task_warn():
+    warnings = validate_workflow(
+        _flow(_step("a"), outputParameters={"r": "${ghost.output.r}", "ok": "${a.output.x}"})
+    )
+    assert warnings == [
+        "outputParameters: '${ghost.output.r}' refers to 'ghost', which is no task reference "
+        "name in this workflow; it resolves to null"
+    ]
+
+
+def test_a_valid_definition_draws_no_warning():
+    assert (
+        validate_workflow(_flow(_step("a"), _step("b", inputParameters={"v": "${a.output}"}))) == []
+    )
 
 
 def test_every_problem_is_listed_and_the_field_is_the_first():
@@ -415,3 +458,28 @@ VALID = [
 @pytest.mark.parametrize("tasks", VALID)
 def test_valid_definitions_pass(tasks):
     validate_workflow(_flow(*tasks, outputParameters={"id": "${workflow.workflowId}"}))
+
+
+def test_a_malformed_reference_in_a_nested_step_warns_as_conductor_checks_none_there():
+    switch = _step(
+        "s",
+        "SWITCH",
+        evaluatorType="value-param",
+        expression="k",
+        decisionCases={"x": [_step("a", inputParameters={"v": "${a[x]}"})]},
+    )
+    warnings = validate_workflow(_flow(switch))
+    assert warnings == [
+        "tasks[0].decisionCases.x[0].inputParameters.v (task 'a'): malformed reference "
+        "'${a[x]}': expected a path such as '${workflow.input.name}' or "
+        "'${taskRef.output.items[0].id}'"
+    ]
+
+
+def test_a_compensation_referring_to_an_unknown_task_stays_refused():
+    # Compensations are Podium's own: nothing there is left to resolve to null.
+    undo = {"name": "refund", "inputParameters": {"v": "${ghost.output}"}}
+    error = _problem(_flow(_step("charge", compensation=undo)))
+    assert error.field == "tasks[0].compensation.inputParameters"
+    assert "refers to 'ghost', which is no task reference name in this workflow" in error.message
+    assert "resolves to null" not in error.message

@@ -47,12 +47,6 @@ PROBLEMS = [
         id="loop-without-condition",
     ),
     pytest.param(
-        [_loop([_step("a")], "if ($.x { true }")],
-        "tasks[0].loopCondition (task 'loop')",
-        "SyntaxError",
-        id="loop-condition-syntax",
-    ),
-    pytest.param(
         [_loop([_step("a")], evaluatorType="python")],
         "tasks[0].evaluatorType (task 'loop')",
         "'python' is not one of",
@@ -69,12 +63,6 @@ PROBLEMS = [
         "tasks[0].loopOver[0].taskReferenceName (task 'a__2')",
         "iterations add that suffix",
         id="loop-ref-suffix",
-    ),
-    pytest.param(
-        [_loop([_step("a", inputParameters={"x": "${b__1.output}"})])],
-        "tasks[0].loopOver[0].inputParameters (task 'a')",
-        "refers to 'b__1'",
-        id="iteration-of-unknown-task",
     ),
     pytest.param(
         [_step("a", loopOver=[_step("b")])],
@@ -96,59 +84,16 @@ PROBLEMS = [
         id="dynamic-fork-without-tasks",
     ),
     pytest.param(
-        [
-            _fork_dynamic(
-                dynamicForkTasksParam="tasks",
-                dynamicForkTasksInputParamName="inputs",
-                inputParameters={"tasks": []},
-            ),
-            _step("join", "JOIN"),
-        ],
-        "tasks[0].inputParameters (task 'fork')",
-        "dynamicForkTasksInputParamName names input 'inputs', which inputParameters does not have",
-        id="dynamic-fork-missing-input",
-    ),
-    pytest.param(
         [_step("d", "DYNAMIC")],
         "tasks[0].dynamicTaskNameParam (task 'd')",
         "a DYNAMIC task needs dynamicTaskNameParam",
         id="dynamic-without-param",
     ),
     pytest.param(
-        [_step("d", "DYNAMIC", dynamicTaskNameParam="taskToExecute")],
-        "tasks[0].inputParameters (task 'd')",
-        "names input 'taskToExecute', which inputParameters does not have",
-        id="dynamic-param-missing",
-    ),
-    pytest.param(
-        [_step("i", "INLINE", inputParameters={"evaluatorType": "javascript"})],
-        "tasks[0].inputParameters.expression (task 'i')",
-        "an INLINE task needs an expression",
-        id="inline-without-expression",
-    ),
-    pytest.param(
-        [_step("i", "INLINE", inputParameters={"expression": "1"})],
-        "tasks[0].inputParameters.evaluatorType (task 'i')",
-        "'None' is not one of",
-        id="inline-without-evaluator",
-    ),
-    pytest.param(
-        [_step("i", "INLINE", inputParameters={"evaluatorType": "graaljs", "expression": "1 +"})],
-        "tasks[0].inputParameters.expression (task 'i')",
-        "SyntaxError",
-        id="inline-syntax",
-    ),
-    pytest.param(
         [_step("j", "JSON_JQ_TRANSFORM", inputParameters={"x": 1})],
         "tasks[0].inputParameters.queryExpression (task 'j')",
         "a JSON_JQ_TRANSFORM needs a queryExpression",
         id="jq-without-query",
-    ),
-    pytest.param(
-        [_step("s", "START_WORKFLOW", inputParameters={"startWorkflow": {"version": 1}})],
-        "tasks[0].inputParameters.startWorkflow.name (task 's')",
-        "a START_WORKFLOW needs the name of the workflow to start",
-        id="start-workflow-without-name",
     ),
     pytest.param(
         [_step("d", "DECISION", caseExpression="$.a ==", decisionCases={"x": [_step("b")]})],
@@ -166,6 +111,101 @@ def test_a_problem_names_its_field_and_task(tasks, where, words):
     message = caught.value.message
     assert f"{where}: " in message
     assert words in message
+
+
+# What Conductor registers (it compiles these scripts only when they run, and does not look
+# for the inputs a dynamic task names): a warning naming the field.
+LENIENT = [
+    pytest.param(
+        [_step("i", "INLINE", inputParameters={"evaluatorType": "javascript"})],
+        "tasks[0].inputParameters.expression (task 'i')",
+        "an INLINE task needs an expression",
+        id="inline-without-expression",
+    ),
+    pytest.param(
+        [_step("i", "INLINE", inputParameters={"expression": "1"})],
+        "tasks[0].inputParameters.evaluatorType (task 'i')",
+        "'None' is not one of",
+        id="inline-without-evaluator",
+    ),
+    pytest.param(
+        [_step("s", "START_WORKFLOW", inputParameters={"startWorkflow": {"version": 1}})],
+        "tasks[0].inputParameters.startWorkflow.name (task 's')",
+        "a START_WORKFLOW needs the name of the workflow to start",
+        id="start-workflow-without-name",
+    ),
+    pytest.param(
+        [_step("j", "JSON_JQ_TRANSFORM", inputParameters={"queryExpression": ""})],
+        "tasks[0].inputParameters.queryExpression (task 'j')",
+        "'' is no jq query; the step fails when it runs",
+        id="jq-empty-query",
+    ),
+    pytest.param(
+        [_loop([_step("a")], "if ($.x { true }")],
+        "tasks[0].loopCondition (task 'loop')",
+        "SyntaxError",
+        id="loop-condition-syntax",
+    ),
+    pytest.param(
+        [
+            _fork_dynamic(
+                dynamicForkTasksParam="tasks",
+                dynamicForkTasksInputParamName="inputs",
+                inputParameters={"tasks": []},
+            ),
+            _step("join", "JOIN"),
+        ],
+        "tasks[0].inputParameters (task 'fork')",
+        "dynamicForkTasksInputParamName names input 'inputs', which inputParameters does not have",
+        id="dynamic-fork-missing-input",
+    ),
+    pytest.param(
+        [_step("d", "DYNAMIC", dynamicTaskNameParam="taskToExecute")],
+        "tasks[0].inputParameters (task 'd')",
+        "names input 'taskToExecute', which inputParameters does not have",
+        id="dynamic-param-missing",
+    ),
+    pytest.param(
+        [_step("i", "INLINE", inputParameters={"evaluatorType": "graaljs", "expression": "1 +"})],
+        "tasks[0].inputParameters.expression (task 'i')",
+        "SyntaxError",
+        id="inline-syntax",
+    ),
+]
+
+
+@pytest.mark.parametrize(("tasks", "where", "words"), LENIENT)
+def test_what_conductor_registers_is_a_warning_naming_its_field(tasks, where, words):
+    warnings = validate_workflow(_flow(*tasks))
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(f"{where}: ")
+    assert words in warnings[0]
+
+
+def test_an_unknown_iteration_inside_a_loop_warns_as_conductor_registers_it():
+    warnings = validate_workflow(
+        _flow(_loop([_step("a", inputParameters={"x": "${b__1.output}"})]))
+    )
+    assert len(warnings) == 1
+    assert warnings[0].startswith("tasks[0].loopOver[0].inputParameters (task 'a'): ")
+    assert "refers to 'b__1'" in warnings[0]
+
+
+def test_an_empty_loop_condition_warns_and_a_missing_one_is_refused():
+    empty = _loop([_step("a")])
+    empty["loopCondition"] = ""
+    warnings = validate_workflow(_flow(empty))
+    assert warnings == [
+        "tasks[0].loopCondition (task 'loop'): the loopCondition is empty, so the loop runs "
+        "its body once; give a condition such as \"$.loop['iteration'] < 3\""
+    ]
+    missing = _loop([_step("a")])
+    del missing["loopCondition"]
+    with pytest.raises(DefinitionError) as caught:
+        validate_workflow(_flow(missing))
+    assert "tasks[0].loopCondition (task 'loop'): a DO_WHILE needs a loopCondition" in (
+        caught.value.message
+    )
 
 
 VALID = [
