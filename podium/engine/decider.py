@@ -370,8 +370,10 @@ class Decider:
             task.status = TaskStatus.COMPLETED_WITH_ERRORS
             task.advanced = False
         else:
+            # As Conductor's retry(): a task that timed out with no retries left times the
+            # run out; any other failure fails it.
             self.end(
-                RunStatus.FAILED,
+                RunStatus.TIMED_OUT if status == TaskStatus.TIMED_OUT else RunStatus.FAILED,
                 f"task '{task.ref}' ({task.name}) {status}: {reason or 'no reason given'}",
                 failed=task,
             )

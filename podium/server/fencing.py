@@ -1,8 +1,9 @@
 """Fencing: a result (or heartbeat) counts only if it comes from the task's current lease.
 
 Every claim hands the worker a fresh random ``leaseToken`` with the task; no other route shows
-it. A result that carries it is checked against the lease in force, so a worker whose lease ran
-out and was handed to another gets 409, whatever worker id it names.
+it. A result that carries it is checked against the lease in force, so a worker whose task was
+handed to another since (it postponed it, ``callbackAfterSeconds``) gets 409, whatever worker id
+it names. (A lease that runs out ends the attempt itself: see ``leases``.)
 
 Conductor's SDKs send back only the task's id and their own worker id, never the token. A
 result without it is taken as the holder's only when it could be nobody else's: sent with
@@ -11,8 +12,8 @@ may be reported under another worker id: the SDKs let worker code set its own). 
 that promises to send the token back (Podium's SDK, with ``requireLeaseToken``) gets a lease
 that only the token completes: then a worker id, which anyone may read, is worth nothing.
 
-A task whose lease ran out and that nobody has claimed since takes a late result, as
-Conductor does: it is stale against nobody.
+A postponed task that nobody has claimed since takes a late result, as Conductor does: it is
+stale against nobody.
 """
 
 from __future__ import annotations
@@ -42,14 +43,14 @@ def check_lease(
     """Raise ``LeaseLostError`` unless a result with ``token`` (or none), naming
     ``worker_id`` and sent with ``key``, may complete the lease ``entry`` holds."""
     if entry is None or entry.lease_owner is None:
-        return  # not leased (never claimed, or its lease ran out): stale against nobody
+        return  # not leased (never claimed, or postponed): stale against nobody
     owner = entry.lease_owner
     if token is not None:
         # Compared in constant time: how long a refusal takes says nothing about the token.
         if entry.lease_token is None or not hmac.compare_digest(token, entry.lease_token):
             raise LeaseLostError(
                 f"task {task_id} is leased to worker {owner} under a later lease than the "
-                "one this result was done under: its lease expired and it was handed over",
+                "one this result was done under: it was handed out again since",
                 service="server",
                 field="leaseToken",
             )
@@ -71,7 +72,7 @@ def check_lease(
     if named != owner and entry.poll_count > 1:
         raise LeaseLostError(
             f"task {task_id} is leased to worker {owner}, not {named}: "
-            "its lease expired and it was handed over",
+            "it was handed out again since",
             service="server",
             field="workerId",
         )

@@ -312,9 +312,9 @@ class Orchestrator:
         ``lease_token``, or, without one, by ``caller_key`` and ``worker_id``. ``check`` sees
         the task first and may refuse it by raising (the caller's key may not act on its
         type), in the same unit, so that nothing is recorded then. IN_PROGRESS
-        keeps the task leased to its worker: for ``callback_after_s`` (after which it is
-        handed out again, as Conductor postpones it), or for its response timeout
-        (``extend_lease``, the SDK's heartbeat), whichever is longer.
+        keeps the task leased to its worker for another response timeout, or, with
+        ``callback_after_s`` (and no ``extend_lease`` asking for longer), puts it back on its
+        queue to be handed out again after that delay, as Conductor postpones it.
         """
         now = self.clock()
 
@@ -340,10 +340,16 @@ class Orchestrator:
                     now, task_id, output or {}, worker_id, started, polls, callback_after_s, logs
                 )
                 if entry is not None:
-                    lease_ms = callback_after_s * 1000 or entry.response_timeout_ms
-                    if extend_lease:
-                        lease_ms = max(lease_ms, entry.response_timeout_ms)
-                    tx.extend_lease(task_id, now + lease_ms)
+                    callback_ms = callback_after_s * 1000
+                    if callback_ms and not (
+                        extend_lease and entry.response_timeout_ms > callback_ms
+                    ):
+                        # Postponed, as Conductor puts the task back on its queue: no
+                        # worker holds it meanwhile, so its response timeout does not run.
+                        tx.release_lease(task_id, now + callback_ms)
+                        outbox.poke_sweeper = True
+                    else:
+                        tx.extend_lease(task_id, now + entry.response_timeout_ms)
             elif status.is_active:
                 raise ValidationError(
                     f"status {status} cannot be reported by a worker", field="status"

@@ -267,12 +267,16 @@ async def reset_callbacks(workflow_id: str, request: Request) -> dict[str, Any]:
             task = state.task(entry.task_id)
             if task is None or not task.callback_after_s or task.update_at is None:
                 continue
-            # A postponed task's lease ends exactly where its report put it; one claimed
-            # again since (or heartbeating past it) holds a lease of another length.
+            # A postponed task waits unleased until exactly where its report put it; one
+            # claimed again since is leased.
             postponed_until = task.update_at + task.callback_after_s * 1000
-            if entry.lease_until == postponed_until and postponed_until > now:
-                # The lease ends now: the sweeper gives the task back as when the wait is over.
-                tx.extend_lease(entry.task_id, now)
+            if (
+                entry.lease_owner is None
+                and entry.available_at == postponed_until
+                and postponed_until > now
+            ):
+                # The wait ends now: the sweeper announces the task as when it is over.
+                tx.release_lease(entry.task_id, now)
                 reset.append(entry.task_id)
         return reset
 

@@ -1,4 +1,4 @@
-"""The sweep's unit of work: expired leases back on their queues, due timers fired.
+"""The sweep's unit of work: expired leases ended (``leases``), due timers fired.
 
 Firing a timer decides its run, which may be a long one going on from its step budget
 (``CONTINUE_TIMER_KEY``): the unit stops firing once it has run for ``FIRING_BUDGET_S`` and puts
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from podium.engine.events import TimerFired
 from podium.errors import PodiumError
+from podium.server.leases import end_expired_leases
 from podium.server.units import Outbox
 from podium.store.base import StoreTx
 
@@ -34,7 +35,7 @@ def sweep_tx(
     orchestrator: Orchestrator, tx: StoreTx, outbox: Outbox, now: int, last_sweep: int
 ) -> int | None:
     """Sweep once; returns when the next sweep is needed (None: only on a poke)."""
-    outbox.ready_queues.update(tx.release_expired_leases(now))
+    end_expired_leases(orchestrator, tx, outbox, now)
     outbox.ready_queues.update(tx.queues_ready_between(last_sweep, now))
     began = time.perf_counter()
     due = tx.take_due_timers(now, _TIMERS_PER_SWEEP)

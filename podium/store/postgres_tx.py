@@ -455,14 +455,20 @@ class PostgresTx(EventsTxMixin):
             (lease_until, task_id),
         )
 
-    def release_expired_leases(self, now: int) -> list[str]:
+    def expired_leases(self, now: int, limit: int) -> list[QueueEntry]:
         rows = self._all(
-            "UPDATE queue SET lease_owner = NULL, lease_until = NULL WHERE task_id IN "
-            "(SELECT task_id FROM queue WHERE lease_owner IS NOT NULL AND lease_until <= %s "
-            "FOR UPDATE SKIP LOCKED) RETURNING queue",
-            (now,),
+            f"SELECT {_QUEUE_COLUMNS} FROM queue WHERE lease_owner IS NOT NULL "
+            "AND lease_until <= %s ORDER BY lease_until LIMIT %s",
+            (now, limit),
         )
-        return sorted({row[0] for row in rows})
+        return [_entry(row) for row in rows]
+
+    def release_lease(self, task_id: str, available_at: int | None = None) -> None:
+        self._trips.later(
+            "UPDATE queue SET lease_owner = NULL, lease_until = NULL, "
+            "available_at = COALESCE(%s, available_at) WHERE task_id = %s",
+            (available_at, task_id),
+        )
 
     def next_available_at(self, now: int) -> int | None:
         row = self._one(

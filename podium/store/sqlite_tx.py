@@ -388,13 +388,20 @@ class SQLiteTx(EventsTxMixin):
             (lease_until, task_id),
         )
 
-    def release_expired_leases(self, now: int) -> list[str]:
+    def expired_leases(self, now: int, limit: int) -> list[QueueEntry]:
         rows = self.conn.execute(
-            "UPDATE queue SET lease_owner = NULL, lease_until = NULL "
-            "WHERE lease_owner IS NOT NULL AND lease_until <= ? RETURNING queue",
-            (now,),
+            f"SELECT {_QUEUE_COLUMNS} FROM queue WHERE lease_owner IS NOT NULL "
+            "AND lease_until <= ? ORDER BY lease_until LIMIT ?",
+            (now, limit),
         ).fetchall()
-        return sorted({row[0] for row in rows})
+        return [_entry(row) for row in rows]
+
+    def release_lease(self, task_id: str, available_at: int | None = None) -> None:
+        self.conn.execute(
+            "UPDATE queue SET lease_owner = NULL, lease_until = NULL, "
+            "available_at = COALESCE(?, available_at) WHERE task_id = ?",
+            (available_at, task_id),
+        )
 
     def next_available_at(self, now: int) -> int | None:
         row = self.conn.execute(

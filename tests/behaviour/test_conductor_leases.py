@@ -1,4 +1,6 @@
-"""Long tasks as Conductor's SDK runs them: IN_PROGRESS heartbeats and callbacks keep the lease."""
+"""Long tasks as Conductor's SDK runs them: IN_PROGRESS heartbeats keep the lease, callbacks
+postpone the task, and a worker that goes quiet past responseTimeoutSeconds times its attempt
+out."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ ONE = {
     "tasks": [{"name": "slow", "taskReferenceName": "slow"}],
 }
 SHORT_LEASE = [{"name": "slow", "retryCount": 0, "responseTimeoutSeconds": 1}]
+LONG_LEASE = [{"name": "slow", "retryCount": 0, "responseTimeoutSeconds": 30}]
 
 
 def _progress(api, task, worker="w1", **fields):
@@ -45,14 +48,19 @@ def test_extend_lease_heartbeats_keep_the_task_past_its_response_timeout(api):
     assert wait_status(api, run_id)["status"] == "COMPLETED"
 
 
-def test_without_heartbeats_the_lease_runs_out(api):
-    register(api, ONE, SHORT_LEASE)
-    start(api, "long")
-    [task] = poll(api, "slow", worker="w1")
-    time.sleep(1.3)
-    [again] = poll(api, "slow", worker="other", timeout_ms=3000)
-    assert again["taskId"] == task["taskId"]
-    assert again["pollCount"] == 2
+def _postponed_then_claimed(api, a, b, *, b_params=None):
+    """A claims the task and postpones it (``callbackAfterSeconds``); once the delay is over,
+    B claims the same task: ``(a_task, b_task)``."""
+    [a_task] = poll(a, "slow", worker="worker-a")
+    held = _progress(a, a_task, worker="worker-a", callbackAfterSeconds=1)
+    assert held.status_code == 200, held.text
+    params = {"workerid": "worker-b", "count": 1, "timeout": 3000, **(b_params or {})}
+    answer = b.get("/api/tasks/poll/batch/slow", params=params)
+    assert answer.status_code == 200, answer.text
+    [b_task] = answer.json()
+    assert b_task["taskId"] == a_task["taskId"]
+    assert b_task["pollCount"] == 2
+    return a_task, b_task
 
 
 def test_callback_after_seconds_holds_the_task_then_hands_it_out_again(api):
@@ -96,12 +104,10 @@ def test_a_result_may_carry_its_own_worker_id_until_the_task_is_handed_over(api)
 
 
 def test_a_heartbeat_from_a_fenced_worker_is_refused(api):
-    register(api, ONE, SHORT_LEASE)
+    register(api, ONE, LONG_LEASE)
     start(api, "long")
-    [task] = poll(api, "slow", worker="w1")
-    time.sleep(1.3)
-    [poll(api, "slow", worker="w2", timeout_ms=3000)]
-    late = _progress(api, task, worker="w1", extendLease=True)
+    task, _ = _postponed_then_claimed(api, api, api)
+    late = _progress(api, task, worker="worker-a", extendLease=True)
     assert late.status_code == 409
     assert late.json()["code"] == "E_LEASE_LOST"
 
@@ -126,18 +132,11 @@ def _result(api, task, *, worker=None, token=None, status="COMPLETED", path="/ap
 
 
 def _handed_over(api, *, fenced=False):
-    """A's lease on the task runs out and B claims it: ``(run_id, a_task, b_task)``."""
-    register(api, ONE, SHORT_LEASE)
+    """A postpones the task and B claims it after the delay: ``(run_id, a_task, b_task)``."""
+    register(api, ONE, LONG_LEASE)
     run_id = start(api, "long")
-    [a_task] = poll(api, "slow", worker="worker-a")
-    time.sleep(1.3)
-    params = {"workerid": "worker-b", "count": 1, "timeout": 3000}
-    if fenced:
-        params["requireLeaseToken"] = "true"
-    answer = api.get("/api/tasks/poll/batch/slow", params=params)
-    assert answer.status_code == 200, answer.text
-    [b_task] = answer.json()
-    assert b_task["taskId"] == a_task["taskId"]
+    params = {"requireLeaseToken": "true"} if fenced else {}
+    a_task, b_task = _postponed_then_claimed(api, api, api, b_params=params)
     return run_id, a_task, b_task
 
 
@@ -219,13 +218,21 @@ def test_the_lease_token_is_not_readable_from_any_other_route(api):
         assert "leaseToken" not in response.text
 
 
-def test_a_late_result_is_accepted_while_nobody_else_holds_the_lease(api):
-    # Conductor takes late results; with the lease run out and nobody holding it since,
-    # the result is not stale against anyone.
-    register(api, ONE, [{"name": "slow", "retryCount": 0, "responseTimeoutSeconds": 1}])
+def _postponed(api, seconds=1):
+    """worker-a claims the task and postpones it: ``(run_id, task)``."""
+    register(api, ONE, LONG_LEASE)
     run_id = start(api, "long")
     [task] = poll(api, "slow", worker="worker-a")
-    time.sleep(1.5)  # the sweeper has released the lease; the task waits to be claimed again
+    held = _progress(api, task, worker="worker-a", callbackAfterSeconds=seconds)
+    assert held.status_code == 200, held.text
+    return run_id, task
+
+
+def test_a_late_result_is_accepted_while_nobody_else_holds_the_lease(api):
+    # Conductor takes results for a postponed task: waiting on its queue, nobody holds it,
+    # so the result is not stale against anyone.
+    run_id, task = _postponed(api)
+    time.sleep(1.5)  # the delay is over; the task waits to be claimed again
     assert api.get("/api/tasks/queue/sizes", params={"taskType": "slow"}).json() == {"slow": 1}
     late = _result(api, task, worker="worker-a", token=task["leaseToken"], output={"late": 1})
     assert late.status_code == 200, late.text
@@ -234,10 +241,7 @@ def test_a_late_result_is_accepted_while_nobody_else_holds_the_lease(api):
 
 
 def test_a_late_result_without_the_token_is_accepted_while_nobody_holds_the_lease(api):
-    register(api, ONE, [{"name": "slow", "retryCount": 0, "responseTimeoutSeconds": 1}])
-    run_id = start(api, "long")
-    [task] = poll(api, "slow", worker="worker-a")
-    time.sleep(1.5)
+    run_id, task = _postponed(api, seconds=30)
     assert _result(api, task, worker="worker-a", output={"late": 2}).status_code == 200
     assert task_of(wait_status(api, run_id), "slow")["outputData"] == {"late": 2}
 
@@ -245,9 +249,7 @@ def test_a_late_result_without_the_token_is_accepted_while_nobody_holds_the_leas
 def test_heartbeats_carry_the_token_and_a_stale_one_keeps_nothing(api):
     register(api, ONE, [{"name": "slow", "retryCount": 0, "responseTimeoutSeconds": 2}])
     run_id = start(api, "long")
-    [a_task] = poll(api, "slow", worker="worker-a")
-    time.sleep(2.3)
-    [b_task] = poll(api, "slow", worker="worker-b", timeout_ms=3000)
+    a_task, b_task = _postponed_then_claimed(api, api, api)
     stale = _result(api, a_task, token=a_task["leaseToken"], status="IN_PROGRESS", extendLease=True)
     _assert_lease_lost(stale)
     for _ in range(3):
@@ -293,7 +295,7 @@ def test_update_batch_refuses_a_stale_item_and_records_the_holders(api):
 
 def test_with_keys_on_a_worker_id_is_not_enough_without_the_key_that_claimed(store_choice):
     with store_choice.server() as open_server, httpx.Client(base_url=open_server.url) as api:
-        register(api, ONE, SHORT_LEASE)
+        register(api, ONE, LONG_LEASE)
         made = {
             name: api.post("/api/keys", json={"keyId": name, "roles": [role]}).json()
             for name, role in (("key-a", "worker"), ("key-b", "worker"), ("ops", "admin"))
@@ -306,9 +308,7 @@ def test_with_keys_on_a_worker_id_is_not_enough_without_the_key_that_claimed(sto
     with store_choice.server(auth=True, sweep_interval_s=0.2) as locked:
         with client("key-a") as a, client("key-b") as b, client("ops") as ops:
             run_id = start(ops, "long")
-            [a_task] = poll(a, "slow", worker="worker-a")
-            time.sleep(1.3)
-            [b_task] = poll(b, "slow", worker="worker-b", timeout_ms=3000)
+            a_task, b_task = _postponed_then_claimed(a, a, b)
             holder = ops.get(f"/api/tasks/{a_task['taskId']}").json()["workerId"]
             assert holder == "worker-b"
             # A Conductor SDK worker sends no token: its key and worker id must both match.

@@ -84,21 +84,27 @@ def test_results_for_unknown_or_finished_tasks_are_refused(api):
     assert run(api, run_id)["output"] == {"v": 1}
 
 
-def test_an_expired_lease_is_handed_over_and_the_old_worker_is_fenced(api):
-    register(api, ONE, [{"name": "work", "retryCount": 0, "responseTimeoutSeconds": 1}])
+def test_an_expired_lease_times_the_attempt_out_and_the_old_worker_is_refused(api):
+    register(
+        api,
+        ONE,
+        [{"name": "work", "retryCount": 1, "retryDelaySeconds": 0, "responseTimeoutSeconds": 1}],
+    )
     run_id = start(api, "one")
     [slow] = poll(api, "work", worker="slow")
-    time.sleep(1.4)  # the lease expires; the sweeper re-queues the task
+    time.sleep(1.4)  # the lease expires; the sweeper times the attempt out and retries it
     [fast] = poll(api, "work", worker="fast", timeout_ms=3000)
-    assert fast["taskId"] == slow["taskId"]
-    assert fast["pollCount"] == 2
-    fenced = complete(api, slow, {"by": "slow"}, worker="slow")
-    assert fenced.status_code == 409
-    assert fenced.json()["code"] == "E_LEASE_LOST"
+    assert fast["taskId"] != slow["taskId"]
+    assert fast["retriedTaskId"] == slow["taskId"]
+    assert fast["pollCount"] == 1
+    refused = complete(api, slow, {"by": "slow"}, worker="slow")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "E_TASK_FINISHED"
     assert complete(api, fast, {"by": "fast"}, worker="fast").status_code == 200
     body = wait_status(api, run_id)
     assert body["output"] == {"by": "fast"}
-    assert body["tasks"][0]["workerId"] == "fast"
+    assert [t["status"] for t in body["tasks"]] == ["TIMED_OUT", "COMPLETED"]
+    assert body["tasks"][1]["workerId"] == "fast"
 
 
 def test_in_progress_extends_the_lease_without_requeueing(api):

@@ -230,10 +230,10 @@ def test_timeout_policy_retry_times_the_task_out_and_retries_it():
     assert second.retry_count == 1
     assert run.status == RunStatus.RUNNING
 
-    # Out of retries: the run fails (Podium's choice; see test_task_timeout_retries_then_fails).
+    # Out of retries: the run times out, as Conductor's retry() ends it.
     commands = run.fire(f"task-timeout:{second.task_id}", now=62_000)
     assert commands == (Dequeue(second.task_id),)
-    assert run.status == RunStatus.FAILED
+    assert run.status == RunStatus.TIMED_OUT
     assert run.state.reason == "task 'a' (slow) TIMED_OUT: task a timed out after 30s"
     assert [t.status for t in run.attempts("a")] == [TaskStatus.TIMED_OUT, TaskStatus.TIMED_OUT]
 
