@@ -101,9 +101,9 @@ CASES = [
     pytest.param(
         {
             "name": "system_parameter",
-            "tasks": [_step("a", inputParameters={"id": "${CPEWF_TASK_ID}"})],
+            "tasks": [_step("a", inputParameters={"env": "${NETFLIX_STACK}"})],
         },
-        "tasks[0].inputParameters (task 'a'): '${CPEWF_TASK_ID}' is a Conductor system parameter",
+        "tasks[0].inputParameters (task 'a'): '${NETFLIX_STACK}' is a Conductor system parameter",
         id="system-parameter",
     ),
     pytest.param(
