@@ -527,19 +527,21 @@ def _check_references(
         found = expressions.references(template)
     except expressions.ExpressionError as exc:
         where = f"{path}.{exc.field}" if exc.field else path
-        # A JSONPath deep scan (``..``) is valid to Conductor, which registers it (and any
-        # reference where it checks none); Podium does not follow it, and the value is null.
-        deep = ".." in exc.message
-        (lenient if deep or not unknown_refused else problems).append(
-            f"{where}{owner}: {exc.message}"
-            + ("; Podium does not follow a deep scan ('..'): it resolves to null" if deep else "")
-        )
+        (problems if unknown_refused else lenient).append(f"{where}{owner}: {exc.message}")
         return
     for reference in found:
-        root = expressions.reference_root(reference)
+        text = reference.strip()
+        if text.startswith("$"):  # a JSONPath's ``$`` is the context itself
+            if not text.startswith("$.") or text.startswith("$.."):
+                continue  # a scan of the whole context names no task
+            text = text[2:]
+        root = expressions.reference_root(text)
         if root == "workflow":
             continue
-        rest = reference[len(root) :].lstrip(".").split(".", 1)[0].split("[", 1)[0]
+        after = text[len(root) :]
+        rest = ""
+        if after.startswith(".") and not after.startswith(".."):  # not a deep scan
+            rest = after[1:].split(".", 1)[0].split("[", 1)[0]
         if reference.strip() == _TASK_ID_PARAMETER and step is not None:
             continue  # the id of the task ``step`` schedules
         if reference.strip() in _SYSTEM_PARAMETERS:
@@ -558,7 +560,7 @@ def _check_references(
                 + did_you_mean(root, refs)
             )
             continue
-        if rest and rest not in TASK_FIELDS:
+        if rest and rest != "*" and rest not in TASK_FIELDS:
             lenient.append(
                 f"{path}{owner}: '${{{reference}}}' reads '{rest}' of task '{root}', which "
                 f"resolves to null: a task has no such field{did_you_mean(rest, TASK_FIELDS)}"

@@ -96,3 +96,47 @@ def test_a_failed_tasks_reason_and_retry_count_resolve(api):
     assert after["inputData"] == {"why": None, "tries": 1, "me": after["taskId"]}
     complete(api, after)
     assert wait_status(api, run_id)["status"] == "COMPLETED"
+
+
+def test_jsonpath_forms_beyond_dotted_paths_resolve(api):
+    register(
+        api,
+        {
+            "name": "builtins_jsonpath",
+            "tasks": [
+                _step("a"),
+                _step(
+                    "b",
+                    inputParameters={
+                        "statuses": "${a.output..status}",
+                        "ids": "${a.output.items[*].id}",
+                        "big": "${a.output.items[?(@.n > 1)].id}",
+                        "last": "${a.output.items[-1].id}",
+                        "text": "ids ${a.output.items[*].id}",
+                        "none": "${a.output..missing}",
+                    },
+                ),
+            ],
+        },
+    )
+    response = api.post(
+        "/api/metadata/workflow/validate",
+        json={"name": "v", "tasks": [_step("a"), _step("b", inputParameters={"v": "${a..x}"})]},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["warnings"] == []
+    run_id = start(api, "builtins_jsonpath")
+    [a] = poll(api, "a")
+    items = [{"id": "x", "n": 1, "status": "ok"}, {"id": "y", "n": 2, "status": "late"}]
+    complete(api, a, {"status": "done", "items": items})
+    [b] = poll(api, "b")
+    assert b["inputData"] == {
+        "statuses": ["done", "ok", "late"],
+        "ids": ["x", "y"],
+        "big": ["y"],
+        "last": "y",
+        "text": 'ids ["x","y"]',
+        "none": [],
+    }
+    complete(api, b)
+    assert wait_status(api, run_id)["status"] == "COMPLETED"

@@ -308,12 +308,6 @@ LENIENT = [
         "it resolves to null; did you mean 'left'?",
         id="nested-in-branch",
     ),
-    pytest.param(
-        [_step("a", inputParameters={"v": "${a.output..status}"})],
-        "tasks[0].inputParameters.v (task 'a')",
-        "malformed reference '${a.output..status}'",
-        id="deep-scan",
-    ),
 ]
 
 
@@ -503,3 +497,25 @@ def test_the_task_fields_registration_knows_are_those_a_reference_can_read():
 
 def test_a_tasks_own_id_in_its_input_is_no_warning():
     assert validate_workflow(_flow(_step("a", inputParameters={"id": "${CPEWF_TASK_ID}"}))) == []
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "${a.output..status}",
+        "${a..status}",
+        "${a.output.items[*].id}",
+        "${a.output.items[?(@.n > 1)]}",
+        "${a.*}",
+        "${$.a.output.x}",
+        "${$..status}",
+    ],
+)
+def test_jsonpath_references_register_without_a_warning(reference):
+    flow = _flow(_step("a"), _step("b", inputParameters={"v": reference}))
+    assert validate_workflow(flow) == []
+
+
+def test_a_jsonpath_reference_to_an_unknown_task_is_still_refused():
+    error = _problem(_flow(_step("a"), _step("b", inputParameters={"v": "${ghost..x}"})))
+    assert "refers to 'ghost'" in error.message
