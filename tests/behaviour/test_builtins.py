@@ -140,3 +140,32 @@ def test_jsonpath_forms_beyond_dotted_paths_resolve(api):
     }
     complete(api, b)
     assert wait_status(api, run_id)["status"] == "COMPLETED"
+
+
+def test_a_compensation_steps_input_reads_its_own_id(api):
+    register(
+        api,
+        {
+            "name": "builtins_saga",
+            "tasks": [
+                _step(
+                    "reserve",
+                    compensation={
+                        "name": "release",
+                        "inputParameters": {"me": "${CPEWF_TASK_ID}", "of": "${reserve.taskId}"},
+                    },
+                ),
+                _step("ship"),
+            ],
+        },
+        [{"name": n, "retryCount": 0, "retryDelaySeconds": 0} for n in ("reserve", "ship")],
+    )
+    run_id = start(api, "builtins_saga")
+    [reserve] = poll(api, "reserve")
+    complete(api, reserve)
+    [ship] = poll(api, "ship")
+    complete(api, ship, status="FAILED", reason="no courier")
+    [release] = poll(api, "release")
+    assert release["inputData"] == {"me": release["taskId"], "of": reserve["taskId"]}
+    complete(api, release)
+    assert wait_status(api, run_id)["status"] == "COMPENSATED"
