@@ -292,7 +292,7 @@ def references(template: Any) -> list[str]:
     ``["workflow.input.a", "ref.output.x[0].y"]``. Escaped ``$${...}`` text is not a reference.
 
     Raises:
-        ExpressionError: a reference is malformed (``${}``, ``${a..b}``, ``${a[x]}``); its
+        ExpressionError: a reference is malformed (``${}``, ``${a..}``, ``${a[x]}``); its
             ``field`` names where in the template it is, e.g. ``order.items[0]``.
     """
     found: list[str] = []

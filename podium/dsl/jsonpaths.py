@@ -12,11 +12,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from jsonpath_ng import JSONPath
-from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-from jsonpath_ng.ext.parser import parse
+if TYPE_CHECKING:
+    from jsonpath_ng import JSONPath
 
 __all__ = ["JsonPathRef", "compile_path"]
 
@@ -57,13 +56,17 @@ def compile_path(path: str) -> JsonPathRef | None:
     """``path`` as JSONPath, or None when it has no JSONPath-only form or does not parse."""
     if not _JSONPATH_ONLY.search(path):
         return None
+    # Imported on first use: most definitions have no such path, and the parser is slow to load.
+    from jsonpath_ng.exceptions import JSONPathError
+    from jsonpath_ng.ext.parser import parse
+
     text = path.strip()
     body = text
     if text.startswith("$"):  # ``$.name`` starts from a context key; ``$..`` and ``$[`` do not
         body = text[2:] if text.startswith("$.") and not text.startswith("$..") else "*"
     try:
         parsed = parse(text)
-    except (JsonPathParserError, JsonPathLexerError, ValueError, TypeError):
+    except (JSONPathError, ValueError, TypeError):
         return None
     root_match = _ROOT.match(body)
     root = None
