@@ -11,6 +11,8 @@ context:
 * only the context is looked up: an unknown root such as ``${HOME}`` is ``None``, so the
   server's environment is never exposed;
 * ``$${x}`` is an escape for the literal text ``${x}``.
+* the rare JSONPath forms, a deep scan ``${ref.output..id}``, ``[*]``, a filter
+  ``[?(@.price > 10)]``, a slice or a negative index, are read by :mod:`podium.dsl.jsonpaths`.
 
 Resolution runs on every step, so parsed strings are cached and paths are split once.
 """
@@ -23,6 +25,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
+from podium.dsl import jsonpaths
 from podium.errors import ValidationError
 
 __all__ = [
@@ -63,11 +66,12 @@ class _Ref(NamedTuple):
     """One ``${...}`` reference, its path split once so that lookups do no parsing."""
 
     path: str
-    segments: tuple[Segment, ...]  # empty when the path is malformed
+    segments: tuple[Segment, ...]  # empty when the path is not a plain dotted one
+    jsonpath: jsonpaths.JsonPathRef | None = None  # the rare JSONPath forms (``..``, ``[*]``)
 
     @property
     def valid(self) -> bool:
-        return bool(self.segments)
+        return bool(self.segments) or self.jsonpath is not None
 
 
 class _Template(NamedTuple):
@@ -146,7 +150,9 @@ def _parse_template(text: str) -> _Template:
                     parts.append(joined)
                 literal = []
             path = text[dollar + 2 : close].strip()
-            parts.append(_Ref(path, _split_path(path)))
+            # ``$.`` starts a JSONPath at the context itself (``${$.workflow.input.x}``).
+            segments = () if path.startswith("$") else _split_path(path)
+            parts.append(_Ref(path, segments, None if segments else jsonpaths.compile_path(path)))
             pos = close + 1
         else:
             literal.append("$")
@@ -184,6 +190,14 @@ def _lookup(context: Mapping[str, Any], segments: tuple[Segment, ...]) -> Any:
     return current
 
 
+def _value(context: Mapping[str, Any], ref: _Ref) -> Any:
+    if ref.segments:
+        return _lookup(context, ref.segments)
+    if ref.jsonpath is not None:
+        return ref.jsonpath.read(context)
+    return None
+
+
 def _to_text(value: Any) -> str:
     if type(value) is str:
         return value
@@ -203,14 +217,14 @@ def _resolve_string(text: str, context: Mapping[str, Any]) -> Any:
         return text
     template = _parse_template(text)
     if template.single is not None:
-        return _lookup(context, template.single.segments)
+        return _value(context, template.single)
     pieces: list[str] = []
     for part in template.parts:
         if type(part) is str:
             pieces.append(part)
         else:
             assert isinstance(part, _Ref)
-            pieces.append(_to_text(_lookup(context, part.segments)))
+            pieces.append(_to_text(_value(context, part)))
     return "".join(pieces)
 
 
@@ -228,7 +242,7 @@ def rendered_parts(text: str, context: Mapping[str, Any]) -> list[tuple[str, str
             pieces.append((part, None))
         else:
             assert isinstance(part, _Ref)
-            pieces.append((_to_text(_lookup(context, part.segments)), part.path))
+            pieces.append((_to_text(_value(context, part)), part.path))
     return pieces
 
 
@@ -278,7 +292,7 @@ def references(template: Any) -> list[str]:
     ``["workflow.input.a", "ref.output.x[0].y"]``. Escaped ``$${...}`` text is not a reference.
 
     Raises:
-        ExpressionError: a reference is malformed (``${}``, ``${a..b}``, ``${a[x]}``); its
+        ExpressionError: a reference is malformed (``${}``, ``${a..}``, ``${a[x]}``); its
             ``field`` names where in the template it is, e.g. ``order.items[0]``.
     """
     found: list[str] = []

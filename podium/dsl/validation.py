@@ -21,7 +21,13 @@ from podium.dsl.sinks import sink_problem
 from podium.dsl.suggestions import did_you_mean
 from podium.errors import DefinitionError
 
-__all__ = ["ITERATION_SUFFIX", "UNSUPPORTED_YET", "steps_with_paths", "validate_workflow"]
+__all__ = [
+    "ITERATION_SUFFIX",
+    "TASK_FIELDS",
+    "UNSUPPORTED_YET",
+    "steps_with_paths",
+    "validate_workflow",
+]
 
 SUPPORTED = frozenset(t.value for t in TaskType)
 UNSUPPORTED_YET = frozenset(
@@ -40,12 +46,34 @@ _EVALUATORS = evaluators.EVALUATORS
 ITERATION_SUFFIX = re.compile(r"(__\d+)+$")
 _FORKS = (TaskType.FORK_JOIN, TaskType.FORK_JOIN_DYNAMIC)
 _TERMINATION_STATUSES = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
-# Conductor's system parameters (EnvUtils.SystemParameters): ``${CPEWF_TASK_ID}`` is the task's
-# id there. Podium does not fill them; they register, with a warning, and resolve to null.
-_SYSTEM_PARAMETERS = frozenset({"CPEWF_TASK_ID", "NETFLIX_ENV", "NETFLIX_STACK"})
-# Keys of a task's context that expressions may read besides input and output.
-_TASK_FIELDS = frozenset(
-    {"input", "output", "status", "taskId", "retryCount", "reasonForIncompletion", "subWorkflowId"}
+# Conductor's system parameters (EnvUtils.SystemParameters): ``${CPEWF_TASK_ID}`` is the id of
+# the task whose input holds it; the others are read from the server's environment there, which
+# Podium never exposes, so they register, with a warning, and resolve to null.
+_TASK_ID_PARAMETER = "CPEWF_TASK_ID"
+_SYSTEM_PARAMETERS = frozenset({_TASK_ID_PARAMETER, "NETFLIX_ENV", "NETFLIX_STACK"})
+# The keys of a task's context (``engine/context``), as in Conductor's ParametersUtils.
+TASK_FIELDS = frozenset(
+    {
+        "input",
+        "output",
+        "taskType",
+        "status",
+        "referenceTaskName",
+        "retryCount",
+        "correlationId",
+        "pollCount",
+        "taskDefName",
+        "scheduledTime",
+        "startTime",
+        "endTime",
+        "workflowInstanceId",
+        "taskId",
+        "reasonForIncompletion",
+        "callbackAfterSeconds",
+        "workerId",
+        "iteration",
+        "subWorkflowId",
+    }
 )
 
 
@@ -499,19 +527,23 @@ def _check_references(
         found = expressions.references(template)
     except expressions.ExpressionError as exc:
         where = f"{path}.{exc.field}" if exc.field else path
-        # A JSONPath deep scan (``..``) is valid to Conductor, which registers it (and any
-        # reference where it checks none); Podium does not follow it, and the value is null.
-        deep = ".." in exc.message
-        (lenient if deep or not unknown_refused else problems).append(
-            f"{where}{owner}: {exc.message}"
-            + ("; Podium does not follow a deep scan ('..'): it resolves to null" if deep else "")
-        )
+        (problems if unknown_refused else lenient).append(f"{where}{owner}: {exc.message}")
         return
     for reference in found:
-        root = expressions.reference_root(reference)
+        text = reference.strip()
+        if text.startswith("$"):  # a JSONPath's ``$`` is the context itself
+            if not text.startswith("$.") or text.startswith("$.."):
+                continue  # a scan of the whole context names no task
+            text = text[2:]
+        root = expressions.reference_root(text)
         if root == "workflow":
             continue
-        rest = reference[len(root) :].lstrip(".").split(".", 1)[0].split("[", 1)[0]
+        after = text[len(root) :]
+        rest = ""
+        if after.startswith(".") and not after.startswith(".."):  # not a deep scan
+            rest = after[1:].split(".", 1)[0].split("[", 1)[0]
+        if reference.strip() == _TASK_ID_PARAMETER and step is not None:
+            continue  # the id of the task ``step`` schedules
         if reference.strip() in _SYSTEM_PARAMETERS:
             lenient.append(
                 f"{path}{owner}: '${{{reference}}}' is a Conductor system parameter, which "
@@ -528,9 +560,8 @@ def _check_references(
                 + did_you_mean(root, refs)
             )
             continue
-        if rest and rest not in _TASK_FIELDS:
+        if rest and rest != "*" and rest not in TASK_FIELDS:
             lenient.append(
                 f"{path}{owner}: '${{{reference}}}' reads '{rest}' of task '{root}', which "
-                f"resolves to null; use one of {', '.join(sorted(_TASK_FIELDS))}"
-                f"{did_you_mean(rest, _TASK_FIELDS)}"
+                f"resolves to null: a task has no such field{did_you_mean(rest, TASK_FIELDS)}"
             )

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium.dsl import expressions
 from podium.dsl.models import TaskType, WorkflowTask
-from podium.engine.context import expression_context
+from podium.engine.context import expression_context, task_context
 from podium.engine.events import CancelTimer
 from podium.engine.secret_refs import secret_note
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
@@ -212,7 +212,7 @@ def _start(d: Decider, ref: str) -> TaskState | None:
     spec.pop("inputParameters", None)
     context = expression_context(d.state)
     context["compensated"] = context.get(ref) or {}
-    resolved = expressions.resolve(undo.inputParameters, context)
+    resolved = expressions.resolve(undo.inputParameters, task_context(context, d.next_task_id()))
     task_input = resolved if isinstance(resolved, dict) else {"value": resolved}
     # The undo step is the definition's own, so its HTTP call may use secrets.
     secrets = (

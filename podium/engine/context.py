@@ -7,9 +7,18 @@ from typing import Any
 
 from podium.engine.state import RunState, TaskState
 
-__all__ = ["SECRET_PREFIX", "RunContext", "case_label", "expression_context"]
+__all__ = [
+    "SECRET_PREFIX",
+    "TASK_ID_PARAMETER",
+    "RunContext",
+    "case_label",
+    "expression_context",
+    "task_context",
+]
 
 SECRET_PREFIX = "workflow.secrets."
+# Conductor's system parameter for the id of the task whose input is being resolved.
+TASK_ID_PARAMETER = "CPEWF_TASK_ID"
 
 
 class _SecretReferences(dict[str, Any]):
@@ -41,14 +50,28 @@ def _workflow_entry(state: RunState) -> dict[str, Any]:
     }
 
 
-def _task_entry(task: TaskState) -> dict[str, Any]:
+def _task_entry(task: TaskState, state: RunState) -> dict[str, Any]:
+    # The fields Conductor's ParametersUtils puts in a task's map, named and valued as there:
+    # times in epoch milliseconds, 0 while unset; the type of a SIMPLE task is its name.
     return {
         "input": task.input,
         "output": task.output,
+        "taskType": task.name if task.type == "SIMPLE" else task.type,
         "status": str(task.status),
-        "taskId": task.task_id,
+        "referenceTaskName": task.ref,
         "retryCount": task.retry_count,
+        "correlationId": state.shown_correlation_id,
+        "pollCount": task.poll_count,
+        "taskDefName": task.name,
+        "scheduledTime": task.scheduled_at,
+        "startTime": task.start_at or 0,
+        "endTime": task.end_at or 0,
+        "workflowInstanceId": state.run_id,
+        "taskId": task.task_id,
         "reasonForIncompletion": task.reason,
+        "callbackAfterSeconds": task.callback_after_s,
+        "workerId": task.worker_id,
+        "iteration": task.iteration,
         "subWorkflowId": task.sub_workflow_id,
     }
 
@@ -57,7 +80,7 @@ def expression_context(state: RunState) -> dict[str, Any]:
     """``${workflow...}`` and ``${<ref>...}`` for the run as it stands (latest attempts win)."""
     context: dict[str, Any] = {"workflow": _workflow_entry(state)}
     for task in state.tasks:  # later attempts (and later loop iterations) overwrite earlier ones
-        entry = context[task.ref] = _task_entry(task)
+        entry = context[task.ref] = _task_entry(task, state)
         if task.scope_iterations:  # as in Conductor, the plain name reads the latest iteration
             context[task.def_ref] = entry
     return context
@@ -96,7 +119,7 @@ class RunContext(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         task = self._names().get(key)
         if task is not None:
-            return _task_entry(task)
+            return _task_entry(task, self._state)
         if key == "workflow":
             return _workflow_entry(self._state)
         raise KeyError(key)
@@ -110,6 +133,32 @@ class RunContext(Mapping[str, Any]):
     def __len__(self) -> int:
         names = self._names()
         return len(names) + ("workflow" not in names)
+
+
+class _TaskContext(Mapping[str, Any]):
+    """A run's context as one task's input sees it: ``${CPEWF_TASK_ID}`` is that task's id.
+    Conductor reads the system parameter before any task reference of the same name."""
+
+    def __init__(self, context: Mapping[str, Any], task_id: str) -> None:
+        self._context = context
+        self._task_id = task_id
+
+    def __getitem__(self, key: str) -> Any:
+        if key == TASK_ID_PARAMETER:
+            return self._task_id
+        return self._context[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield TASK_ID_PARAMETER
+        yield from (key for key in self._context if key != TASK_ID_PARAMETER)
+
+    def __len__(self) -> int:
+        return len(self._context) + (TASK_ID_PARAMETER not in self._context)
+
+
+def task_context(context: Mapping[str, Any], task_id: str) -> Mapping[str, Any]:
+    """``context`` for resolving the input of the task ``task_id``."""
+    return _TaskContext(context, task_id)
 
 
 def case_label(value: Any) -> str:

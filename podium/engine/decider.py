@@ -27,7 +27,7 @@ from podium.engine import (
     system_tasks,
 )
 from podium.engine.blueprint import Blueprint
-from podium.engine.context import RunContext
+from podium.engine.context import RunContext, task_context
 from podium.engine.events import (
     AddTaskLog,
     CancelTimer,
@@ -226,9 +226,9 @@ class Decider:
         """
         state = self.state
         self.steps += 1
+        task_id = self.next_task_id()
         seq = state.next_seq
         state.next_seq += 1
-        task_id = run_scoped_id(state, f"{state.restarts}/{seq}")
         origin = retry_of or within
         loops = list(origin.scope_loops) if origin else []
         iterations = list(origin.scope_iterations) if origin else []
@@ -240,7 +240,7 @@ class Decider:
             dynamic, task_input = retry_of.dynamic_step, dict(retry_of.input)
             secrets = retry_of.secrets
         if task_input is None:
-            context = self.context()
+            context = task_context(self.context(), task_id)
             task_input = expressions.resolve(step.inputParameters, context)
             if step.type == TaskType.HTTP and dynamic is None:
                 # Only a definition's own steps may use secrets: a dynamic one is made of data.
@@ -274,6 +274,11 @@ class Decider:
         if not rework.take_pending_skip(self, task):
             self._start_task(task, step, retry_of)
         return task
+
+    def next_task_id(self) -> str:
+        """The id the next task ``schedule`` adds will have (its input may read it)."""
+        state = self.state
+        return run_scoped_id(state, f"{state.restarts}/{state.next_seq}")
 
     def enqueue(self, task: TaskState, step: WorkflowTask, queue: str) -> None:
         """Hand ``task`` to the workers polling ``queue``."""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium.dsl import expressions
 from podium.dsl.models import COMPENSATION_TYPES, TaskType, WorkflowTask
-from podium.engine.context import expression_context
+from podium.engine.context import expression_context, task_context
 from podium.engine.dynamic import BRANCH_TYPES
 from podium.engine.state import TaskState, TaskStatus
 
@@ -153,7 +153,8 @@ def _run_step(d: Decider, slip: TaskState, spec: dict[str, Any]) -> None:
     spec = _with_task_def(d, spec)
     if isinstance(spec.get("compensation"), dict):
         spec["compensation"] = _with_task_def(d, spec["compensation"])
-    resolved = expressions.resolve(spec.get("inputParameters") or {}, expression_context(d.state))
+    context = task_context(expression_context(d.state), d.next_task_id())
+    resolved = expressions.resolve(spec.get("inputParameters") or {}, context)
     task_input = resolved if isinstance(resolved, dict) else {"value": resolved}
     d.schedule(WorkflowTask.model_validate(spec), within=slip, dynamic=spec, task_input=task_input)
 

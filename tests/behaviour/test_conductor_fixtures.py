@@ -179,11 +179,12 @@ RUNS: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any], set[str]]]
         {"poll_loop", "summarize", *(f"fetch_current_time__{i}" for i in (1, 2, 3))},
     ),
     # task2Name names the DYNAMIC task's type; its oddEven of 1 takes the fork of two
-    # sub-workflows. The deep scans (``..``) Podium does not follow give null.
+    # sub-workflows. The deep scans (``..``) give the list of what they find in get_es_1's
+    # output: none, as the local echo service it is sent to answers no such fields.
     "kitchensink_kitchensink.json": (
         {"mod": 3, "oddEven": 1, "task2Name": "task_2_worker"},
         {"mod": 3, "oddEven": 1},
-        {"statues": None, "workflowIds": None},
+        {"statues": [], "workflowIds": []},
         {"task_1", "event_0", "task_2", "oddEvenDecision", "forkx", "task_10", "task_11"}
         | {"wf3", "wf4", "join2", "get_es_1", "task_30"},
     ),

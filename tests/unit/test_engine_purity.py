@@ -75,6 +75,7 @@ def test_the_engine_modules_import_nothing_impure():
         "podium.dsl.evaluators",
         "podium.dsl.expressions",
         "podium.dsl.http_request",  # which part of an input is the request: no IO
+        "podium.dsl.jsonpaths",  # JSONPath reads with jsonpath-ng: pure functions of the data
         "podium.dsl.models",
         "podium.dsl.nesting",  # a pure walk over JSON values
         "podium.dsl.safe_expr",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -264,9 +265,9 @@ def test_references(template: Any, expected: list[str]) -> None:
     ("template", "field"),
     [
         ("${}", None),
-        ("x ${a..b}", None),
+        ("x ${a..}", None),
         ({"order": {"items": ["${a[x]}"]}}, "order.items[0]"),
-        ({"a": "${a[-1]}"}, "a"),
+        ({"a": "${a[}"}, "a"),
         ({"a": "${.a}"}, "a"),
         ({"a": "${a.}"}, "a"),
     ],
@@ -282,7 +283,7 @@ def test_references_rejects_malformed_paths(template: Any, field: str | None) ->
     assert "malformed reference" in caught.value.message
 
 
-@pytest.mark.parametrize("template", ["${}", "${a..b}", "${a[x]}", "x ${a..b} y"])
+@pytest.mark.parametrize("template", ["${}", "${a..}", "${a[x]}", "x ${a[} y"])
 def test_resolve_never_raises_on_malformed_paths(template: str) -> None:
     result = resolve(template, CONTEXT)
     assert result is None or result == "x null y"
@@ -305,3 +306,50 @@ def test_reference_root(path: str, root: str) -> None:
 def test_references_and_reference_root_together() -> None:
     template = {"a": "${workflow.input.a}", "b": "${pay.output.id} ${ship.output.eta}"}
     assert [reference_root(path) for path in references(template)] == ["workflow", "pay", "ship"]
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        # A path that may match many values gives the list of its matches, as Jayway's does.
+        ("${workflow.input.order..sku}", ["A-1", "B-2"]),
+        ("${workflow.input.order.items[*].qty}", [2, 1]),
+        ("${workflow.input.order.items[?(@.qty > 1)].sku}", ["A-1"]),
+        ("${workflow.input.order.items[0:1]}", [{"sku": "A-1", "qty": 2}]),
+        ("${charge-card.output..id}", ["r-1"]),
+        ("${charge-card..nothing}", []),
+        ("${$.workflow.input.order..qty}", [2, 1]),
+        # One that matches one value gives it, or None.
+        ("${workflow.input.order.items[-1].sku}", "B-2"),
+        ("${$.workflow.input.id}", "o-1"),
+        ("${workflow.input.tags[-5]}", None),
+        # Interpolated, the list is JSON text.
+        ("skus ${workflow.input.order..sku}", 'skus ["A-1","B-2"]'),
+    ],
+)
+def test_jsonpath_forms_beyond_dotted_paths(template: str, expected: Any) -> None:
+    assert resolve(template, CONTEXT) == expected
+
+
+def test_jsonpath_references_are_valid_references() -> None:
+    template = {"a": "${x.output..id}", "b": "${x.output.items[?(@.n == 'z')]}"}
+    assert references(template) == ["x.output..id", "x.output.items[?(@.n == 'z')]"]
+
+
+def test_a_jsonpath_filter_that_cannot_compare_gives_no_matches() -> None:
+    assert resolve("${workflow.input.order.items[?(@.sku > 1)]}", CONTEXT) == []
+
+
+def test_jsonpath_reads_a_live_mapping_context() -> None:
+    class Live(Mapping[str, Any]):
+        def __getitem__(self, key: str) -> Any:
+            return CONTEXT[key]
+
+        def __iter__(self) -> Iterator[str]:
+            return iter(CONTEXT)
+
+        def __len__(self) -> int:
+            return len(CONTEXT)
+
+    assert resolve("${charge-card.output.items[*][0]}", Live()) == [1, 3]
+    assert resolve("${$..receipt.id}", Live()) == ["r-1"]
