@@ -1,15 +1,9 @@
-"""The server's own worker for HTTP tasks: it claims them like any worker and reports back.
-
-Because it goes through the same queue and leases, an HTTP call in flight when the server dies
-is handed to a live executor once its lease expires.
-"""
+"""The server's own worker for HTTP tasks: it claims them like any worker and reports back
+(``queue_executor``), making each call with one shared client session."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import uuid
 
 import aiohttp
 import orjson
@@ -22,6 +16,7 @@ from podium.observability.context import task_traceparent
 from podium.server.http_calls import call_http
 from podium.server.http_targets import CheckedResolver, TargetPolicy
 from podium.server.orchestrator import Claimed, Orchestrator
+from podium.server.queue_executor import QueueExecutor
 from podium.server.secrets import SecretResolver
 
 __all__ = ["HttpTaskExecutor", "call_http"]
@@ -45,7 +40,7 @@ def _ids(claimed: Claimed) -> dict[str, str]:
     return ids
 
 
-class HttpTaskExecutor:
+class HttpTaskExecutor(QueueExecutor):
     def __init__(
         self,
         orchestrator: Orchestrator,
@@ -55,15 +50,10 @@ class HttpTaskExecutor:
         max_output_bytes: int | None = None,
         targets: TargetPolicy | None = None,
     ) -> None:
-        self.orchestrator = orchestrator
+        super().__init__(orchestrator, HTTP_QUEUE, "http", concurrency=concurrency)
         self.max_output_bytes = max_output_bytes
         self.secrets = secrets or SecretResolver()
         self.targets = targets or TargetPolicy()
-        self.concurrency = concurrency
-        self.worker_id = f"podium-http-{uuid.uuid4().hex[:8]}"
-        self._dispatcher: asyncio.Task[None] | None = None
-        self._calls: set[asyncio.Task[None]] = set()
-        self._room = asyncio.Event()
         self._session: aiohttp.ClientSession | None = None
 
     def start(self) -> None:
@@ -77,57 +67,13 @@ class HttpTaskExecutor:
             keepalive_timeout=_IDLE_CONNECTION_S, resolver=CheckedResolver(self.targets)
         )
         self._session = aiohttp.ClientSession(connector=connector)
-        self._dispatcher = asyncio.get_running_loop().create_task(
-            self._dispatch(), name="podium-http"
-        )
+        super().start()
 
     async def stop(self) -> None:
-        tasks = [*([self._dispatcher] if self._dispatcher else []), *self._calls]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._dispatcher = None
-        self._calls.clear()
+        await super().stop()
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-    async def _dispatch(self) -> None:
-        """One long poll at a time, for as many tasks as there are free slots.
-
-        A poll per slot would have each of them claim on its own, and an idle server would
-        run ``concurrency`` empty claims every time their long polls ran out.
-        """
-        while True:
-            # Cleared before counting, so a call ending while we poll still wakes us.
-            self._room.clear()
-            room = self.concurrency - len(self._calls)
-            if room <= 0:
-                await self._room.wait()
-                continue
-            try:
-                # Its leases take only its own results, which carry their tokens.
-                claimed = await self.orchestrator.poll(
-                    HTTP_QUEUE, self.worker_id, room, 5_000, lease_key=None
-                )
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("HTTP task executor error; going on")
-                await asyncio.sleep(0.5)
-                continue
-            for item in claimed:
-                call = asyncio.create_task(self._execute(item), name="podium-http-call")
-                self._calls.add(call)
-                call.add_done_callback(self._call_ended)
-
-    def _call_ended(self, call: asyncio.Task[None]) -> None:
-        self._calls.discard(call)
-        self._room.set()
-        if not call.cancelled() and call.exception() is not None:
-            log.error("HTTP task call failed inside Podium", exc_info=call.exception())
 
     async def _execute(self, claimed: Claimed) -> None:
         assert self._session is not None
