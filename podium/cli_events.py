@@ -11,7 +11,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from podium.cli_output import client, echo_json, fail, stdout
+from podium.cli_output import client, echo_json, fail, json_option, stdout
 from podium.client import DEFAULT_SERVER
 
 __all__ = ["events_app", "handlers_app"]
@@ -31,21 +31,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 _DELIVERY_STYLE = {"DONE": "green", "PENDING": "cyan", "DEAD": "bold red"}
 
 
-def _json_arg(raw: str, option: str) -> Any:
-    text = raw
-    if raw.startswith("@"):
-        try:
-            text = Path(raw[1:]).read_text()
-        except OSError as exc:
-            raise typer.BadParameter(
-                f"cannot read {raw[1:]}: {exc.strerror}", param_hint=option
-            ) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise typer.BadParameter(f"not valid JSON: {exc}", param_hint=option) from None
-
-
 @events_app.command("publish")
 def publish(
     topic: Annotated[str, typer.Argument(help="The topic, e.g. order.shipped.")],
@@ -59,7 +44,7 @@ def publish(
     as_json: JsonOpt = False,
 ) -> None:
     """Publish an event on TOPIC."""
-    body = _json_arg(payload, "--payload")
+    body = json_option(payload, "--payload")
     with client(server) as api:
         result = api.publish_event(
             topic,
@@ -176,7 +161,7 @@ def _read_handlers(path: Path) -> list[dict[str, Any]]:
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]
     found: list[dict[str, Any]] = []
     for file in files:
-        data = _json_arg(f"@{file}", "PATH")
+        data = json_option(f"@{file}", "PATH")
         items = data if isinstance(data, list) else [data]
         if not all(isinstance(item, dict) for item in items):
             raise typer.BadParameter(f"{file} must hold a handler object or a list of them")

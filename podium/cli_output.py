@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -15,7 +16,16 @@ from rich.text import Text
 from podium.cli_auth import unauthenticated
 from podium.client import PodiumClient, PodiumClientError
 
-__all__ = ["JsonOpt", "ServerOpt", "client", "echo_json", "fail", "stderr", "stdout"]
+__all__ = [
+    "JsonOpt",
+    "ServerOpt",
+    "client",
+    "echo_json",
+    "fail",
+    "json_option",
+    "stderr",
+    "stdout",
+]
 
 ServerOpt = Annotated[
     str,
@@ -34,6 +44,22 @@ def stdout() -> Console:
 def stderr() -> Console:
     # soft_wrap: an error message stays one line, so that it can be grepped.
     return Console(stderr=True, soft_wrap=True)
+
+
+def json_option(raw: str, option: str) -> Any:
+    """The JSON an option holds: inline, or ``@file.json``."""
+    text = raw
+    if raw.startswith("@"):
+        try:
+            text = Path(raw[1:]).read_text()
+        except OSError as exc:
+            raise typer.BadParameter(
+                f"cannot read {raw[1:]}: {exc.strerror}", param_hint=option
+            ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"not valid JSON: {exc}", param_hint=option) from None
 
 
 def echo_json(value: Any) -> None:

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -22,6 +20,7 @@ from podium.cli_output import (
     client as _client,
     echo_json as _echo_json,
     fail as _fail,
+    json_option,
     stderr as _stderr,
     stdout as _stdout,
 )
@@ -85,18 +84,7 @@ def _duration(start: Any, end: Any) -> str:
 
 def _parse_object(raw: str, option: str) -> dict[str, Any]:
     """A JSON object from an option: inline JSON, or ``@file.json``."""
-    text = raw
-    if raw.startswith("@"):
-        try:
-            text = Path(raw[1:]).read_text()
-        except OSError as exc:
-            raise typer.BadParameter(
-                f"cannot read {raw[1:]}: {exc.strerror}", param_hint=option
-            ) from None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise typer.BadParameter(f"not valid JSON: {exc}", param_hint=option) from None
+    value = json_option(raw, option)
     if not isinstance(value, dict):
         raise typer.BadParameter("must be a JSON object", param_hint=option)
     return value
