@@ -10,11 +10,19 @@ from starlette.requests import Request
 
 from podium.dsl.models import WorkflowDef
 from podium.dsl.validation import validate_workflow
+from podium.engine.state import TaskStatus
 from podium.errors import ValidationError
 from podium.server.limits import check_depth
 from podium.server.schemas import StartWorkflowRequest
 
-__all__ = ["inline_definition", "parse_bool", "read_json", "read_model", "validation_error"]
+__all__ = [
+    "inline_definition",
+    "parse_bool",
+    "read_json",
+    "read_model",
+    "read_signal",
+    "validation_error",
+]
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
@@ -45,6 +53,18 @@ async def read_json(request: Request, *, empty: Any = None, field: str | None = 
     if len(body) > 2 * limit:  # a shorter body cannot hold ``limit`` levels of brackets
         check_depth(limit, value, field)
     return value
+
+
+async def read_signal(request: Request, status: str) -> tuple[TaskStatus, dict[str, Any]]:
+    """A signal's status (from its path, any case) and the output its body gives the task."""
+    try:
+        task_status = TaskStatus(status.upper())
+    except ValueError:
+        raise ValidationError(f"'{status}' is not a task status", field="status") from None
+    output = await read_json(request, empty={}, field="outputData")
+    if not isinstance(output, dict):
+        raise ValidationError("the output must be a JSON object", field="body")
+    return task_status, output
 
 
 def validation_error(exc: pydantic.ValidationError, prefix: str = "") -> ValidationError:

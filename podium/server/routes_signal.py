@@ -16,12 +16,12 @@ from fastapi.responses import PlainTextResponse
 
 from podium.auth.scope import caller_id
 from podium.dsl.models import TaskType
-from podium.engine.state import RunState, TaskState, TaskStatus
+from podium.engine.state import RunState, TaskState
 from podium.errors import ConflictError, ValidationError, WorkflowNotFoundError
 from podium.server import fencing
 from podium.server.access import check_sync, task_check
 from podium.server.limits import check_task_output, settings_of
-from podium.server.requests import read_json
+from podium.server.requests import read_signal
 from podium.server.state import orchestrator_of
 from podium.server.views import run_json
 from podium.store.base import StoreTx
@@ -82,13 +82,7 @@ async def _target(request: Request, workflow_id: str) -> tuple[str, TaskState]:
 
 async def _signal(request: Request, workflow_id: str, status: str) -> str:
     """Finish the waiting task; answers the id of the run it belongs to."""
-    try:
-        task_status = TaskStatus(status.upper())
-    except ValueError:
-        raise ValidationError(f"'{status}' is not a task status", field="status") from None
-    output = await read_json(request, empty={}, field="outputData")
-    if not isinstance(output, dict):
-        raise ValidationError("the output must be a JSON object", field="body")
+    task_status, output = await read_signal(request, status)
     run_id, task = await _target(request, workflow_id)
     check_task_output(settings_of(request), f"'{task.ref}' of workflow {run_id}", output)
     await orchestrator_of(request).signal(

@@ -12,7 +12,6 @@ from fastapi.responses import PlainTextResponse, Response
 
 from podium.auth.scope import caller_id
 from podium.engine.decider import SERVER_QUEUES
-from podium.engine.state import TaskStatus
 from podium.errors import PodiumError, ValidationError
 from podium.observability.context import traceparent_var
 from podium.server import fencing
@@ -21,7 +20,7 @@ from podium.server.error_bodies import internal_error_body
 from podium.server.limits import check_task_output, settings_of
 from podium.server.orchestrator import Claimed
 from podium.server.poll_log import PollLog
-from podium.server.requests import read_json, read_model
+from podium.server.requests import read_json, read_model, read_signal
 from podium.server.schemas import TaskResultBody, TaskResultItem, inline_schema
 from podium.server.state import orchestrator_of
 from podium.server.views import run_json, task_json
@@ -313,13 +312,7 @@ async def requeue(task_type: str) -> PlainTextResponse:
 async def _signal(
     workflow_id: str, ref: str, status: str, request: Request, workerid: str | None
 ) -> str:
-    try:
-        task_status = TaskStatus(status.upper())
-    except ValueError:
-        raise ValidationError(f"'{status}' is not a task status", field="status") from None
-    output = await read_json(request, empty={}, field="outputData")
-    if not isinstance(output, dict):
-        raise ValidationError("the output must be a JSON object", field="body")
+    task_status, output = await read_signal(request, status)
     check_task_output(settings_of(request), f"'{ref}' of workflow {workflow_id}", output)
     return await orchestrator_of(request).signal(
         workflow_id,
