@@ -18,6 +18,7 @@ __all__ = [
     "TERMINAL_RUN_STATUSES",
     "RunState",
     "RunStatus",
+    "TaskChanges",
     "TaskState",
     "TaskStatus",
     "derive_id",
@@ -191,6 +192,18 @@ class TaskState:
         return task
 
 
+@dataclass(frozen=True, slots=True)
+class TaskChanges:
+    """What a store must write of a run's tasks since the run was last committed."""
+
+    changed: tuple[TaskState, ...]
+    """Tasks added or edited since then, in ``seq`` order."""
+    removed: tuple[str, ...]
+    """Ids of tasks that were committed and are gone from the run."""
+    rewrite: bool
+    """The changes are not known: write every task in ``changed`` and remove every other."""
+
+
 @dataclass(slots=True)
 class RunState:
     """A workflow run: its status, data and every task attempt so far."""
@@ -280,6 +293,26 @@ class RunState:
         data = {name: getattr(self, name) for name in _RUN_FIELDS}
         data["tasks"] = [task.to_dict() for task in self.tasks]
         return data
+
+    def header_dict(self) -> dict[str, Any]:
+        """Every field but the tasks: what a store keeps in the run's own row."""
+        data = {name: getattr(self, name) for name in _RUN_FIELDS}
+        del data["tasks"]
+        return data
+
+    def task_changes(self) -> TaskChanges:
+        """The tasks a store must write since the run was last committed."""
+        return TaskChanges(tuple(self.tasks), (), True)
+
+    def mark_committed(self) -> None:
+        """The store committed this state: later changes are counted from it."""
+
+    @classmethod
+    def from_parts(cls, header: dict[str, Any], tasks: list[TaskState]) -> RunState:
+        """A run from its row (``header_dict``) and its tasks, as committed."""
+        values = {k: v for k, v in header.items() if k in _RUN_FIELDS and k != "tasks"}
+        values["status"] = RunStatus(values["status"])
+        return cls(**values, tasks=tasks)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunState:
