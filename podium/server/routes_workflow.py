@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections import Counter
 from functools import partial
 from typing import Annotated, Any
 
@@ -21,7 +20,7 @@ from podium.engine.events import (
     TerminateRun,
     UpdateVariables,
 )
-from podium.engine.state import RunState, TaskStatus
+from podium.engine.state import RunState
 from podium.errors import ConflictError, ValidationError, WorkflowNotFoundError
 from podium.server.access import check_inline
 from podium.server.diagnostics import waiting_diagnostics
@@ -37,7 +36,8 @@ from podium.server.schemas import (
 )
 from podium.server.search import parse_search
 from podium.server.state import orchestrator_of
-from podium.server.views import run_json, summary_json, task_json
+from podium.server.task_pages import TaskQuery, step_counts, task_page
+from podium.server.views import run_json, summary_json
 from podium.store.base import StoreTx
 
 __all__ = ["router"]
@@ -45,6 +45,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/workflow", tags=["workflow"])
 
 _MAX_TASK_PAGE = 1000
+_MAX_REF_PREFIX = 1000
 _FLAG_VALUES = frozenset({"", "true", "false", "1", "0", "yes", "no"})
 _INPUT_BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
 _START_BODY = {
@@ -231,23 +232,23 @@ async def list_tasks(
     start: int = Query(default=0, ge=0, le=INT4_MAX),
     count: int = Query(default=15, ge=0, le=_MAX_TASK_PAGE),
     status: Annotated[list[str] | None, Query()] = None,
+    refPrefix: str | None = Query(default=None, max_length=_MAX_REF_PREFIX),
+    iteration: int | None = Query(default=None, ge=0, le=INT4_MAX),
 ) -> dict[str, Any]:
     """A page of the run's tasks in the order they were scheduled, of the given statuses
-    (any, by default), with how many there are of each status (``TaskListSearchResultSummary``)."""
-    wanted = {s.strip().upper() for value in status or [] for s in value.split(",") if s.strip()}
-    for value in wanted:
-        if value not in TaskStatus.__members__:
-            raise ValidationError(
-                f"'{value}' is not a task status ({', '.join(TaskStatus)})", field="status"
-            )
+    (any, by default), with how many there are of each status (``TaskListSearchResultSummary``).
+    Podium adds two filters: ``refPrefix`` (reference names that start so) and ``iteration``
+    (tasks of that DO_WHILE iteration, as their ``iteration`` field says)."""
+    query = TaskQuery.parse(status, refPrefix, iteration)
     view = await orchestrator_of(request).get_run(workflow_id)
-    tasks = [
-        task_json(view.state, t, view.entries.get(t.task_id), view.blames.get(t.task_id))
-        for t in view.state.tasks
-    ]
-    summary = dict(Counter(task["status"] for task in tasks))
-    found = [task for task in tasks if not wanted or task["status"] in wanted]
-    return {"totalHits": len(found), "results": found[start : start + count], "summary": summary}
+    return task_page(view, query, start, count)
+
+
+@router.get("/{workflow_id}/task-counts")
+async def task_counts(workflow_id: str, request: Request) -> dict[str, Any]:
+    """Podium's addition: the run's tasks counted by step and status, and each dynamic fork's
+    branches, so that a run of thousands of tasks can be drawn without reading them all."""
+    return step_counts(await orchestrator_of(request).get_run(workflow_id))
 
 
 @router.post("/{workflow_id}/resetcallbacks")
