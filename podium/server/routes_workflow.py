@@ -234,12 +234,14 @@ async def list_tasks(
     status: Annotated[list[str] | None, Query()] = None,
     refPrefix: str | None = Query(default=None, max_length=_MAX_REF_PREFIX),
     iteration: int | None = Query(default=None, ge=0, le=INT4_MAX),
+    taskReferenceName: str | None = Query(default=None, max_length=_MAX_REF_PREFIX),
 ) -> dict[str, Any]:
     """A page of the run's tasks in the order they were scheduled, of the given statuses
     (any, by default), with how many there are of each status (``TaskListSearchResultSummary``).
-    Podium adds two filters: ``refPrefix`` (reference names that start so) and ``iteration``
-    (tasks of that DO_WHILE iteration, as their ``iteration`` field says)."""
-    query = TaskQuery.parse(status, refPrefix, iteration)
+    Podium adds filters: ``refPrefix`` (reference names that start so), ``iteration`` (tasks of
+    that DO_WHILE iteration, as their ``iteration`` field says) and ``taskReferenceName`` (one
+    step's tasks: of that name, or of every iteration of the step of that name)."""
+    query = TaskQuery.parse(status, refPrefix, iteration, taskReferenceName)
     view = await orchestrator_of(request).get_run(workflow_id)
     return task_page(view, query, start, count)
 

@@ -28,10 +28,17 @@ class TaskQuery:
     statuses: frozenset[str] = frozenset()
     ref_prefix: str = ""
     iteration: int | None = None
+    step: str = ""
+    """A reference name: the task of that name, or the step of that name as the definition (or
+    a dynamic fork) writes it, in every loop iteration."""
 
     @classmethod
     def parse(
-        cls, status: list[str] | None, ref_prefix: str | None, iteration: int | None
+        cls,
+        status: list[str] | None,
+        ref_prefix: str | None,
+        iteration: int | None,
+        step: str | None = None,
     ) -> TaskQuery:
         """From the query string: ``status`` repeated or comma-separated, as Conductor's
         clients send it either way."""
@@ -42,12 +49,14 @@ class TaskQuery:
                 raise ValidationError(
                     f"'{value}' is not a task status ({', '.join(TaskStatus)})", field="status"
                 )
-        return cls(frozenset(wanted), ref_prefix or "", iteration)
+        return cls(frozenset(wanted), ref_prefix or "", iteration, step or "")
 
     def matches(self, task: TaskState, status: str) -> bool:
         if self.statuses and status not in self.statuses:
             return False
         if self.ref_prefix and not task.ref.startswith(self.ref_prefix):
+            return False
+        if self.step and self.step != task.ref and self.step != task.def_ref:
             return False
         return self.iteration is None or task.iteration == self.iteration
 
@@ -77,7 +86,8 @@ def step_counts(view: RunView) -> dict[str, Any]:
 
     ``steps[ref]`` has ``count``, ``counts`` (by status), ``status`` (the newest task's) and
     ``iterations`` (the highest iteration it ran in); ``branches[ref]`` counts the tasks a
-    dynamic fork ``ref`` chose the same way, and names the first few (``refs``)."""
+    dynamic fork ``ref`` chose the same way, and gives the first few with their status
+    (``first``), to draw when the fork is opened up."""
     state, entries = view.state, view.entries
     fork_of: dict[str, str] = {}
     for task in state.tasks:
@@ -96,10 +106,10 @@ def step_counts(view: RunView) -> dict[str, Any]:
             continue
         # A branch is no step of the definition: it counts only in its fork's group.
         group = _count(branches, fork, status, task)
-        if len(group["refs"]) < _NAMED_BRANCHES:
-            group["refs"].append(task.ref)
+        if len(group["first"]) < _NAMED_BRANCHES:
+            group["first"].append({"referenceTaskName": task.ref, "status": status})
     for group in steps.values():
-        del group["refs"]
+        del group["first"]
     return {"totalTasks": len(state.tasks), "steps": steps, "branches": branches}
 
 
@@ -112,7 +122,7 @@ def _count(
 ) -> dict[str, Any]:
     group = groups.get(key)
     if group is None:
-        group = groups[key] = {"count": 0, "counts": {}, "iterations": 0, "refs": []}
+        group = groups[key] = {"count": 0, "counts": {}, "iterations": 0, "first": []}
     group["count"] += 1
     group["counts"][status] = group["counts"].get(status, 0) + 1
     group["status"] = status  # tasks come in the order they were scheduled: the newest wins

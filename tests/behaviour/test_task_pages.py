@@ -125,6 +125,12 @@ def test_reference_name_prefix_and_iteration_filters(api, big_run):
     second = _tasks(api, big_run, iteration=2, refPrefix="step")
     assert [t["referenceTaskName"] for t in second["results"]] == ["step__2"]
     assert second["results"][0]["iteration"] == 2
+    step = _tasks(api, big_run, taskReferenceName="step")  # the step, in every iteration
+    assert [t["referenceTaskName"] for t in step["results"]] == ["step__1", "step__2", "step__3"]
+    one = _tasks(api, big_run, taskReferenceName="step__3")
+    assert [t["referenceTaskName"] for t in one["results"]] == ["step__3"]
+    exact = _tasks(api, big_run, taskReferenceName="item_1")  # not item_10, item_100, ...
+    assert [t["referenceTaskName"] for t in exact["results"]] == ["item_1"]
     none = _tasks(api, big_run, refPrefix="slow_", status="COMPLETED")
     assert none["totalHits"] == 0
     assert none["results"] == []
@@ -142,6 +148,7 @@ def test_reference_name_prefix_and_iteration_filters(api, big_run):
         ({"iteration": -1}, "iteration"),
         ({"iteration": "two"}, "iteration"),
         ({"refPrefix": "x" * 1001}, "refPrefix"),
+        ({"taskReferenceName": "x" * 1001}, "taskReferenceName"),
     ],
 )
 def test_bad_parameters_are_refused_naming_the_field(api, big_run, params, field):
@@ -167,8 +174,11 @@ def test_task_counts_group_loop_iterations_and_fork_branches(api, big_run):
     fan = counts["branches"]["fan"]
     assert fan["count"] == BRANCHES
     assert fan["counts"] == {"COMPLETED": BRANCHES - WAITING, "SCHEDULED": WAITING}
-    assert fan["refs"][:3] == ["item_0", "item_1", "item_2"]
-    assert len(fan["refs"]) == 50
+    assert fan["first"][:2] == [
+        {"referenceTaskName": "item_0", "status": "COMPLETED"},
+        {"referenceTaskName": "item_1", "status": "COMPLETED"},
+    ]
+    assert len(fan["first"]) == 50
 
 
 def test_include_tasks_still_answers_every_task(api, big_run):
