@@ -37,6 +37,7 @@ from podium.server.schemas import (
 from podium.server.search import parse_search
 from podium.server.state import orchestrator_of
 from podium.server.task_pages import TaskQuery, step_counts, task_page
+from podium.server.units import RunView
 from podium.server.views import run_json, summary_json
 from podium.store.base import StoreTx
 
@@ -143,14 +144,17 @@ async def get_run(
     request: Request,
     includeTasks: str | None = Query(default=None),
 ) -> dict[str, Any]:
-    orchestrator = orchestrator_of(request)
-    view = await orchestrator.get_run(workflow_id)
-    include_tasks = parse_bool(includeTasks, True)
+    view = await orchestrator_of(request).get_run(workflow_id)
+    return _run_body(request, view, include_tasks=parse_bool(includeTasks, True))
+
+
+def _run_body(request: Request, view: RunView, *, include_tasks: bool) -> dict[str, Any]:
     body = run_json(view.state, view.entries, include_tasks=include_tasks, blames=view.blames)
     # Podium's addition: what holds the run up, e.g. a task type no worker polls.
     threshold_ms = int(settings_of(request).no_worker_warning_s * 1000)
+    clock = orchestrator_of(request).clock()
     body["diagnostics"] = waiting_diagnostics(
-        view.state, view.entries, request.app.state.poll_log, orchestrator.clock(), threshold_ms
+        view.state, view.entries, request.app.state.poll_log, clock, threshold_ms
     )
     return body
 
@@ -244,6 +248,30 @@ async def list_tasks(
     query = TaskQuery.parse(status, refPrefix, iteration, taskReferenceName)
     view = await orchestrator_of(request).get_run(workflow_id)
     return task_page(view, query, start, count)
+
+
+@router.get("/{workflow_id}/overview")
+async def overview(
+    workflow_id: str,
+    request: Request,
+    start: int = Query(default=0, ge=0, le=INT4_MAX),
+    count: int = Query(default=15, ge=0, le=_MAX_TASK_PAGE),
+    status: Annotated[list[str] | None, Query()] = None,
+    refPrefix: str | None = Query(default=None, max_length=_MAX_REF_PREFIX),
+    iteration: int | None = Query(default=None, ge=0, le=INT4_MAX),
+    taskReferenceName: str | None = Query(default=None, max_length=_MAX_REF_PREFIX),
+) -> dict[str, Any]:
+    """Podium's addition, for a page showing a big run: from one read of the run, the run
+    without its tasks (``workflow``), a page of its tasks as ``/tasks`` gives it (``tasks``)
+    and its tasks counted by step (``counts``, as ``/task-counts``). Reading a run of
+    thousands of tasks costs more than what is answered, so it is read once."""
+    query = TaskQuery.parse(status, refPrefix, iteration, taskReferenceName)
+    view = await orchestrator_of(request).get_run(workflow_id)
+    return {
+        "workflow": _run_body(request, view, include_tasks=False),
+        "tasks": task_page(view, query, start, count),
+        "counts": step_counts(view),
+    }
 
 
 @router.get("/{workflow_id}/task-counts")
