@@ -186,3 +186,19 @@ def test_include_tasks_still_answers_every_task(api, big_run):
     assert len(body["tasks"]) == 1 + LOOPS + 1 + BRANCHES + 1
     without = api.get(f"/api/workflow/{big_run}", params={"includeTasks": "false"}).json()
     assert "tasks" not in without
+
+
+def test_overview_answers_the_run_a_page_and_the_counts_from_one_read(api, big_run):
+    response = api.get(
+        f"/api/workflow/{big_run}/overview", params={"start": 5, "count": 3, "status": "COMPLETED"}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    head = api.get(f"/api/workflow/{big_run}", params={"includeTasks": "false"}).json()
+    assert body["workflow"] == head  # diagnostics included, tasks not
+    assert body["tasks"] == _tasks(api, big_run, start=5, count=3, status="COMPLETED")
+    assert body["counts"] == api.get(f"/api/workflow/{big_run}/task-counts").json()
+    bad = api.get(f"/api/workflow/{big_run}/overview", params={"iteration": "x"})
+    assert bad.status_code == 400
+    assert bad.json()["field"] == "iteration"
+    assert api.get("/api/workflow/no-such-run/overview").status_code == 404
