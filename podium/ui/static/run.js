@@ -30,7 +30,8 @@ function ownReason(run) {
 
 export function runView(runId) {
   let run = null, definition = null, selected = null, shownKey = "";
-  // counts: GET .../task-counts; big: read in parts; detail: a big run's selected step's tasks.
+  // counts: the tasks counted by step (GET .../overview); big: read in parts; detail: a big
+  // run's selected step's tasks; expanded: the graph's groups opened up.
   let counts = null, big = false, detail = { ref: null, tasks: [] };
   const expanded = new Set();
   const header = h("div", { class: "run-head" });
@@ -357,12 +358,11 @@ export function runView(runId) {
   // run's tasks are then read whole, as they always were.
   async function readRun() {
     const mark = table.since();
-    const view = await api.overview(runId, big ? table.params() : { count: 0 });
+    // The page is asked for a run not yet known to be big too: a big one is then shown from
+    // its first read.
+    const view = await api.overview(runId, table.params());
     counts = view.counts;
-    if (!big && counts.totalTasks > BIG_RUN) {
-      big = true;
-      return readRun();
-    }
+    big = big || counts.totalTasks > BIG_RUN;
     if (!big) { run = await api.run(runId); return; }
     run = view.workflow;
     table.showRead(view.tasks, mark);
