@@ -283,17 +283,8 @@ class SQLiteTx(EventsTxMixin):
         return row[0] if row else None
 
     def runs_of_tasks(self, task_ids: Collection[str]) -> dict[str, str]:
-        ids = list(task_ids)
-        found: dict[str, str] = {}
-        for start in range(0, len(ids), 500):  # under SQLite's bound on parameters
-            chunk = ids[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            found.update(
-                self.conn.execute(
-                    f"SELECT task_id, run_id FROM tasks WHERE task_id IN ({marks})", chunk
-                ).fetchall()
-            )
-        return found
+        sql = "SELECT task_id, run_id FROM tasks WHERE task_id IN (SELECT value FROM json_each(?))"
+        return dict(self.conn.execute(sql, (orjson.dumps(list(task_ids)).decode(),)).fetchall())
 
     def task_run_for_update(
         self, task_id: str
