@@ -21,7 +21,7 @@ from podium.store.base import QueueEntry, StoreTx
 if TYPE_CHECKING:
     from podium.server.orchestrator import Orchestrator
 
-__all__ = ["Report", "check_report", "record_tx", "report_tx"]
+__all__ = ["Report", "check_report", "record_tx", "report_tx", "unknown_task"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +50,18 @@ def report_tx(
     """Record ``report`` as a unit of its own does: its run locked, then its queue row."""
     found = tx.task_run_for_update(report.task_id)
     if found is None:
-        raise TaskNotFoundError(
-            f"no task has id {report.task_id}", service="server", field="taskId"
-        )
+        raise unknown_task(report.task_id)
     run_id, run, entry = found
     if run is None:
         raise WorkflowNotFoundError(f"no workflow run has id {run_id}", service="server")
     state, key = run
     event = check_report(orchestrator, tx, report, state, key, entry, now)
     return record_tx(orchestrator, tx, outbox, report, state, key, entry, event, now)
+
+
+def unknown_task(task_id: str) -> TaskNotFoundError:
+    """The refusal of a result for a task id no task has."""
+    return TaskNotFoundError(f"no task has id {task_id}", service="server", field="taskId")
 
 
 def check_report(

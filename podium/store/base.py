@@ -262,6 +262,9 @@ class Store(Protocol):
     """A backend. ``write`` runs ``fn`` in a transaction and commits before returning."""
 
     name: str
+    side_by_side: bool
+    """Whether units run side by side (PostgreSQL's pool), each in its own transaction, rather
+    than one after another on one writer that commits the units waiting together (SQLite)."""
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
