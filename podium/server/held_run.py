@@ -6,6 +6,12 @@ whole run; for the branches of a wide fan-out that cost grows with the square of
 fan-out. Here the unit's decisions see the run as the previous result left it, and it is
 written once, at the end (``flush``).
 
+The run's queue rows are read once too (``entry``), and a queue a claim found empty is not
+asked again (``claim``), until a write through here may have changed them: a result's
+claim of the worker's next task mostly finds nothing once a fan-out's branches are all out.
+Rows other units change meanwhile are as a unit of one result could have found them, had it
+run a moment earlier.
+
 Everything else goes to the transaction as it is. Each call that may write counts in
 ``writes``: a result refused before it wrote anything left the unit as it was, and the unit
 can go on with the next one. Any name not known to be a read counts as a write, so an
@@ -57,10 +63,43 @@ _READS = frozenset(
 )
 
 
+_QUEUE_ROW_WRITES = frozenset({"dequeue", "enqueue", "extend_lease", "release_lease", "defer"})
+"""Writes of one queue row, named by their first argument, the task id."""
+_OTHER_WRITES = frozenset(
+    {
+        "add_breaker_event",
+        "add_task_ids",
+        "announce_ready",
+        "delete_timer",
+        "insert_run",
+        "lock_queue",
+        "put_breaker",
+        "put_cached_result",
+        "put_idempotent_run",
+        "put_rate_window",
+        "put_run_definition",
+        "put_timer",
+    }
+)
+"""Writes that change no queue row and make no task claimable."""
+
+
 class HeldRun:
     """Stands for the ``StoreTx`` it wraps (cast it), holding the run ``run_id``."""
 
-    __slots__ = ("_dirty", "_gone", "_tx", "key", "run_id", "state", "writes", "written")
+    __slots__ = (
+        "_dirty",
+        "_empty",
+        "_entries",
+        "_gone",
+        "_stale",
+        "_tx",
+        "key",
+        "run_id",
+        "state",
+        "writes",
+        "written",
+    )
 
     def __init__(self, tx: StoreTx, state: RunState, key: str) -> None:
         """``state`` and ``key`` as ``tx.get_run(..., for_update=True)`` read them."""
@@ -74,11 +113,50 @@ class HeldRun:
         """Calls that may have written, so far."""
         self.written = 0
         """Times the run itself was written to the transaction."""
+        self._entries: dict[str, QueueEntry | None] | None = None
+        """The run's queue rows by task id, as read and not written since (None: unread)."""
+        self._stale: set[str] = set()
+        """Task ids whose queue row was written since it was read."""
+        self._empty: set[str] = set()
+        """Queues a claim found empty, with nothing written since that could fill them."""
 
     def __getattr__(self, name: str) -> Any:
-        if name not in _READS:
-            self.writes += 1
-        return getattr(self._tx, name)
+        attr = getattr(self._tx, name)
+        if name in _READS:
+            return attr
+        self.writes += 1
+        if name in _QUEUE_ROW_WRITES:
+
+            def row_write(task_id: str, *args: Any, **kwargs: Any) -> Any:
+                if name == "dequeue" and self._entries is not None:
+                    self._entries[task_id] = None
+                    self._stale.discard(task_id)
+                else:
+                    self._stale.add(task_id)
+                if name in ("enqueue", "release_lease"):
+                    self._empty.clear()
+                return attr(task_id, *args, **kwargs)
+
+            return row_write
+        if name not in _OTHER_WRITES:
+            self._forget_queue()
+        return attr
+
+    # ---- the run's queue rows -----------------------------------------------------------
+
+    def entry(self, task_id: str) -> QueueEntry | None:
+        """The queue row of ``task_id`` as ``tx.queue_entry`` would read it now."""
+        if self._entries is None:
+            self._entries = {e.task_id: e for e in self._tx.queue_entries(self.run_id)}
+        if task_id in self._stale:
+            self._entries[task_id] = self._tx.queue_entry(task_id)
+            self._stale.discard(task_id)
+        return self._entries.get(task_id)
+
+    def _forget_queue(self) -> None:
+        self._entries = None
+        self._stale.clear()
+        self._empty.clear()
 
     # ---- the held run -----------------------------------------------------------------
 
@@ -113,10 +191,15 @@ class HeldRun:
         lease_key: str | None,
         known_run: str | None = None,
     ) -> list[tuple[QueueEntry, tuple[RunState, str] | None]]:
+        if queue in self._empty:
+            return []
         self.writes += 1
         claimed = self._tx.claim(
             queue, worker_id, count, now, lease_key=lease_key, known_run=known_run
         )
+        if not claimed:
+            self._empty.add(queue)
+        self._stale.update(entry.task_id for entry, _ in claimed)
         # The store reads the runs of the tasks it claims from their rows, which do not
         # hold the held run as it stands.
         return [
@@ -132,6 +215,7 @@ class HeldRun:
 
     def delete_run(self, run_id: str) -> bool:
         self.writes += 1
+        self._forget_queue()
         if run_id == self.run_id:
             self._gone = True
             self._dirty = False
@@ -145,6 +229,7 @@ class HeldRun:
 
     def remove_ended_runs(self, ended_before: int, limit: int, *, archive: bool, now: int) -> int:
         self.writes += 1
+        self._forget_queue()
         self.flush()
         return self._tx.remove_ended_runs(ended_before, limit, archive=archive, now=now)
 

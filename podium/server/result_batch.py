@@ -166,7 +166,7 @@ def _group_tx(
         outbox = Outbox()  # one per result: published as that result's own unit's
         before = held.writes
         try:
-            entry = htx.queue_entry(report.task_id)
+            entry = held.entry(report.task_id)
             event = check_report(orchestrator, htx, report, held.state, held.key, entry, now)
             claimed = record_tx(
                 orchestrator, htx, outbox, report, held.state, held.key, entry, event, now

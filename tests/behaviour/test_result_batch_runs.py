@@ -159,3 +159,27 @@ def test_a_group_that_fails_midway_is_recorded_one_unit_per_result(
     assert task_of(body, "join")["outputData"] == {
         t["referenceTaskName"]: {"ref": t["referenceTaskName"]} for t in tasks
     }
+
+
+def test_a_result_is_handed_the_task_an_earlier_result_of_its_batch_queued(run_writes, api):
+    flow = fan("steps", 3)
+    flow["tasks"][0]["forkTasks"] = [
+        [
+            {"name": "work", "taskReferenceName": f"a{i}"},
+            {"name": "work", "taskReferenceName": f"z{i}"},
+        ]
+        for i in range(3)
+    ]
+    flow["tasks"][1]["joinOn"] = [f"z{i}" for i in range(3)]
+    register(api, flow, [{"name": "work", "retryCount": 0}])
+    run_id = start(api, "steps")
+    a = sorted(poll(api, "work", count=3), key=lambda t: t["referenceTaskName"])
+    run_writes.clear()
+    # The first claim finds the queue empty; the results after it queue z0 and z1.
+    items = [result(a[2], status="IN_PROGRESS"), result(a[0]), result(a[1])]
+    answers = api.post(BATCH, json=items).json()
+    assert answers[0] == {"taskId": a[2]["taskId"], "next": None}
+    assert [x["next"]["referenceTaskName"] for x in answers[1:]] == ["z0", "z1"]
+    assert all(x["next"]["workerId"] == "w1" for x in answers[1:])
+    assert run_writes[run_id] == 1
+    assert poll(api, "work", worker="other", timeout_ms=200) == []
