@@ -98,7 +98,6 @@ class HeldRun:
         "run_id",
         "state",
         "writes",
-        "written",
     )
 
     def __init__(self, tx: StoreTx, state: RunState, key: str) -> None:
@@ -111,8 +110,6 @@ class HeldRun:
         self._gone = False
         self.writes = 0
         """Calls that may have written, so far."""
-        self.written = 0
-        """Times the run itself was written to the transaction."""
         self._entries: dict[str, QueueEntry | None] | None = None
         """The run's queue rows by task id, as read and not written since (None: unread)."""
         self._stale: set[str] = set()
@@ -238,4 +235,3 @@ class HeldRun:
         if self._dirty:
             self._tx.update_run(self.state)
             self._dirty = False
-            self.written += 1
