@@ -59,6 +59,7 @@ class PostgresStore:
     """The PostgreSQL backend. ``schema`` keeps several Podiums apart in one database."""
 
     name = "store.postgres"
+    side_by_side = True
 
     def __init__(self, url: str, *, schema: str = "public", pool_size: int = 10) -> None:
         if not is_postgres_url(url):

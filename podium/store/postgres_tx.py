@@ -333,6 +333,12 @@ class PostgresTx(EventsTxMixin):
         row = self._one("SELECT run_id FROM tasks WHERE task_id = %s", (task_id,))
         return row[0] if row else None
 
+    def runs_of_tasks(self, task_ids: Collection[str]) -> dict[str, str]:
+        rows = self._all(
+            "SELECT task_id, run_id FROM tasks WHERE task_id = ANY(%s)", (list(task_ids),)
+        )
+        return dict(rows)
+
     def task_run_for_update(
         self, task_id: str
     ) -> tuple[str, tuple[RunState, str] | None, QueueEntry | None] | None:

@@ -282,6 +282,10 @@ class SQLiteTx(EventsTxMixin):
         row = self.conn.execute("SELECT run_id FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
         return row[0] if row else None
 
+    def runs_of_tasks(self, task_ids: Collection[str]) -> dict[str, str]:
+        sql = "SELECT task_id, run_id FROM tasks WHERE task_id IN (SELECT value FROM json_each(?))"
+        return dict(self.conn.execute(sql, (orjson.dumps(list(task_ids)).decode(),)).fetchall())
+
     def task_run_for_update(
         self, task_id: str
     ) -> tuple[str, tuple[RunState, str] | None, QueueEntry | None] | None:
