@@ -103,7 +103,10 @@ async def _side_by_side(orchestrator: Orchestrator, reports: Sequence[Report]) -
             answered = await _write(orchestrator, group, unit)
         except Exception as exc:
             _note_fallback(exc, len(members))
-            await asyncio.gather(*(by_itself(i) for i in members))
+            # One after another, in the batch's order: results for one run would only queue
+            # on its row lock side by side, and a repeated task id must lose to its first.
+            for i in members:
+                await by_itself(i)
             return
         for i, outcome in zip(members, answered, strict=True):
             outcomes[i] = outcome
