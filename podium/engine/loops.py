@@ -108,7 +108,9 @@ def check_loop(d: Decider, loop: TaskState) -> bool:
         d.loop_iterations += 1
         d.loop_outputs_read += len(loop.output)
         loop.iteration += 1
-        loop.output = {**loop.output, "iteration": loop.iteration}
+        # A dict made above in this call (or by keepLastN), which no other state holds:
+        # updated in place, where a copy would cost every iteration's output once more.
+        loop.output["iteration"] = loop.iteration
         d.schedule(step.loopOver[0], within=loop, loop=(loop.def_ref, loop.iteration))
     else:
         d.finish(loop, TaskStatus.COMPLETED)

@@ -11,7 +11,7 @@ fields: ``to_json`` (orjson reads the fields), ``to_dict`` and ``header_dict`` n
 
 from __future__ import annotations
 
-from collections.abc import Callable, KeysView
+from collections.abc import Callable
 
 from podium.engine.task_state import TaskChanges, TaskState, copy_task, seal
 
@@ -39,9 +39,9 @@ class TaskIndex:
     _indexed: list[TaskState]
     """The list the indexes describe: a list replaced or grown behind their back is re-read."""
     _count: int
-    _pos: dict[str, int]
+    _pos: _Positions
     """task id -> position in ``tasks``."""
-    _ref_pos: dict[str, int]
+    _ref_pos: _Positions
     """ref -> position of the latest task with that reference name."""
     _def_pos: dict[str, int]
     """definition ref -> position of the latest task in a loop with that definition ref."""
@@ -51,6 +51,8 @@ class TaskIndex:
     _owned: set[str]
     """Ids of the tasks only this state holds, unsealed: it may change them in place."""
     _changed: set[str]
+    """Ids of tasks added or edited since the last commit; kept only once committed (before,
+    the store rewrites every task anyway)."""
     _added: set[str]
     """Of ``_changed``, the ids no committed state had: removing one leaves nothing to delete."""
     _removed: set[str]
@@ -71,8 +73,8 @@ class TaskIndex:
         copy._indexed = list(self.tasks)
         copy.tasks = copy._indexed  # type: ignore[misc]  # a slot of the dataclass below
         copy._count = self._count
-        copy._pos = dict(self._pos)
-        copy._ref_pos = dict(self._ref_pos)
+        copy._pos = self._pos.copy()
+        copy._ref_pos = self._ref_pos.copy()
         copy._def_pos = dict(self._def_pos)
         copy._open = set(self._open)
         copy._owned = set()
@@ -97,7 +99,8 @@ class TaskIndex:
         mine = copy_task(self.tasks[position])
         self.tasks[position] = mine
         self._owned.add(task_id)
-        self._changed.add(task_id)
+        if self._committed:
+            self._changed.add(task_id)
         self._open.add(task_id)
         return mine
 
@@ -114,6 +117,8 @@ class TaskIndex:
         self._open.add(task_id)
         if type(task) is TaskState:
             self._owned.add(task_id)
+        if not self._committed:
+            return
         self._changed.add(task_id)
         if task_id in self._removed:
             self._removed.discard(task_id)  # its committed row is overwritten, not new
@@ -128,6 +133,8 @@ class TaskIndex:
         for task in self.tasks:
             if not removed(task):
                 kept.append(task)
+                continue
+            if not self._committed:
                 continue
             task_id = task.task_id
             self._changed.discard(task_id)
@@ -155,11 +162,31 @@ class TaskIndex:
         """The task ``${name}`` reads: the last whose reference name is ``name`` or, for a
         task in a loop, whose definition reference name is."""
         self._in_step()
-        position = max(self._ref_pos.get(name, -1), self._def_pos.get(name, -1))
-        return None if position < 0 else self.tasks[position]
+        position = self._ref_pos.get(name)
+        looped = self._def_pos.get(name)
+        if looped is not None and (position is None or looped > position):
+            position = looped
+        return None if position is None else self.tasks[position]
 
-    def refs(self) -> KeysView[str]:
-        """The reference name of every task."""
+    def touched(self) -> list[TaskState]:
+        """The tasks this state added or edited since it was cloned, in order (every task, for
+        a state made from its fields): the only ones that may differ from its source's."""
+        self._in_step()
+        tasks, positions = self.tasks, self._pos
+        return [tasks[p] for p in sorted(positions[task_id] for task_id in self._owned)]
+
+    def tasks_from(self, seq: int) -> list[TaskState]:
+        """The tasks numbered ``seq`` or later: those added since a state whose ``next_seq``
+        it was. New tasks are appended in ``seq`` order, so this looks at them only."""
+        tasks = self.tasks
+        start = len(tasks)
+        while start and tasks[start - 1].seq >= seq:
+            start -= 1
+        return tasks[start:]
+
+    def refs(self) -> set[str]:
+        """The reference name of every task (a walk: for a dynamic fork or slip naming its
+        steps, never a look-up)."""
         self._in_step()
         return self._ref_pos.keys()
 
@@ -167,7 +194,7 @@ class TaskIndex:
         """Every name ``latest_named`` knows, in the order of the tasks they name (a walk:
         only for reading a run's whole context, never a look-up)."""
         self._in_step()
-        positions = {name: self._ref_pos[name] for name in self._ref_pos}
+        positions = self._ref_pos.as_dict()
         for name, position in self._def_pos.items():
             positions[name] = max(position, positions.get(name, -1))
         return sorted(positions, key=positions.__getitem__)
@@ -246,7 +273,8 @@ class TaskIndex:
             elif task.status.is_active or not task.advanced:
                 active.add(task_id)
         self._indexed, self._count = tasks, len(tasks)
-        self._pos, self._ref_pos, self._def_pos = positions, refs, def_refs
+        self._pos, self._ref_pos = _Positions(positions), _Positions(refs)
+        self._def_pos = def_refs
         self._open, self._owned = active, owned
 
     def _seal_owned(self) -> None:
@@ -267,3 +295,48 @@ def _first(item: tuple[int, TaskState]) -> int:
 
 def _seq(task: TaskState) -> int:
     return task.seq
+
+
+class _Positions:
+    """name -> position: a dict shared by a state and its clones, never changed once shared,
+    under a small dict of the state's own changes. A clone copies only the small one, and
+    folds it into a new shared one once it is larger than the square root of the shared
+    one: O(sqrt n) a clone, amortised, where copying the whole index was O(n)."""
+
+    __slots__ = ("_base", "_top")
+
+    def __init__(self, base: dict[str, int]) -> None:
+        self._base = base
+        self._top: dict[str, int] = {}
+
+    def get(self, key: str, default: int | None = None) -> int | None:
+        position = self._top.get(key)
+        if position is None:
+            return self._base.get(key, default)
+        return position
+
+    def __getitem__(self, key: str) -> int:
+        position = self._top.get(key)
+        return self._base[key] if position is None else position
+
+    def __setitem__(self, key: str, position: int) -> None:
+        self._top[key] = position
+
+    def copy(self) -> _Positions:
+        copy = _Positions.__new__(_Positions)
+        top, base = self._top, self._base
+        if len(top) > _FOLD_AT and len(top) * len(top) > len(base):
+            copy._base, copy._top = base | top, {}
+        else:
+            copy._base, copy._top = base, dict(top)
+        return copy
+
+    def keys(self) -> set[str]:
+        return self._base.keys() | self._top.keys()
+
+    def as_dict(self) -> dict[str, int]:
+        return self._base | self._top
+
+
+_FOLD_AT = 16
+"""A state's own changes below this many are copied as they are, whatever the run's size."""

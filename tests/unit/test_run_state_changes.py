@@ -350,3 +350,13 @@ def test_a_run_state_made_by_hand_runs_through_decide() -> None:
     done = decide(state, TaskResult(1, state.tasks[0].task_id, TaskStatus.COMPLETED), plan)
     assert done.state.status == RunStatus.COMPLETED
     assert state.tasks[0].status == TaskStatus.SCHEDULED
+
+
+def test_touched_and_tasks_from_name_what_a_decision_changed_and_added() -> None:
+    plan = _chain()
+    started = decide(fresh_state(), RunStarted(0), plan).state
+    stored = _committed(started)
+    after = decide(stored, TaskResult(1, stored.tasks[0].task_id, TaskStatus.COMPLETED), plan)
+    assert [t.ref for t in after.state.touched()] == ["a", "b"]
+    assert [t.ref for t in after.state.tasks_from(stored.next_seq)] == ["b"]
+    assert after.state.clone().touched() == []
