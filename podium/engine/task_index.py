@@ -63,7 +63,9 @@ class TaskIndex:
         # committed: the store must write it whole. ``from_parts`` marks its states committed.
         self._committed = False
         self._changed, self._added, self._removed = set(), set(), set()
-        self._reindex()
+        # Indexed on first use, not here: a run decoded only to be shown (the API's reads)
+        # never pays for indexes it does not use.
+        self._indexed, self._count = _NOT_INDEXED, -1
 
     def _share_into(self, copy: TaskIndex) -> None:
         """Make ``copy`` (a clone under way) share this state's tasks, sealed, and carry its
@@ -337,6 +339,9 @@ class _Positions:
     def as_dict(self) -> dict[str, int]:
         return self._base | self._top
 
+
+_NOT_INDEXED: list[TaskState] = []
+"""What ``_indexed`` is until a state's first look-up: no state's task list."""
 
 _FOLD_AT = 16
 """A state's own changes below this many are copied as they are, whatever the run's size."""
