@@ -77,7 +77,11 @@ def _task_entry(task: TaskState, state: RunState) -> dict[str, Any]:
 
 
 def expression_context(state: RunState) -> dict[str, Any]:
-    """``${workflow...}`` and ``${<ref>...}`` for the run as it stands (latest attempts win)."""
+    """``${workflow...}`` and ``${<ref>...}`` for the run as it stands (latest attempts win).
+
+    A walk over every task, for the rare paths that need a dict they may add to (a saga's
+    undo steps); a decision reads ``RunContext``, which looks names up in the state's index.
+    """
     context: dict[str, Any] = {"workflow": _workflow_entry(state)}
     for task in state.tasks:  # later attempts (and later loop iterations) overwrite earlier ones
         entry = context[task.ref] = _task_entry(task, state)

@@ -86,7 +86,8 @@ def rerun(decider: Decider, event: RerunRun) -> None:
 
 
 def _reopen_loops(state: RunState, target: TaskState) -> None:
-    """A DO_WHILE around the rerun task goes on from the iteration the task was in."""
+    """A DO_WHILE around the rerun task goes on from the iteration the task was in. (A walk
+    over the tasks, as the rest of a rerun: rare, never on an event's path.)"""
     for loop in list(state.tasks):
         if loop.type != TaskType.DO_WHILE or not loop.is_latest or not inside(target, loop):
             continue
@@ -104,7 +105,8 @@ def _reopen_loops(state: RunState, target: TaskState) -> None:
 
 
 def _reopen_joins(decider: Decider) -> None:
-    """A JOIN kept from before the rerun waits again if a branch it joins was dropped."""
+    """A JOIN kept from before the rerun waits again if a branch it joins was dropped (a
+    walk over the tasks: reruns only)."""
     state = decider.state
     for task in list(state.tasks):
         if task.type != TaskType.JOIN or not task.is_latest or task.status.is_active:

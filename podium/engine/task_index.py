@@ -274,10 +274,12 @@ class TaskIndex:
                 active.add(task_id)
             elif task.status.is_active or not task.advanced:
                 active.add(task_id)
-        self._indexed, self._count = tasks, len(tasks)
         self._pos, self._ref_pos = _Positions(positions), _Positions(refs)
         self._def_pos = def_refs
         self._open, self._owned = active, owned
+        # Last: a cached state may be first read on two threads at once, and the other one
+        # must not take the indexes for built before they all are.
+        self._indexed, self._count = tasks, len(tasks)
 
     def _seal_owned(self) -> None:
         owned = self._owned
