@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import random
+import sys
 from typing import Any
 
 import orjson
@@ -360,3 +361,34 @@ def test_touched_and_tasks_from_name_what_a_decision_changed_and_added() -> None
     assert [t.ref for t in after.state.touched()] == ["a", "b"]
     assert [t.ref for t in after.state.tasks_from(stored.next_seq)] == ["b"]
     assert after.state.clone().touched() == []
+
+
+def _calls_to_decide(state: RunState, event: TaskResult, plan: Any) -> tuple[int, RunState]:
+    """How many Python functions one ``decide`` calls, and the state it returns."""
+    calls = 0
+
+    def count(frame: Any, what: str, arg: Any) -> None:
+        nonlocal calls
+        calls += what == "call"
+
+    sys.setprofile(count)
+    try:
+        state = decide(state, event, plan).state
+    finally:
+        sys.setprofile(None)
+    return calls, state
+
+
+def test_a_step_calls_no_more_functions_in_a_long_run_than_in_a_short_one() -> None:
+    # Counted, not timed: a per-task walk in Python anywhere in a step shows as more calls.
+    steps = 400
+    plan = blueprint(workflow([simple(f"s{n}") for n in range(steps)]), validate=False)
+    state = decide(fresh_state(), RunStarted(0), plan).state
+    counts: dict[int, int] = {}
+    for n in range(steps - 1):
+        task = state.latest(f"s{n}")
+        assert task is not None
+        event = TaskResult(n + 1, task.task_id, TaskStatus.COMPLETED, {"n": n})
+        counts[n], state = _calls_to_decide(state, event, plan)
+    assert len(state.tasks) == steps
+    assert counts[steps - 2] == counts[10], (counts[10], counts[steps - 2])
