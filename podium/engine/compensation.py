@@ -100,6 +100,7 @@ def begin(d: Decider, trigger: RunStatus, reason: str | None) -> None:
     if state.status == RunStatus.COMPENSATING:
         return  # already undoing its steps (terminated with compensate twice)
     d.cancel_active()
+    # Once per run, when the saga begins: the plan needs every completed task.
     completed = sorted(
         (
             t
@@ -162,6 +163,7 @@ def resume(d: Decider) -> None:
     """Retry the compensation that failed, then go on with the rest of the plan."""
     state = d.state
     record = state.compensation = {**(state.compensation or {"steps": []}), "endTime": 0}
+    # An operator's retry, rare: walking back over the tasks is fine here.
     failed = next(
         (
             t
@@ -210,6 +212,7 @@ def _start(d: Decider, ref: str) -> TaskState | None:
     spec["taskReferenceName"] = ref + _SUFFIX
     spec[COMPENSATES] = ref
     spec.pop("inputParameters", None)
+    # A walk over the tasks, once per undo step of a saga: compensation is the rare path.
     context = expression_context(d.state)
     context["compensated"] = context.get(ref) or {}
     resolved = expressions.resolve(undo.inputParameters, task_context(context, d.next_task_id()))

@@ -77,7 +77,11 @@ def _task_entry(task: TaskState, state: RunState) -> dict[str, Any]:
 
 
 def expression_context(state: RunState) -> dict[str, Any]:
-    """``${workflow...}`` and ``${<ref>...}`` for the run as it stands (latest attempts win)."""
+    """``${workflow...}`` and ``${<ref>...}`` for the run as it stands (latest attempts win).
+
+    A walk over every task, for the rare paths that need a dict they may add to (a saga's
+    undo steps); a decision reads ``RunContext``, which looks names up in the state's index.
+    """
     context: dict[str, Any] = {"workflow": _workflow_entry(state)}
     for task in state.tasks:  # later attempts (and later loop iterations) overwrite earlier ones
         entry = context[task.ref] = _task_entry(task, state)
@@ -88,36 +92,19 @@ def expression_context(state: RunState) -> dict[str, Any]:
 
 class RunContext(Mapping[str, Any]):
     """``expression_context`` as a live view of ``state``: each look-up reads the task as it
-    is now, and the index of names is extended as tasks are appended instead of rebuilt, so
-    one decision that schedules many steps does not walk every task for each of them. A
-    task list replaced or shortened (keepLastN, a rerun) is indexed again from the start."""
+    is now, found through the state's own index of names, so that neither making the view
+    nor a look-up walks the run's tasks."""
 
     def __init__(self, state: RunState) -> None:
         self._state = state
-        self._index: dict[str, TaskState] = {}
-        self._tasks: list[TaskState] | None = None
-        self._seen = 0
-
-    def _names(self) -> dict[str, TaskState]:
-        tasks = self._state.tasks
-        if tasks is not self._tasks or len(tasks) < self._seen:
-            self._index, self._tasks, self._seen = {}, tasks, 0
-        index = self._index
-        for position in range(self._seen, len(tasks)):
-            task = tasks[position]
-            index[task.ref] = task
-            if task.scope_iterations:
-                index[task.def_ref] = task
-        self._seen = len(tasks)
-        return index
 
     def latest(self, name: str) -> TaskState | None:
         """The task ``${name}`` reads: the latest with that reference name, or, for a task in
         a loop, that definition reference name."""
-        return self._names().get(name)
+        return self._state.latest_named(name)
 
     def __getitem__(self, key: str) -> Any:
-        task = self._names().get(key)
+        task = self._state.latest_named(key)
         if task is not None:
             return _task_entry(task, self._state)
         if key == "workflow":
@@ -125,13 +112,13 @@ class RunContext(Mapping[str, Any]):
         raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:
-        names = self._names()
+        names = self._state.names()
         yield from names
         if "workflow" not in names:
             yield "workflow"
 
     def __len__(self) -> int:
-        names = self._names()
+        names = self._state.names()
         return len(names) + ("workflow" not in names)
 
 

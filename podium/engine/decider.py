@@ -249,6 +249,7 @@ class Decider:
         retry_count = 0
         if retry_of is not None:
             retry_count = retry_of.retry_count + 1
+            retry_of = state.edit(retry_of)
             retry_of.retried = True
             if not immediate:
                 delay_ms = retry_delay_s(self.task_def(step), retry_of.retry_count) * 1000
@@ -270,7 +271,7 @@ class Decider:
             dynamic_step=dynamic,
             secrets=secrets,
         )
-        state.tasks.append(task)
+        state.add_task(task)
         if not rework.take_pending_skip(self, task):
             self._start_task(task, step, retry_of)
         return task
@@ -283,6 +284,7 @@ class Decider:
     def enqueue(self, task: TaskState, step: WorkflowTask, queue: str) -> None:
         """Hand ``task`` to the workers polling ``queue``."""
         task_def = self.task_def(step)
+        task = self.state.edit(task)
         task.queue = queue
         lease_s = task_def.responseTimeoutSeconds
         if queue == HTTP_QUEUE:
@@ -307,6 +309,7 @@ class Decider:
             case TaskType.FORK_JOIN | TaskType.NOOP:
                 self.finish(task, TaskStatus.COMPLETED)
             case TaskType.JOIN | TaskType.HUMAN:  # a HUMAN task is finished through the API
+                task = self.state.edit(task)
                 task.status = TaskStatus.IN_PROGRESS
                 task.start_at = self.now
             case TaskType.SET_VARIABLE:
@@ -352,6 +355,7 @@ class Decider:
     # ---- finishing ----------------------------------------------------------------------
 
     def finish(self, task: TaskState, status: TaskStatus) -> None:
+        task = self.state.edit(task)
         task.status = status
         task.start_at = task.start_at or self.now
         task.end_at = self.now
@@ -360,6 +364,7 @@ class Decider:
     def fail(self, task: TaskState, status: TaskStatus, reason: str | None) -> None:
         step = self.step_of(task)
         task_def = self.task_def(step)
+        task = self.state.edit(task)
         task.status = status
         task.reason = reason
         task.start_at = task.start_at or self.now
@@ -390,9 +395,8 @@ class Decider:
             self.commands.append(CancelTimer(timer_key_task_timeout(task.task_id)))
 
     def cancel_active(self) -> None:
-        for task in self.state.tasks:
-            if not task.status.is_active:
-                continue
+        for task in self.state.active_tasks():
+            task = self.state.edit(task)
             task.status = TaskStatus.CANCELED
             task.end_at = self.now
             task.advanced = True
@@ -460,7 +464,9 @@ class Decider:
         if definition.outputParameters:
             resolved = expressions.resolve(definition.outputParameters, self.context())
             return resolved if isinstance(resolved, dict) else {"result": resolved}
-        for task in reversed(self.state.tasks):  # Conductor's rule: the last step's output
+        # Conductor's rule: the last step's output. Once per run, and it stops at the first
+        # success from the end, nearly always the last task.
+        for task in reversed(self.state.tasks):
             if task.status.is_success:
                 return dict(task.output)
         return {}
@@ -475,13 +481,14 @@ class Decider:
         of system steps never holds the store's writer for long.
         """
         tasks = self.state.tasks
-        pending: list[int] | None = None  # None: every task
+        # Only an open task (active, or not yet followed) may move: the index knows them.
+        pending = self.state.open_positions()
         while self.state.status == RunStatus.RUNNING:
             pending = self._advance_once(tasks, pending)
             if not pending:
                 break
-            if self.state.tasks is not tasks:  # keepLastN dropped tasks: look at them all
-                tasks, pending = self.state.tasks, None
+            if self.state.tasks is not tasks:  # keepLastN dropped tasks: positions moved
+                tasks, pending = self.state.tasks, self.state.open_positions()
         if self.paused_at_budget:
             return
         if self.state.status == RunStatus.RUNNING and not self.state.active_tasks():
@@ -497,9 +504,8 @@ class Decider:
             self.commands.append(StartTimer(CONTINUE_TIMER_KEY, self.now))
         return True
 
-    def _advance_once(self, tasks: list[TaskState], pending: list[int] | None) -> list[int]:
-        """One pass over the tasks at ``pending`` (None: all of them) and every task scheduled
-        during it; returns where the next pass must look, empty when nothing changed.
+    def _advance_once(self, tasks: list[TaskState], pending: list[int]) -> list[int]:
+        """One pass over the tasks at ``pending`` and every task scheduled during it; returns where the next pass must look, empty when nothing changed.
 
         Only a task that may still move in this decision is looked at again: a JOIN, loop
         or slip still waiting, or a finished task whose successors are not yet scheduled.
@@ -508,8 +514,7 @@ class Decider:
         """
         progressed = False
         unsettled: list[int] = []
-        order = iter(pending) if pending is not None else itertools.count()
-        for index in itertools.chain(order, itertools.count(len(tasks))):
+        for index in itertools.chain(pending, itertools.count(len(tasks))):
             if index >= len(tasks):
                 break
             if self.state.status != RunStatus.RUNNING or self._over_budget():
@@ -526,10 +531,13 @@ class Decider:
                     progressed |= routing_slip.check_slip(self, task)
                 elif task.type == TaskType.EXCLUSIVE_JOIN:
                     progressed |= exclusive_join.check_exclusive_join(self, task)
+                task = self.state.task(task.task_id) or task  # the check may have edited it
             if not task.advanced and task.is_latest and task.status in _RETRY_HELD:
+                task = self.state.edit(task)
                 task.advanced = progressed = True  # a retry held back by a pause
                 self.schedule(self.step_of(task), retry_of=task)
             elif not task.advanced and task.status.is_success and task.is_latest:
+                task = self.state.edit(task)
                 task.advanced = True
                 progressed = True
                 self._schedule_successors(task)
@@ -565,15 +573,15 @@ class Decider:
         return [ref + join.suffix for ref in self.step_of(join).joinOn]
 
     def _check_join(self, join: TaskState) -> bool:
-        # Every finished branch of a wide fork checks the join again: one pass over the
-        # tasks, instead of a search per joined ref, keeps that linear in the run's size.
-        latest = {task.ref: task for task in self.state.tasks}
+        # Every finished branch of a wide fork checks the join again: a look-up per joined
+        # ref in the state's index costs the fork's width, not the run's size.
         outputs: dict[str, Any] = {}
         for ref in self.join_refs(join):
-            task = latest.get(ref)
+            task = self.state.latest(ref)
             if task is None or not task.status.is_success:
                 return False
             outputs[ref] = task.output
+        join = self.state.edit(join)
         join.output = outputs
         self.finish(join, TaskStatus.COMPLETED)
         return True

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from podium.dsl import expressions
 from podium.dsl.bounds import nul_problem
 from podium.dsl.models import TaskType, WorkflowTask
-from podium.engine.context import expression_context
 from podium.engine.state import TaskState, TaskStatus
 
 if TYPE_CHECKING:
@@ -56,6 +55,7 @@ class _BadFork(ValueError):
 
 
 def run_fork_dynamic(d: Decider, task: TaskState, step: WorkflowTask) -> None:
+    task = d.state.edit(task)  # this decision's own to change
     try:
         branches = _branches(d, task, step)
     except _BadFork as exc:
@@ -95,6 +95,7 @@ def fork_successors(d: Decider, fork: TaskState) -> None:
 
 def run_dynamic(d: Decider, task: TaskState, step: WorkflowTask) -> None:
     """DYNAMIC: a SIMPLE task whose name is the input ``dynamicTaskNameParam`` names."""
+    task = d.state.edit(task)  # this decision's own to change
     param = step.dynamicTaskNameParam or ""
     name = task.input.get(param)
     if not isinstance(name, str) or not name:
@@ -131,7 +132,7 @@ def _branches(d: Decider, task: TaskState, step: WorkflowTask) -> list[dict[str,
             f"FORK_JOIN_DYNAMIC '{task.ref}': input '{step.dynamicForkTasksParam}' "
             "or 'forkTaskInputs' should list the tasks to fork"
         )
-    seen = {t.ref for t in d.state.tasks} | set(d.blueprint.locations)
+    seen = set(d.state.refs()) | set(d.blueprint.locations)
     for spec in specs:
         try:
             branch = WorkflowTask.model_validate(spec)
@@ -201,7 +202,7 @@ def _task_list_form(d: Decider, inputs: dict[str, Any], step: WorkflowTask) -> l
             f"input '{step.dynamicForkTasksInputParamName}' should map each forked task's "
             f"reference name to its input, not {per_task!r}"
         )
-    context = expression_context(d.state)
+    context = d.context()
     specs: list[dict[str, Any]] = []
     for listed_task in listed:
         ref = listed_task.get("taskReferenceName")

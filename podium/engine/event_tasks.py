@@ -22,6 +22,7 @@ __all__ = ["await_event", "run_event"]
 
 def run_event(d: Decider, task: TaskState, step: WorkflowTask) -> None:
     """EVENT: publish the task's input as the payload to ``sink``."""
+    task = d.state.edit(task)  # this decision's own to change
     state = d.state
     try:
         sink = parse_sink(step.sink or "", f"{state.name}:{task.def_ref}")

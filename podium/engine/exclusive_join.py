@@ -23,6 +23,7 @@ __all__ = ["check_exclusive_join", "start_exclusive_join"]
 
 def start_exclusive_join(d: Decider, task: TaskState, step: WorkflowTask) -> None:
     """Record what the join waits for as its input, as Conductor does, and start waiting."""
+    task = d.state.edit(task)  # this decision's own to change
     joined: dict[str, list[str]] = {"joinOn": list(step.joinOn)}
     if step.defaultExclusiveJoinTask is not None:
         joined["defaultExclusiveJoinTask"] = list(step.defaultExclusiveJoinTask)
@@ -40,6 +41,7 @@ def check_exclusive_join(d: Decider, task: TaskState) -> bool:
     if joined is None or joined.status.is_active:
         return False
     if joined.status.is_success:
+        task = d.state.edit(task)
         task.output = dict(joined.output)
         d.finish(task, TaskStatus.COMPLETED)
     else:

@@ -76,6 +76,7 @@ def jq_lease_s(time_limit_ms: int) -> int:
 
 
 def run_jq(d: Decider, task: TaskState, step: WorkflowTask) -> None:
+    task = d.state.edit(task)  # this decision's own to change
     limits = d.blueprint.limits
     if d.jq_queries >= INLINE_PER_DECISION:
         d.enqueue(task, step, JQ_QUEUE)

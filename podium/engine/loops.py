@@ -38,6 +38,7 @@ def timer_key_loop(task_id: str) -> str:
 
 
 def start_loop(d: Decider, task: TaskState, step: WorkflowTask, retry_of: TaskState | None) -> None:
+    task = d.state.edit(task)  # this decision's own to change
     task.status = TaskStatus.IN_PROGRESS
     task.start_at = d.now
     if retry_of is not None and retry_of.iteration > 0:
@@ -82,6 +83,7 @@ def check_loop(d: Decider, loop: TaskState) -> bool:
             d.commands.append(StartTimer(key, d.now))
         return False
     step = d.step_of(loop)
+    loop = d.state.edit(loop)
     loop.output = {
         **loop.output,
         str(loop.iteration): {task.def_ref: task.output for task in body},
@@ -106,7 +108,9 @@ def check_loop(d: Decider, loop: TaskState) -> bool:
         d.loop_iterations += 1
         d.loop_outputs_read += len(loop.output)
         loop.iteration += 1
-        loop.output = {**loop.output, "iteration": loop.iteration}
+        # A dict made above in this call (or by keepLastN), which no other state holds:
+        # updated in place, where a copy would cost every iteration's output once more.
+        loop.output["iteration"] = loop.iteration
         d.schedule(step.loopOver[0], within=loop, loop=(loop.def_ref, loop.iteration))
     else:
         d.finish(loop, TaskStatus.COMPLETED)
@@ -122,7 +126,7 @@ def _current_body(d: Decider, loop: TaskState) -> list[TaskState]:
     """
     body: list[TaskState] = []
     for task in reversed(d.state.tasks):
-        if task is loop:
+        if task.task_id == loop.task_id:
             break
         if inside(task, loop):
             if task.scope_iterations[len(loop.scope_loops)] < loop.iteration:
@@ -139,6 +143,7 @@ def _body_outputs(
     """Each body task's latest output (of any iteration), by definition reference name."""
     if any(task.dynamic_step is not None for task in body):
         # A dynamic fork's branches are named at run time: only a full walk finds them all.
+        # Only loops with a dynamic fork in their body pay for it.
         return {task.def_ref: task.output for task in d.state.tasks if inside(task, loop)}
     outputs: dict[str, Any] = {}
     found: list[tuple[int, str, TaskState]] = []
@@ -149,7 +154,7 @@ def _body_outputs(
             continue
         if not inside(task, loop):
             # The latest of that step ran in another loop's scope (an outer iteration):
-            # the one this loop ran, if any, is further back.
+            # the one this loop ran, if any, is further back: a full walk, only then.
             return {t.def_ref: t.output for t in d.state.tasks if inside(t, loop)}
         found.append((task.seq, ref, task))
     for _, ref, task in sorted(found, key=lambda item: item[0]):
@@ -186,11 +191,11 @@ def _keep_last(d: Decider, loop: TaskState) -> None:
     if oldest_kept <= 1:
         return
     depth = len(loop.scope_loops)
-    d.state.tasks = [
-        task
-        for task in d.state.tasks
-        if not (inside(task, loop) and task.scope_iterations[depth] < oldest_kept)
-    ]
+    # A walk over the tasks, but only in a run that keepLastN keeps short.
+    d.state.remove_tasks(
+        lambda task: inside(task, loop) and task.scope_iterations[depth] < oldest_kept
+    )
+    loop = d.state.edit(loop)
     loop.output = {
         key: value
         for key, value in loop.output.items()

@@ -20,6 +20,7 @@ __all__ = ["child_finished", "task_progress", "task_result", "timer_fired"]
 
 
 def _active_task(d: Decider, task_id: str) -> TaskState:
+    """The task ``task_id``, this decision's own to change; it must be active."""
     task = d.state.task(task_id)
     if task is None:
         raise TaskNotFoundError(f"no task {task_id} in workflow {d.state.run_id}")
@@ -28,7 +29,7 @@ def _active_task(d: Decider, task_id: str) -> TaskState:
             f"task {task_id} ({task.ref}) already ended as {task.status}",
             service="engine",
         )
-    return task
+    return d.state.edit(task)
 
 
 def task_result(d: Decider, event: TaskResult) -> None:
@@ -61,6 +62,7 @@ def _holds_http_open(d: Decider, task: TaskState, status: TaskStatus) -> bool:
     if not async_complete(task.input, d.step_of(task).asyncComplete):
         return False
     # Out of the queue, so that the completion that follows (which has none) ends the task.
+    task = d.state.edit(task)
     task.queue = None
     task.status = TaskStatus.IN_PROGRESS
     task.update_at = d.now
@@ -99,6 +101,7 @@ def timer_fired(d: Decider, key: str) -> None:
 
 
 def _task_timed_out(d: Decider, task: TaskState) -> None:
+    task = d.state.edit(task)
     task_def = d.task_def(d.step_of(task))
     reason = f"task {task.ref} timed out after {task_def.timeoutSeconds}s"
     if task_def.timeoutPolicy == TaskTimeoutPolicy.ALERT_ONLY:
@@ -124,6 +127,7 @@ def child_finished(d: Decider, event: ChildFinished) -> None:
     task = d.state.task(event.task_id)
     if task is None or not task.status.is_active:
         return  # the parent moved on (terminated, timed out): the child's end changes nothing
+    task = d.state.edit(task)
     task.output = {**event.output, "subWorkflowId": event.child_run_id}
     d.clear_task_timers(task)
     if event.child_status == RunStatus.COMPLETED:

@@ -67,10 +67,12 @@ def rerun(decider: Decider, event: RerunRun) -> None:
             service="engine",
             field="reRunFromTaskId",
         )
-    state.tasks = [task for task in state.tasks if task.seq < target.seq]
+    # A rerun, retry or restart is an operator's rare act: walking every task is fine here.
+    state.remove_tasks(lambda task: task.seq >= target.seq)
     reopen(decider)
-    for task in state.tasks:
+    for task in list(state.tasks):
         if task.ref == target.ref:
+            task = state.edit(task)
             task.retried = True  # the attempt about to be scheduled is the latest
     _reopen_loops(state, target)
     decider.schedule(
@@ -84,11 +86,13 @@ def rerun(decider: Decider, event: RerunRun) -> None:
 
 
 def _reopen_loops(state: RunState, target: TaskState) -> None:
-    """A DO_WHILE around the rerun task goes on from the iteration the task was in."""
-    for loop in state.tasks:
+    """A DO_WHILE around the rerun task goes on from the iteration the task was in. (A walk
+    over the tasks, as the rest of a rerun: rare, never on an event's path.)"""
+    for loop in list(state.tasks):
         if loop.type != TaskType.DO_WHILE or not loop.is_latest or not inside(target, loop):
             continue
         iteration = target.scope_iterations[len(loop.scope_loops)]
+        loop = state.edit(loop)
         loop.status = TaskStatus.IN_PROGRESS
         loop.end_at = None
         loop.advanced = False
@@ -101,14 +105,16 @@ def _reopen_loops(state: RunState, target: TaskState) -> None:
 
 
 def _reopen_joins(decider: Decider) -> None:
-    """A JOIN kept from before the rerun waits again if a branch it joins was dropped."""
+    """A JOIN kept from before the rerun waits again if a branch it joins was dropped (a
+    walk over the tasks: reruns only)."""
     state = decider.state
-    for task in state.tasks:
+    for task in list(state.tasks):
         if task.type != TaskType.JOIN or not task.is_latest or task.status.is_active:
             continue
         joined = [state.latest(ref) for ref in decider.join_refs(task)]
         if all(t is not None and t.status.is_success for t in joined):
             continue
+        task = state.edit(task)
         task.status = TaskStatus.IN_PROGRESS
         task.end_at = None
         task.output = {}
@@ -178,6 +184,7 @@ def take_pending_skip(decider: Decider, task: TaskState) -> bool:
 def _mark_skipped(
     decider: Decider, task: TaskState, task_input: dict[str, object], output: dict[str, object]
 ) -> None:
+    task = decider.state.edit(task)
     if task_input:
         task.input = {**task.input, **task_input}
     task.output = dict(output)
@@ -194,6 +201,7 @@ def add_task_log(decider: Decider, event: AddTaskLog) -> None:
             f"no task {event.task_id} in workflow {decider.state.run_id}", service="engine"
         )
     entry = {"log": event.log, "taskId": event.task_id, "createdTime": event.now}
+    task = decider.state.edit(task)
     task.logs = [*task.logs, entry]
 
 
@@ -221,6 +229,7 @@ def retry_run(decider: Decider) -> None:
             service="engine",
             code="E_RUN_STATUS",
         )
+    # Retrying is an operator's rare act: walking every task is fine here.
     failed = [
         t for t in state.tasks if t.is_latest and not t.status.is_success and not t.status.is_active
     ]
@@ -253,7 +262,7 @@ def restart_run(decider: Decider) -> None:
             service="engine",
             code="E_RUN_STATUS",
         )
-    state.tasks = []
+    state.remove_tasks(lambda task: True)
     state.output = {}
     state.reason = None
     state.end_at = None

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium.dsl import expressions
 from podium.dsl.models import COMPENSATION_TYPES, TaskType, WorkflowTask
-from podium.engine.context import expression_context, task_context
+from podium.engine.context import task_context
 from podium.engine.dynamic import BRANCH_TYPES
 from podium.engine.state import TaskState, TaskStatus
 
@@ -80,6 +80,7 @@ def normalise_steps(raw: Any, taken: set[str], suffix: str = "") -> list[dict[st
 
 
 def start_slip(d: Decider, slip: TaskState, retry_of: TaskState | None) -> None:
+    slip = d.state.edit(slip)  # this decision's own to change
     slip.status = TaskStatus.IN_PROGRESS
     slip.start_at = d.now
     if retry_of is not None and "steps" in retry_of.output:
@@ -127,6 +128,7 @@ def check_slip(d: Decider, slip: TaskState) -> bool:
         return True
     steps = steps[: position + 1] + rest
     results = {**slip.output.get("results", {}), current: step.output}
+    slip = d.state.edit(slip)
     slip.output = {"steps": steps, "position": position + 1, "results": results}
     if rest:
         _run_step(d, slip, rest[0])
@@ -141,7 +143,7 @@ def _taken(d: Decider, slip: TaskState) -> set[str]:
     suffix = slip.suffix
     steps = slip.output.get("steps") or []
     return (
-        {t.ref for t in d.state.tasks}
+        set(d.state.refs())
         | {ref + suffix for ref in d.blueprint.locations}
         | {s["taskReferenceName"] + suffix for s in steps[: (slip.output.get("position") or 0) + 1]}
     )
@@ -153,7 +155,7 @@ def _run_step(d: Decider, slip: TaskState, spec: dict[str, Any]) -> None:
     spec = _with_task_def(d, spec)
     if isinstance(spec.get("compensation"), dict):
         spec["compensation"] = _with_task_def(d, spec["compensation"])
-    context = task_context(expression_context(d.state), d.next_task_id())
+    context = task_context(d.context(), d.next_task_id())
     resolved = expressions.resolve(spec.get("inputParameters") or {}, context)
     task_input = resolved if isinstance(resolved, dict) else {"value": resolved}
     d.schedule(WorkflowTask.model_validate(spec), within=slip, dynamic=spec, task_input=task_input)

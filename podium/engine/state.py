@@ -5,13 +5,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
+
+from podium.engine.task_index import TaskIndex
+from podium.engine.task_state import (
+    ACTIVE_TASK_STATUSES,
+    TaskChanges,
+    TaskState,
+    TaskStatus,
+    shallow_copier,
+)
 
 __all__ = [
     "ACTIVE_TASK_STATUSES",
@@ -55,33 +63,6 @@ TERMINAL_RUN_STATUSES = frozenset(
 )
 
 
-class TaskStatus(StrEnum):
-    SCHEDULED = "SCHEDULED"
-    IN_PROGRESS = "IN_PROGRESS"
-    COMPLETED = "COMPLETED"
-    COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS"
-    FAILED = "FAILED"
-    FAILED_WITH_TERMINAL_ERROR = "FAILED_WITH_TERMINAL_ERROR"
-    TIMED_OUT = "TIMED_OUT"
-    CANCELED = "CANCELED"
-    SKIPPED = "SKIPPED"
-
-    @property
-    def is_active(self) -> bool:
-        return self in ACTIVE_TASK_STATUSES
-
-    @property
-    def is_success(self) -> bool:
-        """Whether the workflow may go on past a task in this status."""
-        return self in (
-            TaskStatus.COMPLETED,
-            TaskStatus.COMPLETED_WITH_ERRORS,
-            TaskStatus.SKIPPED,
-        )
-
-
-ACTIVE_TASK_STATUSES = frozenset({TaskStatus.SCHEDULED, TaskStatus.IN_PROGRESS})
-
 _ID_NAMESPACE = uuid.UUID("6f2b1e0c-4a47-4c55-9d3e-2f6a0c1d9b01")
 _NAMESPACE_BYTES = _ID_NAMESPACE.bytes
 
@@ -120,93 +101,13 @@ def run_scoped_id(state: RunState, salt: str) -> str:
 
 
 @dataclass(slots=True)
-class TaskState:
-    """One attempt of one step. A retry is a new TaskState with ``retry_count + 1``."""
+class RunState(TaskIndex):
+    """A workflow run: its status, data and every task attempt so far.
 
-    task_id: str
-    ref: str
-    name: str
-    type: str
-    status: TaskStatus
-    seq: int
-    scheduled_at: int
-    input: dict[str, Any] = field(default_factory=dict)
-    output: dict[str, Any] = field(default_factory=dict)
-    retry_count: int = 0
-    queue: str | None = None
-    """The queue a worker (or the HTTP executor) polls, for tasks that run outside the engine."""
-    available_at: int = 0
-    start_at: int | None = None
-    end_at: int | None = None
-    update_at: int | None = None
-    worker_id: str | None = None
-    poll_count: int = 0
-    reason: str | None = None
-    retried: bool = False
-    retried_task_id: str | None = None
-    advanced: bool = False
-    """Whether the steps after this one have been scheduled."""
-    sub_workflow_id: str | None = None
-    callback_after_s: int = 0
-    logs: list[dict[str, Any]] = field(default_factory=list)
-    iteration: int = 0
-    """A DO_WHILE's current iteration; for a task inside loops, the innermost loop's."""
-    scope_loops: list[str] = field(default_factory=list)
-    """The DO_WHILE steps this task runs inside, outermost first (their definition refs)."""
-    scope_iterations: list[int] = field(default_factory=list)
-    """The iteration of each of ``scope_loops``; each adds ``__<n>`` to the reference name."""
-    dynamic_step: dict[str, Any] | None = None
-    """The step a dynamic fork made up at run time, as Conductor JSON; it is in no definition."""
-    secrets: dict[str, Any] | None = None
-    """Where the definition's template put ``${workflow.secrets.NAME}`` in this HTTP task's
-    input, and the origin its uri names (see ``engine/secret_refs``); never a secret's value."""
-
-    @property
-    def is_latest(self) -> bool:
-        return not self.retried
-
-    @property
-    def suffix(self) -> str:
-        """What loop iterations added to the step's reference name: ``__2``, ``__1__3``."""
-        if not self.scope_iterations:  # most steps run in no loop; asked on every decision
-            return ""
-        return "".join(f"__{n}" for n in self.scope_iterations)
-
-    @property
-    def def_ref(self) -> str:
-        """The reference name of the step as written in the definition (or the dynamic fork)."""
-        suffix = self.suffix
-        return self.ref[: -len(suffix)] if suffix else self.ref
-
-    def to_dict(self) -> dict[str, Any]:
-        # Shallow on purpose: values are plain JSON data, serialised straight away.
-        return {name: getattr(self, name) for name in _TASK_FIELDS}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TaskState:
-        try:
-            task = cls(**data)  # the common case: written by to_dict of this version
-        except TypeError:  # written by another version: keep the fields this one knows
-            task = cls(**{k: v for k, v in data.items() if k in _TASK_FIELDS})
-        task.status = TaskStatus(task.status)
-        return task
-
-
-@dataclass(frozen=True, slots=True)
-class TaskChanges:
-    """What a store must write of a run's tasks since the run was last committed."""
-
-    changed: tuple[TaskState, ...]
-    """Tasks added or edited since then, in ``seq`` order."""
-    removed: tuple[str, ...]
-    """Ids of tasks that were committed and are gone from the run."""
-    rewrite: bool
-    """The changes are not known: write every task in ``changed`` and remove every other."""
-
-
-@dataclass(slots=True)
-class RunState:
-    """A workflow run: its status, data and every task attempt so far."""
+    Its tasks are read through ``task``/``latest``/``active_tasks`` and changed through
+    ``edit``/``add_task``/``remove_tasks`` (see ``TaskIndex``): the task objects themselves
+    are shared, sealed, with the states it was cloned from and to.
+    """
 
     run_id: str
     name: str
@@ -248,10 +149,14 @@ class RunState:
     inline_definition: str | None = None
     """The content hash of the definition, when the run was started with an inline one."""
 
+    def __post_init__(self) -> None:
+        self._start_tracking()
+
     def clone(self) -> RunState:
-        """A copy the engine may change; task inputs and outputs are never changed in place."""
+        """A copy the engine may change. It shares the task objects, sealed, and copies the
+        list of them, the indexes and the small run-level containers, not each task."""
         copy = _copy_run(self)
-        copy.tasks = [_copy_task(task) for task in self.tasks]
+        self._share_into(copy)
         copy.failed_refs = list(self.failed_refs)
         copy.variables = dict(self.variables)
         copy.skips = dict(self.skips)
@@ -265,20 +170,7 @@ class RunState:
         """The correlation id the API and expressions show: None when only a trace id."""
         return None if self.trace_only else self.correlation_id
 
-    def task(self, task_id: str) -> TaskState | None:
-        for task in reversed(self.tasks):
-            if task.task_id == task_id:
-                return task
-        return None
-
-    def latest(self, ref: str) -> TaskState | None:
-        for task in reversed(self.tasks):
-            if task.ref == ref:
-                return task
-        return None
-
-    def active_tasks(self) -> list[TaskState]:
-        return [task for task in self.tasks if task.status.is_active]
+    # ---- the store's seam ---------------------------------------------------------------
 
     def to_json(self) -> bytes:
         """``to_dict`` encoded, as the store keeps it.
@@ -300,19 +192,14 @@ class RunState:
         del data["tasks"]
         return data
 
-    def task_changes(self) -> TaskChanges:
-        """The tasks a store must write since the run was last committed."""
-        return TaskChanges(tuple(self.tasks), (), True)
-
-    def mark_committed(self) -> None:
-        """The store committed this state: later changes are counted from it."""
-
     @classmethod
     def from_parts(cls, header: dict[str, Any], tasks: list[TaskState]) -> RunState:
         """A run from its row (``header_dict``) and its tasks, as committed."""
         values = {k: v for k, v in header.items() if k in _RUN_FIELDS and k != "tasks"}
         values["status"] = RunStatus(values["status"])
-        return cls(**values, tasks=tasks)
+        state = cls(**values, tasks=tasks)
+        state.mark_committed()
+        return state
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunState:
@@ -322,27 +209,5 @@ class RunState:
         return cls(**values)
 
 
-_TASK_FIELDS = tuple(f.name for f in fields(TaskState))
 _RUN_FIELDS = tuple(f.name for f in fields(RunState))
-
-_D = TypeVar("_D")
-
-
-def _shallow_copier(cls: type[_D], names: tuple[str, ...]) -> Callable[[_D], _D]:
-    """A function that copies an instance of ``cls`` field by field, without ``__init__``.
-
-    Every decision copies the run and each of its tasks; ``dataclasses.replace`` goes through
-    ``__init__`` with every field as a keyword and cost fifteen times as much. The copier is
-    written out as straight-line code, as ``dataclasses`` writes ``__init__``.
-    """
-    lines = ["def copy(source, _new=object.__new__, _cls=cls):", "    target = _new(_cls)"]
-    lines += [f"    target.{name} = source.{name}" for name in names]
-    lines.append("    return target")
-    namespace: dict[str, Any] = {"cls": cls}
-    exec("\n".join(lines), namespace)  # built from the dataclass's own field names only
-    copier: Callable[[_D], _D] = namespace["copy"]
-    return copier
-
-
-_copy_task = _shallow_copier(TaskState, _TASK_FIELDS)
-_copy_run = _shallow_copier(RunState, _RUN_FIELDS)
+_copy_run = shallow_copier(RunState, _RUN_FIELDS)

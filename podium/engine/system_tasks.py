@@ -59,6 +59,7 @@ def refuse_past_task_limit(d: Decider, task: TaskState) -> bool:
 
     The run ends rather than the task failing: an optional step or a retry would only go on
     to schedule more."""
+    task = d.state.edit(task)  # this decision's own to change
     limit = d.blueprint.limits.max_tasks_per_run
     if len(d.state.tasks) <= limit:
         return False
@@ -76,6 +77,7 @@ def refuse_past_task_limit(d: Decider, task: TaskState) -> bool:
 
 def refuse_deep_input(d: Decider, task: TaskState) -> bool:
     """Fail ``task`` if its resolved input nests too deep (templates nest values further)."""
+    task = d.state.edit(task)  # this decision's own to change
     reason = _past_depth(d, "input", task.input)
     if reason is None:
         return False
@@ -85,6 +87,7 @@ def refuse_deep_input(d: Decider, task: TaskState) -> bool:
 
 
 def run_switch(d: Decider, task: TaskState, step: WorkflowTask) -> None:
+    task = d.state.edit(task)  # this decision's own to change
     evaluator = step.evaluatorType or "value-param"
     try:
         value = evaluators.evaluate(evaluator, step.expression or "", task.input)
@@ -98,6 +101,7 @@ def run_switch(d: Decider, task: TaskState, step: WorkflowTask) -> None:
 
 def run_decision(d: Decider, task: TaskState, step: WorkflowTask) -> None:
     """Conductor's legacy DECISION: ``caseExpression`` (JavaScript) or ``caseValueParam``."""
+    task = d.state.edit(task)  # this decision's own to change
     try:
         if step.caseExpression:
             value = evaluators.evaluate("javascript", step.caseExpression, task.input)
@@ -112,6 +116,7 @@ def run_decision(d: Decider, task: TaskState, step: WorkflowTask) -> None:
 
 def run_inline(d: Decider, task: TaskState) -> None:
     """INLINE: ``evaluatorType`` and ``expression`` are inputs, ``$`` is every input."""
+    task = d.state.edit(task)  # this decision's own to change
     evaluator = str(task.input.get("evaluatorType") or "")
     expression = task.input.get("expression")
     if not isinstance(expression, str) or not expression:
@@ -134,6 +139,7 @@ def run_inline(d: Decider, task: TaskState) -> None:
 def run_lambda(d: Decider, task: TaskState) -> None:
     """LAMBDA, Conductor's older INLINE: ``scriptExpression`` is the body of a JavaScript
     function (it ``return``s its result) with ``$`` bound to every input."""
+    task = d.state.edit(task)  # this decision's own to change
     script = task.input.get("scriptExpression")
     if not isinstance(script, str) or not script.strip():
         d.fail(
@@ -161,6 +167,7 @@ def run_lambda(d: Decider, task: TaskState) -> None:
 
 
 def run_terminate(d: Decider, task: TaskState) -> None:
+    task = d.state.edit(task)  # this decision's own to change
     wanted = str(task.input.get("terminationStatus") or "COMPLETED").upper()
     status = {
         "COMPLETED": RunStatus.COMPLETED,
@@ -179,6 +186,7 @@ def run_terminate(d: Decider, task: TaskState) -> None:
 
 
 def run_wait(d: Decider, task: TaskState) -> None:
+    task = d.state.edit(task)  # this decision's own to change
     task.status = TaskStatus.IN_PROGRESS
     task.start_at = d.now
     duration = task.input.get("duration")
@@ -200,6 +208,7 @@ def run_wait(d: Decider, task: TaskState) -> None:
 
 
 def run_sub_workflow(d: Decider, task: TaskState, step: WorkflowTask) -> None:
+    task = d.state.edit(task)  # this decision's own to change
     params = step.subWorkflowParam
     assert params is not None  # validation guarantees it; dynamic forks always set it
     limit = d.blueprint.limits.max_subworkflow_depth
@@ -234,6 +243,7 @@ def run_sub_workflow(d: Decider, task: TaskState, step: WorkflowTask) -> None:
 
 def run_start_workflow(d: Decider, task: TaskState) -> None:
     """START_WORKFLOW: an independent run; the server completes the task with its id."""
+    task = d.state.edit(task)  # this decision's own to change
     request = task.input.get("startWorkflow")
     name = request.get("name") if isinstance(request, dict) else None
     if not isinstance(request, dict) or not isinstance(name, str) or not name:

@@ -89,10 +89,11 @@ class Observer:
     ) -> None:
         if isinstance(event, RunStarted):
             notes.append(RunBegan(after))
-        # By id, not position: DO_WHILE's keepLastN drops old tasks from the front.
-        was_active = {t.task_id: t.status.is_active for t in before.tasks}
-        for task in after.tasks:
-            active_before = was_active.get(task.task_id)
+        # Only the tasks the decision touched may have changed; by id, not position:
+        # DO_WHILE's keepLastN drops old tasks from the front.
+        for task in after.touched():
+            earlier = before.task(task.task_id)
+            active_before = None if earlier is None else earlier.status.is_active
             if active_before is None and task.retry_count > 0 and task.status.is_active:
                 notes.append(TaskRetried(after.run_id, task))
             if task.status.is_active or active_before is False:

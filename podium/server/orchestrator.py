@@ -251,7 +251,6 @@ class Orchestrator:
     ) -> RunState:
         """Decide ``event`` for a run and carry out the decision. A ``new_run`` is inserted
         as decided, rather than inserted as started and then updated."""
-        known = {task.task_id for task in state.tasks}
         decision = decide(state, event, blueprint, self._catalog.for_run(tx, blueprint))
         new = decision.state
         self.observer.on_decision(outbox.notes, state, new, event, blueprint)
@@ -266,7 +265,7 @@ class Orchestrator:
             tx.insert_run(new, key)
         else:
             tx.update_run(new)
-        fresh = [task.task_id for task in new.tasks if task.task_id not in known]
+        fresh = [task.task_id for task in new.tasks_from(state.next_seq)]
         if fresh:
             tx.add_task_ids(new.run_id, fresh)
         reentrant = False

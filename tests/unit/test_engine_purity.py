@@ -99,6 +99,8 @@ def test_the_engine_modules_import_nothing_impure():
         "podium.engine.secret_refs",
         "podium.engine.state",
         "podium.engine.system_tasks",
+        "podium.engine.task_index",
+        "podium.engine.task_state",
         "podium.engine.timing",
         "podium.errors",
     }, podium_modules

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
 
@@ -35,25 +35,27 @@ def _run() -> RunState:
     )
 
 
-def test_clone_copies_every_field_of_the_run_and_its_tasks() -> None:
+def test_clone_copies_every_field_of_the_run_and_shares_its_tasks() -> None:
     original = _run()
     copy = original.clone()
     assert copy == original
     for f in fields(RunState):
         assert getattr(copy, f.name) == getattr(original, f.name), f.name
-    assert copy.tasks[0] is not original.tasks[0]
-    for f in fields(TaskState):
-        assert getattr(copy.tasks[0], f.name) == getattr(original.tasks[0], f.name), f.name
+    assert copy.tasks is not original.tasks
+    assert copy.tasks[0] is original.tasks[0]  # shared, sealed: neither may change it
 
 
 def test_changing_the_clone_leaves_the_original_as_it_was() -> None:
     original = _run()
     copy = original.clone()
-    copy.tasks[0].status = TaskStatus.COMPLETED
-    copy.tasks.append(copy.tasks[0])
+    copy.edit(copy.tasks[0]).status = TaskStatus.COMPLETED
+    copy.edit(copy.tasks[0]).logs = [*copy.tasks[0].logs, {"log": "more"}]
+    copy.add_task(replace(original.tasks[0], task_id="t2", seq=2))
     copy.variables["v"] = 2
     copy.failed_refs.append("y")
     copy.skips.pop("s9")
     assert copy.compensation is not None
     copy.compensation["steps"][0]["ref"] = "changed"
     assert original == _run()
+    assert copy.tasks[0].status == TaskStatus.COMPLETED
+    assert [t.task_id for t in copy.tasks] == ["t1", "t2"]
