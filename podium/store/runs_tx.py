@@ -232,6 +232,8 @@ class RunsTxMixin:
         )
 
     def add_task_ids(self, run_id: str, task_ids: list[str]) -> None:
+        if not task_ids:
+            return
         self._insert_tasks(run_id, [(task_id, None, None) for task_id in task_ids], update=False)
 
     def put_idempotent_run(self, name: str, key: str, run_id: str) -> None:
