@@ -261,26 +261,26 @@ class RunsTxMixin:
             return None
         return self._state(run_id, row[0], row[1]), row[2]
 
-    def _state(self, run_id: str, stored: bytes, rev: int | None) -> RunState:
-        """The run whose header row holds ``stored`` at ``rev``, with its tasks."""
-        written = self._written.get(run_id)
-        if written is not None and written.rev == rev:
-            return written.state
-        if rev is not None:
-            cached = self.runs.get(run_id, rev)
-            if cached is not None:
-                return cached
+    def _state(
+        self, run_id: str, stored: bytes, rev: int | None, bodies: list[bytes] | None = None
+    ) -> RunState:
+        """The run whose header row holds ``stored`` at ``rev``, with its tasks (their
+        bodies read here unless given, in ``seq`` order)."""
+        known = self._known(run_id, rev)
+        if known is not None:
+            return known
         header = orjson.loads(stored)
         if "tasks" in header:  # written before runs had task rows: the whole run
             state, size = RunState.from_dict(header), len(stored)
         else:
-            bodies = [
-                row[0]
-                for row in self._x(
-                    "SELECT body FROM tasks WHERE run_id = ? AND body IS NOT NULL ORDER BY seq",
-                    (run_id,),
-                ).fetchall()
-            ]
+            if bodies is None:
+                bodies = [
+                    row[0]
+                    for row in self._x(
+                        "SELECT body FROM tasks WHERE run_id = ? AND body IS NOT NULL ORDER BY seq",
+                        (run_id,),
+                    ).fetchall()
+                ]
             state = RunState.from_parts(header, [_task(body) for body in bodies])
             size = len(stored) + sum(len(body) for body in bodies)
         if rev is not None:
@@ -288,6 +288,29 @@ class RunsTxMixin:
             # a rolled-back write leaves another rev in the row, so this entry never lies.
             self.runs.put(run_id, rev, size, state)
         return state
+
+    def _known(self, run_id: str, rev: int | None) -> RunState | None:
+        """The state at ``rev`` if this transaction wrote it or the cache keeps it."""
+        written = self._written.get(run_id)
+        if written is not None and written.rev == rev:
+            return written.state
+        return None if rev is None else self.runs.get(run_id, rev)
+
+    def _states(self, rows: list[tuple[str, bytes, int | None]]) -> list[RunState]:
+        """``_state`` of each row, the task bodies of all runs not known read at once."""
+        unknown = [run_id for run_id, _, rev in rows if self._known(run_id, rev) is None]
+        bodies: dict[str, list[bytes]] = {run_id: [] for run_id in unknown}
+        if unknown:
+            condition, params = self._any("run_id", unknown)
+            for run_id, body in self._x(
+                f"SELECT run_id, body FROM tasks WHERE {condition} AND body IS NOT NULL "
+                "ORDER BY run_id, seq",
+                params,
+            ).fetchall():
+                bodies[run_id].append(body)
+        return [
+            self._state(run_id, stored, rev, bodies.get(run_id)) for run_id, stored, rev in rows
+        ]
 
     def search_runs(self, query: RunQuery, *, tasks: bool = True) -> tuple[int, list[RunState]]:
         """Runs matching ``query``; without their tasks unless ``tasks`` (summaries need
@@ -324,7 +347,7 @@ class RunsTxMixin:
             [*params, query.size, query.start],
         ).fetchall()
         if tasks:
-            return int(total), [self._state(run_id, state, rev) for run_id, state, rev in rows]
+            return int(total), self._states(rows)
         return int(total), [_header_only(state) for _, state, _ in rows]
 
     def run_of_task(self, task_id: str) -> str | None:
@@ -370,8 +393,11 @@ class RunsTxMixin:
         if archive:
             # The archive keeps each run as one whole document, as it always has: it is
             # read rarely, by hand or by tools, never stepped.
-            for run_id, name, version, status, correlation_id, created, ended, state, rev in rows:
-                whole = self._state(run_id, state, rev).to_json()
+            states = self._states([(row[0], row[7], row[8]) for row in rows])
+            for (run_id, name, version, status, correlation_id, created, ended, *_), state in zip(
+                rows, states, strict=True
+            ):
+                whole = state.to_json()
                 self._later(
                     "INSERT INTO archived_runs (run_id, name, version, status, correlation_id, "
                     "created_at, ended_at, archived_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "

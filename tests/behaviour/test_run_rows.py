@@ -355,14 +355,30 @@ async def test_a_row_written_before_task_rows_is_read_and_converted_at_its_next_
     assert (await _fresh_read(store_choice)).to_dict() == new.to_dict()
 
 
-async def test_summaries_read_no_task_rows(store: Store, statements: list[str]) -> None:
+async def test_summaries_read_no_task_rows_and_searches_read_them_at_once(
+    store: Store, store_choice: StoreChoice, statements: list[str]
+) -> None:
     await _insert(store, _run(5))
+    for n in (2, 3):
+        other = RunState(
+            run_id=f"r{n}", name="flow", version=1, status=RunStatus.RUNNING, created_at=n
+        )
+        other.tasks = [TaskState(**{**_task(1).to_dict(), "task_id": f"r{n}-t1"})]
+        await _insert(store, other)
     statements.clear()
     _, found = await store.read(lambda tx: tx.search_runs(RunQuery(), tasks=False))
-    assert [run.tasks for run in found] == [[]]
+    assert [run.tasks for run in found] == [[], [], []]
     assert not [sql for sql in statements if "FROM tasks" in sql]
-    _, whole = await store.read(lambda tx: tx.search_runs(RunQuery(run_ids=("r1",))))
-    assert [len(run.tasks) for run in whole] == [5]
+
+    fresh = _new_store(store_choice)  # nothing cached: every run's tasks are read
+    await fresh.open()
+    try:
+        statements.clear()
+        _, whole = await fresh.read(lambda tx: tx.search_runs(RunQuery()))
+    finally:
+        await fresh.close()
+    assert [(run.run_id, len(run.tasks)) for run in whole] == [("r3", 1), ("r2", 1), ("r1", 5)]
+    assert len([sql for sql in statements if "FROM tasks" in sql]) == 1
 
 
 @pytest.mark.parametrize("archive", [True, False])
