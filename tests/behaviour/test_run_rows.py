@@ -52,14 +52,16 @@ def seam(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[RunState]]:
 
 
 @pytest.fixture
-def task_rows_written(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The id of every task row either store sends a body for."""
-    written: list[str] = []
+def task_rows_written(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The ids of the task rows either store sends a body for, a list per statement (an
+    executemany on SQLite)."""
+    written: list[list[str]] = []
     for cls in (SQLiteTx, PostgresTx):
         original = cls._insert_tasks
 
         def counted(tx: Any, run_id: str, rows: Any, *, update: bool, _o: Any = original) -> None:
-            written.extend(row[0] for row in rows if row[2] is not None)
+            if any(row[2] is not None for row in rows):
+                written.append([row[0] for row in rows])
             _o(tx, run_id, rows, update=update)
 
         monkeypatch.setattr(cls, "_insert_tasks", counted)
@@ -175,17 +177,17 @@ def _step(state: RunState, n: int) -> tuple[RunState, list[TaskState]]:
 
 
 async def test_a_step_writes_the_header_and_only_the_tasks_it_changed(
-    store: Store, store_choice: StoreChoice, task_rows_written: list[str]
+    store: Store, store_choice: StoreChoice, task_rows_written: list[list[str]]
 ) -> None:
     await _insert(store, _run(20))
-    assert len(task_rows_written) == 20  # a new run: every task
+    assert [len(ids) for ids in task_rows_written] == [20]  # a new run: every task, at once
     task_rows_written.clear()
     before = _bodies(store_choice)
 
     new, changed = _step(await _get(store), 7)
     await store.write(lambda tx: tx.update_run(precise(new, changed)))
 
-    assert task_rows_written == ["r1-t7", "r1-t21"]
+    assert task_rows_written == [["r1-t7", "r1-t21"]]
     after = _bodies(store_choice)
     assert {k for k in after if after[k] != before.get(k)} == {"r1-t7", "r1-t21"}
     ((header,),) = store_choice.query("SELECT state FROM runs WHERE run_id = 'r1'")
@@ -194,7 +196,7 @@ async def test_a_step_writes_the_header_and_only_the_tasks_it_changed(
 
 
 async def test_removed_tasks_lose_their_bodies_and_still_lead_to_their_run(
-    store: Store, store_choice: StoreChoice, task_rows_written: list[str]
+    store: Store, store_choice: StoreChoice, task_rows_written: list[list[str]]
 ) -> None:
     await _insert(store, _run(10))
     task_rows_written.clear()
