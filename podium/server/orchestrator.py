@@ -495,8 +495,11 @@ class Orchestrator:
 
         await self._write(unit)
 
-    async def search(self, query: RunQuery) -> tuple[int, list[RunState]]:
-        found: tuple[int, list[RunState]] = await self.store.read(lambda tx: tx.search_runs(query))
+    async def search(self, query: RunQuery, *, tasks: bool = True) -> tuple[int, list[RunState]]:
+        """Runs matching ``query``; pass ``tasks=False`` when their tasks are not shown."""
+        found: tuple[int, list[RunState]] = await self.store.read(
+            lambda tx: tx.search_runs(query, tasks=tasks)
+        )
         return found
 
     # ---- time ---------------------------------------------------------------------------

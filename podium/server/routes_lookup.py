@@ -132,5 +132,5 @@ async def running(
         started_before=endTime,
         size=_MAX_RUNS,
     )
-    _, runs = await orchestrator_of(request).search(query)
+    _, runs = await orchestrator_of(request).search(query, tasks=False)
     return [run.run_id for run in runs if version is None or run.version == version]

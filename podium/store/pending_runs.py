@@ -1,10 +1,12 @@
 """Runs changed by the units of one SQLite transaction, each written once, before COMMIT.
 
-Every step writes its whole run back. The SQLite store commits the units waiting together in
+Every step writes its run back. The SQLite store commits the units waiting together in
 one transaction, and when they are results for one wide run (the branches of a fan-out) each
 of them used to encode and write the run again, all but the last for nothing: the cost grew
 with the square of the fan-out. Here a unit's run is kept as it stands; later units of the
-transaction read it from here, and it is encoded and written once, before the commit.
+transaction read it from here, and it is encoded and written once, before the commit. That
+one write carries every unit's changes: a state's task changes count from the run's last
+committed state (``RunState.task_changes``), and none of these states is committed yet.
 
 A unit rolled back to its savepoint takes its changes back (``roll_back_unit``). Anything
 that reads the runs table with SQL other than by run id (a search, retention) first has the

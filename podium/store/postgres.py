@@ -163,8 +163,12 @@ class PostgresStore:
                         result = fn(tx)
                         tx.commit()
                     except BaseException:
+                        tx.runs_discarded()
                         tx.rollback()
                         raise
+                    # Only now are the runs written the ones stored: mark them so, and cache
+                    # them (a unit run again after losing a race cached nothing).
+                    tx.runs_committed()
                     return result
             except _RETRYABLE as exc:
                 if attempt == _MAX_ATTEMPTS:

@@ -18,11 +18,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-import orjson
 import psycopg
 
 from podium.engine.state import RunState
-from podium.store.base import QueueEntry, RunQuery, run_order_sql
+from podium.store.base import QueueEntry
 from podium.store.definitions_tx import GENERATION_SQL as _GENERATION, DefinitionsTxMixin
 from podium.store.events_tx import EventsTxMixin
 from podium.store.postgres_trips import Params, RoundTrips
@@ -33,12 +32,13 @@ from podium.store.queue_tx import (
 )
 from podium.store.ready_notes import note_for
 from podium.store.run_cache import RunCache
+from podium.store.runs_tx import RunsTxMixin, TaskRow
 from podium.store.services_tx import ServicesTxMixin
 
 __all__ = ["PostgresTx"]
 
 
-class PostgresTx(DefinitionsTxMixin, QueueTxMixin, ServicesTxMixin, EventsTxMixin):
+class PostgresTx(RunsTxMixin, DefinitionsTxMixin, QueueTxMixin, ServicesTxMixin, EventsTxMixin):
     """Runs on one pooled connection, inside a transaction the store opened."""
 
     __slots__ = (
@@ -48,7 +48,6 @@ class PostgresTx(DefinitionsTxMixin, QueueTxMixin, ServicesTxMixin, EventsTxMixi
         "channel",
         "conn",
         "origin",
-        "runs",
     )
     _POSTGRES = True
 
@@ -62,7 +61,7 @@ class PostgresTx(DefinitionsTxMixin, QueueTxMixin, ServicesTxMixin, EventsTxMixi
         self.conn = conn
         self.channel = channel
         self.origin = origin
-        self.runs = runs
+        self._init_runs(runs)
         self._trips = RoundTrips(conn)
         # One unit asks for the generation several times (every definition cache checks it);
         # a PostgresTx lives for one attempt of one unit, so the first answer serves them all.
@@ -112,122 +111,34 @@ class PostgresTx(DefinitionsTxMixin, QueueTxMixin, ServicesTxMixin, EventsTxMixi
             self._generation = int(row[0])
         return self._generation
 
-    # ---- runs -----------------------------------------------------------------------------
+    # ---- runs (shared in runs_tx; here PostgreSQL's hooks) ---------------------------------
 
-    def insert_run(self, state: RunState, definition_key: str) -> None:
-        stored = state.to_json()
+    def _any(self, column: str, values: list[str]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(?)", [values]
+
+    def _insert_tasks(self, run_id: str, rows: list[TaskRow], *, update: bool) -> None:
+        # One statement for any number of tasks, sent with the unit's next round trip.
+        ids, seqs, bodies = (list(column) for column in zip(*rows, strict=True))
         self._trips.later(
-            "INSERT INTO runs (run_id, name, version, status, correlation_id, parent_run_id, "
-            "definition_key, created_at, updated_at, ended_at, state) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                state.run_id,
-                state.name,
-                state.version,
-                str(state.status),
-                state.correlation_id,
-                state.parent_run_id,
-                definition_key,
-                state.created_at,
-                state.updated_at or state.created_at,
-                state.end_at,
-                stored,
+            "INSERT INTO tasks (task_id, run_id, seq, body) "
+            "SELECT t.task_id, %s, t.seq, t.body "
+            "FROM unnest(%s::text[], %s::bigint[], %s::bytea[]) AS t(task_id, seq, body) "
+            + (
+                # An unchanged body is not written again (a run read whole, from a row
+                # written before task rows, has every task to write at its next step).
+                "ON CONFLICT (task_id) DO UPDATE SET seq = excluded.seq, body = excluded.body "
+                "WHERE tasks.body IS DISTINCT FROM excluded.body"
+                if update
+                else "ON CONFLICT DO NOTHING"
             ),
+            (run_id, ids, seqs, bodies),
         )
-        self.runs.put(state.run_id, stored, state)
-
-    def update_run(self, state: RunState) -> None:
-        stored = state.to_json()
-        self._trips.later(
-            "UPDATE runs SET status = %s, updated_at = %s, ended_at = %s, state = %s "
-            "WHERE run_id = %s",
-            (
-                str(state.status),
-                state.updated_at or state.created_at,
-                state.end_at,
-                stored,
-                state.run_id,
-            ),
-        )
-        self.runs.put(state.run_id, stored, state)
-
-    def set_run_definition(self, run_id: str, definition_key: str, version: int) -> None:
-        self._trips.later(
-            "UPDATE runs SET definition_key = %s, version = %s WHERE run_id = %s",
-            (definition_key, version, run_id),
-        )
-
-    def get_run(self, run_id: str, *, for_update: bool = False) -> tuple[RunState, str] | None:
-        lock = " FOR UPDATE" if for_update else ""
-        row = self._one(
-            f"SELECT state, definition_key FROM runs WHERE run_id = %s{lock}", (run_id,)
-        )
-        if row is None:
-            return None
-        return self.runs.decode(run_id, row[0]), row[1]
-
-    def delete_run(self, run_id: str) -> bool:
-        self._trips.later("DELETE FROM queue WHERE run_id = %s", (run_id,))
-        self._trips.later("DELETE FROM timers WHERE run_id = %s", (run_id,))
-        self._trips.later("DELETE FROM tasks WHERE run_id = %s", (run_id,))
-        self._trips.later("DELETE FROM idempotency WHERE run_id = %s", (run_id,))
-        return self._trips.now("DELETE FROM runs WHERE run_id = %s", (run_id,)).rowcount > 0
-
-    def search_runs(self, query: RunQuery) -> tuple[int, list[RunState]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if query.name:
-            clauses.append("name = %s")
-            params.append(query.name)
-        if query.statuses:
-            clauses.append("status = ANY(%s)")
-            params.append(list(query.statuses))
-        if query.names:
-            clauses.append("name = ANY(%s)")
-            params.append(list(query.names))
-        if query.run_ids:
-            clauses.append("run_id = ANY(%s)")
-            params.append(list(query.run_ids))
-        if query.correlation_id:
-            clauses.append("correlation_id = %s")
-            params.append(query.correlation_id)
-        if query.started_after is not None:
-            clauses.append("created_at >= %s")
-            params.append(query.started_after)
-        if query.started_before is not None:
-            clauses.append("created_at <= %s")
-            params.append(query.started_before)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        count = self._one(f"SELECT COUNT(*) FROM runs {where}", params)
-        assert count is not None
-        rows = self._all(
-            f"SELECT state FROM runs {where} ORDER BY {run_order_sql(query)} LIMIT %s OFFSET %s",
-            [*params, query.size, query.start],
-        )
-        return int(count[0]), [RunState.from_dict(orjson.loads(row[0])) for row in rows]
-
-    def add_task_ids(self, run_id: str, task_ids: list[str]) -> None:
-        self._trips.later(
-            "INSERT INTO tasks (task_id, run_id) SELECT unnest(%s::text[]), %s "
-            "ON CONFLICT DO NOTHING",
-            (task_ids, run_id),
-        )
-
-    def run_of_task(self, task_id: str) -> str | None:
-        row = self._one("SELECT run_id FROM tasks WHERE task_id = %s", (task_id,))
-        return row[0] if row else None
-
-    def runs_of_tasks(self, task_ids: Collection[str]) -> dict[str, str]:
-        rows = self._all(
-            "SELECT task_id, run_id FROM tasks WHERE task_id = ANY(%s)", (list(task_ids),)
-        )
-        return dict(rows)
 
     def task_run_for_update(
         self, task_id: str
     ) -> tuple[str, tuple[RunState, str] | None, QueueEntry | None] | None:
         run = self._trips.ahead(
-            "SELECT r.run_id, r.state, r.definition_key FROM tasks AS t "
+            "SELECT r.run_id, r.state, r.rev, r.definition_key FROM tasks AS t "
             "JOIN runs AS r ON r.run_id = t.run_id WHERE t.task_id = %s FOR UPDATE OF r",
             (task_id,),
         )
@@ -238,44 +149,8 @@ class PostgresTx(DefinitionsTxMixin, QueueTxMixin, ServicesTxMixin, EventsTxMixi
         if row is None:
             run_id = self.run_of_task(task_id)  # no task, or (rarely) its run is gone
             return None if run_id is None else (run_id, None, _entry(entry) if entry else None)
-        found = self.runs.decode(row[0], row[1]), row[2]
+        found = self._state(row[0], row[1], row[2]), row[3]
         return row[0], found, _entry(entry) if entry else None
-
-    def get_idempotent_run(self, name: str, key: str) -> str | None:
-        row = self._one("SELECT run_id FROM idempotency WHERE name = %s AND key = %s", (name, key))
-        return row[0] if row else None
-
-    def put_idempotent_run(self, name: str, key: str, run_id: str) -> None:
-        # Two instances starting the same key at once: the second waits on the first's row
-        # and fails with a unique violation, which the store answers by running its unit
-        # again, and then it finds the first run.
-        self._trips.later(
-            "INSERT INTO idempotency (name, key, run_id) VALUES (%s, %s, %s)", (name, key, run_id)
-        )
-
-    def remove_ended_runs(self, ended_before: int, limit: int, *, archive: bool, now: int) -> int:
-        # SKIP LOCKED: a run some decision holds right now is simply left for the next batch.
-        ids = [
-            row[0]
-            for row in self._all(
-                "SELECT run_id FROM runs WHERE ended_at IS NOT NULL AND ended_at < %s "
-                "LIMIT %s FOR UPDATE SKIP LOCKED",
-                (ended_before, limit),
-            )
-        ]
-        if not ids:
-            return 0
-        if archive:
-            self._trips.later(
-                "INSERT INTO archived_runs (run_id, name, version, status, correlation_id, "
-                "created_at, ended_at, archived_at, state) "
-                "SELECT run_id, name, version, status, correlation_id, created_at, ended_at, %s, "
-                "state FROM runs WHERE run_id = ANY(%s) ON CONFLICT (run_id) DO NOTHING",
-                (now, ids),
-            )
-        for table in ("queue", "timers", "tasks", "idempotency", "runs"):
-            self._trips.later(f"DELETE FROM {table} WHERE run_id = ANY(%s)", (ids,))
-        return len(ids)
 
     # ---- queue (what relies on row locks and notes) --------------------------------------
 
@@ -301,7 +176,7 @@ class PostgresTx(DefinitionsTxMixin, QueueTxMixin, ServicesTxMixin, EventsTxMixi
             "lease_key = %s FROM pick WHERE q.task_id = pick.task_id "
             "RETURNING q.task_id, q.run_id, q.queue, q.available_at, q.response_timeout_ms, "
             "q.lease_owner, q.lease_until, q.poll_count, q.started_at, q.lease_token, "
-            "q.lease_key) SELECT c.*, r.state, r.definition_key FROM claimed AS c "
+            "q.lease_key) SELECT c.*, r.state, r.rev, r.definition_key FROM claimed AS c "
             "LEFT JOIN runs AS r ON r.run_id = c.run_id AND r.run_id IS DISTINCT FROM %s",
             (queue, now, count, worker_id, now, now, lease_key, known_run),
         )
@@ -311,7 +186,8 @@ class PostgresTx(DefinitionsTxMixin, QueueTxMixin, ServicesTxMixin, EventsTxMixi
             entry = _entry(row[:11])
             run = runs.get(entry.run_id)
             if run is None and row[11] is not None:
-                run = runs[entry.run_id] = self.runs.decode(entry.run_id, row[11]), row[12]
+                state = self._state(entry.run_id, row[11], row[12])
+                run = runs[entry.run_id] = state, row[13]
             claimed.append((entry, run))
         return claimed
 

@@ -176,13 +176,13 @@ class SQLiteStore:
             conn.execute("BEGIN IMMEDIATE")
             for fn, _, _ in batch:
                 conn.execute("SAVEPOINT unit")
-                tx.pending.begin_unit()
+                tx.begin_unit()
                 try:
                     result = fn(tx)
                 except BaseException as exc:
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")
-                    tx.pending.roll_back_unit()
+                    tx.roll_back_unit()
                     outcomes.append((None, _wrap(exc, self.name)))
                 else:
                     conn.execute("RELEASE unit")
@@ -194,6 +194,8 @@ class SQLiteStore:
             except Exception as exc:
                 raise _RunNotWritten from exc
             conn.execute("COMMIT")
+            # Only now are the runs written the ones stored: mark them so, and cache them.
+            tx.runs_committed()
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -205,6 +207,7 @@ class SQLiteStore:
             raise
         finally:
             tx.pending.end()
+            tx.runs_discarded()
         return outcomes
 
 

@@ -292,8 +292,9 @@ def test_http_task_secrets_are_resolved_at_call_time_and_never_stored(
         for run_id in (from_env["workflowId"], from_file["workflowId"], missing["workflowId"]):
             assert value not in api.get(f"/api/workflow/{run_id}").text
     assert value not in caplog.text
-    for row in store_choice.query("SELECT * FROM runs"):
-        assert value not in repr(row)
+    for table in ("runs", "tasks"):  # a run's header, and each of its tasks
+        for row in store_choice.query(f"SELECT * FROM {table}"):
+            assert value not in repr(row)
 
 
 def test_an_http_response_over_the_output_limit_fails_the_task_unstored(limited, echo_service):

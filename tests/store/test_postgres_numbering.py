@@ -22,6 +22,8 @@ from tests.postgres import fresh_database, new_schema_name
 
 OLD = Path(__file__).parent / "old_postgres_migrations"
 ALL_VERSIONS = [version for version, _ in migrations("postgres")]
+NEWER = [version for version in ALL_VERSIONS if version > 10]
+"""Migrations added after the numbering was aligned: an old database gets them as it opens."""
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +96,7 @@ def shape(url: str, schema: str) -> dict[str, Any]:
 def test_the_numbers_name_the_same_migrations_on_both_backends():
     sqlite = {version: sql for version, sql in migrations("sqlite")}
     postgres = {version: sql for version, sql in migrations("postgres")}
-    assert sorted(sqlite) == sorted(postgres) == list(range(1, 11))
+    assert sorted(sqlite) == sorted(postgres) == list(range(1, len(sqlite) + 1))
     # Where one backend has nothing to do, its file says why (and holds no statement).
     assert statements(postgres[2]) == statements(postgres[3]) == []
     assert statements(sqlite[10]) == []
@@ -114,7 +116,7 @@ def test_a_fully_migrated_old_database_is_renumbered_with_nothing_to_apply(url):
     old, fresh = new_schema_name(), new_schema_name()
     migrate_the_old_way(url, old, up_to=8)
     assert versions(url, old) == list(range(1, 9))
-    assert migrate(url, old) == []
+    assert migrate(url, old) == NEWER
     assert versions(url, old) == ALL_VERSIONS
     migrate(url, fresh)
     assert shape(url, old) == shape(url, fresh)
@@ -127,7 +129,7 @@ def test_a_partly_migrated_old_database_is_renumbered_then_gets_what_it_lacks(ur
     old, fresh = new_schema_name(), new_schema_name()
     # Old 1-5: initial, contracts, resilience, events, auth; lacking old 6-8.
     migrate_the_old_way(url, old, up_to=5)
-    assert migrate(url, old) == [8, 9, 10]
+    assert migrate(url, old) == [8, 9, 10, *NEWER]
     assert versions(url, old) == ALL_VERSIONS
     migrate(url, fresh)
     assert shape(url, old) == shape(url, fresh)
@@ -162,7 +164,7 @@ def test_instances_starting_together_renumber_an_old_database_once(url):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert sorted(results, key=len) == [[], [], [], [7, 8, 9, 10]]
+    assert sorted(results, key=len) == [[], [], [], [7, 8, 9, 10, *NEWER]]
     assert versions(url, old) == ALL_VERSIONS
     migrate(url, fresh)
     assert shape(url, old) == shape(url, fresh)
