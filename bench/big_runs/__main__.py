@@ -26,8 +26,9 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.big_runs.fan_out import measure_podium, measure_restate
 from bench.big_runs.loop import measure_loop
@@ -44,6 +45,7 @@ from bench.peers.common import ROOT, remove
 from bench.results_file import write_report
 
 PARTS = ("loop", "fan-out", "memory")
+T = TypeVar("T")
 
 
 def _log(message: str) -> None:
@@ -79,38 +81,26 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _run_store(store: str, args: argparse.Namespace, work: Path, found: Findings) -> None:
     """Every part asked for, on one server of ``store``; a part that fails is recorded."""
-    server = BigServer(
-        store, work / store, limits_for(args.iterations, args.branches, args.memory_tasks)
-    )
+    limits = limits_for(args.iterations, args.branches, args.memory_tasks)
+    server = BigServer(store, work / store, limits)
     try:
         server.start()
         if "loop" in args.parts:
-            _part(
-                found,
-                f"DO_WHILE ({store})",
-                lambda: found.loops.__setitem__(
-                    store, measure_loop(server, args.iterations, args.timeout)
-                ),
-            )
+            loop = _part(found, f"DO_WHILE ({store})", measure_loop, server, args.iterations)
+            if loop is not None:
+                found.loops[store] = loop
         if "fan-out" in args.parts:
-            _part(
-                found,
-                f"fan-out ({store})",
-                lambda: found.fan_outs.__setitem__(
-                    store, measure_podium(server, args.branches, args.fan_out_runs, args.timeout)
-                ),
+            runs = args.fan_out_runs
+            fan_out = _part(
+                found, f"fan-out ({store})", measure_podium, server, args.branches, runs
             )
-        if "memory" in args.parts and args.memory_store in (
-            store,
-            "both",
-        ):  # last: it stops the server to read the store itself
-            _part(
-                found,
-                f"memory ({store})",
-                lambda: found.memory.__setitem__(
-                    store, measure_memory(server, args.memory_tasks, args.timeout)
-                ),
-            )
+            if fan_out is not None:
+                found.fan_outs[store] = fan_out
+        # Last: it stops the server, to read the store itself.
+        if "memory" in args.parts and args.memory_store in (store, "both"):
+            memory = _part(found, f"memory ({store})", measure_memory, server, args.memory_tasks)
+            if memory is not None:
+                found.memory[store] = memory
     except Exception as exc:
         found.errors[f"Podium ({store})"] = f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
@@ -118,15 +108,18 @@ def _run_store(store: str, args: argparse.Namespace, work: Path, found: Findings
         server.stop()
 
 
-def _part(found: Findings, label: str, job: Any) -> None:
+def _part(found: Findings, label: str, job: Callable[..., T], *sizes: Any) -> T | None:
+    """``job(*sizes, timeout=...)``, or None with the reason under ``found.errors``."""
     _log(f"{label} ...")
     began = time.monotonic()
     try:
-        job()
+        return job(*sizes, timeout=found.timeout)
     except Exception as exc:
         found.errors[label] = f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
-    _log(f"{label} done in {time.monotonic() - began:.1f}s")
+        return None
+    finally:
+        _log(f"{label} done in {time.monotonic() - began:.1f}s")
 
 
 def _restate(args: argparse.Namespace, work: Path, found: Findings) -> dict[str, str]:
@@ -152,14 +145,18 @@ def _code() -> str:
 
     head = git("log", "-1", "--format=%h %s")
     dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--", "podium") else ""
-    return f"`{head[:90]}`{dirty}" if head else "unknown (not a git checkout)"
+    if len(head) > 80:
+        head = head[:77].rsplit(" ", 1)[0] + " ..."
+    return f"`{head}`{dirty}" if head else "unknown (not a git checkout)"
 
 
 def main(argv: list[str] | None = None) -> Path:
     args = _parse(argv)
     started = time.monotonic()
     load_before = os.getloadavg()
-    found = Findings(args.iterations, args.branches, args.memory_tasks, args.fan_out_runs)
+    found = Findings(
+        args.iterations, args.branches, args.memory_tasks, args.fan_out_runs, args.timeout
+    )
     stores = ("sqlite", "postgres") if args.store == "both" else (args.store,)
     work = Path(tempfile.mkdtemp(prefix="podium-big-runs-"))
     versions: dict[str, str] = {}

@@ -25,6 +25,7 @@ class Findings:
     branches: int
     memory_tasks: int
     fan_out_runs: int
+    timeout: float
     loops: dict[str, LoopResult] = field(default_factory=dict)
     fan_outs: dict[str, dict[str, Any]] = field(default_factory=dict)
     memory: dict[str, MemoryResult] = field(default_factory=dict)
