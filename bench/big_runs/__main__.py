@@ -113,7 +113,10 @@ def _part(found: Findings, label: str, job: Callable[..., T], *sizes: Any) -> T 
     _log(f"{label} ...")
     began = time.monotonic()
     try:
-        return job(*sizes, timeout=found.timeout)
+        result = job(*sizes, timeout=found.timeout)
+        # A full run takes hours: each part's figures are shown as soon as they are known.
+        _log(f"{label}: {result}")
+        return result
     except Exception as exc:
         found.errors[label] = f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
