@@ -122,6 +122,9 @@ class CacheConfig(_ConductorModel):
 class SubWorkflowParams(_ConductorModel):
     name: Name = Field(min_length=1)
     version: int | None = Field(default=None, le=INT4_MAX)
+    taskToDomain: dict[str, str] | None = None
+    """The child's task domains; without it the child has its parent's (engine/domains)."""
+    priority: int | None = Field(default=None, ge=0, le=99)
 
 
 COMPENSATION_TYPES = frozenset({TaskType.SIMPLE, TaskType.HTTP, TaskType.SUB_WORKFLOW})

@@ -16,6 +16,7 @@ from podium.dsl import expressions
 from podium.dsl.models import TaskDef, TaskType, WorkflowTask
 from podium.engine import (
     compensation,
+    domains,
     dynamic,
     event_tasks,
     exclusive_join,
@@ -84,11 +85,16 @@ _WAITING_ON_OTHERS = frozenset({TaskType.JOIN, TaskType.DO_WHILE, TaskType.ROUTI
 
 
 def decide(
-    state: RunState, event: Event, blueprint: Blueprint, task_defs: Mapping[str, TaskDef] = {}
+    state: RunState,
+    event: Event,
+    blueprint: Blueprint,
+    task_defs: Mapping[str, TaskDef] = {},
+    polled: domains.Polled = domains.never_polled,
 ) -> Decision:
     """The run after ``event``, and what must happen outside the engine because of it.
-    ``task_defs`` are the registered TaskDefs, for steps no definition names (routing slips)."""
-    decider = Decider(state.clone(), blueprint, event.now, task_defs)
+    ``task_defs`` are the registered TaskDefs, for steps no definition names (routing slips);
+    ``polled`` says which task domains have workers (see ``engine/domains``)."""
+    decider = Decider(state.clone(), blueprint, event.now, task_defs, polled)
     decider.apply(event)
     decider.advance()
     decider.state.updated_at = event.now
@@ -97,9 +103,15 @@ def decide(
 
 class Decider:
     def __init__(
-        self, state: RunState, blueprint: Blueprint, now: int, task_defs: Mapping[str, TaskDef]
+        self,
+        state: RunState,
+        blueprint: Blueprint,
+        now: int,
+        task_defs: Mapping[str, TaskDef],
+        polled: domains.Polled = domains.never_polled,
     ) -> None:
         self.state = state
+        self.polled = polled
         self.task_defs = task_defs
         self.blueprint = blueprint
         self.now = now
@@ -283,6 +295,10 @@ class Decider:
     def enqueue(self, task: TaskState, step: WorkflowTask, queue: str) -> None:
         """Hand ``task`` to the workers polling ``queue``."""
         task_def = self.task_def(step)
+        if self.state.task_to_domain and queue not in SERVER_QUEUES:
+            # Only worker tasks have domains, as only Conductor's non-system tasks do.
+            task.domain = domains.domain_for(self.state.task_to_domain, queue, self.polled)
+            queue = domains.queue_name(queue, task.domain)
         task.queue = queue
         lease_s = task_def.responseTimeoutSeconds
         if queue == HTTP_QUEUE:
@@ -452,6 +468,7 @@ class Decider:
                     correlation_id=state.correlation_id,
                     parent_run_id=None,
                     parent_task_id=None,
+                    task_to_domain=state.task_to_domain,
                 )
             )
 

@@ -157,6 +157,9 @@ class TaskState:
     """The iteration of each of ``scope_loops``; each adds ``__<n>`` to the reference name."""
     dynamic_step: dict[str, Any] | None = None
     """The step a dynamic fork made up at run time, as Conductor JSON; it is in no definition."""
+    domain: str | None = None
+    """The task domain the run's ``taskToDomain`` put this worker task in (see
+    ``engine/domains``); its queue is then ``<domain>:<type>``."""
     secrets: dict[str, Any] | None = None
     """Where the definition's template put ``${workflow.secrets.NAME}`` in this HTTP task's
     input, and the origin its uri names (see ``engine/secret_refs``); never a secret's value."""
@@ -247,6 +250,10 @@ class RunState:
     """The id of the API key that started the run (None with auth off, or for child runs)."""
     inline_definition: str | None = None
     """The content hash of the definition, when the run was started with an inline one."""
+    task_to_domain: dict[str, str] = field(default_factory=dict)
+    """Conductor's ``taskToDomain``: task type (or ``*``) -> domain list (``engine/domains``)."""
+    priority: int = 0
+    """0-99: a higher one's tasks are handed out first within a queue."""
 
     def clone(self) -> RunState:
         """A copy the engine may change; task inputs and outputs are never changed in place."""

@@ -224,6 +224,11 @@ def run_sub_workflow(d: Decider, task: TaskState, step: WorkflowTask) -> None:
             parent_run_id=d.state.run_id,
             parent_task_id=task.task_id,
             depth=d.state.depth + 1,
+            # Conductor: the step's own mapping, else the parent's; priority only if given.
+            task_to_domain=d.state.task_to_domain
+            if params.taskToDomain is None
+            else params.taskToDomain,
+            priority=params.priority or 0,
         )
     )
     task_def = d.task_def(step)
@@ -247,6 +252,17 @@ def run_start_workflow(d: Decider, task: TaskState) -> None:
     if not isinstance(run_input, dict):
         d.fail(task, TaskStatus.FAILED, "startWorkflow.input must be an object")
         return
+    # Conductor gives the started run this run's mapping unless the request has its own.
+    task_to_domain = request.get("taskToDomain") or d.state.task_to_domain
+    priority = request.get("priority") or 0
+    if not _is_domain_map(task_to_domain) or not _is_priority(priority):
+        d.fail(
+            task,
+            TaskStatus.FAILED,
+            "startWorkflow.taskToDomain must map names to strings and "
+            f"startWorkflow.priority be a number from 0 to 99, not {priority!r}",
+        )
+        return
     correlation_id = request.get("correlationId") or d.state.correlation_id
     correlation = str(correlation_id) if correlation_id is not None else None
     problem = _unstorable_start(name, version, correlation)
@@ -265,8 +281,18 @@ def run_start_workflow(d: Decider, task: TaskState) -> None:
             version=version,
             input=run_input,
             correlation_id=correlation,
+            task_to_domain=task_to_domain,
+            priority=priority,
         )
     )
+
+
+def _is_domain_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _is_priority(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= 99
 
 
 def _unstorable_start(name: str, version: int | None, correlation_id: str | None) -> str | None:

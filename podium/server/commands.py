@@ -120,6 +120,8 @@ def _start_child_tx(
             now,
             depth=command.depth,
             trace_only=trace_only,
+            task_to_domain=command.task_to_domain,
+            priority=command.priority,
         )
     except DefinitionNotFoundError as exc:
         if command.parent_run_id is None or command.parent_task_id is None:
@@ -155,6 +157,8 @@ def _start_workflow_tx(
                 None,
                 now,
                 trace_only=trace_only,
+                task_to_domain=command.task_to_domain,
+                priority=command.priority,
             )
         except PodiumError as exc:
             event = TaskResult(now, command.task_id, TaskStatus.FAILED, {}, exc.message)

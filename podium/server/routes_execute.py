@@ -78,6 +78,8 @@ async def execute(
         idempotency_key=body.idempotencyKey or request.headers.get("idempotency-key"),
         definition=definition,
         created_by=caller_id(request.scope),
+        task_to_domain=body.taskToDomain,
+        priority=body.priority or 0,
     )
     refs = {ref.strip() for ref in (waitUntilTaskRef or "").split(",") if ref.strip()}
     deadline = time.monotonic() + min(max(waitForSeconds, 0), _MAX_WAIT_S)

@@ -12,6 +12,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from podium.auth.scope import caller_id
 from podium.engine.decider import SERVER_QUEUES
+from podium.engine.domains import queue_name
 from podium.errors import PodiumError, ValidationError
 from podium.observability.context import traceparent_var
 from podium.server import fencing
@@ -122,7 +123,7 @@ async def batch_poll(
     _log_poll(request, task_type, domain, workerid)
     limit = request.app.state.settings.max_poll_timeout_ms
     claimed = await orchestrator_of(request).poll(
-        task_type,
+        queue_name(task_type, domain),
         workerid or fencing.ANONYMOUS,
         count,
         min(timeout, limit),
@@ -143,7 +144,11 @@ async def poll_one(
     _check_queue(task_type)
     _log_poll(request, task_type, domain, workerid)
     claimed = await orchestrator_of(request).poll(
-        task_type, workerid or fencing.ANONYMOUS, 1, 0, _lease_key(request, requireLeaseToken)
+        queue_name(task_type, domain),
+        workerid or fencing.ANONYMOUS,
+        1,
+        0,
+        _lease_key(request, requireLeaseToken),
     )
     if not claimed:
         return Response(status_code=204)
@@ -259,10 +264,12 @@ async def queue_sizes(
 
 @router.get("/queue/size")
 async def queue_size(request: Request, taskType: str, domain: str | None = None) -> int:
-    """How many tasks of ``taskType`` wait to be claimed (domains are not separate queues)."""
+    """How many tasks of ``taskType`` wait to be claimed in ``domain`` (none: the type's own
+    queue), as Conductor counts its ``domain:type`` queue."""
     _check_queue(taskType)
-    sizes = await queue_sizes(request, [taskType])
-    return sizes.get(taskType, 0)
+    queue = queue_name(taskType, domain)
+    sizes = await queue_sizes(request, [queue])
+    return sizes.get(queue, 0)
 
 
 @router.get("/queue/polldata")

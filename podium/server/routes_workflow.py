@@ -74,6 +74,8 @@ async def start_with_request(request: Request) -> PlainTextResponse:
         idempotency_key=body.idempotencyKey or request.headers.get("idempotency-key"),
         definition=definition,
         created_by=caller_id(request.scope),
+        task_to_domain=body.taskToDomain,
+        priority=body.priority or 0,
     )
     return PlainTextResponse(run_id)
 
@@ -117,6 +119,7 @@ async def start_by_name(
     request: Request,
     version: VersionQuery = None,
     correlationId: str | None = None,
+    priority: int = Query(default=0, ge=0, le=99),
     idempotencyKey: str | None = None,
     idempotency_key_header: str | None = Header(default=None, alias="Idempotency-Key"),
 ) -> PlainTextResponse:
@@ -132,6 +135,7 @@ async def start_by_name(
         correlation_id=correlationId,
         idempotency_key=idempotencyKey or idempotency_key_header,
         created_by=caller_id(request.scope),
+        priority=priority,
     )
     return PlainTextResponse(run_id)
 
