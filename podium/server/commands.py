@@ -54,6 +54,7 @@ def carry_out(
                 command.queue,
                 command.available_at,
                 command.response_timeout_s * 1000,
+                state.priority,
             )
             if command.available_at <= now:
                 outbox.ready_queues.add(command.queue)

@@ -325,12 +325,18 @@ class SQLiteTx(EventsTxMixin):
     # ---- queue ----------------------------------------------------------------------------
 
     def enqueue(
-        self, task_id: str, run_id: str, queue: str, available_at: int, response_timeout_ms: int
+        self,
+        task_id: str,
+        run_id: str,
+        queue: str,
+        available_at: int,
+        response_timeout_ms: int,
+        priority: int = 0,
     ) -> None:
         self.conn.execute(
             "INSERT OR REPLACE INTO queue (task_id, run_id, queue, available_at, "
-            "response_timeout_ms) VALUES (?, ?, ?, ?, ?)",
-            (task_id, run_id, queue, available_at, response_timeout_ms),
+            "response_timeout_ms, priority) VALUES (?, ?, ?, ?, ?, ?)",
+            (task_id, run_id, queue, available_at, response_timeout_ms, priority),
         )
 
     def dequeue(self, task_id: str) -> None:
@@ -361,7 +367,7 @@ class SQLiteTx(EventsTxMixin):
         # The store runs units of work one at a time, so select-then-update cannot race.
         rows = self.conn.execute(
             "SELECT task_id FROM queue WHERE queue = ? AND lease_owner IS NULL "
-            "AND available_at <= ? ORDER BY available_at LIMIT ?",
+            "AND available_at <= ? ORDER BY priority DESC, available_at LIMIT ?",
             (queue, now, count),
         ).fetchall()
         if not rows:

@@ -86,6 +86,7 @@ def test_the_engine_modules_import_nothing_impure():
         "podium.engine.compensation",
         "podium.engine.context",
         "podium.engine.decider",
+        "podium.engine.domains",
         "podium.engine.dynamic",
         "podium.engine.event_tasks",
         "podium.engine.events",
