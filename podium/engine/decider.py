@@ -29,6 +29,7 @@ from podium.engine import (
 )
 from podium.engine.blueprint import Blueprint
 from podium.engine.context import RunContext, task_context
+from podium.engine.dynamic import branch_input
 from podium.engine.events import (
     AddTaskLog,
     CancelTimer,
@@ -250,6 +251,8 @@ class Decider:
         if retry_of is not None and (retry_of.dynamic_step or step.type == TaskType.JOIN):
             # Made at run time, not from the definition: a branch's input, a JOIN's joinOn.
             dynamic, task_input = retry_of.dynamic_step, dict(retry_of.input)
+            if dynamic is not None:  # a retried branch reads its new id, as a step's retry does
+                task_input = branch_input(self, dynamic, task_id, task_input)
             secrets = retry_of.secrets
         if task_input is None:
             context = task_context(self.context(), task_id)
