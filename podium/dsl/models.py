@@ -109,6 +109,15 @@ class TaskDef(_ConductorModel):
     # tasks do while that service's circuit breaker is open (default: the service's choice).
     service: Name | None = None
     onCircuitOpen: OnCircuitOpen | None = None
+    inputTemplate: dict[str, Any] | None = None
+    """Inputs every task of this type gets unless its step sets them (see ``under_template``)."""
+
+    def under_template(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A step's ``inputParameters`` over this TaskDef's ``inputTemplate``, key by key, as
+        Conductor merges them before resolving either (the step's keys win)."""
+        if not self.inputTemplate:
+            return params
+        return {**self.inputTemplate, **params}
 
 
 class CacheConfig(_ConductorModel):

@@ -256,10 +256,11 @@ class Decider:
             secrets = retry_of.secrets
         if task_input is None:
             context = task_context(self.context(), task_id)
-            task_input = expressions.resolve(step.inputParameters, context)
+            params = self.task_def(step).under_template(step.inputParameters)
+            task_input = expressions.resolve(params, context)
             if step.type == TaskType.HTTP and dynamic is None:
                 # Only a definition's own steps may use secrets: a dynamic one is made of data.
-                secrets = secret_note(step.inputParameters, task_input, context)
+                secrets = secret_note(params, task_input, context)
         delay_ms = step.startDelay * 1000
         retry_count = 0
         if retry_of is not None:

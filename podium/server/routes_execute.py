@@ -66,7 +66,7 @@ async def execute(
     check_run_input(settings, name, body.input)
     if body.workflowDef is not None:
         check_inline(request)  # refused before the definition is even read
-    definition = inline_definition(body)
+    definition = await inline_definition(request, body)
     if definition is not None:
         check_fork_width(settings, definition, "workflowDef.")
     orchestrator = orchestrator_of(request)

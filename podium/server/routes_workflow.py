@@ -63,7 +63,7 @@ async def start_with_request(request: Request) -> PlainTextResponse:
     check_run_input(settings, body.name, body.input)
     if body.workflowDef is not None:
         check_inline(request)  # refused before the definition is even read
-    definition = inline_definition(body)
+    definition = await inline_definition(request, body)
     if definition is not None:
         check_fork_width(settings, definition, "workflowDef.")
     run_id = await orchestrator_of(request).start_run(
