@@ -129,11 +129,34 @@ class CacheConfig(_ConductorModel):
 
 
 class SubWorkflowParams(_ConductorModel):
-    name: Name = Field(min_length=1)
+    name: Name | None = Field(default=None, min_length=1)
     version: int | None = Field(default=None, le=INT4_MAX)
     taskToDomain: dict[str, str] | None = None
     """The child's task domains; without it the child has its parent's (engine/domains)."""
     priority: int | None = Field(default=None, ge=0, le=99)
+    workflowDefinition: dict[str, Any] | None = None
+    """A definition the child runs instead of a registered one (an inline sub-workflow)."""
+
+    @model_validator(mode="after")
+    def _named_or_inline(self) -> SubWorkflowParams:
+        if self.name is None and self.workflowDefinition is None:
+            raise ValueError("subWorkflowParam needs a name or a workflowDefinition")
+        return self
+
+    def child_name(self, step_name: str) -> str:
+        """The name the child run has. Conductor names it after the inline definition, whose
+        name it may lack (the run then has none); Podium's runs need one, so it falls back
+        to ``name`` here, then to the step's own name."""
+        inline = self.workflowDefinition
+        if inline is not None and isinstance(inline.get("name"), str) and inline["name"]:
+            return str(inline["name"])
+        return self.name or step_name
+
+    def inline_definition(self, step_name: str) -> dict[str, Any] | None:
+        """The inline definition as the child runs it, named (``child_name``); None if none."""
+        if self.workflowDefinition is None:
+            return None
+        return {**self.workflowDefinition, "name": self.child_name(step_name)}
 
 
 COMPENSATION_TYPES = frozenset({TaskType.SIMPLE, TaskType.HTTP, TaskType.SUB_WORKFLOW})

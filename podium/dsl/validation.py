@@ -15,6 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import pydantic
+
 from podium.dsl import evaluators, expressions, http_request
 from podium.dsl.durations import parse_duration_s, parse_until_ms
 from podium.dsl.models import COMPENSATION_TYPES, TaskType, WorkflowDef, WorkflowTask
@@ -248,6 +250,8 @@ def _check_step(
             problems.append(
                 f"{here}.subWorkflowParam{at}: a SUB_WORKFLOW needs subWorkflowParam.name"
             )
+        else:
+            _check_inline_child(step, f"{here}.subWorkflowParam.workflowDefinition", at, problems)
     elif kind == TaskType.TERMINATE:
         status = step.inputParameters.get("terminationStatus")
         if isinstance(status, str) and "${" not in status and status not in _TERMINATION_STATUSES:
@@ -273,6 +277,22 @@ def _check_step(
         problems.append(f"{where}: only a FORK_JOIN may have forkTasks")
     if kind != TaskType.DO_WHILE and step.loopOver:
         problems.append(f"{where}: only a DO_WHILE may have loopOver")
+
+
+def _check_inline_child(step: WorkflowTask, field: str, at: str, problems: list[str]) -> None:
+    """An inline sub-workflow is checked as the definition the child will run."""
+    assert step.subWorkflowParam is not None
+    body = step.subWorkflowParam.inline_definition(step.name)
+    if body is None:
+        return
+    try:
+        validate_workflow(WorkflowDef.model_validate(body))
+    except pydantic.ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        problems.append(f"{field}.{where}{at}: {error['msg']}")
+    except DefinitionError as exc:
+        problems.append(f"{field}.{exc.field or 'tasks'}{at}: {exc.message}")
 
 
 def _check_compensation(

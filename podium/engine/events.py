@@ -225,6 +225,8 @@ class StartChild:
     """The child's nesting depth: its parent's plus one (0 for a failure workflow)."""
     task_to_domain: dict[str, str] = field(default_factory=dict)
     priority: int = 0
+    definition: dict[str, Any] | None = None
+    """An inline sub-workflow's definition, named: the child runs it, not a registered one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -202,12 +202,13 @@ def run_wait(d: Decider, task: TaskState) -> None:
 def run_sub_workflow(d: Decider, task: TaskState, step: WorkflowTask) -> None:
     params = step.subWorkflowParam
     assert params is not None  # validation guarantees it; dynamic forks always set it
+    name = params.child_name(step.name)
     limit = d.blueprint.limits.max_subworkflow_depth
     if d.state.depth + 1 > limit:
         d.fail(
             task,
             TaskStatus.FAILED_WITH_TERMINAL_ERROR,
-            f"SUB_WORKFLOW '{task.ref}' would start '{params.name}' at depth {d.state.depth + 1}; "
+            f"SUB_WORKFLOW '{task.ref}' would start '{name}' at depth {d.state.depth + 1}; "
             f"the limit is {limit} (PODIUM_MAX_SUBWORKFLOW_DEPTH)",
         )
         return
@@ -217,8 +218,9 @@ def run_sub_workflow(d: Decider, task: TaskState, step: WorkflowTask) -> None:
     d.commands.append(
         StartChild(
             child_run_id=task.sub_workflow_id,
-            name=params.name,
+            name=name,
             version=params.version,
+            definition=params.inline_definition(step.name),
             input=task.input,
             correlation_id=d.state.correlation_id,
             parent_run_id=d.state.run_id,
