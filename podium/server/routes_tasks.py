@@ -18,6 +18,7 @@ from podium.observability.context import traceparent_var
 from podium.server import fencing
 from podium.server.access import check_sync, check_task, check_task_id, task_check
 from podium.server.error_bodies import internal_error_body
+from podium.server.leases import requeue_tx
 from podium.server.limits import check_task_output, settings_of
 from podium.server.orchestrator import Claimed
 from podium.server.poll_log import PollLog
@@ -308,12 +309,15 @@ async def queue_all_verbose(request: Request) -> dict[str, dict[str, dict[str, i
 
 
 @router.post("/queue/requeue/{task_type}", response_class=PlainTextResponse)
-async def requeue(task_type: str) -> PlainTextResponse:
-    """Conductor pushes pending tasks its queue lost back onto it, and answers how many.
-    Podium's queue rows are written in the unit that schedules the task, so none is ever
-    missing: the answer is always 0, once the type is known to be a worker queue."""
+async def requeue(task_type: str, request: Request) -> PlainTextResponse:
+    """Push the type's pending tasks back on their queues, claimed ones included, and answer
+    how many, as Conductor does (``leases.requeue_tx``)."""
     _check_queue(task_type)
-    return PlainTextResponse("0")
+    orchestrator = orchestrator_of(request)
+    count, queues = await orchestrator.store.write(lambda tx: requeue_tx(tx, task_type))
+    for queue in queues:
+        orchestrator.heard_ready(queue)  # wake this instance's long polls
+    return PlainTextResponse(str(count))
 
 
 async def _signal(

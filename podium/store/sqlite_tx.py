@@ -370,8 +370,6 @@ class SQLiteTx(EventsTxMixin):
             "AND available_at <= ? ORDER BY priority DESC, available_at LIMIT ?",
             (queue, now, count),
         ).fetchall()
-        if not rows:
-            return []
         claimed: list[QueueEntry] = []
         for (task_id,) in rows:
             # uuid4 draws on os.urandom: a token nobody can guess from what a route shows.

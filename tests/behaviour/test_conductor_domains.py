@@ -157,3 +157,27 @@ def test_the_worker_sdk_polls_its_domain(api, server):
     body = wait_status(api, run_id, timeout=5)
     assert body["status"] == "COMPLETED", body
     assert task_of(body, "a")["outputData"] == {"by": "blue"}
+
+
+def test_requeue_pushes_the_types_pending_tasks_back_and_counts_them(api):
+    register(api, TWO, DEFS)
+    for _ in range(2):
+        _start(api, "dom_two", {})
+    _start(api, "dom_two", {"dom_a": "blue"})  # its domain's queue is the type's too
+    (held,) = _poll_n(api, "w1", 1)
+    answer = api.post("/api/tasks/queue/requeue/dom_a")
+    assert (answer.status_code, answer.text) == (200, "3")
+    # The claimed task is handed out again; the worker that held it has lost it.
+    again = {task["taskId"] for task in _poll_n(api, "w2", 5)}
+    assert held["taskId"] in again and len(again) == 2
+    late = complete(api, held, worker="w1")
+    assert late.status_code == 409, late.text
+    assert api.post("/api/tasks/queue/requeue/dom_b").text == "0"
+
+
+def _poll_n(api: httpx.Client, worker: str, count: int) -> list[dict[str, Any]]:
+    params = {"workerid": worker, "count": count, "timeout": 0}
+    response = api.get("/api/tasks/poll/batch/dom_a", params=params)
+    assert response.status_code == 200, response.text
+    tasks: list[dict[str, Any]] = response.json()
+    return tasks
