@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from podium.dsl.bounds import INT4_MAX, MAX_DURATION_S, Name
 from podium.dsl.services import OnCircuitOpen
@@ -133,7 +133,8 @@ class SubWorkflowParams(_ConductorModel):
     version: int | None = Field(default=None, le=INT4_MAX)
     taskToDomain: dict[str, str] | None = None
     """The child's task domains; without it the child has its parent's (engine/domains)."""
-    priority: int | None = Field(default=None, ge=0, le=99)
+    priority: int | str | None = None
+    """0-99, or a ``${...}`` expression resolved when the step runs; None: the child has 0."""
     workflowDefinition: dict[str, Any] | None = None
     """A definition the child runs instead of a registered one (an inline sub-workflow)."""
 
@@ -142,6 +143,15 @@ class SubWorkflowParams(_ConductorModel):
         if self.name is None and self.workflowDefinition is None:
             raise ValueError("subWorkflowParam needs a name or a workflowDefinition")
         return self
+
+    @field_validator("priority")
+    @classmethod
+    def _priority(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, str) and "${" not in value:
+            raise ValueError(f"must be a number from 0 to 99 or an expression, not {value!r}")
+        if isinstance(value, int) and not 0 <= value <= 99:
+            raise ValueError(f"must be a number from 0 to 99, not {value}")
+        return value
 
     def child_name(self, step_name: str) -> str:
         """The name the child run has. Conductor names it after the inline definition, whose

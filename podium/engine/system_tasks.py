@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from podium.dsl import evaluators
+from podium.dsl import evaluators, expressions
 from podium.dsl.bounds import INT4_MAX, INT4_MIN, nul_problem
 from podium.dsl.models import WorkflowTask
 from podium.dsl.nesting import deeper_than, render_path
@@ -203,6 +203,17 @@ def run_sub_workflow(d: Decider, task: TaskState, step: WorkflowTask) -> None:
     params = step.subWorkflowParam
     assert params is not None  # validation guarantees it; dynamic forks always set it
     name = params.child_name(step.name)
+    priority = params.priority
+    if isinstance(priority, str):  # an expression, read when the step runs, as in Conductor
+        priority = expressions.resolve(priority, d.context())
+    if priority is not None and not _is_priority(priority):
+        d.fail(
+            task,
+            TaskStatus.FAILED_WITH_TERMINAL_ERROR,
+            f"SUB_WORKFLOW '{task.ref}': subWorkflowParam.priority must be a number from 0 to 99, "
+            f"not {priority!r}",
+        )
+        return
     limit = d.blueprint.limits.max_subworkflow_depth
     if d.state.depth + 1 > limit:
         d.fail(
@@ -230,7 +241,7 @@ def run_sub_workflow(d: Decider, task: TaskState, step: WorkflowTask) -> None:
             task_to_domain=d.state.task_to_domain
             if params.taskToDomain is None
             else params.taskToDomain,
-            priority=params.priority or 0,
+            priority=priority or 0,
         )
     )
     task_def = d.task_def(step)

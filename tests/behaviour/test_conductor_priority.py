@@ -110,3 +110,23 @@ def test_a_priority_out_of_range_is_refused_naming_the_field(api):
     refused = api.post("/api/metadata/workflow", json=sub)
     assert refused.status_code == 400, refused.text
     assert "priority" in refused.json()["field"]
+
+
+def test_a_sub_workflows_priority_may_be_an_expression(api):
+    register(api, ONE, DEFS)
+    step = {
+        **PARENT["tasks"][0],
+        "subWorkflowParam": {"name": "prio_one", "priority": "${workflow.input.p}"},
+    }
+    register(api, {"name": "prio_expr", "tasks": [step]})
+    response = api.post("/api/workflow", json={"name": "prio_expr", "input": {"p": 64}})
+    assert response.status_code == 200, response.text
+    (task,) = poll(api, "prio_t", count=1)
+    assert task["workflowPriority"] == 64
+    failed = api.post("/api/workflow", json={"name": "prio_expr", "input": {"p": 500}}).text
+    body = wait_status(api, failed)
+    assert body["status"] == "FAILED"
+    assert "priority" in task_of(body, "sub")["reasonForIncompletion"]
+    word = {**step, "subWorkflowParam": {"name": "prio_one", "priority": "high"}}
+    refused = api.post("/api/metadata/workflow", json={"name": "prio_word", "tasks": [word]})
+    assert refused.status_code == 400, refused.text
