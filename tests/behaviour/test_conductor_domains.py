@@ -181,3 +181,21 @@ def _poll_n(api: httpx.Client, worker: str, count: int) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     tasks: list[dict[str, Any]] = response.json()
     return tasks
+
+
+def test_update_v2_hands_a_domain_worker_its_domains_next_task(api):
+    register(api, TWO, DEFS)
+    _start(api, "dom_two", {})  # waits on the type's own queue: not this worker's
+    for _ in range(2):
+        _start(api, "dom_two", {"dom_a": "blue"})
+    first = api.get("/api/tasks/poll/dom_a", params={"workerid": "w", "domain": "blue"}).json()
+    body = {
+        "taskId": first["taskId"],
+        "workflowInstanceId": first["workflowInstanceId"],
+        "status": "COMPLETED",
+        "workerId": "w",
+    }
+    answer = api.post("/api/tasks/update-v2", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["domain"] == "blue"
+    assert _size(api, "dom_a") == 1
