@@ -86,6 +86,8 @@ ROUTES: dict[str, Answers] = {
     "DELETE /api/workflow/{workflow_id}/remove": _FOUND,
     "DELETE /api/workflow/{workflow_id}/terminate-remove": _FOUND,
     "GET /api/workflow/{workflow_id}/tasks": Answers(errors=(400, 404)),
+    "GET /api/workflow/{workflow_id}/task-counts": _FOUND,
+    "GET /api/workflow/{workflow_id}/overview": Answers(errors=(400, 404)),
     "POST /api/workflow/{workflow_id}/resetcallbacks": _FOUND,
     "PUT /api/workflow/{workflow_id}/pause": _ACTION,
     "PUT /api/workflow/{workflow_id}/resume": _ACTION,

@@ -11,7 +11,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from podium.contracts.runtime import ContractRuntime
@@ -27,8 +27,6 @@ from podium.engine.events import (
     RunStarted,
     StartChild,
     StartWorkflow,
-    TaskProgress,
-    TaskResult,
     TerminateChild,
 )
 from podium.engine.limits import EngineLimits
@@ -36,7 +34,6 @@ from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
 from podium.errors import (
     TaskAlreadyFinishedError,
     TaskNotFoundError,
-    ValidationError,
     WorkflowNotFoundError,
 )
 from podium.observability.audit import log_inline_run
@@ -50,6 +47,8 @@ from podium.server.commands import carry_out
 from podium.server.definitions import Definitions
 from podium.server.event_ops import RunOpsTx
 from podium.server.poll_log import PollLog
+from podium.server.result_batch import record_batch
+from podium.server.results import Report, report_tx
 from podium.server.task_defs import TaskDefCatalog
 from podium.server.timers import sweep_tx
 from podium.server.units import Claimed, Outbox, RunView, now_ms
@@ -90,7 +89,7 @@ class Orchestrator:
 
     # ---- after commit -------------------------------------------------------------------
 
-    def _publish(self, outbox: Outbox, op: str, elapsed_ms: float) -> None:
+    def publish(self, outbox: Outbox, op: str, elapsed_ms: float) -> None:
         for queue in outbox.ready_queues:
             self.waiters.notify(queue)
         if outbox.poke_sweeper:
@@ -117,7 +116,7 @@ class Orchestrator:
 
         began = time.perf_counter()
         result, outbox = await self.store.write(unit)
-        self._publish(outbox, op, (time.perf_counter() - began) * 1000)
+        self.publish(outbox, op, (time.perf_counter() - began) * 1000)
         return result
 
     def heard_ready(self, queue: str | None) -> None:
@@ -327,96 +326,34 @@ class Orchestrator:
         ``callback_after_s`` (and no ``extend_lease`` asking for longer), puts it back on its
         queue to be handed out again after that delay, as Conductor postpones it.
         """
+        report = Report(
+            task_id,
+            status,
+            output=output,
+            reason=reason,
+            worker_id=worker_id,
+            callback_after_s=callback_after_s,
+            logs=logs,
+            next_for_worker=next_for_worker,
+            extend_lease=extend_lease,
+            lease_token=lease_token,
+            caller_key=caller_key,
+            check=check,
+        )
+        return await self.record(report)
+
+    async def record(self, report: Report) -> Claimed | None:
+        """Record one result as a unit of its own (``update_task``)."""
         now = self.clock()
-
-        def unit(tx: StoreTx, outbox: Outbox) -> Claimed | None:
-            # The run first, then its queue row: every unit takes locks in that order.
-            found = tx.task_run_for_update(task_id)
-            if found is None:
-                raise TaskNotFoundError(
-                    f"no task has id {task_id}", service="server", field="taskId"
-                )
-            run_id, run, entry = found
-            if run is None:
-                raise WorkflowNotFoundError(f"no workflow run has id {run_id}", service="server")
-            state, key = run
-            if check is not None and (task := state.task(task_id)) is not None:
-                check(task)
-            fencing.check_lease(task_id, entry, worker_id, lease_token, caller_key)
-            started = entry.started_at if entry else None
-            polls = entry.poll_count if entry else 0
-            event: Event
-            if status == TaskStatus.IN_PROGRESS:
-                event = TaskProgress(
-                    now, task_id, output or {}, worker_id, started, polls, callback_after_s, logs
-                )
-                if entry is not None:
-                    callback_ms = callback_after_s * 1000
-                    if callback_ms and not (
-                        extend_lease and entry.response_timeout_ms > callback_ms
-                    ):
-                        # Postponed, as Conductor puts the task back on its queue: no
-                        # worker holds it meanwhile, so its response timeout does not run.
-                        tx.release_lease(task_id, now + callback_ms)
-                        outbox.poke_sweeper = True
-                    else:
-                        tx.extend_lease(task_id, now + entry.response_timeout_ms)
-            elif status.is_active:
-                raise ValidationError(
-                    f"status {status} cannot be reported by a worker", field="status"
-                )
-            else:
-                # The output is checked against its contract before the engine sees it.
-                final, why, notes = contract_hooks.checked_result(
-                    self,
-                    tx,
-                    key,
-                    state,
-                    task_id,
-                    status,
-                    output or {},
-                    reason,
-                    logs,
-                    worker_id,
-                    now,
-                )
-                event = TaskResult(
-                    now, task_id, final, output or {}, why, worker_id, started, polls, notes
-                )
-            blueprint = self.definitions.blueprint(tx, key)
-            before = state.task(task_id)
-            state = self.decide_tx(tx, outbox, state, key, blueprint, event)
-            if isinstance(event, TaskResult) and before is not None and before.status.is_active:
-                step = blueprint.step_of(before)
-                moved = self.policy.after_result(
-                    tx, before, step, status, output or {}, reason, now
-                )
-                if moved is not None:
-                    outbox.transitions.append(moved)
-            if next_for_worker and entry is not None and worker_id:
-                # The next lease asks for the token back if this result carried one.
-                claimed = self._claim_tx(
-                    tx,
-                    outbox,
-                    entry.queue,
-                    worker_id,
-                    1,
-                    now,
-                    fencing.lease_key(caller_key, lease_token is not None),
-                    known=(state, key),
-                )
-                if claimed and entry.queue in outbox.ready_queues:
-                    # Often the task this result queued is the one just handed back: waking
-                    # parked polls for it would only cost each of them an empty claim. (Tasks
-                    # other units queued, those units announced.)
-                    handed = {item.task.task_id for item in claimed}
-                    if outbox.ready_tasks.get(entry.queue, set()) <= handed:
-                        outbox.ready_queues.discard(entry.queue)
-                return claimed[0] if claimed else None
-            return None
-
-        result: Claimed | None = await self._write(unit, "update")
+        result: Claimed | None = await self._write(
+            lambda tx, outbox: report_tx(self, tx, outbox, report, now), "update"
+        )
         return result
+
+    async def record_batch(self, reports: Sequence[Report]) -> list[Claimed | Exception | None]:
+        """Record many results: those of one run in one unit, the runs side by side; each
+        answered with its next task or the error ``record`` would have raised."""
+        return await record_batch(self, reports)
 
     async def signal(
         self,
@@ -457,7 +394,7 @@ class Orchestrator:
 
     # ---- polling ------------------------------------------------------------------------
 
-    def _claim_tx(
+    def claim_tx(
         self,
         tx: StoreTx,
         outbox: Outbox,
@@ -487,7 +424,7 @@ class Orchestrator:
             waiter = self.waiters.register(queue)
             try:
                 claimed: list[Claimed] = await self._write(
-                    lambda tx, outbox: self._claim_tx(
+                    lambda tx, outbox: self.claim_tx(
                         tx, outbox, queue, worker_id, count, self.clock(), lease_key
                     ),
                     "poll",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Annotated, Any
 
@@ -14,7 +13,6 @@ from podium.auth.scope import caller_id
 from podium.engine.decider import SERVER_QUEUES
 from podium.engine.domains import queue_name
 from podium.errors import PodiumError, ValidationError
-from podium.observability.context import traceparent_var
 from podium.server import fencing
 from podium.server.access import check_sync, check_task, check_task_id, task_check
 from podium.server.error_bodies import internal_error_body
@@ -23,6 +21,7 @@ from podium.server.limits import check_task_output, settings_of
 from podium.server.orchestrator import Claimed
 from podium.server.poll_log import PollLog
 from podium.server.requests import read_json, read_model, read_signal
+from podium.server.results import Report
 from podium.server.schemas import TaskResultBody, TaskResultItem, inline_schema
 from podium.server.state import orchestrator_of
 from podium.server.views import run_json, task_json
@@ -217,12 +216,24 @@ def _read_batch(data: Any) -> list[TaskResultItem]:
     return [read_model(TaskResultItem, item, f"[{i}]") for i, item in enumerate(data)]
 
 
-async def _record_item(request: Request, item: TaskResultItem) -> Claimed | None:
-    if item.traceparent is not None:
-        # gather() runs each item in its own asyncio task with a copy of the request's
-        # context, so this stays with this item's unit, as the header does for update-v2.
-        traceparent_var.set(item.traceparent[:_MAX_TRACEPARENT])
-    return await _apply(request, item, next_for_worker=True)
+def _report(request: Request, item: TaskResultItem) -> Report:
+    """The result as the orchestrator records it, checked as update-v2 checks its body."""
+    check_task_output(settings_of(request), item.taskId, item.outputData)
+    return Report(
+        item.taskId,
+        item.status,
+        output=item.outputData,
+        reason=item.reasonForIncompletion,
+        worker_id=item.workerId,
+        callback_after_s=item.callbackAfterSeconds,
+        logs=tuple(item.logs),
+        next_for_worker=True,
+        extend_lease=item.extendLease,
+        lease_token=item.leaseToken,
+        caller_key=_caller_key(request),
+        check=task_check(request),
+        traceparent=item.traceparent[:_MAX_TRACEPARENT] if item.traceparent else None,
+    )
 
 
 def _item_answer(item: TaskResultItem, outcome: Claimed | BaseException | None) -> dict[str, Any]:
@@ -240,14 +251,28 @@ def _item_answer(item: TaskResultItem, outcome: Claimed | BaseException | None) 
 async def update_task_batch(request: Request) -> Response:
     """Podium's extension of update-v2: record up to 100 results in one request.
 
-    Each result is its own unit of work, recorded as update-v2 would record it, so one that
-    is refused leaves the others recorded; the units are submitted together, so SQLite commits
-    them together and PostgreSQL runs them side by side.
+    Each result is recorded as update-v2 would record it, and one that is refused leaves the
+    others recorded. The results of one run go in one unit of work, which reads and writes the
+    run once (the branches of a fan-out); the units of different runs are submitted together,
+    so SQLite commits them together and PostgreSQL runs them side by side.
     """
     items = _read_batch(await read_json(request))
-    outcomes = await asyncio.gather(
-        *(_record_item(request, item) for item in items), return_exceptions=True
-    )
+    outcomes: list[Claimed | Exception | None] = [None] * len(items)
+    reports: list[Report] = []
+    taken: list[int] = []
+    for i, item in enumerate(items):
+        try:
+            reports.append(_report(request, item))
+        except PodiumError as exc:
+            outcomes[i] = exc
+        else:
+            taken.append(i)
+    orchestrator = orchestrator_of(request)
+    for i, outcome in zip(taken, await orchestrator.record_batch(reports), strict=True):
+        outcomes[i] = outcome
+        if isinstance(outcome, Claimed):
+            poll_log: PollLog = request.app.state.poll_log
+            poll_log.note_served(outcome.entry.queue, orchestrator.clock())
     return _response([_item_answer(i, o) for i, o in zip(items, outcomes, strict=True)])
 
 

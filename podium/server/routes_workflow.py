@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections import Counter
 from functools import partial
 from typing import Annotated, Any
 
@@ -21,7 +20,7 @@ from podium.engine.events import (
     TerminateRun,
     UpdateVariables,
 )
-from podium.engine.state import RunState, TaskStatus
+from podium.engine.state import RunState
 from podium.errors import ConflictError, ValidationError, WorkflowNotFoundError
 from podium.server.access import check_inline
 from podium.server.diagnostics import waiting_diagnostics
@@ -37,7 +36,9 @@ from podium.server.schemas import (
 )
 from podium.server.search import parse_search
 from podium.server.state import orchestrator_of
-from podium.server.views import run_json, summary_json, task_json
+from podium.server.task_pages import TaskQuery, step_counts, task_page
+from podium.server.units import RunView
+from podium.server.views import run_json, summary_json
 from podium.store.base import StoreTx
 
 __all__ = ["router"]
@@ -45,6 +46,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/workflow", tags=["workflow"])
 
 _MAX_TASK_PAGE = 1000
+_MAX_REF_PREFIX = 1000
 _FLAG_VALUES = frozenset({"", "true", "false", "1", "0", "yes", "no"})
 _INPUT_BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
 _START_BODY = {
@@ -146,14 +148,17 @@ async def get_run(
     request: Request,
     includeTasks: str | None = Query(default=None),
 ) -> dict[str, Any]:
-    orchestrator = orchestrator_of(request)
-    view = await orchestrator.get_run(workflow_id)
-    include_tasks = parse_bool(includeTasks, True)
+    view = await orchestrator_of(request).get_run(workflow_id)
+    return _run_body(request, view, include_tasks=parse_bool(includeTasks, True))
+
+
+def _run_body(request: Request, view: RunView, *, include_tasks: bool) -> dict[str, Any]:
     body = run_json(view.state, view.entries, include_tasks=include_tasks, blames=view.blames)
     # Podium's addition: what holds the run up, e.g. a task type no worker polls.
     threshold_ms = int(settings_of(request).no_worker_warning_s * 1000)
+    clock = orchestrator_of(request).clock()
     body["diagnostics"] = waiting_diagnostics(
-        view.state, view.entries, request.app.state.poll_log, orchestrator.clock(), threshold_ms
+        view.state, view.entries, request.app.state.poll_log, clock, threshold_ms
     )
     return body
 
@@ -235,23 +240,49 @@ async def list_tasks(
     start: int = Query(default=0, ge=0, le=INT4_MAX),
     count: int = Query(default=15, ge=0, le=_MAX_TASK_PAGE),
     status: Annotated[list[str] | None, Query()] = None,
+    refPrefix: str | None = Query(default=None, max_length=_MAX_REF_PREFIX),
+    iteration: int | None = Query(default=None, ge=0, le=INT4_MAX),
+    taskReferenceName: str | None = Query(default=None, max_length=_MAX_REF_PREFIX),
 ) -> dict[str, Any]:
     """A page of the run's tasks in the order they were scheduled, of the given statuses
-    (any, by default), with how many there are of each status (``TaskListSearchResultSummary``)."""
-    wanted = {s.strip().upper() for value in status or [] for s in value.split(",") if s.strip()}
-    for value in wanted:
-        if value not in TaskStatus.__members__:
-            raise ValidationError(
-                f"'{value}' is not a task status ({', '.join(TaskStatus)})", field="status"
-            )
+    (any, by default), with how many there are of each status (``TaskListSearchResultSummary``).
+    Podium adds filters: ``refPrefix`` (reference names that start so), ``iteration`` (tasks of
+    that DO_WHILE iteration, as their ``iteration`` field says) and ``taskReferenceName`` (one
+    step's tasks: of that name, or of every iteration of the step of that name)."""
+    query = TaskQuery.parse(status, refPrefix, iteration, taskReferenceName)
     view = await orchestrator_of(request).get_run(workflow_id)
-    tasks = [
-        task_json(view.state, t, view.entries.get(t.task_id), view.blames.get(t.task_id))
-        for t in view.state.tasks
-    ]
-    summary = dict(Counter(task["status"] for task in tasks))
-    found = [task for task in tasks if not wanted or task["status"] in wanted]
-    return {"totalHits": len(found), "results": found[start : start + count], "summary": summary}
+    return task_page(view, query, start, count)
+
+
+@router.get("/{workflow_id}/overview")
+async def overview(
+    workflow_id: str,
+    request: Request,
+    start: int = Query(default=0, ge=0, le=INT4_MAX),
+    count: int = Query(default=15, ge=0, le=_MAX_TASK_PAGE),
+    status: Annotated[list[str] | None, Query()] = None,
+    refPrefix: str | None = Query(default=None, max_length=_MAX_REF_PREFIX),
+    iteration: int | None = Query(default=None, ge=0, le=INT4_MAX),
+    taskReferenceName: str | None = Query(default=None, max_length=_MAX_REF_PREFIX),
+) -> dict[str, Any]:
+    """Podium's addition, for a page showing a big run: from one read of the run, the run
+    without its tasks (``workflow``), a page of its tasks as ``/tasks`` gives it (``tasks``)
+    and its tasks counted by step (``counts``, as ``/task-counts``). Reading a run of
+    thousands of tasks costs more than what is answered, so it is read once."""
+    query = TaskQuery.parse(status, refPrefix, iteration, taskReferenceName)
+    view = await orchestrator_of(request).get_run(workflow_id)
+    return {
+        "workflow": _run_body(request, view, include_tasks=False),
+        "tasks": task_page(view, query, start, count),
+        "counts": step_counts(view),
+    }
+
+
+@router.get("/{workflow_id}/task-counts")
+async def task_counts(workflow_id: str, request: Request) -> dict[str, Any]:
+    """Podium's addition: the run's tasks counted by step and status, and each dynamic fork's
+    branches, so that a run of thousands of tasks can be drawn without reading them all."""
+    return step_counts(await orchestrator_of(request).get_run(workflow_id))
 
 
 @router.post("/{workflow_id}/resetcallbacks")

@@ -14,7 +14,14 @@ from podium.observability.context import run_trace_id, task_traceparent
 from podium.server.attribution import FAILED_TASK_STATUSES, Blame
 from podium.store.base import QueueEntry
 
-__all__ = ["run_json", "summary_json", "task_json", "task_summary_json"]
+__all__ = ["run_json", "shown_status", "summary_json", "task_json", "task_summary_json"]
+
+
+def shown_status(task: TaskState, entry: QueueEntry | None) -> str:
+    """The status a task is shown with: a scheduled task a worker has leased is running."""
+    if task.status == TaskStatus.SCHEDULED and entry is not None and entry.lease_owner is not None:
+        return str(TaskStatus.IN_PROGRESS)
+    return str(task.status)
 
 
 def task_json(
@@ -22,7 +29,6 @@ def task_json(
 ) -> dict[str, Any]:
     """A task as Conductor's ``Task``, with live lease data from its queue entry and, when
     known, the service behind it (named in its failure reason too)."""
-    status = task.status
     worker_id = task.worker_id
     started = task.start_at
     polls = task.poll_count
@@ -33,14 +39,12 @@ def task_json(
         started = started or entry.started_at
         if entry.lease_owner is not None:
             worker_id = entry.lease_owner
-            if status == TaskStatus.SCHEDULED:
-                status = TaskStatus.IN_PROGRESS
     body: dict[str, Any] = {
         "taskId": task.task_id,
         "taskType": task.name if task.type == TaskType.SIMPLE else task.type,
         "taskDefName": task.name,
         "referenceTaskName": task.ref,
-        "status": str(status),
+        "status": shown_status(task, entry),
         "inputData": task.input,
         "outputData": task.output,
         "reasonForIncompletion": task.reason,

@@ -135,6 +135,10 @@ class StoreTx(EventStoreTx, Protocol):
     def search_runs(self, query: RunQuery) -> tuple[int, list[RunState]]: ...
     def add_task_ids(self, run_id: str, task_ids: list[str]) -> None: ...
     def run_of_task(self, task_id: str) -> str | None: ...
+    def runs_of_tasks(self, task_ids: Collection[str]) -> dict[str, str]:
+        """The run id of each of ``task_ids`` that names a task, in one query."""
+        ...
+
     def task_run_for_update(
         self, task_id: str
     ) -> tuple[str, tuple[RunState, str] | None, QueueEntry | None] | None:
@@ -268,6 +272,9 @@ class Store(Protocol):
     """A backend. ``write`` runs ``fn`` in a transaction and commits before returning."""
 
     name: str
+    side_by_side: bool
+    """Whether units run side by side (PostgreSQL's pool), each in its own transaction, rather
+    than one after another on one writer that commits the units waiting together (SQLite)."""
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...

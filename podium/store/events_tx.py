@@ -8,11 +8,11 @@ single writer, so there the plain select is already exclusive.
 
 from __future__ import annotations
 
-import functools
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
+from podium.store.dialect import TxDialect
 from podium.store.events_base import BusEvent, Delivery, DeliveryStatus, OutboxEntry
 
 __all__ = ["EventsTxMixin"]
@@ -27,11 +27,6 @@ _DELIVERY_COLUMNS = (
 )
 
 
-@functools.cache
-def _postgres_sql(sql: str) -> str:
-    return sql.replace("?", "%s")
-
-
 def _event(row: tuple[Any, ...]) -> BusEvent:
     values = list(row)
     values[4] = orjson.loads(values[4])
@@ -44,20 +39,8 @@ def _delivery(row: tuple[Any, ...]) -> Delivery:
     return Delivery(*values)
 
 
-class EventsTxMixin:
+class EventsTxMixin(TxDialect):
     __slots__ = ()
-    conn: Any
-    _POSTGRES: ClassVar[bool] = False
-
-    def _x(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
-        return self._execute(_postgres_sql(sql) if self._POSTGRES else sql, params)
-
-    def _execute(self, sql: str, params: tuple[Any, ...] | list[Any]) -> Any:
-        return self.conn.execute(sql, params)
-
-    @property
-    def _skip_locked(self) -> str:
-        return " FOR UPDATE SKIP LOCKED" if self._POSTGRES else ""
 
     # ---- events ---------------------------------------------------------------------------
 

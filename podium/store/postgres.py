@@ -31,6 +31,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from podium.errors import StoreError, ValidationError
 from podium.store.base import StoreTx
 from podium.store.migrations import migrations, statements
+from podium.store.postgres_numbering import align_numbering
 from podium.store.postgres_tx import PostgresTx
 from podium.store.ready_notes import new_origin, queue_heard
 from podium.store.run_cache import RunCache
@@ -59,6 +60,7 @@ class PostgresStore:
     """The PostgreSQL backend. ``schema`` keeps several Podiums apart in one database."""
 
     name = "store.postgres"
+    side_by_side = True
 
     def __init__(self, url: str, *, schema: str = "public", pool_size: int = 10) -> None:
         if not is_postgres_url(url):
@@ -197,6 +199,7 @@ def _migrate(url: str, schema: str) -> list[int]:
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
                 "(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())"
             )
+            align_numbering(conn)  # a database migrated before the numbers matched SQLite's
             done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
             for version, text in migrations("postgres"):
                 if version in done:

@@ -33,6 +33,7 @@ class SQLiteStore:
     """The SQLite backend. ``synchronous="FULL"`` makes each commit survive power loss too."""
 
     name = "store.sqlite"
+    side_by_side = False
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
         if str(path) == ":memory:":

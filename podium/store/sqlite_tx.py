@@ -1,4 +1,9 @@
-"""The domain operations of a SQLite transaction (see ``store.base.StoreTx``)."""
+"""The domain operations of a SQLite transaction (see ``store.base.StoreTx``).
+
+Most operations are shared with PostgreSQL (``definitions_tx``, ``queue_tx``, ``services_tx``,
+``events_tx``); what stays here relies on SQLite's single writer: one unit of work runs at a
+time, so a select followed by an update cannot race and nothing needs a row lock.
+"""
 
 from __future__ import annotations
 
@@ -11,27 +16,21 @@ import orjson
 
 from podium.engine.state import RunState
 from podium.store.base import QueueEntry, RunQuery, run_order_sql
+from podium.store.definitions_tx import DefinitionsTxMixin
 from podium.store.events_tx import EventsTxMixin
 from podium.store.pending_runs import PendingRuns
+from podium.store.queue_tx import (
+    QUEUE_COLUMNS as _QUEUE_COLUMNS,
+    QueueTxMixin,
+    queue_entry_of as _entry,
+)
 from podium.store.run_cache import RunCache
+from podium.store.services_tx import ServicesTxMixin
 
 __all__ = ["SQLiteTx"]
 
-_QUEUE_COLUMNS = (
-    "task_id, run_id, queue, available_at, response_timeout_ms, lease_owner, lease_until, "
-    "poll_count, started_at, lease_token, lease_key"
-)
 
-
-def _dumps(value: Any) -> bytes:
-    return orjson.dumps(value)
-
-
-def _entry(row: tuple[Any, ...]) -> QueueEntry:
-    return QueueEntry(*row)
-
-
-class SQLiteTx(EventsTxMixin):
+class SQLiteTx(DefinitionsTxMixin, QueueTxMixin, ServicesTxMixin, EventsTxMixin):
     """Runs on the store's own thread, inside a transaction the store opened."""
 
     __slots__ = ("conn", "defer_runs", "pending", "runs")
@@ -45,126 +44,6 @@ class SQLiteTx(EventsTxMixin):
         self.defer_runs = True
         """Whether a changed run waits in ``pending`` for the transaction's end (the store's
         choice; it turns this off to run a batch again with every unit on its own)."""
-
-    # ---- definitions ----------------------------------------------------------------------
-
-    def put_task_def(self, name: str, body: dict[str, Any], now: int) -> None:
-        self.conn.execute(
-            "INSERT INTO task_defs (name, body, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-            (name, _dumps(body), now),
-        )
-        self._bump()
-
-    def get_task_def(self, name: str) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT body FROM task_defs WHERE name = ?", (name,)).fetchone()
-        return orjson.loads(row[0]) if row else None
-
-    def list_task_defs(self) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT body FROM task_defs ORDER BY name").fetchall()
-        return [orjson.loads(row[0]) for row in rows]
-
-    def delete_task_def(self, name: str) -> bool:
-        self._bump()
-        return self.conn.execute("DELETE FROM task_defs WHERE name = ?", (name,)).rowcount > 0
-
-    def put_workflow_def(self, name: str, version: int, body: dict[str, Any], now: int) -> None:
-        self.conn.execute(
-            "INSERT INTO workflow_defs (name, version, body, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, version) DO UPDATE "
-            "SET body = excluded.body, updated_at = excluded.updated_at",
-            (name, version, _dumps(body), now, now),
-        )
-        self._bump()
-
-    def get_workflow_def(self, name: str, version: int | None) -> dict[str, Any] | None:
-        if version is None:
-            row = self.conn.execute(
-                "SELECT body FROM workflow_defs WHERE name = ? ORDER BY version DESC LIMIT 1",
-                (name,),
-            ).fetchone()
-        else:
-            row = self.conn.execute(
-                "SELECT body FROM workflow_defs WHERE name = ? AND version = ?", (name, version)
-            ).fetchone()
-        return orjson.loads(row[0]) if row else None
-
-    def list_workflow_defs(self) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT body FROM workflow_defs ORDER BY name, version").fetchall()
-        return [orjson.loads(row[0]) for row in rows]
-
-    def delete_workflow_def(self, name: str, version: int) -> bool:
-        self._bump()
-        cursor = self.conn.execute(
-            "DELETE FROM workflow_defs WHERE name = ? AND version = ?", (name, version)
-        )
-        return cursor.rowcount > 0
-
-    def _bump(self) -> None:
-        self.conn.execute("UPDATE definitions_generation SET generation = generation + 1")
-
-    def definitions_generation(self) -> int:
-        row = self.conn.execute("SELECT generation FROM definitions_generation").fetchone()
-        return int(row[0])
-
-    def put_run_definition(self, key: str, body: dict[str, Any]) -> None:
-        self.conn.execute(
-            "INSERT OR IGNORE INTO run_definitions (key, body) VALUES (?, ?)", (key, _dumps(body))
-        )
-
-    def get_run_definition(self, key: str) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT body FROM run_definitions WHERE key = ?", (key,)).fetchone()
-        return orjson.loads(row[0]) if row else None
-
-    # ---- contracts ------------------------------------------------------------------------
-
-    def put_contract(
-        self, kind: str, name: str, semver: tuple[int, int, int], body: dict[str, Any], now: int
-    ) -> bool:
-        version = ".".join(str(part) for part in semver)
-        cursor = self.conn.execute(
-            "INSERT INTO contracts (kind, name, version, major, minor, patch, body, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, name, version) DO NOTHING",
-            (kind, name, version, *semver, _dumps(body), now),
-        )
-        return cursor.rowcount > 0
-
-    def get_contract(self, kind: str, name: str, version: str | None) -> dict[str, Any] | None:
-        if version is None:
-            row = self.conn.execute(
-                "SELECT body FROM contracts WHERE kind = ? AND name = ? "
-                "ORDER BY major DESC, minor DESC, patch DESC LIMIT 1",
-                (kind, name),
-            ).fetchone()
-        else:
-            row = self.conn.execute(
-                "SELECT body FROM contracts WHERE kind = ? AND name = ? AND version = ?",
-                (kind, name, version),
-            ).fetchone()
-        return orjson.loads(row[0]) if row else None
-
-    def list_contract_versions(self, kind: str, name: str) -> list[str]:
-        rows = self.conn.execute(
-            "SELECT version FROM contracts WHERE kind = ? AND name = ? "
-            "ORDER BY major, minor, patch",
-            (kind, name),
-        ).fetchall()
-        return [row[0] for row in rows]
-
-    def list_contracts(self, kind: str | None, *, latest_only: bool) -> list[dict[str, Any]]:
-        where = "WHERE c.kind = ?" if kind else ""
-        if latest_only:
-            where += " AND " if where else "WHERE "
-            where += (
-                "NOT EXISTS (SELECT 1 FROM contracts AS h WHERE h.kind = c.kind "
-                "AND h.name = c.name AND (h.major, h.minor, h.patch) > (c.major, c.minor, c.patch))"
-            )
-        rows = self.conn.execute(
-            f"SELECT c.body FROM contracts AS c {where} "
-            "ORDER BY c.kind, c.name, c.major, c.minor, c.patch",
-            (kind,) if kind else (),
-        ).fetchall()
-        return [orjson.loads(row[0]) for row in rows]
 
     # ---- runs -----------------------------------------------------------------------------
 
@@ -282,6 +161,10 @@ class SQLiteTx(EventsTxMixin):
         row = self.conn.execute("SELECT run_id FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
         return row[0] if row else None
 
+    def runs_of_tasks(self, task_ids: Collection[str]) -> dict[str, str]:
+        sql = "SELECT task_id, run_id FROM tasks WHERE task_id IN (SELECT value FROM json_each(?))"
+        return dict(self.conn.execute(sql, (orjson.dumps(list(task_ids)).decode(),)).fetchall())
+
     def task_run_for_update(
         self, task_id: str
     ) -> tuple[str, tuple[RunState, str] | None, QueueEntry | None] | None:
@@ -322,37 +205,7 @@ class SQLiteTx(EventsTxMixin):
             self.delete_run(run_id)
         return len(ids)
 
-    # ---- queue ----------------------------------------------------------------------------
-
-    def enqueue(
-        self,
-        task_id: str,
-        run_id: str,
-        queue: str,
-        available_at: int,
-        response_timeout_ms: int,
-        priority: int = 0,
-    ) -> None:
-        self.conn.execute(
-            "INSERT OR REPLACE INTO queue (task_id, run_id, queue, available_at, "
-            "response_timeout_ms, priority) VALUES (?, ?, ?, ?, ?, ?)",
-            (task_id, run_id, queue, available_at, response_timeout_ms, priority),
-        )
-
-    def dequeue(self, task_id: str) -> None:
-        self.conn.execute("DELETE FROM queue WHERE task_id = ?", (task_id,))
-
-    def queue_entry(self, task_id: str) -> QueueEntry | None:
-        row = self.conn.execute(
-            f"SELECT {_QUEUE_COLUMNS} FROM queue WHERE task_id = ?", (task_id,)
-        ).fetchone()
-        return _entry(row) if row else None
-
-    def queue_entries(self, run_id: str) -> list[QueueEntry]:
-        rows = self.conn.execute(
-            f"SELECT {_QUEUE_COLUMNS} FROM queue WHERE run_id = ?", (run_id,)
-        ).fetchall()
-        return [_entry(row) for row in rows]
+    # ---- queue (what relies on the single writer) ----------------------------------------
 
     def claim(
         self,
@@ -370,6 +223,8 @@ class SQLiteTx(EventsTxMixin):
             "AND available_at <= ? ORDER BY priority DESC, available_at LIMIT ?",
             (queue, now, count),
         ).fetchall()
+        if not rows:
+            return []
         claimed: list[QueueEntry] = []
         for (task_id,) in rows:
             # uuid4 draws on os.urandom: a token nobody can guess from what a route shows.
@@ -386,206 +241,13 @@ class SQLiteTx(EventsTxMixin):
         }
         return [(entry, runs[entry.run_id]) for entry in claimed]
 
-    def extend_lease(self, task_id: str, lease_until: int) -> None:
-        self.conn.execute(
-            "UPDATE queue SET lease_until = ? WHERE task_id = ? AND lease_owner IS NOT NULL",
-            (lease_until, task_id),
-        )
-
-    def expired_leases(self, now: int, limit: int) -> list[QueueEntry]:
-        rows = self.conn.execute(
-            f"SELECT {_QUEUE_COLUMNS} FROM queue WHERE lease_owner IS NOT NULL "
-            "AND lease_until <= ? ORDER BY lease_until LIMIT ?",
-            (now, limit),
-        ).fetchall()
-        return [_entry(row) for row in rows]
-
-    def release_lease(self, task_id: str, available_at: int | None = None) -> None:
-        self.conn.execute(
-            "UPDATE queue SET lease_owner = NULL, lease_until = NULL, "
-            "available_at = COALESCE(?, available_at) WHERE task_id = ?",
-            (available_at, task_id),
-        )
-
-    def next_available_at(self, now: int) -> int | None:
-        row = self.conn.execute(
-            "SELECT MIN(available_at) FROM queue WHERE lease_owner IS NULL AND available_at > ?",
-            (now,),
-        ).fetchone()
-        return row[0] if row and row[0] is not None else None
-
-    def next_lease_expiry(self) -> int | None:
-        row = self.conn.execute(
-            "SELECT MIN(lease_until) FROM queue WHERE lease_owner IS NOT NULL"
-        ).fetchone()
-        return row[0] if row and row[0] is not None else None
-
-    def queues_ready_between(self, after: int, until: int) -> list[str]:
-        rows = self.conn.execute(
-            "SELECT DISTINCT queue FROM queue WHERE lease_owner IS NULL "
-            "AND available_at > ? AND available_at <= ?",
-            (after, until),
-        ).fetchall()
-        return [row[0] for row in rows]
-
-    def queue_sizes(self, queues: list[str] | None) -> dict[str, int]:
-        sql = "SELECT queue, COUNT(*) FROM queue WHERE lease_owner IS NULL"
-        params: list[Any] = []
-        if queues:
-            sql += f" AND queue IN ({', '.join('?' for _ in queues)})"
-            params.extend(queues)
-        sizes = {queue: 0 for queue in queues or []}
-        for queue, size in self.conn.execute(sql + " GROUP BY queue", params):
-            sizes[queue] = size
-        return sizes
-
     def announce_ready(self, queues: Collection[str]) -> None:
         """Nothing to do: one process owns a SQLite file, and it wakes its own polls."""
-
-    # ---- services and resilience ------------------------------------------------------------
-
-    def put_service(self, name: str, body: dict[str, Any], now: int) -> None:
-        self.conn.execute(
-            "INSERT INTO services (name, body, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-            (name, _dumps(body), now),
-        )
-        self._bump()
-
-    def get_service(self, name: str) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT body FROM services WHERE name = ?", (name,)).fetchone()
-        return orjson.loads(row[0]) if row else None
-
-    def list_services(self) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT body FROM services ORDER BY name").fetchall()
-        return [orjson.loads(row[0]) for row in rows]
-
-    def delete_service(self, name: str) -> bool:
-        self._bump()
-        return self.conn.execute("DELETE FROM services WHERE name = ?", (name,)).rowcount > 0
-
-    def get_breaker(self, service: str, *, for_update: bool = False) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            "SELECT body FROM breakers WHERE service = ?", (service,)
-        ).fetchone()
-        return orjson.loads(row[0]) if row else None
-
-    def put_breaker(self, service: str, body: dict[str, Any], now: int) -> None:
-        self.conn.execute(
-            "INSERT INTO breakers (service, body, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (service) DO UPDATE SET body = excluded.body, "
-            "updated_at = excluded.updated_at",
-            (service, _dumps(body), now),
-        )
-
-    def list_breakers(self) -> dict[str, dict[str, Any]]:
-        rows = self.conn.execute("SELECT service, body FROM breakers ORDER BY service").fetchall()
-        return {row[0]: orjson.loads(row[1]) for row in rows}
-
-    def add_breaker_event(
-        self, service: str, at: int, from_state: str, to_state: str, reason: str
-    ) -> None:
-        self.conn.execute(
-            "INSERT INTO breaker_events (service, at, from_state, to_state, reason) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (service, at, from_state, to_state, reason),
-        )
-
-    def breaker_events(self, service: str, limit: int) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            "SELECT at, from_state, to_state, reason FROM breaker_events WHERE service = ? "
-            "ORDER BY id DESC LIMIT ?",
-            (service, limit),
-        ).fetchall()
-        return [{"at": r[0], "from": r[1], "to": r[2], "reason": r[3]} for r in rows]
 
     def lock_queue(self, queue: str) -> None:
         """Nothing to do: the single writer already runs one unit at a time."""
 
-    def count_leased(self, queue: str) -> int:
-        row = self.conn.execute(
-            "SELECT COUNT(*) FROM queue WHERE queue = ? AND lease_owner IS NOT NULL", (queue,)
-        ).fetchone()
-        return int(row[0])
-
-    def rate_window(self, queue: str) -> tuple[int, int] | None:
-        row = self.conn.execute(
-            "SELECT window_start, used FROM rate_windows WHERE queue = ?", (queue,)
-        ).fetchone()
-        return (int(row[0]), int(row[1])) if row else None
-
-    def put_rate_window(self, queue: str, window_start: int, used: int) -> None:
-        self.conn.execute(
-            "INSERT OR REPLACE INTO rate_windows (queue, window_start, used) VALUES (?, ?, ?)",
-            (queue, window_start, used),
-        )
-
-    def get_cached_result(self, key: str, now: int) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            "SELECT body FROM result_cache WHERE key = ? AND expires_at > ?", (key, now)
-        ).fetchone()
-        return orjson.loads(row[0]) if row else None
-
-    def put_cached_result(self, key: str, body: dict[str, Any], expires_at: int) -> None:
-        self.conn.execute(
-            "INSERT OR REPLACE INTO result_cache (key, body, expires_at) VALUES (?, ?, ?)",
-            (key, _dumps(body), expires_at),
-        )
-
-    def defer(self, task_id: str, available_at: int) -> None:
-        self.conn.execute(
-            # Not handed out after all: the claim leaves no trace in poll count or start time.
-            "UPDATE queue SET lease_owner = NULL, lease_until = NULL, available_at = ?, "
-            "started_at = CASE WHEN poll_count <= 1 THEN NULL ELSE started_at END, "
-            "poll_count = MAX(poll_count - 1, 0) WHERE task_id = ?",
-            (available_at, task_id),
-        )
-
-    # ---- authentication -------------------------------------------------------------------
-
-    def put_api_key(self, key_id: str, secret_hash: str, body: dict[str, Any], now: int) -> None:
-        self.conn.execute(
-            "INSERT INTO api_keys (key_id, secret_hash, body, created_at) VALUES (?, ?, ?, ?)",
-            (key_id, secret_hash, _dumps(body), now),
-        )
-
-    def get_api_key(self, key_id: str) -> tuple[str, dict[str, Any], int | None] | None:
-        row = self.conn.execute(
-            "SELECT secret_hash, body, disabled_at FROM api_keys WHERE key_id = ?", (key_id,)
-        ).fetchone()
-        return (row[0], orjson.loads(row[1]), row[2]) if row else None
-
-    def list_api_keys(self) -> list[tuple[str, dict[str, Any], int, int | None]]:
-        rows = self.conn.execute(
-            "SELECT key_id, body, created_at, disabled_at FROM api_keys ORDER BY created_at, key_id"
-        ).fetchall()
-        return [(row[0], orjson.loads(row[1]), row[2], row[3]) for row in rows]
-
-    def disable_api_key(self, key_id: str, now: int) -> bool:
-        cursor = self.conn.execute(
-            "UPDATE api_keys SET disabled_at = ? WHERE key_id = ? AND disabled_at IS NULL",
-            (now, key_id),
-        )
-        return cursor.rowcount > 0
-
-    def auth_secret(self, candidate: str) -> str:
-        self.conn.execute(
-            "INSERT OR IGNORE INTO auth_secret (id, secret) VALUES (1, ?)", (candidate,)
-        )
-        row = self.conn.execute("SELECT secret FROM auth_secret WHERE id = 1", ()).fetchone()
-        assert row is not None
-        return str(row[0])
-
     # ---- timers ---------------------------------------------------------------------------
-
-    def put_timer(self, run_id: str, key: str, due_at: int) -> None:
-        self.conn.execute(
-            "INSERT OR REPLACE INTO timers (run_id, key, due_at) VALUES (?, ?, ?)",
-            (run_id, key, due_at),
-        )
-
-    def delete_timer(self, run_id: str, key: str) -> None:
-        self.conn.execute("DELETE FROM timers WHERE run_id = ? AND key = ?", (run_id, key))
 
     def take_due_timers(self, now: int, limit: int) -> list[tuple[str, str]]:
         rows = self.conn.execute(
@@ -594,7 +256,3 @@ class SQLiteTx(EventsTxMixin):
         ).fetchall()
         self.conn.executemany("DELETE FROM timers WHERE run_id = ? AND key = ?", rows)
         return [(row[0], row[1]) for row in rows]
-
-    def next_timer_due(self) -> int | None:
-        row = self.conn.execute("SELECT MIN(due_at) FROM timers").fetchone()
-        return row[0] if row and row[0] is not None else None

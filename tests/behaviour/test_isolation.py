@@ -232,7 +232,10 @@ def test_an_endless_loop_of_system_tasks_lets_other_runs_start_and_stops_at_its_
     assert "iteration 2001" in body["reasonForIncompletion"]
     latencies.sort()
     assert len(latencies) >= 3, latencies
-    assert latencies[len(latencies) // 2] < 200, latencies
+    # Starts must interleave with the loop's decisions, not wait for the loop to end (which
+    # takes seconds). The bound leaves room for a loaded machine: each of the loop's steps
+    # holds the writer for a while, and a start may queue behind one or two of them.
+    assert latencies[len(latencies) // 2] < 500, latencies
 
 
 def test_a_sweep_past_its_firing_budget_leaves_the_other_timers_to_the_next(

@@ -6,8 +6,16 @@ from typing import Any
 
 import pytest
 
-from podium.engine import RunStatus, TaskStatus
+from podium.engine import RunStatus, TaskStatus, jq_step
 from tests.unit.engine_helpers import Run, simple, step, workflow
+
+
+@pytest.fixture(autouse=True)
+def _jq_runs_in_the_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    # These tests drive the engine alone, with no jq executor to hand a slow query to. On a
+    # loaded machine even a quick query can pass the decision's 50 ms (the first one starts
+    # its child process), and would then wait on the executor's queue: give them the time.
+    monkeypatch.setattr(jq_step, "INLINE_MS", 10_000)
 
 
 def _inline(expression: str, evaluator: str = "javascript", **params: Any) -> dict[str, Any]:

@@ -43,9 +43,18 @@ async function request(method, path, body, what) {
   throw new ApiError(response.status, data);
 }
 
+// Query parameters without the empty ones.
+const query = params => new URLSearchParams(
+  Object.entries(params).filter(([, value]) => value !== "" && value !== null && value !== undefined));
+
 export const api = {
   search: params => request("GET", "/api/workflow/search?" + new URLSearchParams(params)),
   run: id => request("GET", `/api/workflow/${encodeURIComponent(id)}`),
+  // A big run is read in parts: the run without its tasks, a page of tasks, counts by step,
+  // all three from one read of the run (overview), or a page of tasks alone.
+  tasks: (id, params) => request("GET", `/api/workflow/${encodeURIComponent(id)}/tasks?` + query(params)),
+  overview: (id, params) => request("GET",
+    `/api/workflow/${encodeURIComponent(id)}/overview?` + query(params)),
   definitions: () => request("GET", "/api/metadata/workflow"),
   definition: (name, version) => request("GET",
     `/api/metadata/workflow/${encodeURIComponent(name)}` + (version ? `?version=${version}` : "")),

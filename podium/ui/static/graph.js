@@ -1,5 +1,7 @@
 // Lays a Conductor workflow definition out as an SVG graph: sequences top to bottom, forks and
-// switch cases side by side, DO_WHILE bodies inside a frame with a loop-back edge.
+// switch cases side by side, DO_WHILE bodies inside a frame with a loop-back edge. A loop of many
+// iterations and a dynamic fork of many branches are drawn as one node counting their tasks by
+// status, opened up on click.
 const NODE_W = 168, NODE_H = 40, GAP_Y = 26, GAP_X = 22, PAD = 14;
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -59,9 +61,9 @@ function drawLabel(node, x, y, size) {
 
 // Each layout is {w, h, draw(g, x, y)} where (x, y) is its top-left corner; the entry point is
 // at the top centre and the exit at the bottom centre.
-function box(step, kind, ctx) {
+function box(step, kind, ctx, known) {
   const ref = step.taskReferenceName;
-  const status = ctx.statusOf(ref);
+  const status = known === undefined ? ctx.statusOf(ref) : known;
   const undo = ctx.undoOf(ref);
   const type = `${step.type || "SIMPLE"}${status ? " · " + status : ""}`;
   const size = sized(ref, type, NODE_W);
@@ -124,7 +126,11 @@ function line(g, x1, y1, x2, y2, cls) {
 }
 
 function sequence(steps, ctx) {
-  const parts = steps.map(step => layoutStep(step, ctx));
+  return column(steps.map(step => layoutStep(step, ctx)));
+}
+
+// Layouts one under the other, joined by arrows.
+function column(parts) {
   if (!parts.length) return { w: NODE_W / 2, h: 4, draw() {} };
   const w = Math.max(...parts.map(p => p.w));
   const h = parts.reduce((sum, p) => sum + p.h, 0) + GAP_Y * (parts.length - 1);
@@ -143,7 +149,10 @@ function sequence(steps, ctx) {
 
 // A head node, branches side by side, joined again at the bottom.
 function branching(head, branches, labels, ctx) {
-  const cols = branches.map(branch => sequence(branch, ctx));
+  return fanOut(head, branches.map(branch => sequence(branch, ctx)), labels);
+}
+
+function fanOut(head, cols, labels) {
   const inner = cols.reduce((sum, c) => sum + c.w, 0) + GAP_X * Math.max(0, cols.length - 1);
   const w = Math.max(NODE_W, inner);
   const tallest = Math.max(4, ...cols.map(c => c.h));
@@ -177,7 +186,13 @@ function branching(head, branches, labels, ctx) {
 
 function loop(step, ctx) {
   const head = box(step, "loop", ctx);
-  const body = sequence(step.loopOver || [], ctx);
+  const ref = step.taskReferenceName;
+  const iterations = ctx.countsOf(ref)?.iterations || 0;
+  let body = sequence(step.loopOver || [], ctx);
+  if (iterations > COLLAPSE_OVER) {
+    const group = groupNode(ref, `${number(iterations)} iterations`, bodyCounts(step.loopOver || [], ctx), "loop", ctx);
+    body = ctx.expanded.has(ref) ? column([group, body]) : group;
+  }
   const w = Math.max(NODE_W, body.w) + PAD * 2;
   const h = head.h + GAP_Y + body.h + PAD * 2;
   return {
@@ -197,6 +212,84 @@ function loop(step, ctx) {
   };
 }
 
+// More iterations or branches than this are drawn as one node; fewer, as they always were.
+const COLLAPSE_OVER = 10, BRANCHES_SHOWN = 6, BAR_H = 8;
+const number = n => Number(n).toLocaleString("en-US");
+// The colour a group takes: failed if any task failed, then running, then done.
+const GROUP_ORDER = ["FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT", "IN_PROGRESS", "SCHEDULED",
+  "CANCELED", "COMPLETED_WITH_ERRORS", "SKIPPED", "COMPLETED"];
+
+// Every task of a loop's body (nested steps included), counted by status.
+function bodyCounts(steps, ctx) {
+  const total = {};
+  const visit = list => list.forEach(step => {
+    for (const [status, n] of Object.entries(ctx.countsOf(step.taskReferenceName)?.counts || {})) {
+      total[status] = (total[status] || 0) + n;
+    }
+    visit(step.loopOver || []);
+    (step.forkTasks || []).forEach(visit);
+    Object.values(step.decisionCases || {}).forEach(visit);
+    visit(step.defaultCase || []);
+  });
+  visit(steps);
+  return total;
+}
+
+// One node for many tasks: how many of each status, as words and as a bar; a click opens it
+// up or closes it again.
+function groupNode(key, label, counts, kind, ctx) {
+  const open = ctx.expanded.has(key);
+  const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+  const total = entries.reduce((sum, [, n]) => sum + n, 0);
+  const words = entries.map(([status, n]) => `${number(n)} ${status}`).join(" · ") || "no tasks yet";
+  const size = sized(`${open ? "▾" : "▸"} ${label}`, words, NODE_W + 40);
+  const h = size.h + BAR_H + PAD_Y;
+  const overall = GROUP_ORDER.find(status => counts[status]) || "NOT_STARTED";
+  return {
+    w: size.w, h,
+    draw(g, x, y) {
+      const node = el("g", { class: `node group ${kind}`, "data-group": key, "data-kind": kind,
+        "data-count": total, "data-status": overall, "data-expanded": open ? "true" : "false", tabindex: "0" });
+      node.appendChild(el("rect", { x, y, width: size.w, height: h, rx: 7 }));
+      drawLabel(node, x, y, size);
+      let left = x + PAD_X;
+      const width = size.w - PAD_X * 2, top = y + size.h;
+      for (const [status, n] of entries) {
+        const part = total ? (width * n) / total : 0;
+        node.appendChild(el("rect", { x: left, y: top, width: Math.max(part, 1), height: BAR_H, class: `seg s-${status}` }));
+        left += part;
+      }
+      node.appendChild(el("title", {}, `${label}: ${words}. Click to ${open ? "close" : "open"}.`));
+      node.addEventListener("click", () => ctx.onToggle(key));
+      g.appendChild(node);
+    },
+  };
+}
+
+// A dynamic fork: its branches are in no definition; many of them are one node, and opened up
+// the first few are drawn side by side with the count of the others.
+function dynamicFork(step, ctx) {
+  const ref = step.taskReferenceName;
+  const head = box(step, "fork", ctx);
+  const fan = ctx.branchesOf(ref);
+  if (!fan || fan.count <= COLLAPSE_OVER) return head;
+  const group = groupNode(ref, `${number(fan.count)} branches`, fan.counts, "fork", ctx);
+  if (!ctx.expanded.has(ref)) return column([head, group]);
+  const shown = fan.first.slice(0, BRANCHES_SHOWN);
+  const cols = shown.map(b => box({ taskReferenceName: b.referenceTaskName, name: b.referenceTaskName,
+    type: "branch" }, "branch", ctx, b.status));
+  if (fan.count > shown.length) {
+    const rest = sized(`+ ${number(fan.count - shown.length)} more`, "in the task table", NODE_W);
+    cols.push({ w: rest.w, h: rest.h, draw(g, x, y) {
+      const node = el("g", { class: "node more", "data-more": ref });
+      node.appendChild(el("rect", { x, y, width: rest.w, height: rest.h, rx: 7 }));
+      drawLabel(node, x, y, rest);
+      g.appendChild(node);
+    } });
+  }
+  return column([head, fanOut(group, cols)]);
+}
+
 function layoutStep(step, ctx) {
   switch (step.type) {
     case "FORK_JOIN":
@@ -212,6 +305,8 @@ function layoutStep(step, ctx) {
     }
     case "DO_WHILE":
       return loop(step, ctx);
+    case "FORK_JOIN_DYNAMIC":
+      return dynamicFork(step, ctx);
     default:
       return box(step, step.type === "JOIN" ? "join" : "", ctx);
   }
@@ -219,9 +314,14 @@ function layoutStep(step, ctx) {
 
 // Draws ``definition`` into ``container``; ``statusOf(ref)`` colours nodes, ``onSelect(ref)``
 // is called when one is clicked, ``undoOf(ref)`` is the status of the step's compensation.
-export function drawWorkflow(container, definition, statusOf, onSelect, undoOf) {
+// ``groups`` has the run's task counts (GET .../task-counts: ``steps``, ``branches``), the
+// set of groups opened up (``expanded``) and ``onToggle(ref)``, called when one is clicked.
+export function drawWorkflow(container, definition, statusOf, onSelect, undoOf, groups) {
+  const counts = groups?.counts || {};
   const ctx = { statusOf: statusOf || (() => null), onSelect: onSelect || (() => {}),
-    undoOf: undoOf || (() => null) };
+    undoOf: undoOf || (() => null), countsOf: ref => counts.steps?.[ref],
+    branchesOf: ref => counts.branches?.[ref], expanded: groups?.expanded || new Set(),
+    onToggle: groups?.onToggle || (() => {}) };
   const start = { w: 60, h: 24, draw(g, x, y) {
     g.appendChild(el("circle", { cx: x + 30, cy: y + 12, r: 11, class: "terminal" }));
   } };

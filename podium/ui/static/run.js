@@ -1,8 +1,11 @@
 // One run: its graph coloured by task status, a timeline, every task's details and the
-// operator's actions. Refreshes every second while open.
+// operator's actions. Refreshes every second while open. A run of more than BIG_RUN tasks is
+// read in parts (the run without its tasks, a page of the table, the tasks counted by step),
+// so a loop of thousands of iterations or a fork of thousands of branches opens at once.
 import { api, MissingFeature, AuthRequired } from "./api.js";
 import { h, statusBadge, when, duration, json, notice } from "./dom.js";
 import { drawWorkflow } from "./graph.js";
+import { taskTable } from "./tasktable.js";
 import { requireKey } from "./auth.js";
 
 const TERMINAL = new Set(["COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED", "COMPENSATED",
@@ -13,6 +16,9 @@ const baseRef = ref => ref.replace(/(__\d+)+$/, "");
 const COMPENSATE = "__compensate";
 const isCompensation = ref => ref.endsWith(COMPENSATE);
 const compensatedRef = ref => baseRef(ref.slice(0, -COMPENSATE.length));
+const BIG_RUN = 500;
+// A big run's selected step: the newest of its tasks are read, no more than this.
+const DETAIL_TASKS = 50;
 
 // The server appends the blamed service to a failed run's reason ("… [service payments (owner
 // …)]"); the page shows the service on a line of its own, so the reason is shown without it.
@@ -24,6 +30,10 @@ function ownReason(run) {
 
 export function runView(runId) {
   let run = null, definition = null, selected = null, shownKey = "";
+  // counts: the tasks counted by step (GET .../overview); big: read in parts; detail: a big
+  // run's selected step's tasks; expanded: the graph's groups opened up.
+  let counts = null, big = false, detail = { ref: null, tasks: [] };
+  const expanded = new Set();
   const header = h("div", { class: "run-head" });
   const failure = h("div", { class: "failure", hidden: true });
   const diagnostics = h("div", { class: "diagnostics", id: "diagnostics", hidden: true });
@@ -31,16 +41,19 @@ export function runView(runId) {
   const actions = h("div", { class: "actions" });
   const graph = h("div", { class: "graph-box", id: "graph" });
   const timeline = h("div", { class: "timeline", id: "timeline" });
-  const tasks = h("tbody");
+  const table = taskTable(runId, ref => select(big ? ref : baseRef(ref)),
+    ref => ref === selected || baseRef(ref) === selected, () => run && renderTimeline());
   const details = h("aside", { class: "details", id: "details" }, h("p", { class: "muted" },
     "Select a task in the graph or the table."));
   const root = h("section", { class: "run" }, header, failure, diagnostics, actions, compensation,
     h("div", { class: "columns" },
       h("div", { class: "left" }, h("h2", {}, "Graph"), graph),
       h("div", { class: "right" }, h("h2", {}, "Timeline"), timeline,
-        h("h2", {}, "Tasks"), h("div", { class: "table-scroll" }, h("table", { class: "tasks" }, h("thead", {}, h("tr", {},
-          ["Task", "Type", "Status", "Attempt", "Worker", "Service", "Took"].map(t => h("th", {}, t)))), tasks)),
+        h("h2", {}, "Tasks"), table.root,
         details)));
+
+  // What the page has of the run's tasks: all of a small run's, the table's page of a big one's.
+  const knownTasks = () => (big ? table.rows() : run.tasks);
 
   const latestByRef = () => {
     const map = new Map();
@@ -162,24 +175,56 @@ export function runView(runId) {
     );
   }
 
-  function select(ref) { selected = baseRef(ref); shownKey = ""; renderDetails(); }
+  function select(ref) {
+    selected = big ? ref : baseRef(ref);
+    shownKey = "";
+    renderDetails();
+    if (big) readDetail().then(renderDetails, error => notice(`Could not load: ${error.message}`, "error"));
+  }
+
+  // A big run's selected step: its newest tasks, read by name (every iteration of a loop step).
+  async function readDetail() {
+    const ref = selected;
+    if (!ref) return;
+    // One read for most steps; a loop step of many iterations needs its last page as well.
+    let page = await api.tasks(runId, { taskReferenceName: ref, count: DETAIL_TASKS });
+    if (page.totalHits > DETAIL_TASKS) {
+      page = await api.tasks(runId, { taskReferenceName: ref, count: DETAIL_TASKS,
+        start: page.totalHits - DETAIL_TASKS });
+    }
+    if (ref === selected) {
+      detail = { ref, tasks: page.results, total: page.totalHits, seen: counts?.totalTasks };
+    }
+  }
+
+  function toggle(ref) {
+    if (expanded.has(ref)) expanded.delete(ref); else expanded.add(ref);
+    renderGraph();
+  }
 
   function renderGraph() {
     if (!definition) return;
-    const latest = latestByRef();
-    // A step that was undone shows its compensation's status under its own.
-    const undone = new Map();
-    for (const task of run.tasks.filter(t => isCompensation(t.referenceTaskName))) {
-      undone.set(compensatedRef(task.referenceTaskName), task);
+    const groups = { counts, expanded, onToggle: toggle };
+    if (big) {
+      // Each step's newest task, and its compensation's, as counted by the server.
+      const step = ref => counts?.steps?.[ref]?.status || null;
+      drawWorkflow(graph, definition, step, select, ref => step(`${ref}${COMPENSATE}`), groups);
+    } else {
+      const latest = latestByRef();
+      // A step that was undone shows its compensation's status under its own.
+      const undone = new Map();
+      for (const task of run.tasks.filter(t => isCompensation(t.referenceTaskName))) {
+        undone.set(compensatedRef(task.referenceTaskName), task);
+      }
+      drawWorkflow(graph, definition, ref => latest.get(ref)?.status || null, select,
+        ref => undone.get(ref)?.status || null, groups);
     }
-    drawWorkflow(graph, definition, ref => latest.get(ref)?.status || null, select,
-      ref => undone.get(ref)?.status || null);
     graph.querySelectorAll(".node").forEach(node =>
       node.classList.toggle("selected", node.dataset.ref === selected));
   }
 
   function renderTimeline() {
-    const tasks = run.tasks.filter(t => t.scheduledTime);
+    const tasks = knownTasks().filter(t => t.scheduledTime);
     if (!tasks.length) { timeline.replaceChildren(h("p", { class: "muted" }, "No tasks yet.")); return; }
     const start = Math.min(...tasks.map(t => t.scheduledTime));
     const now = TERMINAL.has(run.status) ? 0 : Date.now();
@@ -190,11 +235,12 @@ export function runView(runId) {
       h("span", { class: "legend-item" }, h("span", { class: "bar queued" }),
         "waiting in the queue: scheduled, not yet taken by a worker"),
       h("span", { class: "legend-item" }, h("span", { class: "bar s-COMPLETED" }),
-        "running or done, in the colour of its status"));
+        "running or done, in the colour of its status"),
+      big && h("span", { class: "legend-item", id: "timeline-page" }, "the tasks on the table's page"));
     timeline.replaceChildren(...tasks.map(t => {
       const running = t.startTime || t.endTime || null;
       const finish = t.endTime || (ACTIVE_TASK.has(t.status) ? end : t.updateTime);
-      return h("div", { class: `lane${isCompensation(t.referenceTaskName) ? " compensation" : ""}`, "data-ref": t.referenceTaskName, onclick: () => { selected = baseRef(t.referenceTaskName); shownKey = ""; renderDetails(); } },
+      return h("div", { class: `lane${isCompensation(t.referenceTaskName) ? " compensation" : ""}`, "data-ref": t.referenceTaskName, onclick: () => select(t.referenceTaskName) },
         h("span", { class: "lane-name", title: t.referenceTaskName }, t.referenceTaskName),
         h("span", { class: "lane-track" },
           running && h("span", { class: "bar queued", style: `left:${pct(t.scheduledTime)};width:calc(${pct(running)} - ${pct(t.scheduledTime)})`, title: `waiting in the queue ${duration(t.scheduledTime, running)}` }),
@@ -204,16 +250,7 @@ export function runView(runId) {
   }
 
   function renderTasks() {
-    tasks.replaceChildren(...run.tasks.map(t => h("tr", {
-      "data-ref": t.referenceTaskName, "data-status": t.status,
-      class: [baseRef(t.referenceTaskName) === selected ? "selected" : "",
-        isCompensation(t.referenceTaskName) ? "compensation" : ""].join(" ").trim(),
-      onclick: () => { selected = baseRef(t.referenceTaskName); shownKey = ""; renderDetails(); },
-    },
-      h("td", {}, t.referenceTaskName), h("td", {}, t.taskType), h("td", {}, statusBadge(t.status)),
-      h("td", {}, t.retryCount + 1), h("td", { class: "mono" }, t.workerId || "—"),
-      h("td", {}, t.service ? t.service.service : "—"),
-      h("td", {}, duration(t.startTime || t.scheduledTime, t.endTime || null)))));
+    if (big) table.render(); else table.showAll(run.tasks);
   }
 
   function taskActions(task) {
@@ -244,10 +281,18 @@ export function runView(runId) {
 
   function renderDetails() {
     if (!selected) return;
-    const attempts = run.tasks.filter(t => baseRef(t.referenceTaskName) === selected);
-    const task = attempts[attempts.length - 1];
+    const attempts = big ? (detail.ref === selected ? detail.tasks : null)
+      : run.tasks.filter(t => baseRef(t.referenceTaskName) === selected);
+    const task = attempts && attempts[attempts.length - 1];
     renderTasks();
-    graph.querySelectorAll(".node").forEach(node => node.classList.toggle("selected", node.dataset.ref === selected));
+    graph.querySelectorAll(".node").forEach(node => node.classList.toggle("selected",
+      node.dataset.ref === selected || node.dataset.ref === baseRef(selected)));
+    if (!attempts) {
+      if (shownKey === "loading") return;
+      shownKey = "loading";
+      details.replaceChildren(h("h2", {}, selected), h("p", { class: "muted" }, "Loading…"));
+      return;
+    }
     if (!task) {
       // A step the run has not reached can be skipped ahead of time: it ends SKIPPED when reached.
       const key = `pending:${run.status}`;
@@ -280,7 +325,9 @@ export function runView(runId) {
       h("div", { class: "task-actions" }, taskActions(task)),
       h("h3", {}, "Input"), json(task.inputData),
       h("h3", {}, "Output"), json(task.outputData),
-      h("h3", {}, `Attempts (${attempts.length})`),
+      h("h3", {}, `Attempts (${big ? detail.total : attempts.length})`),
+      (big && detail.total > attempts.length &&
+        h("p", { class: "muted" }, `The newest ${attempts.length} are listed.`)) || "",
       // The latest attempt's error is the one shown above; earlier attempts say theirs here.
       h("ol", { class: "attempts" }, attempts.map(a => h("li", {}, statusBadge(a.status), " ",
         when(a.scheduledTime), " · ", duration(a.startTime || a.scheduledTime, a.endTime || null),
@@ -300,15 +347,37 @@ export function runView(runId) {
         e.preventDefault(); select(compensatedRef(ref));
       } }, compensatedRef(ref)), task.idempotencyKey ? ` · idempotency key ${task.idempotencyKey}` : "");
     }
-    const comp = [...run.tasks].reverse().find(t => isCompensation(t.referenceTaskName) &&
+    const comp = [...knownTasks()].reverse().find(t => isCompensation(t.referenceTaskName) &&
       compensatedRef(t.referenceTaskName) === baseRef(ref));
     return comp && h("p", { class: "undo-link" }, "Undone by ", h("a", { href: "#", onclick: e => {
       e.preventDefault(); select(comp.referenceTaskName);
     } }, comp.referenceTaskName), " ", statusBadge(comp.status));
   }
 
+  // One read gives the run, its task counts and (for a big run) the table's page; a small
+  // run's tasks are then read whole, as they always were.
+  async function readRun() {
+    const mark = table.since();
+    // The page is asked for a run not yet known to be big too: a big one is then shown from
+    // its first read.
+    const view = await api.overview(runId, table.params());
+    counts = view.counts;
+    big = big || counts.totalTasks > BIG_RUN;
+    if (!big) { run = await api.run(runId); return; }
+    run = view.workflow;
+    table.showRead(view.tasks, mark);
+    // The selected step's tasks are read again unless the page has every one of them and
+    // the run has no new task (a new attempt would be one).
+    if (!selected) return;
+    const fresh = new Map(table.rows().map(t => [t.taskId, t]));
+    if (detail.ref === selected && detail.seen === counts.totalTasks && detail.tasks.length &&
+        detail.tasks.every(t => fresh.has(t.taskId))) {
+      detail = { ...detail, tasks: detail.tasks.map(t => fresh.get(t.taskId)) };
+    } else await readDetail();
+  }
+
   async function refresh() {
-    run = await api.run(runId);
+    await readRun();
     if (!definition) {
       try { definition = await api.definition(run.workflowType, run.workflowVersion); }
       catch { graph.replaceChildren(h("p", { class: "muted" }, "The definition of this run is no longer registered.")); }

@@ -1,0 +1,3 @@
+-- Nothing to do on PostgreSQL: its 0001_initial already creates definitions_generation
+-- (SQLite's initial schema predates it). The file keeps the numbers the same on both
+-- backends, so a migration number names one change everywhere.

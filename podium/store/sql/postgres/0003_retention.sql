@@ -1,0 +1,3 @@
+-- Nothing to do on PostgreSQL: its 0001_initial already has the retention indexes
+-- (runs_ended, tasks_run, queue_run) and archived_runs (SQLite's initial schema predates
+-- them). The file keeps the numbers the same on both backends.

@@ -1,0 +1,2 @@
+-- Nothing to do on SQLite: it has no fillfactor (PostgreSQL leaves room on each page of runs
+-- for heap-only updates). The file keeps the numbers the same on both backends.
