@@ -15,7 +15,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["FLAT_KEYS", "REQUEST_KEY", "async_complete", "flat_keys_beside", "request_of"]
+from podium.dsl.models import Compensation, TaskType, WorkflowDef, WorkflowTask
+
+__all__ = [
+    "FLAT_KEYS",
+    "REQUEST_KEY",
+    "async_complete",
+    "flat_keys_beside",
+    "request_of",
+    "template_names",
+    "under_template",
+    "uri_problem",
+]
 
 REQUEST_KEY = "http_request"
 
@@ -59,3 +70,44 @@ def async_complete(task_input: Mapping[str, Any], step_says: bool) -> bool:
     if "asyncComplete" in task_input:
         return str(task_input["asyncComplete"]).lower() == "true"
     return step_says
+
+
+def uri_problem(inputs: Mapping[str, Any], here: str, at: str) -> str | None:
+    """The field to name when a step's request (nested or flat) has no uri; None when it has
+    one, or when ``http_request`` is an expression (``${...}``), whose value is the request
+    and is checked when the task runs, as Conductor reads it then."""
+    request, path = request_of(inputs)
+    if isinstance(request, str) and "${" in request:
+        return None
+    if isinstance(request, dict) and request.get("uri"):
+        return None
+    field = (
+        ".".join((here, *path, "uri")) if path or "uri" in inputs else f"{here}.http_request.uri"
+    )
+    return f"{field}{at}"
+
+
+def under_template(
+    step: WorkflowTask | Compensation, templates: Mapping[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """The step's inputs over its TaskDef's ``inputTemplate``: the embedded ``taskDefinition``
+    if it has one, else the registered one's (``templates``, by name), as the run will see."""
+    if step.taskDefinition is not None:
+        return step.taskDefinition.under_template(step.inputParameters)
+    return {**templates.get(step.name, {}), **step.inputParameters}
+
+
+def template_names(definition: WorkflowDef) -> set[str]:
+    """The HTTP steps (and compensations) whose request must come from a registered TaskDef's
+    ``inputTemplate``: those with no ``taskDefinition`` of their own and no uri."""
+    names: set[str] = set()
+    for step in definition.all_tasks():
+        for candidate in (step, step.compensation):
+            if (
+                candidate is not None
+                and candidate.type == TaskType.HTTP
+                and candidate.taskDefinition is None
+                and uri_problem(candidate.inputParameters, "", "") is not None
+            ):
+                names.add(candidate.name)
+    return names

@@ -103,7 +103,6 @@ _CONDUCTOR_FIELDS: dict[type[BaseModel], frozenset[str]] = {
             "createdBy",
             "updatedBy",
             "ownerApp",
-            "inputTemplate",
             "isolationGroupId",
             "executionNameSpace",
             "inputSchema",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from podium.dsl.bounds import INT4_MAX, MAX_DURATION_S, Name
 from podium.dsl.services import OnCircuitOpen
@@ -109,6 +109,15 @@ class TaskDef(_ConductorModel):
     # tasks do while that service's circuit breaker is open (default: the service's choice).
     service: Name | None = None
     onCircuitOpen: OnCircuitOpen | None = None
+    inputTemplate: dict[str, Any] | None = None
+    """Inputs every task of this type gets unless its step sets them (see ``under_template``)."""
+
+    def under_template(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A step's ``inputParameters`` over this TaskDef's ``inputTemplate``, key by key, as
+        Conductor merges them before resolving either (the step's keys win)."""
+        if not self.inputTemplate:
+            return params
+        return {**self.inputTemplate, **params}
 
 
 class CacheConfig(_ConductorModel):
@@ -120,8 +129,44 @@ class CacheConfig(_ConductorModel):
 
 
 class SubWorkflowParams(_ConductorModel):
-    name: Name = Field(min_length=1)
+    name: Name | None = Field(default=None, min_length=1)
     version: int | None = Field(default=None, le=INT4_MAX)
+    taskToDomain: dict[str, str] | None = None
+    """The child's task domains; without it the child has its parent's (engine/domains)."""
+    priority: int | str | None = None
+    """0-99, or a ``${...}`` expression resolved when the step runs; None: the child has 0."""
+    workflowDefinition: dict[str, Any] | None = None
+    """A definition the child runs instead of a registered one (an inline sub-workflow)."""
+
+    @model_validator(mode="after")
+    def _named_or_inline(self) -> SubWorkflowParams:
+        if self.name is None and self.workflowDefinition is None:
+            raise ValueError("subWorkflowParam needs a name or a workflowDefinition")
+        return self
+
+    @field_validator("priority")
+    @classmethod
+    def _priority(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, str) and "${" not in value:
+            raise ValueError(f"must be a number from 0 to 99 or an expression, not {value!r}")
+        if isinstance(value, int) and not 0 <= value <= 99:
+            raise ValueError(f"must be a number from 0 to 99, not {value}")
+        return value
+
+    def child_name(self, step_name: str) -> str:
+        """The name the child run has. Conductor names it after the inline definition, whose
+        name it may lack (the run then has none); Podium's runs need one, so it falls back
+        to ``name`` here, then to the step's own name."""
+        inline = self.workflowDefinition
+        if inline is not None and isinstance(inline.get("name"), str) and inline["name"]:
+            return str(inline["name"])
+        return self.name or step_name
+
+    def inline_definition(self, step_name: str) -> dict[str, Any] | None:
+        """The inline definition as the child runs it, named (``child_name``); None if none."""
+        if self.workflowDefinition is None:
+            return None
+        return {**self.workflowDefinition, "name": self.child_name(step_name)}
 
 
 COMPENSATION_TYPES = frozenset({TaskType.SIMPLE, TaskType.HTTP, TaskType.SUB_WORKFLOW})

@@ -12,7 +12,10 @@ answer (and ``?strict=true`` to refuse).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
+
+import pydantic
 
 from podium.dsl import evaluators, expressions, http_request
 from podium.dsl.durations import parse_duration_s, parse_until_ms
@@ -77,9 +80,14 @@ TASK_FIELDS = frozenset(
 )
 
 
-def validate_workflow(definition: WorkflowDef) -> list[str]:
+def validate_workflow(
+    definition: WorkflowDef, templates: Mapping[str, dict[str, Any]] | None = None
+) -> list[str]:
     """Raise DefinitionError listing every problem in ``definition``; if it can run, return what
-    Conductor registers but Podium warns about (``[]`` when nothing)."""
+    Conductor registers but Podium warns about (``[]`` when nothing). ``templates`` are the
+    registered TaskDefs' ``inputTemplate``s by name, which an HTTP step's request may come
+    from (``http_request.template_names`` says which to read)."""
+    templates = templates or {}
     problems: list[str] = []
     lenient: list[str] = []
     refs: dict[str, str] = {}
@@ -95,6 +103,7 @@ def validate_workflow(definition: WorkflowDef) -> list[str]:
     # elsewhere an unknown one registers and resolves to null, so it is a warning.
     top = {id(step) for step in definition.tasks}
     for path, step in steps_with_paths(definition.tasks, "tasks"):
+        at = f" (task '{step.taskReferenceName}')"
         _check_references(
             step.inputParameters,
             f"{path}.inputParameters",
@@ -105,8 +114,13 @@ def validate_workflow(definition: WorkflowDef) -> list[str]:
             lenient,
             unknown_refused=id(step) in top,
         )
+        if step.type == TaskType.HTTP:
+            inputs = http_request.under_template(step, templates)
+            problem = http_request.uri_problem(inputs, f"{path}.inputParameters", at)
+            if problem:
+                problems.append(f"{problem}: an HTTP task needs a uri")
         if step.compensation is not None:
-            _check_compensation(step, f"{path}.compensation", refs, problems, looped)
+            _check_compensation(step, f"{path}.compensation", refs, problems, looped, templates)
         if step.type in (TaskType.JOIN, TaskType.EXCLUSIVE_JOIN):
             joined = [
                 ("joinOn", step.joinOn),
@@ -236,10 +250,8 @@ def _check_step(
             problems.append(
                 f"{here}.subWorkflowParam{at}: a SUB_WORKFLOW needs subWorkflowParam.name"
             )
-    elif kind == TaskType.HTTP:
-        problem = _http_uri_problem(step.inputParameters, f"{here}.inputParameters", at)
-        if problem:
-            problems.append(f"{problem}: an HTTP task needs a uri")
+        else:
+            _check_inline_child(step, f"{here}.subWorkflowParam.workflowDefinition", at, problems)
     elif kind == TaskType.TERMINATE:
         status = step.inputParameters.get("terminationStatus")
         if isinstance(status, str) and "${" not in status and status not in _TERMINATION_STATUSES:
@@ -267,20 +279,29 @@ def _check_step(
         problems.append(f"{where}: only a DO_WHILE may have loopOver")
 
 
-def _http_uri_problem(inputs: dict[str, Any], here: str, at: str) -> str | None:
-    """The field to name when an HTTP request (nested or flat, see dsl/http_request) has no
-    uri; None when it has one."""
-    request, path = http_request.request_of(inputs)
-    if isinstance(request, dict) and request.get("uri"):
-        return None
-    field = (
-        ".".join((here, *path, "uri")) if path or "uri" in inputs else f"{here}.http_request.uri"
-    )
-    return f"{field}{at}"
+def _check_inline_child(step: WorkflowTask, field: str, at: str, problems: list[str]) -> None:
+    """An inline sub-workflow is checked as the definition the child will run."""
+    assert step.subWorkflowParam is not None
+    body = step.subWorkflowParam.inline_definition(step.name)
+    if body is None:
+        return
+    try:
+        validate_workflow(WorkflowDef.model_validate(body))
+    except pydantic.ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        problems.append(f"{field}.{where}{at}: {error['msg']}")
+    except DefinitionError as exc:
+        problems.append(f"{field}.{exc.field or 'tasks'}{at}: {exc.message}")
 
 
 def _check_compensation(
-    step: WorkflowTask, path: str, refs: dict[str, str], problems: list[str], looped: set[str]
+    step: WorkflowTask,
+    path: str,
+    refs: dict[str, str],
+    problems: list[str],
+    looped: set[str],
+    templates: Mapping[str, dict[str, Any]],
 ) -> None:
     undo = step.compensation
     assert undo is not None
@@ -295,7 +316,8 @@ def _check_compensation(
             f"{path}.subWorkflowParam{at}: a SUB_WORKFLOW compensation needs subWorkflowParam.name"
         )
     elif undo.type == TaskType.HTTP:
-        problem = _http_uri_problem(undo.inputParameters, f"{path}.inputParameters", at)
+        inputs = http_request.under_template(undo, templates)
+        problem = http_request.uri_problem(inputs, f"{path}.inputParameters", at)
         if problem:
             problems.append(f"{problem}: an HTTP compensation needs a uri")
     # ``compensated`` is the step being undone: the attempt and iteration that completed.

@@ -215,14 +215,13 @@ def _start(d: Decider, ref: str) -> TaskState | None:
     # A walk over the tasks, once per undo step of a saga: compensation is the rare path.
     context = expression_context(d.state)
     context["compensated"] = context.get(ref) or {}
-    resolved = expressions.resolve(undo.inputParameters, task_context(context, d.next_task_id()))
+    params = undo.inputParameters
+    if undo.taskDefinition is not None:
+        params = undo.taskDefinition.under_template(params)
+    resolved = expressions.resolve(params, task_context(context, d.next_task_id()))
     task_input = resolved if isinstance(resolved, dict) else {"value": resolved}
     # The undo step is the definition's own, so its HTTP call may use secrets.
-    secrets = (
-        secret_note(undo.inputParameters, task_input, context)
-        if undo.type == TaskType.HTTP
-        else None
-    )
+    secrets = secret_note(params, task_input, context) if undo.type == TaskType.HTTP else None
     return d.schedule(
         WorkflowTask.model_validate(spec), dynamic=spec, task_input=task_input, secrets=secrets
     )

@@ -16,9 +16,11 @@ from podium.dsl import expressions
 from podium.dsl.models import TaskDef, TaskType, WorkflowTask
 from podium.engine import (
     compensation,
+    domains,
     dynamic,
     event_tasks,
     exclusive_join,
+    joins,
     jq_step,
     loops,
     outcomes,
@@ -28,6 +30,7 @@ from podium.engine import (
 )
 from podium.engine.blueprint import Blueprint
 from podium.engine.context import RunContext, task_context
+from podium.engine.dynamic import branch_input
 from podium.engine.events import (
     AddTaskLog,
     CancelTimer,
@@ -84,11 +87,16 @@ _WAITING_ON_OTHERS = frozenset({TaskType.JOIN, TaskType.DO_WHILE, TaskType.ROUTI
 
 
 def decide(
-    state: RunState, event: Event, blueprint: Blueprint, task_defs: Mapping[str, TaskDef] = {}
+    state: RunState,
+    event: Event,
+    blueprint: Blueprint,
+    task_defs: Mapping[str, TaskDef] = {},
+    polled: domains.Polled = domains.never_polled,
 ) -> Decision:
     """The run after ``event``, and what must happen outside the engine because of it.
-    ``task_defs`` are the registered TaskDefs, for steps no definition names (routing slips)."""
-    decider = Decider(state.clone(), blueprint, event.now, task_defs)
+    ``task_defs`` are the registered TaskDefs, for steps no definition names (routing slips);
+    ``polled`` says which task domains have workers (see ``engine/domains``)."""
+    decider = Decider(state.clone(), blueprint, event.now, task_defs, polled)
     decider.apply(event)
     decider.advance()
     decider.state.updated_at = event.now
@@ -97,9 +105,15 @@ def decide(
 
 class Decider:
     def __init__(
-        self, state: RunState, blueprint: Blueprint, now: int, task_defs: Mapping[str, TaskDef]
+        self,
+        state: RunState,
+        blueprint: Blueprint,
+        now: int,
+        task_defs: Mapping[str, TaskDef],
+        polled: domains.Polled = domains.never_polled,
     ) -> None:
         self.state = state
+        self.polled = polled
         self.task_defs = task_defs
         self.blueprint = blueprint
         self.now = now
@@ -238,13 +252,16 @@ class Decider:
         if retry_of is not None and (retry_of.dynamic_step or step.type == TaskType.JOIN):
             # Made at run time, not from the definition: a branch's input, a JOIN's joinOn.
             dynamic, task_input = retry_of.dynamic_step, dict(retry_of.input)
+            if dynamic is not None:  # a retried branch reads its new id, as a step's retry does
+                task_input = branch_input(self, dynamic, task_id, task_input)
             secrets = retry_of.secrets
         if task_input is None:
             context = task_context(self.context(), task_id)
-            task_input = expressions.resolve(step.inputParameters, context)
+            params = self.task_def(step).under_template(step.inputParameters)
+            task_input = expressions.resolve(params, context)
             if step.type == TaskType.HTTP and dynamic is None:
                 # Only a definition's own steps may use secrets: a dynamic one is made of data.
-                secrets = secret_note(step.inputParameters, task_input, context)
+                secrets = secret_note(params, task_input, context)
         delay_ms = step.startDelay * 1000
         retry_count = 0
         if retry_of is not None:
@@ -285,6 +302,10 @@ class Decider:
         """Hand ``task`` to the workers polling ``queue``."""
         task_def = self.task_def(step)
         task = self.state.edit(task)
+        if self.state.task_to_domain and queue not in SERVER_QUEUES:
+            # Only worker tasks have domains, as only Conductor's non-system tasks do.
+            task.domain = domains.domain_for(self.state.task_to_domain, queue, self.polled)
+            queue = domains.queue_name(queue, task.domain)
         task.queue = queue
         lease_s = task_def.responseTimeoutSeconds
         if queue == HTTP_QUEUE:
@@ -456,6 +477,7 @@ class Decider:
                     correlation_id=state.correlation_id,
                     parent_run_id=None,
                     parent_task_id=None,
+                    task_to_domain=state.task_to_domain,
                 )
             )
 
@@ -524,7 +546,7 @@ class Decider:
             task = tasks[index]
             if task.status == TaskStatus.IN_PROGRESS:
                 if task.type == TaskType.JOIN:
-                    progressed |= self._check_join(task)
+                    progressed |= joins.check_join(self, task)
                 elif task.type == TaskType.DO_WHILE:
                     progressed |= loops.check_loop(self, task)
                 elif task.type == TaskType.ROUTING_SLIP:
@@ -564,24 +586,3 @@ class Decider:
         elif task.type == TaskType.DECISION:
             selected = str((task.output.get("caseOutput") or [None])[0])
         return self.blueprint.successors(task.def_ref, selected)
-
-    def join_refs(self, join: TaskState) -> list[str]:
-        """The reference names a JOIN waits for, as they are in this run."""
-        before = self.blueprint.previous(join.def_ref)
-        if before is not None and before.type == TaskType.FORK_JOIN_DYNAMIC:
-            return [str(ref) for ref in join.input.get("joinOn") or []]
-        return [ref + join.suffix for ref in self.step_of(join).joinOn]
-
-    def _check_join(self, join: TaskState) -> bool:
-        # Every finished branch of a wide fork checks the join again: a look-up per joined
-        # ref in the state's index costs the fork's width, not the run's size.
-        outputs: dict[str, Any] = {}
-        for ref in self.join_refs(join):
-            task = self.state.latest(ref)
-            if task is None or not task.status.is_success:
-                return False
-            outputs[ref] = task.output
-        join = self.state.edit(join)
-        join.output = outputs
-        self.finish(join, TaskStatus.COMPLETED)
-        return True

@@ -18,15 +18,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from podium.dsl import expressions
 from podium.dsl.bounds import nul_problem
 from podium.dsl.models import TaskType, WorkflowTask
+from podium.engine.context import TASK_ID_PARAMETER, task_context
 from podium.engine.state import TaskState, TaskStatus
 
 if TYPE_CHECKING:
     from podium.engine.decider import Decider
 
-__all__ = ["BRANCH_TYPES", "fork_successors", "run_dynamic", "run_fork_dynamic"]
+__all__ = ["BRANCH_TYPES", "branch_input", "fork_successors", "run_dynamic", "run_fork_dynamic"]
 
 BRANCH_TYPES = frozenset(
     {
@@ -48,6 +51,12 @@ BRANCH_TYPES = frozenset(
 _BY_NAME = BRANCH_TYPES - {TaskType.SIMPLE}
 """System types a SIMPLE branch may name instead (``{"name": "HTTP"}``): Conductor gives a
 SIMPLE task its name as its type, so its system task runs it, not a worker queue of that name."""
+
+
+_OWN_INPUT = "__ownInputParameters"
+_FORK_INPUT = "__forkInput"
+"""A branch spec's own inputParameters as written, and the fork's input for it, kept when
+the former reads ``${CPEWF_TASK_ID}`` (see ``branch_input``)."""
 
 
 class _BadFork(ValueError):
@@ -78,6 +87,19 @@ def run_fork_dynamic(d: Decider, task: TaskState, step: WorkflowTask) -> None:
     d.finish(task, TaskStatus.COMPLETED)
 
 
+def branch_input(
+    d: Decider, spec: dict[str, Any], task_id: str, given: dict[str, Any]
+) -> dict[str, Any]:
+    """The input of the branch task ``task_id`` made from ``spec``: its own inputParameters
+    see ``${CPEWF_TASK_ID}`` as that id, and the fork's input for it is added as given. A
+    spec whose input does not read the id keeps ``given``."""
+    template = spec.get(_OWN_INPUT)
+    if not isinstance(template, dict):
+        return given
+    own = expressions.resolve(template, task_context(d.context(), task_id))
+    return {**own, **spec.get(_FORK_INPUT, {})}
+
+
 def fork_successors(d: Decider, fork: TaskState) -> None:
     """Schedule the branches a completed dynamic fork chose, then its JOIN."""
     refs: list[str] = []
@@ -86,7 +108,9 @@ def fork_successors(d: Decider, fork: TaskState) -> None:
             WorkflowTask.model_validate(spec),
             within=fork,
             dynamic=spec,
-            task_input=dict(spec.get("inputParameters") or {}),
+            task_input=branch_input(
+                d, spec, d.next_task_id(), dict(spec.get("inputParameters") or {})
+            ),
         )
         refs.append(branch.ref)
     for step in d.blueprint.next_after(fork.def_ref):
@@ -210,11 +234,16 @@ def _task_list_form(d: Decider, inputs: dict[str, Any], step: WorkflowTask) -> l
             raise _BadFork("a forked task has no taskReferenceName")
         spec = {"name": ref, "type": TaskType.SIMPLE.value, **listed_task}
         spec["type"] = _branch_type(str(spec["type"]), str(spec["name"]))
-        own = expressions.resolve(listed_task.get("inputParameters") or {}, context)
+        template = listed_task.get("inputParameters") or {}
+        own = expressions.resolve(template, context)
         extra = per_task.get(ref) or {}
         if not isinstance(own, dict) or not isinstance(extra, dict):
             raise _BadFork(f"the input of forked task '{ref}' should be an object")
         spec["inputParameters"] = {**own, **extra}
+        if TASK_ID_PARAMETER in orjson.dumps(template).decode():
+            # It reads the branch's own id, which it has only once scheduled: resolved again
+            # then (branch_input), as Conductor resolves it when it maps the branch's task.
+            spec[_OWN_INPUT], spec[_FORK_INPUT] = template, extra
         specs.append(spec)
     return specs
 

@@ -223,6 +223,10 @@ class StartChild:
     parent_task_id: str | None
     depth: int = 0
     """The child's nesting depth: its parent's plus one (0 for a failure workflow)."""
+    task_to_domain: dict[str, str] = field(default_factory=dict)
+    priority: int = 0
+    definition: dict[str, Any] | None = None
+    """An inline sub-workflow's definition, named: the child runs it, not a registered one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +243,8 @@ class StartWorkflow:
     version: int | None
     input: dict[str, Any]
     correlation_id: str | None
+    task_to_domain: dict[str, str] = field(default_factory=dict)
+    priority: int = 0
 
 
 @dataclass(frozen=True, slots=True)

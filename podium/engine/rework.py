@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from podium.dsl.models import TaskType
-from podium.engine import compensation
+from podium.engine import compensation, joins
 from podium.engine.events import (
     AddTaskLog,
     Dequeue,
@@ -111,7 +111,7 @@ def _reopen_joins(decider: Decider) -> None:
     for task in list(state.tasks):
         if task.type != TaskType.JOIN or not task.is_latest or task.status.is_active:
             continue
-        joined = [state.latest(ref) for ref in decider.join_refs(task)]
+        joined = [state.latest(ref) for ref in joins.join_refs(decider, task)]
         if all(t is not None and t.status.is_success for t in joined):
             continue
         task = state.edit(task)

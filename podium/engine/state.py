@@ -148,6 +148,10 @@ class RunState(TaskIndex):
     """The id of the API key that started the run (None with auth off, or for child runs)."""
     inline_definition: str | None = None
     """The content hash of the definition, when the run was started with an inline one."""
+    task_to_domain: dict[str, str] = field(default_factory=dict)
+    """Conductor's ``taskToDomain``: task type (or ``*``) -> domain list (``engine/domains``)."""
+    priority: int = 0
+    """0-99: a higher one's tasks are handed out first within a queue."""
 
     def __post_init__(self) -> None:
         self._start_tracking()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from podium.dsl import evaluators
+from podium.dsl import evaluators, expressions
 from podium.dsl.bounds import INT4_MAX, INT4_MIN, nul_problem
 from podium.dsl.models import WorkflowTask
 from podium.dsl.nesting import deeper_than, render_path
@@ -211,12 +211,24 @@ def run_sub_workflow(d: Decider, task: TaskState, step: WorkflowTask) -> None:
     task = d.state.edit(task)  # this decision's own to change
     params = step.subWorkflowParam
     assert params is not None  # validation guarantees it; dynamic forks always set it
+    name = params.child_name(step.name)
+    priority = params.priority
+    if isinstance(priority, str):  # an expression, read when the step runs, as in Conductor
+        priority = expressions.resolve(priority, d.context())
+    if priority is not None and not _is_priority(priority):
+        d.fail(
+            task,
+            TaskStatus.FAILED_WITH_TERMINAL_ERROR,
+            f"SUB_WORKFLOW '{task.ref}': subWorkflowParam.priority must be a number from 0 to 99, "
+            f"not {priority!r}",
+        )
+        return
     limit = d.blueprint.limits.max_subworkflow_depth
     if d.state.depth + 1 > limit:
         d.fail(
             task,
             TaskStatus.FAILED_WITH_TERMINAL_ERROR,
-            f"SUB_WORKFLOW '{task.ref}' would start '{params.name}' at depth {d.state.depth + 1}; "
+            f"SUB_WORKFLOW '{task.ref}' would start '{name}' at depth {d.state.depth + 1}; "
             f"the limit is {limit} (PODIUM_MAX_SUBWORKFLOW_DEPTH)",
         )
         return
@@ -226,13 +238,19 @@ def run_sub_workflow(d: Decider, task: TaskState, step: WorkflowTask) -> None:
     d.commands.append(
         StartChild(
             child_run_id=task.sub_workflow_id,
-            name=params.name,
+            name=name,
             version=params.version,
+            definition=params.inline_definition(step.name),
             input=task.input,
             correlation_id=d.state.correlation_id,
             parent_run_id=d.state.run_id,
             parent_task_id=task.task_id,
             depth=d.state.depth + 1,
+            # Conductor: the step's own mapping, else the parent's; priority only if given.
+            task_to_domain=d.state.task_to_domain
+            if params.taskToDomain is None
+            else params.taskToDomain,
+            priority=priority or 0,
         )
     )
     task_def = d.task_def(step)
@@ -257,6 +275,17 @@ def run_start_workflow(d: Decider, task: TaskState) -> None:
     if not isinstance(run_input, dict):
         d.fail(task, TaskStatus.FAILED, "startWorkflow.input must be an object")
         return
+    # Conductor gives the started run this run's mapping unless the request has its own.
+    task_to_domain = request.get("taskToDomain") or d.state.task_to_domain
+    priority = request.get("priority") or 0
+    if not _is_domain_map(task_to_domain) or not _is_priority(priority):
+        d.fail(
+            task,
+            TaskStatus.FAILED,
+            "startWorkflow.taskToDomain must map names to strings and "
+            f"startWorkflow.priority be a number from 0 to 99, not {priority!r}",
+        )
+        return
     correlation_id = request.get("correlationId") or d.state.correlation_id
     correlation = str(correlation_id) if correlation_id is not None else None
     problem = _unstorable_start(name, version, correlation)
@@ -275,8 +304,18 @@ def run_start_workflow(d: Decider, task: TaskState) -> None:
             version=version,
             input=run_input,
             correlation_id=correlation,
+            task_to_domain=task_to_domain,
+            priority=priority,
         )
     )
+
+
+def _is_domain_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _is_priority(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= 99
 
 
 def _unstorable_start(name: str, version: int | None, correlation_id: str | None) -> str | None:

@@ -85,6 +85,9 @@ class TaskState:
     """The iteration of each of ``scope_loops``; each adds ``__<n>`` to the reference name."""
     dynamic_step: dict[str, Any] | None = None
     """The step a dynamic fork made up at run time, as Conductor JSON; it is in no definition."""
+    domain: str | None = None
+    """The task domain the run's ``taskToDomain`` put this worker task in (see
+    ``engine/domains``); its queue is then ``<domain>:<type>``."""
     secrets: dict[str, Any] | None = None
     """Where the definition's template put ``${workflow.secrets.NAME}`` in this HTTP task's
     input, and the origin its uri names (see ``engine/secret_refs``); never a secret's value."""

@@ -68,6 +68,7 @@ class ResiliencePolicy:
         return self._services
 
     def _task_def(self, tx: StoreTx, name: str) -> TaskDef | None:
+        name = name.rpartition(":")[2]  # a domain's queue, ``domain:type``, has its type's limits
         self._refresh(tx)
         if name not in self._task_defs:
             body = tx.get_task_def(name)

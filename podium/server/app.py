@@ -46,7 +46,6 @@ from podium.server.jq_tasks import JqTaskExecutor
 from podium.server.limits import engine_limits
 from podium.server.openapi import describe
 from podium.server.orchestrator import Orchestrator
-from podium.server.poll_log import PollLog
 from podium.server.request_context import RequestContext
 from podium.server.request_limits import RequestLimits
 from podium.server.retention import Retention
@@ -184,7 +183,7 @@ def create_app(
     app.authenticator = authenticator
     app.state.retention = retention
     app.state.orchestrator = orchestrator
-    app.state.poll_log = PollLog()
+    app.state.poll_log = orchestrator.poll_log
 
     @app.exception_handler(PodiumError)
     async def on_podium_error(request: Request, exc: PodiumError) -> JSONResponse:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from podium.dsl.models import WorkflowDef
+from podium.dsl.validation import validate_workflow
 from podium.engine.events import (
     AwaitEvent,
     CancelTimer,
@@ -26,7 +28,7 @@ from podium.engine.events import (
     TerminateRun,
 )
 from podium.engine.state import RunState, TaskStatus
-from podium.errors import DefinitionNotFoundError, PodiumError
+from podium.errors import DefinitionError, DefinitionNotFoundError, PodiumError
 from podium.events import bus
 from podium.server.event_ops import RunOpsTx
 from podium.server.units import Outbox
@@ -54,6 +56,7 @@ def carry_out(
                 command.queue,
                 command.available_at,
                 command.response_timeout_s * 1000,
+                state.priority,
             )
             if command.available_at <= now:
                 outbox.ready_queues.add(command.queue)
@@ -107,6 +110,12 @@ def _start_child_tx(
     if tx.get_run(command.child_run_id) is not None:
         return  # already started by an earlier attempt of the same decision
     try:
+        frozen = None
+        if command.definition is not None:
+            # Checked at registration, unless a dynamic fork made it up from data: checked here.
+            definition = WorkflowDef.model_validate(command.definition)
+            validate_workflow(definition)
+            frozen = orchestrator.definitions.freeze(tx, definition.to_json())
         orchestrator.start_run_tx(
             tx,
             outbox,
@@ -120,12 +129,16 @@ def _start_child_tx(
             now,
             depth=command.depth,
             trace_only=trace_only,
+            task_to_domain=command.task_to_domain,
+            priority=command.priority,
+            frozen=frozen,
         )
-    except DefinitionNotFoundError as exc:
+    except (DefinitionNotFoundError, DefinitionError, ValueError) as exc:
         if command.parent_run_id is None or command.parent_task_id is None:
             return  # a missing failure workflow must not undo the failure it reports
+        reason = exc.message if isinstance(exc, PodiumError) else f"inline definition: {exc}"
         event = ChildFinished(
-            now, command.parent_task_id, command.child_run_id, "FAILED", {}, exc.message
+            now, command.parent_task_id, command.child_run_id, "FAILED", {}, reason
         )
         orchestrator.event_tx(tx, outbox, command.parent_run_id, event)
 
@@ -155,6 +168,8 @@ def _start_workflow_tx(
                 None,
                 now,
                 trace_only=trace_only,
+                task_to_domain=command.task_to_domain,
+                priority=command.priority,
             )
         except PodiumError as exc:
             event = TaskResult(now, command.task_id, TaskStatus.FAILED, {}, exc.message)

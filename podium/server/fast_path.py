@@ -53,10 +53,17 @@ def _start_handler(path: str) -> Handler | None:
                 f"version {version} is past the largest a version may be ({INT4_MAX})",
                 field="version",
             )
+        raw_priority = params.get("priority") or "0"
+        if not raw_priority.isdigit() or int(raw_priority) > 99:
+            raise ValidationError(
+                f"priority must be a whole number from 0 to 99, not {raw_priority!r}",
+                field="priority",
+            )
         return await routes_workflow.start_by_name(
             name,
             request,
             version=version,
+            priority=int(raw_priority),
             correlationId=params.get("correlationId"),
             idempotencyKey=params.get("idempotencyKey"),
             idempotency_key_header=request.headers.get("idempotency-key"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from podium.dsl.bounds import INT8_MAX
 from podium.engine.decider import HTTP_QUEUE
 from podium.engine.events import TaskResult
 from podium.engine.jq_step import JQ_QUEUE
@@ -25,7 +26,7 @@ from podium.store.base import StoreTx
 if TYPE_CHECKING:
     from podium.server.orchestrator import Orchestrator
 
-__all__ = ["end_expired_leases"]
+__all__ = ["end_expired_leases", "requeue_tx"]
 
 _TAKEN_OVER = frozenset({HTTP_QUEUE, JQ_QUEUE})
 """Queues whose tasks another executor takes over rather than time out."""
@@ -72,3 +73,36 @@ def end_expired_leases(orchestrator: Orchestrator, tx: StoreTx, outbox: Outbox, 
         orchestrator.decide_tx(
             tx, outbox, state, key, orchestrator.definitions.blueprint(tx, key), result
         )
+
+
+REQUEUE_LIMIT = 10_000
+"""Leases one requeue hands back at most; call again for more."""
+
+
+def requeue_tx(tx: StoreTx, task_type: str) -> tuple[int, set[str]]:
+    """Conductor's ``requeue/{type}``: push every pending task of the type back on its queue
+    (its domains' queues too), and count them. A waiting task is on its queue already; a
+    claimed one is handed back, to be given to the next worker that polls, as Conductor's
+    requeue makes it pollable again (its first worker's result is then refused, see
+    ``fencing``). Answers the count and the queues that got tasks back."""
+
+    def of_type(queue: str) -> bool:
+        return queue == task_type or queue.endswith(f":{task_type}")
+
+    count = sum(size for queue, size in tx.queue_sizes(None).items() if of_type(queue))
+    handed_back: set[str] = set()
+    # Every lease in force has run out by the end of time: the listing of all of them.
+    for leased in tx.expired_leases(INT8_MAX, REQUEUE_LIMIT):
+        if not of_type(leased.queue):
+            continue
+        found = tx.task_run_for_update(leased.task_id)  # the run first, as every unit locks
+        entry = found[2] if found else None
+        run = found[1] if found else None
+        task = run[0].task(leased.task_id) if run else None
+        if entry is None or entry.lease_owner is None or task is None or not task.status.is_active:
+            continue
+        tx.release_lease(entry.task_id)
+        handed_back.add(entry.queue)
+        count += 1
+    tx.announce_ready(handed_back)
+    return count, handed_back

@@ -46,6 +46,7 @@ from podium.server.claims import claim_tx
 from podium.server.commands import carry_out
 from podium.server.definitions import Definitions
 from podium.server.event_ops import RunOpsTx
+from podium.server.poll_log import PollLog
 from podium.server.result_batch import record_batch
 from podium.server.results import Report, report_tx
 from podium.server.task_defs import TaskDefCatalog
@@ -84,6 +85,7 @@ class Orchestrator:
         self.definitions = Definitions(limits)
         self._catalog = TaskDefCatalog()
         self.policy = ResiliencePolicy()
+        self.poll_log = PollLog()
 
     # ---- after commit -------------------------------------------------------------------
 
@@ -136,6 +138,8 @@ class Orchestrator:
         idempotency_key: str | None = None,
         definition: WorkflowDef | None = None,
         created_by: str | None = None,
+        task_to_domain: dict[str, str] | None = None,
+        priority: int = 0,
     ) -> str:
         """Start a run of a registered workflow, or of ``definition`` (validated, not
         registered: the SDK's inline ``workflowDef``). A repeated idempotency key returns the
@@ -170,6 +174,8 @@ class Orchestrator:
                 frozen=frozen,
                 check_input=True,
                 created_by=created_by,
+                task_to_domain=task_to_domain,
+                priority=priority,
             )
             return run_id, frozen[0] if frozen else None
 
@@ -197,6 +203,8 @@ class Orchestrator:
         depth: int = 0,
         created_by: str | None = None,
         trace_only: bool = False,
+        task_to_domain: dict[str, str] | None = None,
+        priority: int = 0,
     ) -> RunState:
         """Insert a new run and decide its start. ``frozen`` is an inline definition's
         snapshot (recorded on the run as such); without it the registered one is resolved."""
@@ -223,6 +231,8 @@ class Orchestrator:
             id_secret=secrets.token_hex(16),
             created_by=created_by,
             inline_definition=key if frozen is not None else None,
+            task_to_domain=dict(task_to_domain or {}),
+            priority=priority,
         )
         return self.decide_tx(tx, outbox, state, key, blueprint, RunStarted(now), new_run=True)
 
@@ -251,7 +261,8 @@ class Orchestrator:
     ) -> RunState:
         """Decide ``event`` for a run and carry out the decision. A ``new_run`` is inserted
         as decided, rather than inserted as started and then updated."""
-        decision = decide(state, event, blueprint, self._catalog.for_run(tx, blueprint))
+        polled = self.poll_log.polled_at(event.now)
+        decision = decide(state, event, blueprint, self._catalog.for_run(tx, blueprint), polled)
         new = decision.state
         self.observer.on_decision(outbox.notes, state, new, event, blueprint)
         if new.status.is_terminal and not state.status.is_terminal:

@@ -8,12 +8,14 @@ import orjson
 import pydantic
 from starlette.requests import Request
 
+from podium.dsl.http_request import template_names
 from podium.dsl.models import WorkflowDef
 from podium.dsl.validation import validate_workflow
 from podium.engine.state import TaskStatus
 from podium.errors import ValidationError
 from podium.server.limits import check_depth
 from podium.server.schemas import StartWorkflowRequest
+from podium.server.task_defs import input_templates
 
 __all__ = [
     "inline_definition",
@@ -94,7 +96,7 @@ def parse_bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in ("true", "1", "yes")
 
 
-def inline_definition(request: StartWorkflowRequest) -> WorkflowDef | None:
+async def inline_definition(http: Request, request: StartWorkflowRequest) -> WorkflowDef | None:
     """The request's ``workflowDef``, validated as registration would; None when it has none.
 
     Its name must be the one the run is started by, so that searches by name find the run.
@@ -107,8 +109,12 @@ def inline_definition(request: StartWorkflowRequest) -> WorkflowDef | None:
             f"workflowDef.name '{definition.name}' is not the name '{request.name}' to start",
             field="workflowDef.name",
         )
+    templates: dict[str, dict[str, Any]] = {}
+    if template_names(definition):  # only then is there a TaskDef to read
+        store = http.app.state.orchestrator.store
+        templates = await store.read(lambda tx: input_templates(tx, definition))
     try:
-        validate_workflow(definition)
+        validate_workflow(definition, templates)
     except ValidationError as exc:
         field = f"workflowDef.{exc.field}" if exc.field else "workflowDef"
         raise ValidationError(f"workflowDef: {exc.message}", field=field) from exc

@@ -66,7 +66,7 @@ async def execute(
     check_run_input(settings, name, body.input)
     if body.workflowDef is not None:
         check_inline(request)  # refused before the definition is even read
-    definition = inline_definition(body)
+    definition = await inline_definition(request, body)
     if definition is not None:
         check_fork_width(settings, definition, "workflowDef.")
     orchestrator = orchestrator_of(request)
@@ -78,6 +78,8 @@ async def execute(
         idempotency_key=body.idempotencyKey or request.headers.get("idempotency-key"),
         definition=definition,
         created_by=caller_id(request.scope),
+        task_to_domain=body.taskToDomain,
+        priority=body.priority or 0,
     )
     refs = {ref.strip() for ref in (waitUntilTaskRef or "").split(",") if ref.strip()}
     deadline = time.monotonic() + min(max(waitForSeconds, 0), _MAX_WAIT_S)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from podium.contracts.references import check_task_defs, check_workflow
+from podium.dsl.http_request import template_names
 from podium.dsl.lint import lint_task_def, lint_workflow
 from podium.dsl.models import TaskDef, WorkflowDef
 from podium.dsl.validation import validate_workflow
@@ -21,6 +22,7 @@ from podium.server.limits import check_fork_width, settings_of
 from podium.server.requests import parse_bool, read_json, read_model
 from podium.server.schemas import VersionPath, VersionQuery
 from podium.server.state import orchestrator_of
+from podium.server.task_defs import input_templates
 from podium.store.base import StoreTx
 
 __all__ = ["router"]
@@ -111,6 +113,22 @@ async def delete_task_def(name: str, request: Request) -> dict[str, Any]:
     return {"deleted": name}
 
 
+async def _templates(request: Request, defs: list[WorkflowDef]) -> dict[str, dict[str, Any]]:
+    """The registered ``inputTemplate``s the HTTP steps of ``defs`` may need (see
+    ``task_defs.input_templates``); no read when every step names its own request."""
+    if not any(template_names(d) for d in defs):
+        return {}
+
+    def unit(tx: StoreTx) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for definition in defs:
+            found.update(input_templates(tx, definition))
+        return found
+
+    templates: dict[str, dict[str, Any]] = await orchestrator_of(request).store.read(unit)
+    return templates
+
+
 async def _register_workflows(
     request: Request, items: list[Any], overwrite: bool, strict: str | None
 ) -> JSONResponse:
@@ -120,9 +138,10 @@ async def _register_workflows(
     ]
     settings = settings_of(request)
     warnings: list[str] = []
+    templates = await _templates(request, defs)
     for i, (item, definition) in enumerate(zip(items, defs, strict=True)):
         where = f"[{i}]." if len(defs) > 1 else ""
-        lenient = validate_workflow(definition)
+        lenient = validate_workflow(definition, templates)
         check_fork_width(settings, definition, where)
         warnings.extend(f"{where}{w}" for w in lenient)
         warnings.extend(lint_workflow(item, definition, where))
@@ -233,7 +252,7 @@ async def validate(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationError("the body must be a workflow definition", field="body")
     definition = read_model(WorkflowDef, data)
-    warnings = validate_workflow(definition)
+    warnings = validate_workflow(definition, await _templates(request, [definition]))
     check_fork_width(settings_of(request), definition, "")
     warnings.extend(lint_workflow(data, definition))
     found: list[str] = await orchestrator_of(request).store.read(

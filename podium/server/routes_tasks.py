@@ -11,10 +11,12 @@ from fastapi.responses import PlainTextResponse, Response
 
 from podium.auth.scope import caller_id
 from podium.engine.decider import SERVER_QUEUES
+from podium.engine.domains import queue_name
 from podium.errors import PodiumError, ValidationError
 from podium.server import fencing
 from podium.server.access import check_sync, check_task, check_task_id, task_check
 from podium.server.error_bodies import internal_error_body
+from podium.server.leases import requeue_tx
 from podium.server.limits import check_task_output, settings_of
 from podium.server.orchestrator import Claimed
 from podium.server.poll_log import PollLog
@@ -121,7 +123,7 @@ async def batch_poll(
     _log_poll(request, task_type, domain, workerid)
     limit = request.app.state.settings.max_poll_timeout_ms
     claimed = await orchestrator_of(request).poll(
-        task_type,
+        queue_name(task_type, domain),
         workerid or fencing.ANONYMOUS,
         count,
         min(timeout, limit),
@@ -142,7 +144,11 @@ async def poll_one(
     _check_queue(task_type)
     _log_poll(request, task_type, domain, workerid)
     claimed = await orchestrator_of(request).poll(
-        task_type, workerid or fencing.ANONYMOUS, 1, 0, _lease_key(request, requireLeaseToken)
+        queue_name(task_type, domain),
+        workerid or fencing.ANONYMOUS,
+        1,
+        0,
+        _lease_key(request, requireLeaseToken),
     )
     if not claimed:
         return Response(status_code=204)
@@ -284,10 +290,12 @@ async def queue_sizes(
 
 @router.get("/queue/size")
 async def queue_size(request: Request, taskType: str, domain: str | None = None) -> int:
-    """How many tasks of ``taskType`` wait to be claimed (domains are not separate queues)."""
+    """How many tasks of ``taskType`` wait to be claimed in ``domain`` (none: the type's own
+    queue), as Conductor counts its ``domain:type`` queue."""
     _check_queue(taskType)
-    sizes = await queue_sizes(request, [taskType])
-    return sizes.get(taskType, 0)
+    queue = queue_name(taskType, domain)
+    sizes = await queue_sizes(request, [queue])
+    return sizes.get(queue, 0)
 
 
 @router.get("/queue/polldata")
@@ -326,12 +334,15 @@ async def queue_all_verbose(request: Request) -> dict[str, dict[str, dict[str, i
 
 
 @router.post("/queue/requeue/{task_type}", response_class=PlainTextResponse)
-async def requeue(task_type: str) -> PlainTextResponse:
-    """Conductor pushes pending tasks its queue lost back onto it, and answers how many.
-    Podium's queue rows are written in the unit that schedules the task, so none is ever
-    missing: the answer is always 0, once the type is known to be a worker queue."""
+async def requeue(task_type: str, request: Request) -> PlainTextResponse:
+    """Push the type's pending tasks back on their queues, claimed ones included, and answer
+    how many, as Conductor does (``leases.requeue_tx``)."""
     _check_queue(task_type)
-    return PlainTextResponse("0")
+    orchestrator = orchestrator_of(request)
+    count, queues = await orchestrator.store.write(lambda tx: requeue_tx(tx, task_type))
+    for queue in queues:
+        orchestrator.heard_ready(queue)  # wake this instance's long polls
+    return PlainTextResponse(str(count))
 
 
 async def _signal(

@@ -65,7 +65,7 @@ async def start_with_request(request: Request) -> PlainTextResponse:
     check_run_input(settings, body.name, body.input)
     if body.workflowDef is not None:
         check_inline(request)  # refused before the definition is even read
-    definition = inline_definition(body)
+    definition = await inline_definition(request, body)
     if definition is not None:
         check_fork_width(settings, definition, "workflowDef.")
     run_id = await orchestrator_of(request).start_run(
@@ -76,6 +76,8 @@ async def start_with_request(request: Request) -> PlainTextResponse:
         idempotency_key=body.idempotencyKey or request.headers.get("idempotency-key"),
         definition=definition,
         created_by=caller_id(request.scope),
+        task_to_domain=body.taskToDomain,
+        priority=body.priority or 0,
     )
     return PlainTextResponse(run_id)
 
@@ -122,6 +124,7 @@ async def start_by_name(
     request: Request,
     version: VersionQuery = None,
     correlationId: str | None = None,
+    priority: int = Query(default=0, ge=0, le=99),
     idempotencyKey: str | None = None,
     idempotency_key_header: str | None = Header(default=None, alias="Idempotency-Key"),
 ) -> PlainTextResponse:
@@ -137,6 +140,7 @@ async def start_by_name(
         correlation_id=correlationId,
         idempotency_key=idempotencyKey or idempotency_key_header,
         created_by=caller_id(request.scope),
+        priority=priority,
     )
     return PlainTextResponse(run_id)
 

@@ -79,7 +79,8 @@ class StartWorkflowRequest(BaseModel):
     correlationId: Name | None = None
     input: dict[str, Any] = Field(default_factory=dict)
     idempotencyKey: Name | None = None
-    priority: int | None = None
+    priority: int | None = Field(default=None, ge=0, le=99)
+    taskToDomain: dict[Name, str] | None = None
     workflowDef: dict[str, Any] | None = None
     """A definition to run without registering it (the SDK's ``ConductorWorkflow.execute``)."""
 

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from podium.dsl.models import TaskDef, TaskType
+from typing import Any
+
+from podium.dsl.http_request import template_names
+from podium.dsl.models import TaskDef, TaskType, WorkflowDef
 from podium.engine.blueprint import Blueprint
 from podium.store.base import StoreTx
 
-__all__ = ["TaskDefCatalog"]
+__all__ = ["TaskDefCatalog", "input_templates"]
+
+
+def input_templates(tx: StoreTx, definition: WorkflowDef) -> dict[str, dict[str, Any]]:
+    """The ``inputTemplate`` of each registered TaskDef an HTTP step of ``definition`` may
+    take its request from (``http_request.template_names``), for validating it."""
+    found: dict[str, dict[str, Any]] = {}
+    for name in sorted(template_names(definition)):
+        body = tx.get_task_def(name)
+        template = body.get("inputTemplate") if body else None
+        if isinstance(template, dict):
+            found[name] = template
+    return found
 
 
 class TaskDefCatalog:

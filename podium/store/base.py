@@ -164,8 +164,17 @@ class StoreTx(EventStoreTx, Protocol):
 
     # queue
     def enqueue(
-        self, task_id: str, run_id: str, queue: str, available_at: int, response_timeout_ms: int
-    ) -> None: ...
+        self,
+        task_id: str,
+        run_id: str,
+        queue: str,
+        available_at: int,
+        response_timeout_ms: int,
+        priority: int = 0,
+    ) -> None:
+        """Make the task claimable; a claim takes higher ``priority`` (0-99) first."""
+        ...
+
     def dequeue(self, task_id: str) -> None: ...
     def queue_entry(self, task_id: str) -> QueueEntry | None: ...
     def queue_entries(self, run_id: str) -> list[QueueEntry]: ...
@@ -179,7 +188,8 @@ class StoreTx(EventStoreTx, Protocol):
         lease_key: str | None,
         known_run: str | None = None,
     ) -> list[tuple[QueueEntry, tuple[RunState, str] | None]]:
-        """Lease up to ``count`` ready tasks of ``queue`` to ``worker_id``, oldest first,
+        """Lease up to ``count`` ready tasks of ``queue`` to ``worker_id``, highest priority
+        and then oldest first,
         each with a new random ``lease_token`` and the ``lease_key`` given, and with its run
         and definition key, read (not locked) as the claim is made; None for ``known_run``
         (the caller holds it already) or a run that is gone."""

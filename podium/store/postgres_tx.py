@@ -169,25 +169,28 @@ class PostgresTx(RunsTxMixin, DefinitionsTxMixin, QueueTxMixin, ServicesTxMixin,
         # gen_random_uuid() draws on a strong random source: each lease's token is unguessable.
         rows = self._all(
             "WITH pick AS (SELECT task_id FROM queue WHERE queue = %s AND lease_owner IS NULL "
-            "AND available_at <= %s ORDER BY available_at LIMIT %s FOR UPDATE SKIP LOCKED), "
+            "AND available_at <= %s ORDER BY priority DESC, available_at LIMIT %s "
+            "FOR UPDATE SKIP LOCKED), "
             "claimed AS (UPDATE queue AS q SET lease_owner = %s, "
             "lease_until = %s + q.response_timeout_ms, poll_count = q.poll_count + 1, "
             "started_at = COALESCE(q.started_at, %s), lease_token = gen_random_uuid()::text, "
             "lease_key = %s FROM pick WHERE q.task_id = pick.task_id "
             "RETURNING q.task_id, q.run_id, q.queue, q.available_at, q.response_timeout_ms, "
             "q.lease_owner, q.lease_until, q.poll_count, q.started_at, q.lease_token, "
-            "q.lease_key) SELECT c.*, r.state, r.rev, r.definition_key FROM claimed AS c "
-            "LEFT JOIN runs AS r ON r.run_id = c.run_id AND r.run_id IS DISTINCT FROM %s",
+            "q.lease_key, q.priority) SELECT c.*, r.state, r.rev, r.definition_key "
+            "FROM claimed AS c "
+            "LEFT JOIN runs AS r ON r.run_id = c.run_id AND r.run_id IS DISTINCT FROM %s "
+            "ORDER BY c.priority DESC, c.available_at",
             (queue, now, count, worker_id, now, now, lease_key, known_run),
         )
         runs: dict[str, tuple[RunState, str]] = {}
         claimed: list[tuple[QueueEntry, tuple[RunState, str] | None]] = []
-        for row in sorted(rows, key=lambda row: row[3]):  # oldest first, as picked
+        for row in rows:  # in the order picked: highest priority, then oldest, first
             entry = _entry(row[:11])
             run = runs.get(entry.run_id)
-            if run is None and row[11] is not None:
-                state = self._state(entry.run_id, row[11], row[12])
-                run = runs[entry.run_id] = state, row[13]
+            if run is None and row[12] is not None:
+                state = self._state(entry.run_id, row[12], row[13])
+                run = runs[entry.run_id] = state, row[14]
             claimed.append((entry, run))
         return claimed
 

@@ -26,15 +26,15 @@ QUEUE_COLUMNS = (
 # token is never checked: fencing looks at leased entries only).
 _ENQUEUE_SQLITE = (
     "INSERT OR REPLACE INTO queue (task_id, run_id, queue, available_at, "
-    "response_timeout_ms) VALUES (?, ?, ?, ?, ?)"
+    "response_timeout_ms, priority) VALUES (?, ?, ?, ?, ?, ?)"
 )
 _ENQUEUE_POSTGRES = (
-    "INSERT INTO queue (task_id, run_id, queue, available_at, response_timeout_ms) "
-    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET "
+    "INSERT INTO queue (task_id, run_id, queue, available_at, response_timeout_ms, priority) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET "
     "run_id = excluded.run_id, queue = excluded.queue, "
     "available_at = excluded.available_at, "
     "response_timeout_ms = excluded.response_timeout_ms, lease_owner = NULL, "
-    "lease_until = NULL, poll_count = 0, started_at = NULL"
+    "lease_until = NULL, poll_count = 0, started_at = NULL, priority = excluded.priority"
 )
 
 
@@ -49,11 +49,17 @@ class QueueTxMixin(TxDialect):
     # ---- entries --------------------------------------------------------------------------
 
     def enqueue(
-        self, task_id: str, run_id: str, queue: str, available_at: int, response_timeout_ms: int
+        self,
+        task_id: str,
+        run_id: str,
+        queue: str,
+        available_at: int,
+        response_timeout_ms: int,
+        priority: int = 0,
     ) -> None:
         self._w(
             _ENQUEUE_POSTGRES if self._POSTGRES else _ENQUEUE_SQLITE,
-            (task_id, run_id, queue, available_at, response_timeout_ms),
+            (task_id, run_id, queue, available_at, response_timeout_ms, priority),
         )
 
     def dequeue(self, task_id: str) -> None:

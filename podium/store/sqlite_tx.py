@@ -106,7 +106,7 @@ class SQLiteTx(RunsTxMixin, DefinitionsTxMixin, QueueTxMixin, ServicesTxMixin, E
         # The store runs units of work one at a time, so select-then-update cannot race.
         rows = self.conn.execute(
             "SELECT task_id FROM queue WHERE queue = ? AND lease_owner IS NULL "
-            "AND available_at <= ? ORDER BY available_at LIMIT ?",
+            "AND available_at <= ? ORDER BY priority DESC, available_at LIMIT ?",
             (queue, now, count),
         ).fetchall()
         if not rows:

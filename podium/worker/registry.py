@@ -64,6 +64,9 @@ class WorkerTaskSpec:
     poll_timeout_ms: int = DEFAULT_POLL_TIMEOUT_MS
     task_params: frozenset[str] = frozenset()
     params: tuple[inspect.Parameter, ...] = ()
+    domain: str | None = None
+    """The task domain polled (Conductor's ``domain``): only tasks a run's ``taskToDomain``
+    put there; None polls the type's own queue."""
 
     @classmethod
     def of(
@@ -73,6 +76,7 @@ class WorkerTaskSpec:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         poll_timeout_ms: int = DEFAULT_POLL_TIMEOUT_MS,
+        domain: str | None = None,
     ) -> WorkerTaskSpec:
         """Inspect ``func`` once, so that each task does not pay for ``inspect`` again."""
         if concurrency < 1:
@@ -86,6 +90,7 @@ class WorkerTaskSpec:
             poll_timeout_ms=poll_timeout_ms,
             task_params=_task_params(func),
             params=tuple(inspect.signature(func).parameters.values()),
+            domain=domain or None,
         )
 
     @property
@@ -147,6 +152,7 @@ def worker_task(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     poll_timeout_ms: int = DEFAULT_POLL_TIMEOUT_MS,
+    domain: str | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -155,6 +161,7 @@ def worker_task(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     poll_timeout_ms: int = DEFAULT_POLL_TIMEOUT_MS,
+    domain: str | None = None,
 ) -> Any:
     """Register a function (sync or ``async``) as the handler of ``task_type``.
 
@@ -165,6 +172,7 @@ def worker_task(
             return {"reserved": quantity}
 
     ``task_type`` defaults to the function's name; ``@worker_task`` without parentheses works.
+    With ``domain`` the handler polls that task domain only (see docs/conductor.md).
     """
 
     def register(func: F) -> F:
@@ -173,6 +181,7 @@ def worker_task(
             task_type if isinstance(task_type, str) else None,
             concurrency=concurrency,
             poll_timeout_ms=poll_timeout_ms,
+            domain=domain,
         )
         _registry[(spec.module, func.__qualname__)] = spec
         setattr(func, _SPEC_ATTR, spec)

@@ -294,6 +294,8 @@ class WorkerRunner:
             "timeout": timeout_ms,
             "requireLeaseToken": "true",
         }
+        if state.spec.domain:
+            params["domain"] = state.spec.domain
         response = await self._client.get(
             f"/api/tasks/poll/batch/{quote(state.spec.name, safe='')}",
             params=params,

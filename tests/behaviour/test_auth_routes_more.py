@@ -77,7 +77,7 @@ def test_queue_and_run_operations_need_an_operator_or_admin(as_key):
     run_id = start(operator, "pay_flow")
     _forbidden(worker.post("/api/tasks/queue/requeue/PAY"))  # not read as a signal by ref
     _forbidden(worker.post("/api/tasks/queue/requeue/pay"))
-    assert operator.post("/api/tasks/queue/requeue/pay").text == "0"
+    assert operator.post("/api/tasks/queue/requeue/pay").text == "1"  # the run's waiting task
     _forbidden(worker.post(f"/api/workflow/{run_id}/resetcallbacks"))
     assert operator.post(f"/api/workflow/{run_id}/resetcallbacks").status_code == 200
     assert as_key("reader").get("/api/tasks/queue/all/verbose").status_code == 200

@@ -169,3 +169,49 @@ def test_a_compensation_steps_input_reads_its_own_id(api):
     assert release["inputData"] == {"me": release["taskId"], "of": reserve["taskId"]}
     complete(api, release)
     assert wait_status(api, run_id)["status"] == "COMPENSATED"
+
+
+def test_a_dynamic_fork_branchs_own_input_reads_its_own_id(api):
+    # The branches come as data (here the run's input, usually a task's output), as
+    # Conductor's dynamic forks do; written in the fork's own inputParameters, the
+    # expression would be the fork's input and read the fork's id.
+    fork = {
+        "name": "fan",
+        "taskReferenceName": "fan",
+        "type": "FORK_JOIN_DYNAMIC",
+        "dynamicForkTasksParam": "tasks",
+        "dynamicForkTasksInputParamName": "inputs",
+        "inputParameters": {
+            "tasks": "${workflow.input.tasks}",
+            "inputs": "${workflow.input.inputs}",
+        },
+    }
+    join = {"name": "j", "taskReferenceName": "j", "type": "JOIN"}
+    register(api, {"name": "builtins_fork", "tasks": [fork, join]})
+    tasks = [
+        {
+            "name": "leaf",
+            "taskReferenceName": "leaf1",
+            "inputParameters": {"me": "${CPEWF_TASK_ID}", "said": "id ${CPEWF_TASK_ID}"},
+            "taskDefinition": {"name": "leaf", "retryCount": 1, "retryDelaySeconds": 0},
+        },
+        {"name": "leaf", "taskReferenceName": "leaf2", "inputParameters": {"n": 2}},
+    ]
+    # The fork's input for a branch is added as given, never read as an expression.
+    inputs = {"leaf1": {"extra": "${CPEWF_TASK_ID}"}, "leaf2": {}}
+    run_id = start(api, "builtins_fork", {"tasks": tasks, "inputs": inputs})
+    branches = {t["referenceTaskName"]: t for t in poll(api, "leaf", count=2)}
+    first = branches["leaf1"]
+    assert first["inputData"] == {
+        "me": first["taskId"],
+        "said": f"id {first['taskId']}",
+        "extra": "${CPEWF_TASK_ID}",
+    }
+    assert branches["leaf2"]["inputData"] == {"n": 2}
+    complete(api, first, status="FAILED", reason="again")
+    [retry] = poll(api, "leaf")
+    assert retry["taskId"] != first["taskId"]
+    assert retry["inputData"]["me"] == retry["taskId"]  # a retry reads its own, new id
+    complete(api, retry)
+    complete(api, branches["leaf2"])
+    assert wait_status(api, run_id)["status"] == "COMPLETED"

@@ -98,10 +98,10 @@ def test_queue_verbose_counts_waiting_and_claimed_tasks(api):
     assert api.get("/api/tasks/queue/all/verbose").json() == {"a": {"a": {"size": 1, "uacked": 1}}}
 
 
-def test_requeue_answers_none_lost_and_refuses_podiums_own_queue(api):
+def test_requeue_counts_the_pending_tasks_and_refuses_podiums_own_queue(api):
     register(api, TWO, DEFS)
     start(api, "two")
-    assert api.post("/api/tasks/queue/requeue/a").text == "0"
+    assert api.post("/api/tasks/queue/requeue/a").text == "1"  # waiting already: still there
     assert api.get("/api/tasks/queue/sizes", params={"taskType": "a"}).json() == {"a": 1}
     own = api.post("/api/tasks/queue/requeue/_podium.http")
     assert own.status_code == 400

@@ -55,3 +55,12 @@ def long_job(job: str) -> dict[str, Any] | TaskInProgress:
     if polls < 3:
         return TaskInProgress(callback_after_seconds=1, output={"progress": polls})
     return {"job": job, "deliveries": polls}
+
+
+def in_blue() -> dict[str, Any]:
+    """Polls the task domain "blue" (see test_conductor_sdk_domains)."""
+    return {"by": "blue"}
+
+
+def in_no_domain() -> dict[str, Any]:
+    return {"by": "plain"}

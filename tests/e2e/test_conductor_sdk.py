@@ -431,6 +431,6 @@ def test_searches_signals_and_queues_through_the_sdk(configuration):
     assert [hit.workflow_id for hit in newest.results] == [second, first]
 
     assert tasks_api.all_verbose()["sdk_gated"] == {"a": {"size": 2, "uacked": 0}}
-    assert tasks_api.requeue_pending_task("sdk_gated") == "0"
+    assert tasks_api.requeue_pending_task("sdk_gated") == "2"  # both waiting, as Conductor counts
     runs_api.reset_workflow(first)  # nothing postponed: nothing changes
     assert tasks_api.all_verbose()["sdk_gated"] == {"a": {"size": 2, "uacked": 0}}

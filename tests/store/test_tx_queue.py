@@ -53,6 +53,25 @@ def test_claim_leases_the_oldest_available_tasks_with_their_runs(db):
     assert db.claim("q", "w2", 5, 250, lease_key=None) == []  # leased ones are not handed out
 
 
+def test_claim_hands_out_higher_priorities_first_then_the_oldest(db):
+    a_run(db)
+    db.enqueue("old_low", "r1", "q", 10, 1000)
+    db.enqueue("new_high", "r1", "q", 30, 1000, 90)
+    db.enqueue("old_high", "r1", "q", 20, 1000, 90)
+    db.enqueue("mid", "r1", "q", 5, 1000, 40)
+    db.enqueue("later_high", "r1", "q", 500, 1000, 99)  # not available yet
+    first = db.claim("q", "w", 1, 100, lease_key=None)
+    rest = db.claim("q", "w", 5, 100, lease_key=None)
+    order = [entry.task_id for entry, _ in first + rest]
+    assert order == ["old_high", "new_high", "mid", "old_low"]
+    db.enqueue("old_low", "r1", "q", 10, 1000, 7)  # enqueued afresh: its new priority holds
+    db.enqueue("plain", "r1", "q", 1, 1000)
+    assert [e.task_id for e, _ in db.claim("q", "w", 5, 100, lease_key=None)] == [
+        "old_low",
+        "plain",
+    ]
+
+
 def test_claim_takes_at_most_count_and_a_fresh_token_each_time(db):
     a_run(db)
     for n in range(3):

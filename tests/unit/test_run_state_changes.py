@@ -246,9 +246,9 @@ def test_to_json_bytes_are_those_of_a_plain_encoding() -> None:
         b'"poll_count":0,"reason":null,"retried":false,"retried_task_id":null,'
         b'"advanced":false,"sub_workflow_id":null,"callback_after_s":0,'
         b'"logs":[{"log":"x"}],"iteration":0,"scope_loops":[],"scope_iterations":[],'
-        b'"dynamic_step":null,"secrets":null}],"next_seq":2,"restarts":0,"skips":{},'
-        b'"depth":0,"compensation":null,"id_secret":null,"created_by":null,'
-        b'"inline_definition":null}'
+        b'"dynamic_step":null,"domain":null,"secrets":null}],"next_seq":2,"restarts":0,'
+        b'"skips":{},"depth":0,"compensation":null,"id_secret":null,"created_by":null,'
+        b'"inline_definition":null,"task_to_domain":{},"priority":0}'
     )
     state = _state(task)
     assert state.to_json() == expected
