@@ -1,15 +1,16 @@
 """PostgreSQL databases migrated under the old migration numbers are renumbered, once.
 
-``old_postgres_migrations/`` is the PostgreSQL migration set as it was numbered before the
-numbers were aligned with SQLite's; a schema built from it, then opened by today's
-``migrate``, must end with the aligned versions and the very schema a fresh one gets.
+``OLD_NUMBERS`` is the PostgreSQL migration set as it was numbered before the numbers were
+aligned with SQLite's, by the files' names (a migration's file is never edited after release,
+only renumbered): a schema built from it, then opened by today's ``migrate``, must end with
+the aligned versions and the very schema a fresh one gets.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import psycopg
@@ -20,7 +21,18 @@ from podium.store.migrations import migrations, statements
 from podium.store.postgres import migrate
 from tests.postgres import fresh_database, new_schema_name
 
-OLD = Path(__file__).parent / "old_postgres_migrations"
+OLD_NUMBERS = {
+    1: "initial",
+    2: "contracts",
+    3: "resilience",
+    4: "events",
+    5: "auth",
+    6: "runs_fillfactor",
+    7: "retention_of_keys",
+    8: "lease_tokens",
+}
+"""Each old number and the name of its migration, as PostgreSQL's files were named then."""
+SHIPPED = resources.files("podium.store") / "sql" / "postgres"
 ALL_VERSIONS = [version for version, _ in migrations("postgres")]
 NEWER = [version for version in ALL_VERSIONS if version > 10]
 """Migrations added after the numbering was aligned: an old database gets them as it opens."""
@@ -41,10 +53,10 @@ def migrate_the_old_way(url: str, schema: str, up_to: int) -> None:
             "CREATE TABLE schema_migrations "
             "(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())"
         )
-        for path in sorted(OLD.glob("*.sql")):
-            version = int(path.name.split("_", 1)[0])
+        for version, name in sorted(OLD_NUMBERS.items()):
             if version > up_to:
                 break
+            (path,) = [f for f in SHIPPED.iterdir() if f.name.endswith(f"_{name}.sql")]
             for statement in statements(path.read_text()):
                 conn.execute(statement.encode())
             conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
