@@ -6,7 +6,7 @@ import contextlib
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from podium.auth.scope import caller_id
@@ -236,47 +236,46 @@ async def terminate_remove(
     return {"workflowId": workflow_id, "removed": True}
 
 
-@router.get("/{workflow_id}/tasks")
-async def list_tasks(
-    workflow_id: str,
-    request: Request,
+def _task_page_query(
     start: int = Query(default=0, ge=0, le=INT4_MAX),
     count: int = Query(default=15, ge=0, le=_MAX_TASK_PAGE),
     status: Annotated[list[str] | None, Query()] = None,
     refPrefix: str | None = Query(default=None, max_length=_MAX_REF_PREFIX),
     iteration: int | None = Query(default=None, ge=0, le=INT4_MAX),
     taskReferenceName: str | None = Query(default=None, max_length=_MAX_REF_PREFIX),
+) -> _Page:
+    """The page of tasks asked for (``/tasks`` and ``/overview``): filters, start, count."""
+    return TaskQuery.parse(status, refPrefix, iteration, taskReferenceName), start, count
+
+
+_Page = tuple[TaskQuery, int, int]
+
+
+@router.get("/{workflow_id}/tasks")
+async def list_tasks(
+    workflow_id: str, request: Request, page: Annotated[_Page, Depends(_task_page_query)]
 ) -> dict[str, Any]:
     """A page of the run's tasks in the order they were scheduled, of the given statuses
     (any, by default), with how many there are of each status (``TaskListSearchResultSummary``).
     Podium adds filters: ``refPrefix`` (reference names that start so), ``iteration`` (tasks of
     that DO_WHILE iteration, as their ``iteration`` field says) and ``taskReferenceName`` (one
     step's tasks: of that name, or of every iteration of the step of that name)."""
-    query = TaskQuery.parse(status, refPrefix, iteration, taskReferenceName)
     view = await orchestrator_of(request).get_run(workflow_id)
-    return task_page(view, query, start, count)
+    return task_page(view, *page)
 
 
 @router.get("/{workflow_id}/overview")
 async def overview(
-    workflow_id: str,
-    request: Request,
-    start: int = Query(default=0, ge=0, le=INT4_MAX),
-    count: int = Query(default=15, ge=0, le=_MAX_TASK_PAGE),
-    status: Annotated[list[str] | None, Query()] = None,
-    refPrefix: str | None = Query(default=None, max_length=_MAX_REF_PREFIX),
-    iteration: int | None = Query(default=None, ge=0, le=INT4_MAX),
-    taskReferenceName: str | None = Query(default=None, max_length=_MAX_REF_PREFIX),
+    workflow_id: str, request: Request, page: Annotated[_Page, Depends(_task_page_query)]
 ) -> dict[str, Any]:
     """Podium's addition, for a page showing a big run: from one read of the run, the run
     without its tasks (``workflow``), a page of its tasks as ``/tasks`` gives it (``tasks``)
     and its tasks counted by step (``counts``, as ``/task-counts``). Reading a run of
     thousands of tasks costs more than what is answered, so it is read once."""
-    query = TaskQuery.parse(status, refPrefix, iteration, taskReferenceName)
     view = await orchestrator_of(request).get_run(workflow_id)
     return {
         "workflow": _run_body(request, view, include_tasks=False),
-        "tasks": task_page(view, query, start, count),
+        "tasks": task_page(view, *page),
         "counts": step_counts(view),
     }
 
