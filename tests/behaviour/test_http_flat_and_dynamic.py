@@ -266,12 +266,14 @@ def test_an_async_complete_http_task_waits_to_be_completed_through_the_api(api, 
     register(api, {"name": "async_http", "tasks": [call]})
     run_id = start(api, "async_http")
     deadline = time.monotonic() + 10
-    while not echo.seen or task_of(run(api, run_id), "call")["status"] != "IN_PROGRESS":
-        assert time.monotonic() < deadline, run(api, run_id)
+    # Claimed by the HTTP executor, the task is IN_PROGRESS before the call is made; the
+    # call's response is recorded after it returns: wait for that.
+    while "response" not in task_of(body := run(api, run_id), "call")["outputData"]:
+        assert time.monotonic() < deadline, body
         time.sleep(0.05)
-    body = run(api, run_id)
     assert body["status"] == "RUNNING"
     waiting = task_of(body, "call")
+    assert waiting["status"] == "IN_PROGRESS"
     assert waiting["outputData"]["response"]["body"] == {"path": "/jobs"}
     time.sleep(0.5)  # a few sweeps later the call has still been made once
     assert len(echo.seen) == 1
