@@ -105,5 +105,6 @@ def _counts(width: int, results: int) -> list[int]:
 def test_a_branch_result_calls_no_more_functions_in_a_wide_fork_than_in_a_narrow_one() -> None:
     # Counted, not timed: a walk over the branches (the running ones, or the join's refs)
     # in any decision shows as more calls in the wider fork.
+    # A few calls either way, as in test_run_state_changes: a set's order varies.
     narrow, wide = _counts(40, 12), _counts(320, 12)
-    assert narrow[4:] == wide[4:], (narrow, wide)
+    assert all(abs(n - w) <= 4 for n, w in zip(narrow[4:], wide[4:], strict=True)), (narrow, wide)

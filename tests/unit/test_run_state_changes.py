@@ -405,4 +405,6 @@ def test_a_step_calls_no_more_functions_in_a_long_run_than_in_a_short_one() -> N
         event = TaskResult(n + 1, task.task_id, TaskStatus.COMPLETED, {"n": n})
         counts[n], state = _calls_to_decide(state, event, plan)
     assert len(state.tasks) == steps
-    assert counts[steps - 2] == counts[10], (counts[10], counts[steps - 2])
+    # A few calls either way: whether anything is still active stops at the first active
+    # task it meets among the open ones, and a set's order differs from task ids to task ids.
+    assert abs(counts[steps - 2] - counts[10]) <= 4, (counts[10], counts[steps - 2])
