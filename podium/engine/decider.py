@@ -503,17 +503,18 @@ class Decider:
         of system steps never holds the store's writer for long.
         """
         tasks = self.state.tasks
-        # Only an open task (active, or not yet followed) may move: the index knows them.
-        pending = self.state.open_positions()
+        # Only a task not yet followed, or a JOIN, loop or slip waiting on others, may move:
+        # the index knows them, and a wide fork's running branches are not among them.
+        pending = self.state.moving_positions()
         while self.state.status == RunStatus.RUNNING:
             pending = self._advance_once(tasks, pending)
             if not pending:
                 break
             if self.state.tasks is not tasks:  # keepLastN dropped tasks: positions moved
-                tasks, pending = self.state.tasks, self.state.open_positions()
+                tasks, pending = self.state.tasks, self.state.moving_positions()
         if self.paused_at_budget:
             return
-        if self.state.status == RunStatus.RUNNING and not self.state.active_tasks():
+        if self.state.status == RunStatus.RUNNING and not self.state.has_active():
             self.end(RunStatus.COMPLETED, None)
         if self.state.status == RunStatus.COMPENSATING:
             compensation.advance(self)

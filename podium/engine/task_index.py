@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from podium.engine.task_state import TaskChanges, TaskState, copy_task, seal
+from podium.dsl.models import TaskType
+from podium.engine.task_state import TaskChanges, TaskState, TaskStatus, copy_task, seal
 
 __all__ = ["TaskIndex"]
 
@@ -25,7 +26,9 @@ class TaskIndex:
         "_committed",
         "_count",
         "_def_pos",
+        "_hints",
         "_indexed",
+        "_moving",
         "_open",
         "_owned",
         "_pos",
@@ -48,6 +51,13 @@ class TaskIndex:
     _open: set[str]
     """Ids of every task that is open (active, or not yet ``advanced``: the decider may still
     move it) or may become so: a superset, pruned on read."""
+    _moving: set[str]
+    """Of ``_open``, the tasks a decision may move: every open one but those merely running
+    (a SCHEDULED or IN_PROGRESS task nothing but its result moves, not a JOIN or a loop
+    waiting on others). A superset too, pruned on read: a wide fork's running branches are
+    not walked by every decision that one of them ends."""
+    _hints: dict[str, int]
+    """Where a scan that most often stops at the same place last stopped (see ``hint``)."""
     _owned: set[str]
     """Ids of the tasks only this state holds, unsealed: it may change them in place."""
     _changed: set[str]
@@ -66,6 +76,7 @@ class TaskIndex:
         # Indexed on first use, not here: a run decoded only to be shown (the API's reads)
         # never pays for indexes it does not use.
         self._indexed, self._count = _NOT_INDEXED, -1
+        self._hints = {}
 
     def _share_into(self, copy: TaskIndex) -> None:
         """Make ``copy`` (a clone under way) share this state's tasks, sealed, and carry its
@@ -79,6 +90,8 @@ class TaskIndex:
         copy._ref_pos = self._ref_pos.copy()
         copy._def_pos = dict(self._def_pos)
         copy._open = set(self._open)
+        copy._moving = set(self._moving)
+        copy._hints = self._hints  # shared on purpose: a hint is right whoever last set it
         copy._owned = set()
         # Carried by value: the changes of units not yet committed add up.
         copy._changed = set(self._changed)
@@ -104,6 +117,7 @@ class TaskIndex:
         if self._committed:
             self._changed.add(task_id)
         self._open.add(task_id)
+        self._moving.add(task_id)
         return mine
 
     def add_task(self, task: TaskState) -> None:
@@ -117,6 +131,7 @@ class TaskIndex:
         if task.scope_iterations:
             self._def_pos[task.def_ref] = position
         self._open.add(task_id)
+        self._moving.add(task_id)
         if type(task) is TaskState:
             self._owned.add(task_id)
         if not self._committed:
@@ -205,9 +220,57 @@ class TaskIndex:
         """The SCHEDULED and IN_PROGRESS tasks, in order, from the open tasks' index."""
         return [task for _, task in self._open_tasks() if task.status.is_active]
 
-    def open_positions(self) -> list[int]:
-        """Where the open tasks are, in order: those a decision may move (see ``_open``)."""
-        return [position for position, _ in self._open_tasks()]
+    def has_active(self) -> bool:
+        """Whether any task is SCHEDULED or IN_PROGRESS: the first one found answers."""
+        self._in_step()
+        tasks, positions = self.tasks, self._pos
+        for task_id in self._open:
+            position = positions.get(task_id)
+            if position is not None and tasks[position].status.is_active:
+                return True
+        return False
+
+    def moving_positions(self) -> list[int]:
+        """Where the tasks a decision may move are, in order (see ``_moving``)."""
+        self._in_step()
+        tasks, positions, owned = self.tasks, self._pos, self._owned
+        candidates: set[str] = set()
+        closed: list[str] = []
+        found: list[int] = []
+        for task_id in self._moving:
+            position = positions.get(task_id)
+            if position is None:
+                closed.append(task_id)
+                continue
+            task = tasks[position]
+            if _may_move(task):
+                found.append(position)
+                candidates.add(task_id)
+            elif task_id in owned:
+                candidates.add(task_id)  # this state may still change it: keep looking
+            elif not task.status.is_active:
+                closed.append(task_id)
+        # Replaced, as ``_open`` is in ``_open_tasks``. A task closes only once edited, which
+        # puts it here: pruning ``_open`` of it now keeps that set as small as the run's
+        # open tasks without a walk over them.
+        self._moving = candidates
+        if closed:
+            self._open = self._open.difference(closed)
+        found.sort()
+        return found
+
+    def hint(self, key: str) -> int:
+        """Where the scan named ``key`` last stopped (0 at first): a hint, never a fact. It is
+        kept by neither the store nor the API, and shared with clones; a scan that starts
+        from it must still look at everything it needs before it concludes anything."""
+        return self._hints.get(key, 0)
+
+    def set_hint(self, key: str, at: int) -> None:
+        self._hints[key] = at
+
+    def drop_hint(self, key: str) -> None:
+        """Forget a hint no scan needs again (a JOIN that completed)."""
+        self._hints.pop(key, None)
 
     def _open_tasks(self) -> list[tuple[int, TaskState]]:
         self._in_step()
@@ -263,6 +326,7 @@ class TaskIndex:
         refs: dict[str, int] = {}
         def_refs: dict[str, int] = {}
         active: set[str] = set()
+        moving: set[str] = set()
         owned: set[str] = set()
         for position, task in enumerate(tasks):
             task_id = task.task_id
@@ -272,11 +336,14 @@ class TaskIndex:
             if type(task) is TaskState:
                 owned.add(task_id)
                 active.add(task_id)
+                moving.add(task_id)
             elif task.status.is_active or not task.advanced:
                 active.add(task_id)
+                if _may_move(task):
+                    moving.add(task_id)
         self._pos, self._ref_pos = _Positions(positions), _Positions(refs)
         self._def_pos = def_refs
-        self._open, self._owned = active, owned
+        self._open, self._moving, self._owned = active, moving, owned
         # Last: a cached state may be first read on two threads at once, and the other one
         # must not take the indexes for built before they all are.
         self._indexed, self._count = tasks, len(tasks)
@@ -291,6 +358,20 @@ class TaskIndex:
         tasks, positions = self.tasks, self._pos
         for task_id in owned:
             seal(tasks[positions[task_id]])
+
+
+_CHECKED_WHILE_RUNNING = frozenset(
+    {TaskType.JOIN, TaskType.DO_WHILE, TaskType.ROUTING_SLIP, TaskType.EXCLUSIVE_JOIN}
+)
+"""What a decision looks at while it is IN_PROGRESS: it waits on other tasks."""
+
+
+def _may_move(task: TaskState) -> bool:
+    """Whether a decision may move ``task``: finished and not yet followed, or in progress
+    and waiting on others (``Decider._advance_once`` passes over any other running task)."""
+    if task.status.is_active:
+        return task.status == TaskStatus.IN_PROGRESS and task.type in _CHECKED_WHILE_RUNNING
+    return not task.advanced
 
 
 def _first(item: tuple[int, TaskState]) -> int:

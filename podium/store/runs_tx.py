@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
-from podium.engine.state import RunState, TaskState
+from podium.engine.state import RunState
 from podium.store.base import QueueEntry, RunQuery, run_order_sql
 from podium.store.run_cache import RunCache
+from podium.store.task_bodies import TaskBodies
 
 __all__ = ["RunsTxMixin", "TaskRow"]
 
@@ -277,7 +278,8 @@ class RunsTxMixin:
                         (run_id,),
                     ).fetchall()
                 ]
-            state = RunState.from_parts(header, [_task(body) for body in bodies])
+            decode = TaskBodies().decode  # the run's tasks share what repeats between them
+            state = RunState.from_parts(header, [decode(body) for body in bodies])
             size = len(stored) + sum(len(body) for body in bodies)
         if rev is not None:
             # Committed (or this transaction's own write, which ``_written`` answers first):
@@ -412,10 +414,6 @@ class RunsTxMixin:
         for table in (*_RUN_TABLES, "runs"):
             self._w(f"DELETE FROM {table} WHERE {condition}", params)
         return len(ids)
-
-
-def _task(body: bytes) -> TaskState:
-    return TaskState.from_dict(orjson.loads(body))
 
 
 def _header_only(stored: bytes) -> RunState:

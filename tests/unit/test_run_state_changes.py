@@ -36,13 +36,14 @@ def _task(
     seq: int,
     ref: str | None = None,
     status: TaskStatus = TaskStatus.SCHEDULED,
+    type: str = "SIMPLE",
     **extra: Any,
 ) -> TaskState:
     return TaskState(
         task_id=task_id,
         ref=ref or f"s{seq}",
         name="work",
-        type="SIMPLE",
+        type=type,
         status=status,
         seq=seq,
         scheduled_at=seq,
@@ -277,9 +278,21 @@ def _check_indexes(state: RunState) -> None:
         assert state.latest_named(name) is task, name
     assert set(state.names()) == set(names)
     assert state.active_tasks() == [t for t in tasks if t.status.is_active]
-    open_ones = [i for i, t in enumerate(tasks) if t.status.is_active or not t.advanced]
-    assert state.open_positions() == open_ones
+    assert state.has_active() == any(t.status.is_active for t in tasks)
+    moving = [i for i, t in enumerate(tasks) if _may_move(t)]
+    assert state.moving_positions() == moving
     assert set(state.refs()) == {t.ref for t in tasks}
+
+
+_WAITING = {"JOIN", "DO_WHILE", "ROUTING_SLIP", "EXCLUSIVE_JOIN"}
+
+
+def _may_move(task: TaskState) -> bool:
+    """What a decision looks at, by a scan: a task finished and not followed, or a running
+    one that waits on others (a running SIMPLE task moves only by its own result)."""
+    if task.status.is_active:
+        return task.status == TaskStatus.IN_PROGRESS and task.type in _WAITING
+    return not task.advanced
 
 
 def _expected_changes(
@@ -313,6 +326,7 @@ def test_indexes_and_changes_agree_with_a_scan_after_random_changes(seed: int) -
                     scope_loops=["l"] if looped else [],
                     scope_iterations=[1] if looped else [],
                     status=rng.choice(list(TaskStatus)),
+                    type=rng.choice(["SIMPLE", "JOIN", "DO_WHILE", "WAIT"]),
                 )
             )
             next_id += 1
@@ -391,4 +405,6 @@ def test_a_step_calls_no_more_functions_in_a_long_run_than_in_a_short_one() -> N
         event = TaskResult(n + 1, task.task_id, TaskStatus.COMPLETED, {"n": n})
         counts[n], state = _calls_to_decide(state, event, plan)
     assert len(state.tasks) == steps
-    assert counts[steps - 2] == counts[10], (counts[10], counts[steps - 2])
+    # A few calls either way: whether anything is still active stops at the first active
+    # task it meets among the open ones, and a set's order differs from task ids to task ids.
+    assert abs(counts[steps - 2] - counts[10]) <= 4, (counts[10], counts[steps - 2])
