@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
-from podium.engine.state import RunState, TaskState
+from podium.engine import loop_entries
+from podium.engine.state import RunState
 from podium.store.base import QueueEntry, RunQuery, run_order_sql
 from podium.store.run_cache import RunCache
 
@@ -188,7 +189,8 @@ class RunsTxMixin:
         holds (exactly, when every task was written; else estimated, for the cache)."""
         changes = state.task_changes()
         rows: list[TaskRow] = [
-            (task.task_id, task.seq, orjson.dumps(task)) for task in changes.changed
+            (task.task_id, task.seq, orjson.dumps(loop_entries.stored_form(task)))
+            for task in changes.changed
         ]
         run_id = state.run_id
         if changes.rewrite and not new:
@@ -277,7 +279,8 @@ class RunsTxMixin:
                         (run_id,),
                     ).fetchall()
                 ]
-            state = RunState.from_parts(header, [_task(body) for body in bodies])
+            tasks = loop_entries.tasks_from([orjson.loads(body) for body in bodies])
+            state = RunState.from_parts(header, tasks)
             size = len(stored) + sum(len(body) for body in bodies)
         if rev is not None:
             # Committed (or this transaction's own write, which ``_written`` answers first):
@@ -412,10 +415,6 @@ class RunsTxMixin:
         for table in (*_RUN_TABLES, "runs"):
             self._w(f"DELETE FROM {table} WHERE {condition}", params)
         return len(ids)
-
-
-def _task(body: bytes) -> TaskState:
-    return TaskState.from_dict(orjson.loads(body))
 
 
 def _header_only(stored: bytes) -> RunState:
