@@ -12,6 +12,7 @@ order, by definition reference name.
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 from podium.engine.task_state import TaskState
@@ -54,18 +55,26 @@ def tasks_from(stored: list[dict[str, Any]]) -> list[TaskState]:
 
 def _span(task: TaskState) -> tuple[int, int] | None:
     """The iterations of a DO_WHILE's entries, if its output is of the shape the loop gives
-    it: ``iteration`` first, then one entry per iteration in order, none missing. Read from
-    the ends only, so that writing a loop costs the same at every iteration."""
-    if task.type != "DO_WHILE" or len(task.output) < 2:
+    it: ``iteration`` first, then one entry per iteration in order, none missing.
+
+    The keys are checked, not the entries: only ``loops.check_loop`` writes them, each the
+    outputs of its iteration's tasks. One join of the keys is all a write costs beside the
+    loop's own fields, a small part of an iteration even at the loop iteration limit.
+    """
+    output = task.output
+    if task.type != "DO_WHILE" or len(output) < 2:
         return None
-    keys = iter(task.output)
+    keys = iter(output)
     if next(keys) != "iteration":
         return None
-    first, last = next(keys), next(reversed(task.output))
+    first, last = next(keys), next(reversed(output))
     if not (first.isdigit() and last.isdigit()):
         return None
     low, high = int(first), int(last)
-    if str(low) != first or str(high) != last or high - low + 2 != len(task.output):
+    if str(low) != first or str(high) != last or high - low + 2 != len(output):
+        return None
+    # Unique keys, all digits, as many as the iterations from ``low`` to ``high``: those.
+    if not "".join(islice(output, 1, None)).isdigit():
         return None
     return low, high
 

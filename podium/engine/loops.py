@@ -179,27 +179,33 @@ def _condition_value(d: Decider, loop: TaskState, step: WorkflowTask, body: list
     resolved = expressions.resolve(step.inputParameters, d.context())
     bindings: dict[str, Any] = dict(resolved) if isinstance(resolved, dict) else {}
     condition = step.loopCondition or ""
+    evaluator = step.evaluatorType or "javascript"
     own = loop.output
-    if _reads_only_iteration(condition, {loop.def_ref, loop.ref}):
+    if evaluator.lower() in evaluators.JAVASCRIPT and _reads_only_iteration(
+        condition, {loop.def_ref, loop.ref}
+    ):
         # The script is handed its bindings as JSON: the whole output, every iteration's
         # entries, would cost more at each iteration, for a script that reads none of them.
         own = {"iteration": loop.output.get("iteration")}
     bindings[loop.def_ref] = bindings[loop.ref] = own
     bindings.update(_body_outputs(d, loop, step, body))
-    evaluator = step.evaluatorType or "javascript"
     return evaluators.evaluate(evaluator, condition, bindings)
 
 
-_DOLLAR_READ = re.compile(r"\$\.([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z_$][A-Za-z0-9_$]*)?")
+_DOLLAR_READ = re.compile(
+    r"\$\.([A-Za-z_][A-Za-z0-9_]*)"
+    r"(\.[A-Za-z_$][A-Za-z0-9_$]*|\[\s*(?:'[^'\\]*'|\"[^\"\\]*\")\s*\])?"
+)
+_ITERATION = frozenset({".iteration", "['iteration']", '["iteration"]'})
 _OPAQUE = re.compile(r"\\|\bthis\b|\bglobalThis\b|\beval\b|\bFunction\b|\bwith\b")
 
 
 def _reads_only_iteration(condition: str, names: set[str]) -> bool:
     """Whether ``condition`` reads nothing of the loop's own output but ``iteration``.
 
-    Conservative: every ``$`` must start a plain ``$.name`` read, one of the loop's names must
-    be followed by ``.iteration``, and nothing that could reach ``$`` another way may appear;
-    any other script is given the whole output.
+    Conservative: every ``$`` must start a plain ``$.name`` read, one of the loop's names
+    must be followed by ``.iteration`` (or ``['iteration']``), and nothing that could reach
+    ``$`` another way may appear; any other script is given the whole output.
     """
     if _OPAQUE.search(condition):
         return False
@@ -211,7 +217,7 @@ def _reads_only_iteration(condition: str, names: set[str]) -> bool:
     for match in reads:
         if match.group(1) not in names:
             continue
-        if match.group(2) != ".iteration":
+        if re.sub(r"\s", "", match.group(2) or "") not in _ITERATION:
             return False
         after = condition[match.end() : match.end() + 1]
         if after and (after.isalnum() or after in "_$"):
