@@ -102,3 +102,40 @@ def test_an_output_not_of_the_loops_shape_is_stored_whole():
     loop.output = {"iteration": 3, "1": {}, "note": "by hand", "3": {}}
     data = stored_form(loop)
     assert data is loop  # no span: written as it is
+
+
+def test_a_condition_reading_only_the_iteration_is_told_apart_from_one_reading_more():
+    from podium.engine.loops import _reads_only_iteration
+
+    names = {"loop"}
+    for condition in (
+        "$.loop['iteration'] < $.times",
+        '$.loop["iteration"] < 3 && $.work.ok',
+        "$.loop.iteration < 10",
+    ):
+        assert _reads_only_iteration(condition, names), condition
+    for condition in (
+        "$.loop['3'].work.ok",
+        "$.loop.iteration < 3 && $.loop['2']",
+        "Object.keys($.loop).length < 5",
+        "JSON.stringify($).length < 100",
+        "$['loop'].iteration < 3",
+        "$.loop['iter\\x61tion'] < 3",
+        "this.$.loop['1']",
+    ):
+        assert not _reads_only_iteration(condition, names), condition
+
+
+def test_a_condition_reading_earlier_iterations_still_sees_them():
+    condition = "$.loop['iteration'] < 2 || !$.loop['1'].work.stop"
+    plan = blueprint(workflow([_loop([simple("work")], condition)]))
+    state = decide(fresh_state(), RunStarted(0), plan).state
+    outputs = [{"stop": False}, {"stop": False}, {"stop": True}]
+    for now, output in enumerate(outputs, start=1):
+        task = state.tasks[-1]
+        event = TaskResult(now, task.task_id, TaskStatus.COMPLETED, output)
+        state = decide(state, event, plan).state
+    # Iteration 1's output said not to stop, so the loop only ends when the condition is
+    # false for the first time: after iteration 2 it reads $.loop['1'] and goes on.
+    loop = state.tasks[0]
+    assert loop.status == TaskStatus.IN_PROGRESS and loop.iteration == 4
