@@ -10,6 +10,7 @@ and outputs so that long loops do not grow the run without bound.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from podium.dsl import evaluators, expressions
@@ -177,10 +178,51 @@ def _condition_value(d: Decider, loop: TaskState, step: WorkflowTask, body: list
     """Conductor's bindings: the loop's inputs, its output and each body task's latest output."""
     resolved = expressions.resolve(step.inputParameters, d.context())
     bindings: dict[str, Any] = dict(resolved) if isinstance(resolved, dict) else {}
-    bindings[loop.def_ref] = bindings[loop.ref] = loop.output
-    bindings.update(_body_outputs(d, loop, step, body))
+    condition = step.loopCondition or ""
     evaluator = step.evaluatorType or "javascript"
-    return evaluators.evaluate(evaluator, step.loopCondition or "", bindings)
+    own = loop.output
+    if evaluator.lower() in evaluators.JAVASCRIPT and _reads_only_iteration(
+        condition, {loop.def_ref, loop.ref}
+    ):
+        # The script is handed its bindings as JSON: the whole output, every iteration's
+        # entries, would cost more at each iteration, for a script that reads none of them.
+        own = {"iteration": loop.output.get("iteration")}
+    bindings[loop.def_ref] = bindings[loop.ref] = own
+    bindings.update(_body_outputs(d, loop, step, body))
+    return evaluators.evaluate(evaluator, condition, bindings)
+
+
+_DOLLAR_READ = re.compile(
+    r"\$\.([A-Za-z_][A-Za-z0-9_]*)"
+    r"(\.[A-Za-z_$][A-Za-z0-9_$]*|\[\s*(?:'[^'\\]*'|\"[^\"\\]*\")\s*\])?"
+)
+_ITERATION = frozenset({".iteration", "['iteration']", '["iteration"]'})
+_OPAQUE = re.compile(r"\\|\bthis\b|\bglobalThis\b|\beval\b|\bFunction\b|\bwith\b")
+
+
+def _reads_only_iteration(condition: str, names: set[str]) -> bool:
+    """Whether ``condition`` reads nothing of the loop's own output but ``iteration``.
+
+    Conservative: every ``$`` must start a plain ``$.name`` read, one of the loop's names
+    must be followed by ``.iteration`` (or ``['iteration']``), and nothing that could reach
+    ``$`` another way may appear; any other script is given the whole output.
+    """
+    if _OPAQUE.search(condition):
+        return False
+    reads = list(_DOLLAR_READ.finditer(condition))
+    if condition.count("$") != len(reads) + sum(
+        (match.group(2) or "").count("$") for match in reads
+    ):
+        return False
+    for match in reads:
+        if match.group(1) not in names:
+            continue
+        if re.sub(r"\s", "", match.group(2) or "") not in _ITERATION:
+            return False
+        after = condition[match.end() : match.end() + 1]
+        if after and (after.isalnum() or after in "_$"):
+            return False
+    return True
 
 
 def _keep_last(d: Decider, loop: TaskState) -> None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
+from podium.engine import loop_entries
 from podium.engine.state import RunState
 from podium.store.base import QueueEntry, RunQuery, run_order_sql
 from podium.store.run_cache import RunCache
@@ -189,7 +190,8 @@ class RunsTxMixin:
         holds (exactly, when every task was written; else estimated, for the cache)."""
         changes = state.task_changes()
         rows: list[TaskRow] = [
-            (task.task_id, task.seq, orjson.dumps(task)) for task in changes.changed
+            (task.task_id, task.seq, orjson.dumps(loop_entries.stored_form(task)))
+            for task in changes.changed
         ]
         run_id = state.run_id
         if changes.rewrite and not new:
@@ -278,8 +280,9 @@ class RunsTxMixin:
                         (run_id,),
                     ).fetchall()
                 ]
-            decode = TaskBodies().decode  # the run's tasks share what repeats between them
-            state = RunState.from_parts(header, [decode(body) for body in bodies])
+            shared = TaskBodies().fields  # the run's tasks share what repeats between them
+            tasks = loop_entries.tasks_from([shared(body) for body in bodies])
+            state = RunState.from_parts(header, tasks)
             size = len(stored) + sum(len(body) for body in bodies)
         if rev is not None:
             # Committed (or this transaction's own write, which ``_written`` answers first):

@@ -39,6 +39,10 @@ class TaskBodies:
         self._empty: list[Any] = []
 
     def decode(self, body: bytes) -> TaskState:
+        return TaskState.from_dict(self.fields(body))
+
+    def fields(self, body: bytes) -> dict[str, Any]:
+        """The task's fields as stored, with the values that repeat shared."""
         data: dict[str, Any] = orjson.loads(body)
         strings, ints = self._strings, self._ints
         for name in _STRINGS:
@@ -60,4 +64,4 @@ class TaskBodies:
                 value = step.get(name)
                 if type(value) is str:
                     step[name] = strings.setdefault(value, value)
-        return TaskState.from_dict(data)
+        return data

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from podium.engine.state import RunState, RunStatus
+from podium.engine import decide
+from podium.engine.events import RunStarted, TaskResult
+from podium.engine.state import RunState, RunStatus, TaskStatus
 from podium.store.base import RunOrder, RunQuery
+from tests.unit.engine_helpers import blueprint, fresh_state, simple, step, workflow
 
 
 def a_run(run_id: str, **fields) -> RunState:
@@ -118,3 +121,36 @@ def test_ended_runs_are_removed_in_batches_and_archived_if_asked(db):
     archived = db.query("SELECT run_id, archived_at, status FROM archived_runs")
     assert len(archived) == 1 and archived[0][0] in {"r0", "r1"}
     assert archived[0][1:] == (1000, "COMPLETED")
+
+
+def test_a_loops_iteration_outputs_are_stored_once_and_read_back_whole(db):
+    plan = blueprint(
+        workflow(
+            [
+                step(
+                    "loop",
+                    type="DO_WHILE",
+                    loopCondition="$.loop['iteration'] < 4",
+                    loopOver=[simple("work")],
+                )
+            ]
+        )
+    )
+    state = decide(fresh_state(run_id="loop-run"), RunStarted(0), plan).state
+    db.insert_run(state, "k")
+    for now in range(1, 5):
+        state, _ = db.get_run("loop-run", for_update=True)
+        work = state.tasks[-1]
+        output = {"n": now, "text": f"iteration {now}"}
+        state = decide(
+            state, TaskResult(now, work.task_id, TaskStatus.COMPLETED, output), plan
+        ).state
+        db.update_run(state)
+    db.unit(lambda tx: tx.runs.clear())  # read from the rows, not from the cache
+    found, _ = db.get_run("loop-run")
+    assert found.to_json() == state.to_json()
+    assert found.tasks[0].output["3"] == {"work": {"n": 3, "text": "iteration 3"}}
+    # The loop's row holds none of the outputs its iteration tasks hold.
+    rows = db.query("SELECT body FROM tasks WHERE body IS NOT NULL")
+    bodies = [bytes(row[0]) for row in rows]
+    assert sum(b"iteration 3" in body for body in bodies) == 1
