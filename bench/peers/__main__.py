@@ -11,7 +11,7 @@ W3: one workflow that fans out to 100 parallel steps and joins them: time per ru
 W4: workflows parked on a one-day wait: time to start them and server memory as they grow.
 
 Usage: ``python -m bench.peers [--peers temporal,dbos,celery,restate] [--quick]
-[--parked 100000]``. The peers are installed on first use into their own virtualenv and npm
+[--parked 100000] [--workloads W1,W2,W3,W4]``. The peers are installed on first use into their own virtualenv and npm
 directory under ``PODIUM_PEERS_HOME`` (default /tmp/podium-peers). Results are printed and
 written to ``bench/results/<date>-peers.md``.
 """
@@ -208,8 +208,13 @@ def main() -> None:
     parser.add_argument(
         "--passes", type=int, default=2, help="times W1 and W2 run (1 with --quick)"
     )
+    parser.add_argument(
+        "--workloads", default=",".join(WORKLOADS), help="the first pass's workloads, e.g. W1,W2"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
+    first = [w for w in WORKLOADS if w in args.workloads.split(",")]
+    again = [w for w in REPEATED if w in first]
     if args.parked is None:
         args.parked = 10_000 if args.quick else PARKED
     chosen = _selected(args.peers)
@@ -227,28 +232,28 @@ def main() -> None:
     try:
         _log("measuring the machine's floor")
         floor_numbers = floor.measure(work, ADMIN_URL)
-        outcomes = [_run_podium(store, podium_sizes, work) for store in STORES]
+        outcomes = [_run_podium(store, podium_sizes, work, first) for store in STORES]
         profiled: dict[str, dict[str, Any]] = {}
-        for store in () if args.no_profile else STORES:
+        for store in () if args.no_profile or "W2" not in first else STORES:
             try:
                 profiled[store] = _profile_podium(store, work)
             except Exception as exc:
                 profiled[store] = {"error": f"{type(exc).__name__}: {exc}"}
-        peers = {key: _run_peer(key, args, work) for key in chosen}
-        passes = 1 if args.quick else max(1, args.passes)
+        peers = {key: _run_peer(key, args, work, first) for key in chosen}
+        passes = 1 if args.quick or not again else max(1, args.passes)
         # Keyed by Podium's store or the peer's key (never the same words).
         runs = {store: [outcome] for store, outcome in zip(STORES, outcomes, strict=True)}
         runs.update((key, [outcome]) for key, outcome in peers.items())
         for number in range(2, passes + 1):
             _log(f"pass {number} of W1 and W2, engines in the opposite order to the last")
-            again = work / f"pass-{number}"
-            again.mkdir()
+            folder = work / f"pass-{number}"
+            folder.mkdir()
             order = [*STORES, *chosen]
             for key in reversed(order) if number % 2 == 0 else order:
                 if key in STORES:
-                    runs[key].append(_run_podium(key, podium_sizes, again, REPEATED))
+                    runs[key].append(_run_podium(key, podium_sizes, folder, again))
                 else:
-                    runs[key].append(_run_peer(key, args, again, REPEATED))
+                    runs[key].append(_run_peer(key, args, folder, again))
         outcomes = [merge_passes(runs[store]) for store in STORES]
         peers = {key: merge_passes(runs[key]) for key in chosen}
     finally:

@@ -134,6 +134,24 @@ class PostgresTx(RunsTxMixin, DefinitionsTxMixin, QueueTxMixin, ServicesTxMixin,
             (run_id, ids, seqs, bodies),
         )
 
+    def get_run(self, run_id: str, *, for_update: bool = False) -> tuple[RunState, str] | None:
+        if for_update:
+            # Locked: the task rows are read by a statement of their own, after the lock.
+            return super().get_run(run_id, for_update=True)
+        # One round trip for the header and, unless the state known here is still the
+        # stored one, the task bodies too, from the same snapshot. Ended runs are not
+        # cached, so every read of one (a client waiting for its result) would otherwise
+        # cost a second round trip for its tasks.
+        row = self._one(
+            "SELECT r.state, r.rev, r.definition_key, CASE WHEN r.rev IS DISTINCT FROM "
+            "%s::bigint THEN ARRAY(SELECT t.body FROM tasks AS t WHERE t.run_id = r.run_id "
+            "AND t.body IS NOT NULL ORDER BY t.seq) END FROM runs AS r WHERE r.run_id = %s",
+            (self._known_rev(run_id), run_id),
+        )
+        if row is None:
+            return None
+        return self._state(run_id, row[0], row[1], row[3]), row[2]
+
     def task_run_for_update(
         self, task_id: str
     ) -> tuple[str, tuple[RunState, str] | None, QueueEntry | None] | None:

@@ -82,6 +82,12 @@ class RunCache:
             self._entries.move_to_end(run_id)
             return entry[2]
 
+    def rev(self, run_id: str) -> int | None:
+        """The rev of the state kept for ``run_id``, if any (not counted as a use)."""
+        with self._lock:
+            entry = self._entries.get(run_id)
+            return None if entry is None else entry[0]
+
     def peek(self, run_id: str) -> tuple[int, RunState] | None:
         """The stored size and state kept for ``run_id``, whatever its rev (for estimates)."""
         with self._lock:

@@ -297,6 +297,11 @@ class RunsTxMixin:
             return written.state
         return None if rev is None else self.runs.get(run_id, rev)
 
+    def _known_rev(self, run_id: str) -> int | None:
+        """The rev of the state ``_known`` would answer for ``run_id`` (None: none known)."""
+        written = self._written.get(run_id)
+        return written.rev if written is not None else self.runs.rev(run_id)
+
     def _states(self, rows: list[tuple[str, bytes, int | None]]) -> list[RunState]:
         """``_state`` of each row, the task bodies of all runs not known read at once."""
         unknown = [run_id for run_id, _, rev in rows if self._known(run_id, rev) is None]

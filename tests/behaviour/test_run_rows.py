@@ -21,6 +21,7 @@ from podium.engine.state import RunState, RunStatus, TaskChanges, TaskState, Tas
 from podium.store.base import RunQuery, Store, StoreTx
 from podium.store.dialect import TxDialect
 from podium.store.postgres import PostgresStore
+from podium.store.postgres_trips import RoundTrips
 from podium.store.postgres_tx import PostgresTx
 from podium.store.sqlite import SQLiteStore
 from podium.store.sqlite_tx import SQLiteTx
@@ -311,6 +312,48 @@ async def test_a_cached_run_is_served_while_its_rev_holds_and_read_again_after(
         await other.close()
     found = await _get(store)
     assert found is not cached and found.to_dict() == new.to_dict()
+
+
+async def test_a_run_read_from_its_rows_comes_whole_on_postgres_in_one_round_trip(
+    store: Store, store_choice: StoreChoice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ended = _run(5)
+    ended.status, ended.end_at = RunStatus.COMPLETED, 9  # ended: never cached
+    running = _run(3)
+    running.run_id = "r2"
+    for task in running.tasks:
+        task.task_id = task.task_id.replace("r1", "r2")
+    await _insert(store, ended)
+    await _insert(store, running)
+    trips: list[list[str]] = []
+    flush = RoundTrips.flush
+
+    def counted(self: RoundTrips) -> None:
+        trips.append([sql for _, sql, _ in self._waiting])
+        flush(self)
+
+    monkeypatch.setattr(RoundTrips, "flush", counted)
+    given: list[list[bytes] | None] = []
+    state = PostgresTx._state
+
+    def recorded(
+        tx: PostgresTx, run_id: str, stored: bytes, rev: int | None, bodies: Any = None
+    ) -> RunState:
+        given.append(bodies)
+        return state(tx, run_id, stored, rev, bodies)
+
+    monkeypatch.setattr(PostgresTx, "_state", recorded)
+    postgres = store_choice.backend == "postgres"
+
+    assert (await _get(store)).to_dict() == ended.to_dict()
+    if postgres:
+        reads = [trip for trip in trips if any("FROM runs" in s or "FROM tasks" in s for s in trip)]
+        assert len(reads) == 1  # the header and the task bodies together
+        assert given == [[orjson.dumps(task) for task in ended.tasks]]
+    # A run whose cached state is the stored one: its task bodies are not sent at all.
+    given.clear()
+    assert (await _get(store, "r2")).to_dict() == running.to_dict()
+    assert given == ([None] if postgres else [])
 
 
 async def _insert_bodies(choice: StoreChoice, state: RunState) -> None:
