@@ -158,22 +158,8 @@ async def poll_one(
 async def _apply(
     request: Request, body: TaskResultBody, *, next_for_worker: bool
 ) -> Claimed | None:
-    check_task_output(settings_of(request), body.taskId, body.outputData)
     orchestrator = orchestrator_of(request)
-    claimed = await orchestrator.update_task(
-        body.taskId,
-        body.status,
-        output=body.outputData,
-        reason=body.reasonForIncompletion,
-        worker_id=body.workerId,
-        callback_after_s=body.callbackAfterSeconds,
-        logs=tuple(body.logs),
-        next_for_worker=next_for_worker,
-        extend_lease=body.extendLease,
-        lease_token=body.leaseToken,
-        caller_key=_caller_key(request),
-        check=task_check(request),
-    )
+    claimed = await orchestrator.record(_report(request, body, next_for_worker=next_for_worker))
     if claimed is not None:
         # A worker handed its next task never polls for it: its queue is served all the same.
         poll_log: PollLog = request.app.state.poll_log
@@ -216,23 +202,29 @@ def _read_batch(data: Any) -> list[TaskResultItem]:
     return [read_model(TaskResultItem, item, f"[{i}]") for i, item in enumerate(data)]
 
 
-def _report(request: Request, item: TaskResultItem) -> Report:
-    """The result as the orchestrator records it, checked as update-v2 checks its body."""
-    check_task_output(settings_of(request), item.taskId, item.outputData)
+def _report(
+    request: Request,
+    body: TaskResultBody,
+    *,
+    next_for_worker: bool,
+    traceparent: str | None = None,
+) -> Report:
+    """The result as the orchestrator records it, its output checked first."""
+    check_task_output(settings_of(request), body.taskId, body.outputData)
     return Report(
-        item.taskId,
-        item.status,
-        output=item.outputData,
-        reason=item.reasonForIncompletion,
-        worker_id=item.workerId,
-        callback_after_s=item.callbackAfterSeconds,
-        logs=tuple(item.logs),
-        next_for_worker=True,
-        extend_lease=item.extendLease,
-        lease_token=item.leaseToken,
+        body.taskId,
+        body.status,
+        output=body.outputData,
+        reason=body.reasonForIncompletion,
+        worker_id=body.workerId,
+        callback_after_s=body.callbackAfterSeconds,
+        logs=tuple(body.logs),
+        next_for_worker=next_for_worker,
+        extend_lease=body.extendLease,
+        lease_token=body.leaseToken,
         caller_key=_caller_key(request),
         check=task_check(request),
-        traceparent=item.traceparent[:_MAX_TRACEPARENT] if item.traceparent else None,
+        traceparent=traceparent,
     )
 
 
@@ -262,7 +254,8 @@ async def update_task_batch(request: Request) -> Response:
     taken: list[int] = []
     for i, item in enumerate(items):
         try:
-            reports.append(_report(request, item))
+            traceparent = item.traceparent[:_MAX_TRACEPARENT] if item.traceparent else None
+            reports.append(_report(request, item, next_for_worker=True, traceparent=traceparent))
         except PodiumError as exc:
             outcomes[i] = exc
         else:

@@ -197,7 +197,7 @@ def test_a_bug_in_podium_is_a_500_that_says_so_without_a_traceback(api, server):
     async def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    orchestrator.update_task = broken  # the fast path
+    orchestrator.record = broken  # the fast path
     orchestrator.find_task = broken  # a route behind FastAPI's routing
     for response in (
         api.post("/api/tasks", json={"taskId": "t", "status": "COMPLETED"}),
