@@ -8,6 +8,7 @@ each engine test doubles as a no-mutation test.
 from __future__ import annotations
 
 import copy
+import sys
 from typing import Any
 
 from podium.dsl.models import WorkflowDef
@@ -185,3 +186,20 @@ class Run:
 
     def of(self, kind: type) -> list[Any]:
         return [c for c in self.commands if isinstance(c, kind)]
+
+
+def calls_to_decide(state: RunState, event: Event, plan: Any) -> tuple[int, RunState]:
+    """How many Python functions one ``decide`` calls, and the state it returns: a count
+    that does not depend on the machine's speed, for tests of per-step work."""
+    calls = 0
+
+    def count(frame: Any, what: str, arg: Any) -> None:
+        nonlocal calls
+        calls += what == "call"
+
+    sys.setprofile(count)
+    try:
+        state = decide(state, event, plan).state
+    finally:
+        sys.setprofile(None)
+    return calls, state

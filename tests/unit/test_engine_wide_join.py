@@ -4,14 +4,13 @@ result costs the same however wide the fork is."""
 from __future__ import annotations
 
 import random
-import sys
 from typing import Any
 
 import pytest
 
 from podium.engine import RunState, RunStatus, TaskStatus, decide
 from podium.engine.events import RunStarted, TaskResult
-from tests.unit.engine_helpers import Run, blueprint, fresh_state, step, workflow
+from tests.unit.engine_helpers import Run, blueprint, calls_to_decide, fresh_state, step, workflow
 
 
 def _fan(width: int) -> dict[str, Any]:
@@ -78,18 +77,7 @@ def _calls_for_result(state: RunState, ref: str, plan: Any, now: int) -> tuple[i
     task = state.latest(ref)
     assert task is not None
     event = TaskResult(now, task.task_id, TaskStatus.COMPLETED, {"ok": True})
-    calls = 0
-
-    def count(frame: Any, what: str, arg: Any) -> None:
-        nonlocal calls
-        calls += what == "call"
-
-    sys.setprofile(count)
-    try:
-        state = decide(state, event, plan).state
-    finally:
-        sys.setprofile(None)
-    return calls, state
+    return calls_to_decide(state, event, plan)
 
 
 def _counts(width: int, results: int) -> list[int]:

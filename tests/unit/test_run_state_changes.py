@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import random
-import sys
 from typing import Any
 
 import orjson
@@ -14,7 +13,14 @@ import pytest
 from podium.engine import RunState, RunStatus, TaskState, TaskStatus, decide
 from podium.engine.events import RunStarted, TaskResult
 from podium.engine.task_state import TaskChanges, is_sealed
-from tests.unit.engine_helpers import blueprint, fresh_state, simple, step, workflow
+from tests.unit.engine_helpers import (
+    blueprint,
+    calls_to_decide,
+    fresh_state,
+    simple,
+    step,
+    workflow,
+)
 
 _TRACKING = {
     "_indexed",
@@ -377,22 +383,6 @@ def test_touched_and_tasks_from_name_what_a_decision_changed_and_added() -> None
     assert after.state.clone().touched() == []
 
 
-def _calls_to_decide(state: RunState, event: TaskResult, plan: Any) -> tuple[int, RunState]:
-    """How many Python functions one ``decide`` calls, and the state it returns."""
-    calls = 0
-
-    def count(frame: Any, what: str, arg: Any) -> None:
-        nonlocal calls
-        calls += what == "call"
-
-    sys.setprofile(count)
-    try:
-        state = decide(state, event, plan).state
-    finally:
-        sys.setprofile(None)
-    return calls, state
-
-
 def test_a_step_calls_no_more_functions_in_a_long_run_than_in_a_short_one() -> None:
     # Counted, not timed: a per-task walk in Python anywhere in a step shows as more calls.
     steps = 400
@@ -403,7 +393,7 @@ def test_a_step_calls_no_more_functions_in_a_long_run_than_in_a_short_one() -> N
         task = state.latest(f"s{n}")
         assert task is not None
         event = TaskResult(n + 1, task.task_id, TaskStatus.COMPLETED, {"n": n})
-        counts[n], state = _calls_to_decide(state, event, plan)
+        counts[n], state = calls_to_decide(state, event, plan)
     assert len(state.tasks) == steps
     # A few calls either way: whether anything is still active stops at the first active
     # task it meets among the open ones, and a set's order differs from task ids to task ids.
