@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from bench.big_runs.fan_out import branch_inputs
+from bench.big_runs.fan_out import branch_inputs, fan_out_flow
 from bench.big_runs.podium_server import BigServer, register, tasks_of
 from bench.run import _Api
 from podium.settings import Settings
@@ -40,28 +40,17 @@ MEMORY_TARGET = 3.0
 
 
 def memory_flow() -> dict[str, Any]:
-    return {
-        "name": "big_memory",
-        "version": 1,
-        "tasks": [
-            {
-                "name": "fan",
-                "taskReferenceName": "fan",
-                "type": "FORK_JOIN_DYNAMIC",
-                "inputParameters": {
-                    "forkTaskName": "bench_noop",
-                    "forkTaskInputs": "${workflow.input.inputs}",
-                },
-            },
-            {"name": "join", "taskReferenceName": "join", "type": "JOIN"},
-            {
-                "name": "park",
-                "taskReferenceName": "park",
-                "type": "WAIT",
-                "inputParameters": {"duration": "1 day"},
-            },
-        ],
-    }
+    """The fan-out's flow, then a day's WAIT: the run stays RUNNING, so it may be cached."""
+    flow = fan_out_flow("big_memory")
+    flow["tasks"].append(
+        {
+            "name": "park",
+            "taskReferenceName": "park",
+            "type": "WAIT",
+            "inputParameters": {"duration": "1 day"},
+        }
+    )
+    return flow
 
 
 @dataclass(frozen=True, slots=True)
