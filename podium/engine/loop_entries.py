@@ -17,7 +17,7 @@ from typing import Any
 
 from podium.engine.task_state import TaskState
 
-__all__ = ["SPAN", "stored_form", "tasks_from"]
+__all__ = ["SPAN", "LoopOutput", "stored_form", "tasks_from", "with_entry"]
 
 SPAN = "loop_entries"
 """The key, beside the task's fields in its stored form, of ``[first, last]``: the iterations
@@ -25,6 +25,41 @@ whose entries the loop's output held and its tasks hold again."""
 
 _LoopKey = tuple[tuple[str, ...], tuple[int, ...]]
 """One loop's instance in a run: the loops it is inside and its own, and their iterations."""
+
+
+class LoopOutput(dict[str, Any]):
+    """A DO_WHILE's output as ``with_entry`` made it, knowing the span of its entries.
+
+    Checking the output's shape by its keys costs a pass over every iteration's key, at every
+    write of the loop: in a loop of ten thousand iterations, more than the rest of a step's
+    growth together. The span is carried instead, and trusted only while the dict's length
+    still matches it (an entry added or dropped by other code shows there); any other dict,
+    such as one assembled on load or filtered by ``keepLastN``, is checked by its keys.
+    """
+
+    __slots__ = ("span",)
+
+    span: tuple[int, int] | None
+
+
+def with_entry(output: dict[str, Any], iteration: int, entry: dict[str, Any]) -> LoopOutput:
+    """A copy of a DO_WHILE's ``output`` with ``entry`` for ``iteration``, and that number
+    as its ``iteration``; ``output`` itself, which run states may share, is not changed."""
+    before = _known_span(output)
+    if before is None and len(output) > 1:
+        before = _checked_span(output)
+    key = str(iteration)
+    new = LoopOutput(output)
+    known = key in new
+    new[key] = entry
+    new["iteration"] = iteration
+    if known or "iteration" not in output or next(iter(output)) != "iteration":
+        new.span = None  # not the loop's own shape: the keys are checked when written
+    elif before is None:
+        new.span = (iteration, iteration) if len(output) == 1 else None
+    else:
+        new.span = (before[0], iteration) if before[1] == iteration - 1 else None
+    return new
 
 
 def stored_form(task: TaskState) -> TaskState | dict[str, Any]:
@@ -58,11 +93,27 @@ def _span(task: TaskState) -> tuple[int, int] | None:
     it: ``iteration`` first, then one entry per iteration in order, none missing.
 
     The keys are checked, not the entries: only ``loops.check_loop`` writes them, each the
-    outputs of its iteration's tasks. One join of the keys is all a write costs beside the
-    loop's own fields, a small part of an iteration even at the loop iteration limit.
+    outputs of its iteration's tasks.
     """
+    if task.type != "DO_WHILE":
+        return None
     output = task.output
-    if task.type != "DO_WHILE" or len(output) < 2:
+    known = _known_span(output)
+    return known if known is not None else _checked_span(output)
+
+
+def _known_span(output: dict[str, Any]) -> tuple[int, int] | None:
+    if type(output) is not LoopOutput:
+        return None
+    span: tuple[int, int] | None = getattr(output, "span", None)  # unset in a bare copy
+    if span is None or len(output) != span[1] - span[0] + 2:
+        return None
+    return span
+
+
+def _checked_span(output: dict[str, Any]) -> tuple[int, int] | None:
+    """The span of ``output``'s entries, from its keys: a pass over them all."""
+    if len(output) < 2:
         return None
     keys = iter(output)
     if next(keys) != "iteration":

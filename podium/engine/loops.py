@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium.dsl import evaluators, expressions
 from podium.dsl.models import WorkflowTask
+from podium.engine import loop_entries
 from podium.engine.events import StartTimer
 from podium.engine.state import TaskState, TaskStatus
 
@@ -85,11 +86,9 @@ def check_loop(d: Decider, loop: TaskState) -> bool:
         return False
     step = d.step_of(loop)
     loop = d.state.edit(loop)
-    loop.output = {
-        **loop.output,
-        str(loop.iteration): {task.def_ref: task.output for task in body},
-        "iteration": loop.iteration,
-    }
+    loop.output = loop_entries.with_entry(
+        loop.output, loop.iteration, {task.def_ref: task.output for task in body}
+    )
     _keep_last(d, loop)
     try:
         again = evaluators.is_true(_condition_value(d, loop, step, body))

@@ -233,6 +233,12 @@ class RunsTxMixin:
         )
 
     def add_task_ids(self, run_id: str, task_ids: list[str]) -> None:
+        written = self._written.get(run_id)
+        if written is not None and self._pending_run(run_id) is None:
+            # The run's rows were written in this transaction (not kept for the commit):
+            # its own tasks have theirs already, and writing their ids again would be a
+            # statement, on PostgreSQL a round trip, at every step for nothing.
+            task_ids = [task_id for task_id in task_ids if written.state.task(task_id) is None]
         if not task_ids:
             return
         self._insert_tasks(run_id, [(task_id, None, None) for task_id in task_ids], update=False)

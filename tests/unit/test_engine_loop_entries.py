@@ -12,9 +12,10 @@ from typing import Any
 
 import orjson
 
-from podium.engine import RunState, TaskStatus, decide
+from podium.engine import RunState, TaskStatus, decide, loop_entries
 from podium.engine.events import RunStarted, TaskResult
 from podium.engine.loop_entries import SPAN, stored_form, tasks_from
+from podium.engine.task_state import TaskState
 from tests.unit.engine_helpers import blueprint, fresh_state, simple, step, workflow
 
 
@@ -139,3 +140,40 @@ def test_a_condition_reading_earlier_iterations_still_sees_them():
     # false for the first time: after iteration 2 it reads $.loop['1'] and goes on.
     loop = state.tasks[0]
     assert loop.status == TaskStatus.IN_PROGRESS and loop.iteration == 4
+
+
+def test_a_loop_written_at_each_iteration_is_not_checked_key_by_key(monkeypatch):
+    # The span the loop's output carries is what the write trusts: checking the keys would
+    # cost every iteration's at every write, the step's cost growing with the loop.
+    state, _ = _drive(COUNTING, 300, sizes_at=set())
+    loop = state.tasks[0]
+    assert isinstance(loop.output, loop_entries.LoopOutput) and loop.output.span == (1, 300)
+
+    def no_key_walk(output: dict[str, Any]) -> None:
+        raise AssertionError("the keys were walked")
+
+    monkeypatch.setattr(loop_entries, "_checked_span", no_key_walk)
+    assert stored_form(loop)[SPAN] == [1, 300]  # type: ignore[index]
+
+
+def test_entries_added_beside_the_loop_are_noticed_and_stored_whole():
+    entries = loop_entries.with_entry({"iteration": 1}, 1, {"work": {"i": 1}})
+    entries = loop_entries.with_entry(entries, 2, {"work": {"i": 2}})
+    assert entries.span == (1, 2)
+    extra = loop_entries.LoopOutput(entries)  # a copy that keeps no span
+    extra.span = entries.span
+    extra["note"] = "by hand"
+    for output, stored_short in ((entries, True), (extra, False)):
+        loop = TaskState("t1", "loop", "loop", "DO_WHILE", TaskStatus.IN_PROGRESS, 1, 0)
+        loop.output = output
+        form = stored_form(loop)
+        assert (isinstance(form, dict) and SPAN in form) is stored_short
+
+
+def test_adding_an_entry_leaves_the_output_it_was_given_as_it_was():
+    first = loop_entries.with_entry({"iteration": 1}, 1, {"work": {}})
+    second = loop_entries.with_entry(first, 2, {"work": {}})
+    assert list(first) == ["iteration", "1"] and first["iteration"] == 1
+    assert list(second) == ["iteration", "1", "2"] and second["iteration"] == 2
+    # A gap is not the loop's own shape: no span, so the keys decide when it is written.
+    assert loop_entries.with_entry(first, 3, {"work": {}}).span is None
