@@ -109,12 +109,14 @@ def _correlated(api, run_id: str) -> dict[str, list[str]]:
     """The runs each correlation search finds for ``run_id`` taken as a correlation id."""
     query = {"query": f"correlationId = '{run_id}'"}
     runs = api.get("/api/workflow/search", params=query).json()["results"]
+    text = api.get("/api/workflow/search", params={"freeText": run_id}).json()["results"]
     tasks = api.get("/api/tasks/search", params=query).json()["results"]
     lookup = api.get(
         f"/api/workflow/corr_child/correlated/{run_id}", params={"includeClosed": "true"}
     ).json()
     return {
         "search": [hit["workflowId"] for hit in runs],
+        "free_text": [hit["workflowId"] for hit in text],
         "tasks": sorted({hit["workflowId"] for hit in tasks}),
         "lookup": [hit["workflowId"] for hit in lookup],
     }
@@ -127,7 +129,12 @@ def test_correlation_searches_find_only_runs_given_that_id_not_a_trace_id(api):
     # Another run is given, as its correlation id, the first run's id (its trace id).
     given = start(api, "corr_child", correlationId=traced)
     assert wait_status(api, given)["status"] == "COMPLETED"
-    assert _correlated(api, traced) == {"search": [given], "tasks": [given], "lookup": [given]}
+    assert _correlated(api, traced) == {
+        "search": [given],
+        "free_text": [given],
+        "tasks": [given],
+        "lookup": [given],
+    }
     # Tracing still follows the trace id: both runs carry that key.
     trace = api.get(f"/api/trace/{traced}").json()
     assert [node["kind"] for node in trace["nodes"]].count("workflow") == 2
@@ -173,7 +180,12 @@ def test_runs_written_before_trace_ids_had_a_column_are_converted(store_choice):
         store_choice.server(sweep_interval_s=0.2) as server,
         httpx.Client(base_url=server.url, timeout=30) as api,
     ):
-        assert _correlated(api, traced) == {"search": [], "tasks": [], "lookup": []}
+        assert _correlated(api, traced) == {
+            "search": [],
+            "free_text": [],
+            "tasks": [],
+            "lookup": [],
+        }
         assert _correlated(api, "order-7")["search"] == [given]
         assert run(api, traced)["correlationId"] is None
         for key in (traced, "order-7"):
