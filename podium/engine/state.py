@@ -123,7 +123,8 @@ class RunState(TaskIndex):
     trace_only: bool = False
     """The run was started without a correlation id: ``correlation_id`` is only its trace id
     (the workflow id of the run that began the trace), and the API shows a null
-    ``correlationId``, as Conductor does."""
+    ``correlationId``, as Conductor does; the store indexes it as a trace id only, so no
+    correlation search finds the run."""
     idempotency_key: str | None = None
     parent_run_id: str | None = None
     parent_task_id: str | None = None

@@ -29,13 +29,13 @@ class TraceNotFoundError(NotFoundError):
 async def build_trace(orchestrator: Orchestrator, correlation_id: str) -> dict[str, Any]:
     def unit(tx: StoreTx) -> tuple[str, list[str], list[BusEvent], list[Delivery]]:
         key = correlation_id
-        _, runs = tx.search_runs(RunQuery(correlation_id=key, size=_MAX_ITEMS), tasks=False)
+        _, runs = tx.search_runs(RunQuery(trace_id=key, size=_MAX_ITEMS), tasks=False)
         events = tx.list_events(correlation_id=key, limit=_MAX_ITEMS)
         if not runs and not events:
             found = tx.get_run(correlation_id)
             if found is not None and found[0].correlation_id:  # a run's id: its trace
                 key = found[0].correlation_id
-                _, runs = tx.search_runs(RunQuery(correlation_id=key, size=_MAX_ITEMS), tasks=False)
+                _, runs = tx.search_runs(RunQuery(trace_id=key, size=_MAX_ITEMS), tasks=False)
                 events = tx.list_events(correlation_id=key, limit=_MAX_ITEMS)
         deliveries = tx.deliveries_of([event.event_id for event in events])
         return key, [run.run_id for run in runs], events, deliveries

@@ -62,8 +62,6 @@ async def _correlated(
                     name=name, correlation_id=correlation_id, statuses=statuses, size=_MAX_RUNS
                 )
                 for state in tx.search_runs(query)[1]:
-                    if state.trace_only:
-                        continue  # it has no correlation id: that is only its trace id
                     entries = {e.task_id: e for e in tx.queue_entries(state.run_id)}
                     runs.append(run_json(state, entries, include_tasks=include_tasks))
         return found

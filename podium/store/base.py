@@ -48,6 +48,9 @@ class RunQuery:
     name: str | None = None
     statuses: tuple[str, ...] = ()
     correlation_id: str | None = None
+    """Runs given this correlation id (a run given none has none, whatever its trace id)."""
+    trace_id: str | None = None
+    """Runs of this trace: their correlation id, or for a run given none, the trace's."""
     started_after: int | None = None
     started_before: int | None = None
     start: int = 0

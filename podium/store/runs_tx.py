@@ -143,14 +143,17 @@ class RunsTxMixin:
     def insert_run(self, state: RunState, definition_key: str) -> None:
         header, rev = orjson.dumps(state.header_dict()), new_rev()
         self._w(
-            "INSERT INTO runs (run_id, name, version, status, correlation_id, parent_run_id, "
-            "definition_key, created_at, updated_at, ended_at, state, rev) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (run_id, name, version, status, correlation_id, trace_id, "
+            "parent_run_id, definition_key, created_at, updated_at, ended_at, state, rev) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 state.run_id,
                 state.name,
                 state.version,
                 str(state.status),
+                # A run given no correlation id is found by its trace id alone, never by a
+                # correlation search (Conductor's runs have no such id at all).
+                state.shown_correlation_id,
                 state.correlation_id,
                 state.parent_run_id,
                 definition_key,
@@ -342,9 +345,13 @@ class RunsTxMixin:
                 condition, values_params = self._any(column, list(values))
                 clauses.append(condition)
                 params.extend(values_params)
-        if query.correlation_id:
-            clauses.append("correlation_id = ?")
-            params.append(query.correlation_id)
+        for column, value in (
+            ("correlation_id", query.correlation_id),
+            ("trace_id", query.trace_id),
+        ):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
         if query.started_after is not None:
             clauses.append("created_at >= ?")
             params.append(query.started_after)

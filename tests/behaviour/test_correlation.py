@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import httpx
+import psycopg
+
 from tests.behaviour.helpers import complete, poll, register, run, start, task_of, wait_status
 
 CHILD = {
@@ -98,3 +103,93 @@ def test_a_run_without_a_correlation_id_is_not_found_by_one(api):
     )
     assert found.status_code == 200
     assert found.json() == []
+
+
+def _correlated(api, run_id: str) -> dict[str, list[str]]:
+    """The runs each correlation search finds for ``run_id`` taken as a correlation id."""
+    query = {"query": f"correlationId = '{run_id}'"}
+    runs = api.get("/api/workflow/search", params=query).json()["results"]
+    text = api.get("/api/workflow/search", params={"freeText": run_id}).json()["results"]
+    tasks = api.get("/api/tasks/search", params=query).json()["results"]
+    lookup = api.get(
+        f"/api/workflow/corr_child/correlated/{run_id}", params={"includeClosed": "true"}
+    ).json()
+    return {
+        "search": [hit["workflowId"] for hit in runs],
+        "free_text": [hit["workflowId"] for hit in text],
+        "tasks": sorted({hit["workflowId"] for hit in tasks}),
+        "lookup": [hit["workflowId"] for hit in lookup],
+    }
+
+
+def test_correlation_searches_find_only_runs_given_that_id_not_a_trace_id(api):
+    register(api, CHILD)
+    traced = start(api, "corr_child")
+    assert wait_status(api, traced)["status"] == "COMPLETED"
+    # Another run is given, as its correlation id, the first run's id (its trace id).
+    given = start(api, "corr_child", correlationId=traced)
+    assert wait_status(api, given)["status"] == "COMPLETED"
+    assert _correlated(api, traced) == {
+        "search": [given],
+        "free_text": [given],
+        "tasks": [given],
+        "lookup": [given],
+    }
+    # Tracing still follows the trace id: both runs carry that key.
+    trace = api.get(f"/api/trace/{traced}").json()
+    assert [node["kind"] for node in trace["nodes"]].count("workflow") == 2
+
+
+def _as_written_before_trace_ids(store_choice) -> None:
+    """Put the runs' rows back as versions before migration 13 wrote them: the trace id in
+    ``correlation_id`` (for runs given none too) and no ``trace_id`` column."""
+    changes = [
+        "UPDATE runs SET correlation_id = trace_id",
+        "DROP INDEX runs_trace",
+        "ALTER TABLE runs DROP COLUMN trace_id",
+        "DELETE FROM schema_migrations WHERE version = 13",
+    ]
+    if store_choice.backend == "postgres":
+        with psycopg.connect(store_choice.postgres_url) as conn:
+            conn.execute(f"SET search_path TO {store_choice.schema}")
+            for change in changes:
+                conn.execute(change)  # type: ignore[arg-type]
+        return
+    with sqlite3.connect(store_choice.sqlite_path) as conn:
+        for change in changes:
+            conn.execute(change)
+    conn.close()
+
+
+def test_runs_written_before_trace_ids_had_a_column_are_converted(store_choice):
+    with (
+        store_choice.server(sweep_interval_s=0.2) as server,
+        httpx.Client(base_url=server.url, timeout=30) as api,
+    ):
+        register(api, CHILD)
+        traced = start(api, "corr_child")
+        given = start(api, "corr_child", correlationId="order-7")
+        for run_id in (traced, given):
+            assert wait_status(api, run_id)["status"] == "COMPLETED"
+    _as_written_before_trace_ids(store_choice)
+    assert store_choice.query(f"SELECT correlation_id FROM runs WHERE run_id = '{traced}'") == [
+        (traced,)
+    ]
+
+    with (
+        store_choice.server(sweep_interval_s=0.2) as server,
+        httpx.Client(base_url=server.url, timeout=30) as api,
+    ):
+        assert _correlated(api, traced) == {
+            "search": [],
+            "free_text": [],
+            "tasks": [],
+            "lookup": [],
+        }
+        assert _correlated(api, "order-7")["search"] == [given]
+        assert run(api, traced)["correlationId"] is None
+        for key in (traced, "order-7"):
+            trace = api.get(f"/api/trace/{key}")
+            assert trace.status_code == 200, trace.text
+    rows = store_choice.query("SELECT run_id, correlation_id, trace_id FROM runs")
+    assert sorted(rows) == sorted([(traced, None, traced), (given, "order-7", "order-7")])
