@@ -236,6 +236,7 @@ RUN_BY_OWN_TESTS = {
     "exclusive_join_decisions.json",
     "lambda_legacy_script.json",
     "metadata_concurrency_check_http.json",
+    "parameters_utils_task_refs.json",
 }
 
 
@@ -438,3 +439,36 @@ def test_an_exclusive_join_in_a_loop_joins_its_own_iteration(api):
         if t["taskType"] == "EXCLUSIVE_JOIN"
     }
     assert joins == {"j__1": {"result": "o"}, "j__2": {"result": "e"}, "j__3": {"result": "o"}}
+
+
+def test_a_task_sees_its_own_id_and_an_earlier_tasks_fields(api):
+    definition = _load("parameters_utils_task_refs.json")
+    api.post("/api/metadata/workflow", params={"overwrite": "true"}, json=definition)
+    run_id = start(api, definition["name"], {"requestId": "req-1", "status": "ok"})
+    [first] = poll(api, "task_2", worker="worker-7")
+    assert first["inputData"] == {
+        "taskId": first["taskId"],
+        "entryPoint": f"{first['taskId']} ok",
+    }
+    complete(api, first, {"location": "s3://bucket/key"}, worker="worker-7")
+    [second] = poll(api, "task_1")
+    done = task_of(run(api, run_id), "task2")
+    assert second["inputData"] == {
+        "workflowInputParam": "req-1",
+        "taskOutputParam": "s3://bucket/key",
+        "constParam": "Some String value",
+        "nullValue": None,
+        "task2Status": "COMPLETED",
+        "null": None,
+        "task_id": second["taskId"],
+        "env": {"env_task_id": second["taskId"]},
+        "task2StartTime": done["startTime"],
+        "task2EndTime": done["endTime"],
+        "task2WorkerId": "worker-7",
+        "task2PollCount": 1,
+    }
+    assert isinstance(done["startTime"], int) and done["endTime"] >= done["startTime"] > 0
+    complete(api, second, {})
+    body = wait_status(api, run_id)
+    assert body["status"] == "COMPLETED"
+    assert body["output"] == {"location": "s3://bucket/key", "t1TaskId": second["taskId"]}
