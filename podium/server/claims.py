@@ -66,6 +66,7 @@ def claim_tx(
             outbox.transitions.append(gate.transition)
         if gate.verdict == Verdict.HAND_OUT:
             claimed.append(Claimed(state, task, entry))
+            orchestrator.task_runs.note(task.task_id, state.run_id)
             orchestrator.observer.on_claim(outbox.notes, state.run_id, task, now)
         elif gate.verdict == Verdict.HOLD:
             tx.defer(entry.task_id, gate.until)

@@ -50,6 +50,7 @@ from podium.server.poll_log import PollLog
 from podium.server.result_batch import record_batch
 from podium.server.results import Report, report_tx
 from podium.server.task_defs import TaskDefCatalog
+from podium.server.task_runs import TaskRuns
 from podium.server.timers import sweep_tx
 from podium.server.units import Claimed, Outbox, RunView, now_ms
 from podium.server.waiters import QueueWaiters
@@ -86,6 +87,7 @@ class Orchestrator:
         self._catalog = TaskDefCatalog()
         self.policy = ResiliencePolicy()
         self.poll_log = PollLog()
+        self.task_runs = TaskRuns()
 
     # ---- after commit -------------------------------------------------------------------
 

@@ -77,10 +77,13 @@ def _by_run(
 
 async def _side_by_side(orchestrator: Orchestrator, reports: Sequence[Report]) -> list[Outcome]:
     ids = list(dict.fromkeys(report.task_id for report in reports))
-    try:
-        runs: dict[str, str] = await orchestrator.store.read(lambda tx: tx.runs_of_tasks(ids))
-    except Exception:
-        runs = {}  # each result alone, then: each gets the error its own unit meets
+    # Tasks this server handed out are known (``task_runs``): only the others are looked up.
+    runs, unknown_ids = orchestrator.task_runs.known(ids)
+    if unknown_ids:
+        try:
+            runs.update(await orchestrator.store.read(lambda tx: tx.runs_of_tasks(unknown_ids)))
+        except Exception:
+            pass  # those results alone, then: each gets the error its own unit meets
     groups, unknown = _by_run(reports, runs)
     outcomes: list[Outcome] = [None] * len(reports)
 

@@ -38,6 +38,10 @@ from podium.store.services_tx import ServicesTxMixin
 __all__ = ["PostgresTx"]
 
 
+_ROWS_AS_VALUES = 4
+"""Up to this many task rows are written as a VALUES list; more as arrays (``unnest``)."""
+
+
 class PostgresTx(RunsTxMixin, DefinitionsTxMixin, QueueTxMixin, ServicesTxMixin, EventsTxMixin):
     """Runs on one pooled connection, inside a transaction the store opened."""
 
@@ -118,19 +122,32 @@ class PostgresTx(RunsTxMixin, DefinitionsTxMixin, QueueTxMixin, ServicesTxMixin,
 
     def _insert_tasks(self, run_id: str, rows: list[TaskRow], *, update: bool) -> None:
         # One statement for any number of tasks, sent with the unit's next round trip.
+        conflict = (
+            # An unchanged body is not written again (a run read whole, from a row written
+            # before task rows, has every task to write at its next step).
+            "ON CONFLICT (task_id) DO UPDATE SET seq = excluded.seq, body = excluded.body "
+            "WHERE tasks.body IS DISTINCT FROM excluded.body"
+            if update
+            else "ON CONFLICT DO NOTHING"
+        )
+        if len(rows) <= _ROWS_AS_VALUES:
+            # A step's few tasks: their values as they are. Arrays for ``unnest`` are built
+            # value by value in Python, which costs a step more than the statement saves.
+            params: list[Any] = []
+            for task_id, seq, body in rows:
+                params += (task_id, run_id, seq, body)
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+            self._trips.later(
+                f"INSERT INTO tasks (task_id, run_id, seq, body) VALUES {values} {conflict}",
+                params,
+            )
+            return
         ids, seqs, bodies = (list(column) for column in zip(*rows, strict=True))
         self._trips.later(
             "INSERT INTO tasks (task_id, run_id, seq, body) "
             "SELECT t.task_id, %s, t.seq, t.body "
             "FROM unnest(%s::text[], %s::bigint[], %s::bytea[]) AS t(task_id, seq, body) "
-            + (
-                # An unchanged body is not written again (a run read whole, from a row
-                # written before task rows, has every task to write at its next step).
-                "ON CONFLICT (task_id) DO UPDATE SET seq = excluded.seq, body = excluded.body "
-                "WHERE tasks.body IS DISTINCT FROM excluded.body"
-                if update
-                else "ON CONFLICT DO NOTHING"
-            ),
+            + conflict,
             (run_id, ids, seqs, bodies),
         )
 

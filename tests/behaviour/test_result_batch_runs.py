@@ -183,3 +183,36 @@ def test_a_result_is_handed_the_task_an_earlier_result_of_its_batch_queued(run_w
     assert all(x["next"]["workerId"] == "w1" for x in answers[1:])
     assert run_writes[run_id] == 1
     assert poll(api, "work", worker="other", timeout_ms=200) == []
+
+
+@pytest.fixture
+def run_lookups(monkeypatch: pytest.MonkeyPatch, store_choice: Any) -> list[int]:
+    """The number of task ids each look-up of their runs (``runs_of_tasks``) was given."""
+    asked: list[int] = []
+    cls: Any = PostgresTx if store_choice.backend == "postgres" else SQLiteTx
+    original = cls.runs_of_tasks
+
+    def counting(self: Any, task_ids: Any) -> Any:
+        asked.append(len(task_ids))
+        return original(self, task_ids)
+
+    monkeypatch.setattr(cls, "runs_of_tasks", counting)
+    return asked
+
+
+def test_the_runs_of_tasks_this_server_handed_out_are_not_looked_up(
+    run_lookups, api, server, store_choice
+):
+    register(api, fan("fan6", 6), [{"name": "work", "retryCount": 0}])
+    run_id = start(api, "fan6")
+    tasks = poll(api, "work", count=6)
+    assert len(tasks) == 6
+    # One result for a task this server never handed out: only that one is looked up.
+    server.app.state.orchestrator.task_runs.forget(tasks[0]["taskId"])
+    run_lookups.clear()
+    response = api.post(BATCH, json=[result(t, {"ref": t["referenceTaskName"]}) for t in tasks])
+    assert response.status_code == 200, response.text
+    assert response.json() == [{"taskId": t["taskId"], "next": None} for t in tasks]
+    if store_choice.backend == "postgres":
+        assert run_lookups == [1]  # the batch's own look-up, before its units
+    assert wait_status(api, run_id)["status"] == "COMPLETED"
