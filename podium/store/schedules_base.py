@@ -36,9 +36,11 @@ class ScheduleRow:
     paused: bool
     paused_reason: str | None
     next_tick_ms: int | None
-    """The next nominal tick not yet acted on; None when the schedule has no more."""
+    """When the scheduler must look next: the next tick's nominal time and its jitter (in
+    the past when a tick is waiting to be acted on); None when the schedule has no more."""
     last_tick_ms: int | None
-    """The latest nominal tick acted on (started, skipped, buffered or missed)."""
+    """Ticks at or before this time have been acted on (started, skipped, buffered or
+    missed): the scheduler's previous look, or when the schedule was saved or resumed."""
     consecutive_failures: int
     created_at: int
     updated_at: int
@@ -93,10 +95,11 @@ class ScheduleStoreTx(Protocol):
         paused: bool,
         paused_reason: str | None,
         next_tick_ms: int | None,
+        last_tick_ms: int | None,
         now: int,
     ) -> bool:
-        """Create or replace a schedule (its progress and failure count are kept on
-        replace); whether it is new."""
+        """Create or replace a schedule (its failure count is kept on replace); whether it
+        is new."""
         ...
 
     def get_schedule(self, name: str, *, for_update: bool = False) -> ScheduleRow | None: ...
@@ -108,7 +111,8 @@ class ScheduleStoreTx(Protocol):
     def set_schedule_paused(
         self, name: str, paused: bool, reason: str | None, now: int, *, next_tick_ms: int | None
     ) -> bool:
-        """Pause or resume; a resumed schedule's next tick is ``next_tick_ms``."""
+        """Pause or resume; a resumed schedule acts on ticks after ``now`` only, the first
+        due at ``next_tick_ms``, and counts failures from 0."""
         ...
 
     def advance_schedule(

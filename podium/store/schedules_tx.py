@@ -60,15 +60,16 @@ class SchedulesTxMixin(TxDialect):
         paused: bool,
         paused_reason: str | None,
         next_tick_ms: int | None,
+        last_tick_ms: int | None,
         now: int,
     ) -> bool:
         new = self._x("SELECT 1 FROM schedules WHERE name = ?", (name,)).fetchone() is None
         self._w(
-            f"INSERT INTO schedules ({_SCHEDULE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, 0, ?, ?) "
+            f"INSERT INTO schedules ({_SCHEDULE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?) "
             "ON CONFLICT (name) DO UPDATE SET workflow_name = excluded.workflow_name, "
             "body = excluded.body, paused = excluded.paused, "
             "paused_reason = excluded.paused_reason, next_tick_ms = excluded.next_tick_ms, "
-            "updated_at = excluded.updated_at",
+            "last_tick_ms = excluded.last_tick_ms, updated_at = excluded.updated_at",
             (
                 name,
                 workflow_name,
@@ -76,6 +77,7 @@ class SchedulesTxMixin(TxDialect):
                 int(paused),
                 paused_reason,
                 next_tick_ms,
+                last_tick_ms,
                 now,
                 now,
             ),
@@ -119,11 +121,12 @@ class SchedulesTxMixin(TxDialect):
                 (reason, now, name),
             )
         else:
-            # A resumed schedule starts counting failures afresh.
+            # A resumed schedule counts failures afresh, and ticks from now on: those that
+            # fell while it was paused are not caught up.
             cursor = self._x(
                 "UPDATE schedules SET paused = 0, paused_reason = NULL, next_tick_ms = ?, "
-                "consecutive_failures = 0, updated_at = ? WHERE name = ?",
-                (next_tick_ms, now, name),
+                "last_tick_ms = ?, consecutive_failures = 0, updated_at = ? WHERE name = ?",
+                (next_tick_ms, now, now, name),
             )
         return bool(cursor.rowcount > 0)
 

@@ -17,6 +17,7 @@ def _put(db, name="nightly", workflow="flow", *, next_tick=1_000, now=1, paused=
         paused=paused,
         paused_reason="by hand" if paused else None,
         next_tick_ms=next_tick,
+        last_tick_ms=now,
         now=now,
     )
 
@@ -36,7 +37,7 @@ def test_schedules_are_created_replaced_listed_and_deleted(db):
     got = db.get_schedule("nightly")
     assert got.workflow_name == "flow"
     assert got.body == {"name": "nightly", "cronExpression": "0 0 * * * ?"}
-    assert (got.next_tick_ms, got.last_tick_ms, got.consecutive_failures) == (5_000, 1_000, 2)
+    assert (got.next_tick_ms, got.last_tick_ms, got.consecutive_failures) == (5_000, 4, 2)
     assert (got.created_at, got.updated_at) == (1, 4)
     assert [s.name for s in db.list_schedules()] == ["hourly", "nightly"]
     assert [s.name for s in db.list_schedules("other")] == ["hourly"]
@@ -60,6 +61,7 @@ def test_pausing_keeps_the_reason_and_resuming_sets_the_next_tick(db):
     assert db.set_schedule_paused("nightly", False, None, 6, next_tick_ms=9_000)
     got = db.get_schedule("nightly")
     assert (got.paused, got.paused_reason, got.next_tick_ms) == (False, None, 9_000)
+    assert got.last_tick_ms == 6
     assert got.consecutive_failures == 0
     assert db.set_schedule_paused("none", True, None, 6, next_tick_ms=None) is False
 
