@@ -4,10 +4,10 @@ No clock, no store: the caller passes `now_ms`. A tick's nominal time (before ji
 run's identity, so that a tick acted on twice still starts one run.
 
 Daylight saving time (cron in a zone with DST) follows Vixie cron, which is what Conductor's
-users expect of a cron: a wall-clock time the spring change skips fires once, at the instant the
-clocks jump (02:30 in Europe/Berlin on 2026-03-29 fires at 03:00 CEST); a fixed-time tick in the
-repeated autumn hour fires once, at its first occurrence; a tick whose minute or hour is a
-wildcard keeps firing every real hour across both changes.
+users expect of a cron: the wall-clock times the spring change skips fire once, at the instant
+the clocks jump (02:30 in Europe/Berlin on 2026-03-29 fires at 03:00 CEST); a fixed-time tick in
+the repeated autumn hour fires once, at its first occurrence; a tick whose minute or hour field
+is a wildcard fires in both passes of that hour, so an hourly cron fires every real hour.
 """
 
 from __future__ import annotations
@@ -105,12 +105,17 @@ def jitter_ms(spec: ScheduleSpec, schedule_name: str, nominal_ms: int) -> int:
     """How long after its nominal time a tick starts its run: in `[0, spec.jitter_ms]`.
 
     Derived from the schedule's name and the tick, so that every instance, and a retry after a
-    crash, waits the same for the same tick, while schedules sharing a cron spread out.
+    crash, waits the same for the same tick, while schedules sharing a cron spread out. As in
+    Temporal, the delay stops short of the schedule's following tick, so runs keep their order.
     """
-    if spec.jitter_ms <= 0:
+    bound = spec.jitter_ms
+    if bound <= 0:
         return 0
+    following = next_ticks(spec, nominal_ms, 1)
+    if following:
+        bound = min(bound, following[0] - nominal_ms - 1)
     digest = hashlib.sha256(f"{schedule_name}\0{nominal_ms}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % (spec.jitter_ms + 1)
+    return int.from_bytes(digest[:8], "big") % (bound + 1)
 
 
 def overlap_action(overlap: Overlap, running: int, buffered: int) -> OverlapAction:

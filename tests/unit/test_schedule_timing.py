@@ -132,6 +132,15 @@ def test_spring_forward_skipped_time_fires_once_when_the_clocks_jump():
     assert ticks[1] == ms(2026, 3, 29, 1)  # the instant of the change
 
 
+def test_spring_forward_several_skipped_times_are_one_tick():
+    ticks = next_ticks(cron("0 15,45 2 * * *", "Europe/Berlin"), ms(2026, 3, 28, 12), 3)
+    assert [wall(t, BERLIN) for t in ticks] == [
+        "2026-03-29 03:00:00 CEST",
+        "2026-03-30 02:15:00 CEST",
+        "2026-03-30 02:45:00 CEST",
+    ]
+
+
 def test_autumn_repeated_time_fires_once():
     # 01:30 happens twice in New York on 2026-11-01 (EDT, then EST).
     spec = cron("0 30 1 * * *", "America/New_York")
@@ -293,6 +302,16 @@ def test_jitter_is_within_bounds_and_deterministic():
     assert len(set(delays)) > 100  # spread, not one constant
     assert delays != [jitter_ms(spec, "hourly", t) for t in ticks]
     assert jitter_ms(cron("0 0 * * * *"), "nightly", ticks[0]) == 0
+
+
+def test_jitter_stops_short_of_the_following_tick():
+    spec = every(10_000, jitter_ms=60_000)
+    delays = [jitter_ms(spec, "fast", t) for t in next_ticks(spec, 0, 300)]
+    assert all(0 <= d < 10_000 for d in delays)
+    assert max(delays) > 5_000
+    # The last tick before the end has no following tick to stop short of.
+    last = every(10_000, jitter_ms=60_000, end_ms=100_000)
+    assert max(jitter_ms(last, str(n), 100_000) for n in range(50)) > 10_000
 
 
 @pytest.mark.parametrize(
