@@ -25,7 +25,16 @@ schedules_app = typer.Typer(
     help="Cron and interval schedules that start workflows. Without a sub-command: list them.",
     invoke_without_command=True,
 )
-_STATE_STYLE = {"COMPLETED": "green", "RUNNING": "cyan", "FAILED": "bold red", "SKIPPED": "dim"}
+_STATE_STYLE = {
+    "COMPLETED": "green",
+    "RUNNING": "cyan",
+    "BUFFERED": "blue",
+    "FAILED": "bold red",
+    "START_FAILED": "bold red",
+    "TIMED_OUT": "bold red",
+    "TERMINATED": "yellow",
+    "SKIPPED": "dim",
+}
 
 NameArg = Annotated[str, typer.Argument(help="The schedule's name.")]
 

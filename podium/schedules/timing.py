@@ -87,8 +87,8 @@ def previous_ticks(spec: ScheduleSpec, at_ms: int, since_ms: int, limit: int) ->
 def due_ticks(spec: ScheduleSpec, last_ms: int | None, now_ms: int) -> list[int]:
     """The ticks in `(last_ms, now_ms]` the runner should act on, oldest first.
 
-    `last_ms` is the `now_ms` of the runner's previous call (None for a schedule just created,
-    which catches nothing up from before it was made). The catch-up policy picks among them:
+    `last_ms` is the newest tick already acted on, or the `now_ms` of the runner's previous
+    call (None for a schedule just created, which catches nothing up from before it was made). The catch-up policy picks among them:
     ALL every tick within the catch-up window of now (at most `MAX_DUE_TICKS`, the newest),
     LATEST only the newest of those, NONE only a tick within `GRACE_MS` of now.
     """
