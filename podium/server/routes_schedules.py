@@ -241,14 +241,17 @@ async def next_few_schedules(
     scheduleStartTime: int | None = Query(default=None),
     scheduleEndTime: int | None = Query(default=None),
     limit: int = Query(default=3),
+    zoneId: str | None = Query(default=None),
 ) -> list[int]:
-    """The next times (epoch ms) a cron expression fires, from now or its start time."""
+    """The next times (epoch ms) a cron expression fires, from now or its start time; in
+    ``zoneId`` (Podium's addition: Conductor's route reads the cron in UTC)."""
     count = _limit(limit)
     spec = _spec(
         {
             "cronExpression": cronExpression,
             "scheduleStartTime": scheduleStartTime,
             "scheduleEndTime": scheduleEndTime,
+            "zoneId": zoneId,
         }
     )
     return next_ticks(spec, orchestrator_of(request).clock(), count)
