@@ -91,3 +91,5 @@ def test_schedules_page_lists_runs_and_pauses(api, page):
 
     page.goto(base + href)
     expect(page.locator("section.run")).to_be_visible()
+    # The run names the schedule that started it.
+    expect(page.locator("section.run dl.ids")).to_contain_text("every-second tick of")
