@@ -82,9 +82,10 @@ class Scheduler:
         """Act on every schedule due now or with runs to watch; when the next tick is due
         (None: no schedule has one)."""
         store = self.orchestrator.store
+        now = self.orchestrator.clock()
+        after: str | None = None
         while True:
-            now = self.orchestrator.clock()
-            ticking, names = await store.read(functools.partial(self._look, now=now))
+            ticking, names = await store.read(functools.partial(self._look, now=now, after=after))
             for name in names:
                 try:
                     await self._act(name, now, ticking=ticking)
@@ -94,12 +95,13 @@ class Scheduler:
                     log.exception("schedule %s: acting on its ticks failed", name)
             if len(names) < self.batch:
                 break
+            after = names[-1]  # the next page: a pass looks at each schedule once
         next_due: int | None = await store.read(lambda tx: tx.next_schedule_due())
         return next_due
 
-    def _look(self, tx: StoreTx, *, now: int) -> tuple[bool, list[str]]:
+    def _look(self, tx: StoreTx, *, now: int, after: str | None) -> tuple[bool, list[str]]:
         ticking = not tx.schedules_paused()
-        return ticking, tx.schedules_to_check(now, self.batch, ticking=ticking)
+        return ticking, tx.schedules_to_check(now, self.batch, ticking=ticking, after=after)
 
     async def _act(self, name: str, now: int, *, ticking: bool) -> None:
         def unit(tx: StoreTx, outbox: Outbox) -> TickNotes:

@@ -124,10 +124,12 @@ class ScheduleStoreTx(Protocol):
         consecutive_failures: int,
         now: int,
     ) -> None: ...
-    def schedules_to_check(self, now: int, limit: int, *, ticking: bool) -> list[str]:
-        """Names of the schedules the scheduler must look at now (not locked): with
-        ``ticking``, those due by ``now`` and not paused; with or without it, those with
-        open ticks (a run not seen to end, a buffered tick). The most overdue first."""
+    def schedules_to_check(
+        self, now: int, limit: int, *, ticking: bool, after: str | None = None
+    ) -> list[str]:
+        """Names of the schedules the scheduler must look at now (not locked), in order,
+        after ``after``: with ``ticking``, those due by ``now`` and not paused; with or
+        without it, those with open ticks (a run not seen to end, a buffered tick)."""
         ...
 
     def lock_schedule(self, name: str) -> ScheduleRow | None:

@@ -145,16 +145,22 @@ class SchedulesTxMixin(TxDialect):
             (next_tick_ms, last_tick_ms, consecutive_failures, now, name),
         )
 
-    def schedules_to_check(self, now: int, limit: int, *, ticking: bool) -> list[str]:
+    def schedules_to_check(
+        self, now: int, limit: int, *, ticking: bool, after: str | None = None
+    ) -> list[str]:
         open_ticks = (
             "EXISTS (SELECT 1 FROM schedule_ticks AS t WHERE t.schedule_name = s.name "
             f"AND t.{_OPEN})"
         )
-        where = f"(s.paused = 0 AND s.next_tick_ms <= ?) OR {open_ticks}" if ticking else open_ticks
+        where = (
+            f"((s.paused = 0 AND s.next_tick_ms <= ?) OR {open_ticks})" if ticking else open_ticks
+        )
         params: list[Any] = [now] if ticking else []
+        if after is not None:
+            where += " AND s.name > ?"
+            params.append(after)
         rows = self._x(
-            f"SELECT s.name FROM schedules AS s WHERE {where} "
-            "ORDER BY s.next_tick_ms NULLS LAST, s.name LIMIT ?",
+            f"SELECT s.name FROM schedules AS s WHERE {where} ORDER BY s.name LIMIT ?",
             [*params, limit],
         ).fetchall()
         return [row[0] for row in rows]

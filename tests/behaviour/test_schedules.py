@@ -553,3 +553,17 @@ async def test_executions_are_searched_by_workflow_state_and_text(env):
     assert (bad.status_code, bad.json()["field"]) == (400, "query")
     bad = await env.api.get("/api/scheduler/search/executions", params={"sort": "color"})
     assert (bad.status_code, bad.json()["field"]) == (400, "sort")
+
+
+async def test_a_pass_looks_at_every_schedule_page_by_page(env):
+    # Pages of two: the schedules whose runs still run are looked at on every page's pass
+    # too, and must not keep the pass from reaching the others.
+    for n in range(5):
+        await save(env, f"page-{n}", "slow" if n % 2 == 0 else "quick")
+    paged = Scheduler(env.orchestrator, batch=2)
+    for minute in (1, 2):
+        env.clock.at(T0 + minute * MINUTE)
+        await paged.tick_once()
+    for n in range(5):
+        states = [state for _, state in await ticks_of(env, f"page-{n}")]
+        assert states == (["RUNNING", "SKIPPED"] if n % 2 == 0 else ["COMPLETED", "COMPLETED"])

@@ -74,10 +74,12 @@ def test_due_schedules_and_those_with_open_ticks_are_to_check(db):
     assert db.next_schedule_due() == 1_000
     assert db.schedules_to_check(2_000, 10, ticking=True) == ["a"]
     assert db.schedules_to_check(3_000, 1, ticking=True) == ["a"]
+    assert db.schedules_to_check(3_000, 10, ticking=True, after="a") == ["b"]
     db.insert_tick(_tick("d", 100, TickState.BUFFERED, None))
     db.insert_tick(_tick("c", 100, TickState.RUNNING, "r-c"))
     db.insert_tick(_tick("b", 100, "COMPLETED", "r-b"))
-    assert db.schedules_to_check(3_000, 10, ticking=True) == ["c", "a", "b", "d"]
+    assert db.schedules_to_check(3_000, 10, ticking=True) == ["a", "b", "c", "d"]
+    assert db.schedules_to_check(3_000, 2, ticking=True, after="b") == ["c", "d"]
     assert db.schedules_to_check(3_000, 10, ticking=False) == ["c", "d"]
 
 
