@@ -89,9 +89,9 @@ class Scheduler:
             for name in names:
                 try:
                     await self._act(name, now, ticking=ticking)
-                except PodiumError:
-                    # One schedule's trouble must not hold the others up; it is tried again
-                    # at the next pass.
+                except Exception:
+                    # One schedule's trouble (even a bug) must not hold the others up, nor end
+                    # the loop: it is logged and the schedule is tried again at the next pass.
                     log.exception("schedule %s: acting on its ticks failed", name)
             if len(names) < self.batch:
                 break

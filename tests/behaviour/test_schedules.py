@@ -17,7 +17,7 @@ import pytest
 from podium.engine.state import TaskStatus
 from podium.server.app import create_app
 from podium.server.orchestrator import Orchestrator
-from podium.server.schedule_ticks import tick_key
+from podium.server.schedule_ticks import ScheduleUnit, tick_key
 from podium.server.scheduler import Scheduler
 from podium.settings import Settings
 from podium.store.base import Store
@@ -567,3 +567,23 @@ async def test_a_pass_looks_at_every_schedule_page_by_page(env):
     for n in range(5):
         states = [state for _, state in await ticks_of(env, f"page-{n}")]
         assert states == (["RUNNING", "SKIPPED"] if n % 2 == 0 else ["COMPLETED", "COMPLETED"])
+
+
+async def test_a_schedule_that_fails_to_tick_does_not_hold_the_others_up(env, monkeypatch, caplog):
+    await save(env, "broken", "quick")
+    await save(env, "fine", "quick")
+    real = ScheduleUnit.act
+
+    def act(self: ScheduleUnit, *, ticking: bool) -> None:
+        if self.name == "broken":
+            raise RuntimeError("a bug")
+        real(self, ticking=ticking)
+
+    monkeypatch.setattr(ScheduleUnit, "act", act)
+    await tick_at(env, T0 + MINUTE)
+    assert await ticks_of(env, "fine") == [(T0 + MINUTE, "COMPLETED")]
+    assert await ticks_of(env, "broken") == []
+    assert "schedule broken: acting on its ticks failed" in caplog.text
+    monkeypatch.setattr(ScheduleUnit, "act", real)
+    await tick_at(env, T0 + MINUTE + 500)  # tried again at the next pass
+    assert await ticks_of(env, "broken") == [(T0 + MINUTE, "COMPLETED")]
