@@ -79,29 +79,45 @@ class Scheduler:
     # ---- one pass --------------------------------------------------------------------------
 
     async def tick_once(self) -> int | None:
-        """Act on every schedule due now or with runs to watch; when the next tick is due
-        (None: no schedule has one)."""
+        """Act on every schedule due now or with runs to watch; when to look next (None: no
+        schedule has a tick due, or all ticking is paused)."""
         store = self.orchestrator.store
         now = self.orchestrator.clock()
         after: str | None = None
+        acted = failed = False
         while True:
-            ticking, names = await store.read(functools.partial(self._look, now=now, after=after))
+            ticking, names, next_due = await store.read(
+                functools.partial(self._look, now=now, after=after)
+            )
             for name in names:
+                acted = True
                 try:
                     await self._act(name, now, ticking=ticking)
                 except Exception:
                     # One schedule's trouble (even a bug) must not hold the others up, nor end
                     # the loop: it is logged and the schedule is tried again at the next pass.
                     log.exception("schedule %s: acting on its ticks failed", name)
+                    failed = True
             if len(names) < self.batch:
                 break
             after = names[-1]  # the next page: a pass looks at each schedule once
-        next_due: int | None = await store.read(lambda tx: tx.next_schedule_due())
+        if not ticking:
+            return None  # nothing is due until resumed (which pokes)
+        if acted:  # the schedules acted on have moved on: ask again
+            next_due = await store.read(lambda tx: tx.next_schedule_due())
+        if failed and next_due is not None:
+            # The one that failed is still due: try it again after a nap, not at once.
+            next_due = max(next_due, now + int(self.max_sleep_s * 1000))
         return next_due
 
-    def _look(self, tx: StoreTx, *, now: int, after: str | None) -> tuple[bool, list[str]]:
+    def _look(
+        self, tx: StoreTx, *, now: int, after: str | None
+    ) -> tuple[bool, list[str], int | None]:
+        """Whether schedules tick, those to act on now, and when the next is due (one read:
+        an idle server looks every sweep interval)."""
         ticking = not tx.schedules_paused()
-        return ticking, tx.schedules_to_check(now, self.batch, ticking=ticking, after=after)
+        names = tx.schedules_to_check(now, self.batch, ticking=ticking, after=after)
+        return ticking, names, tx.next_schedule_due()
 
     async def _act(self, name: str, now: int, *, ticking: bool) -> None:
         def unit(tx: StoreTx, outbox: Outbox) -> TickNotes:

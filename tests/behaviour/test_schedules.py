@@ -428,7 +428,7 @@ async def test_a_pinned_version_stays_and_an_unpinned_one_takes_the_latest(env):
 async def test_pause_all_stops_every_schedule_until_resumed(env):
     await save(env, "a1", "quick")
     assert (await env.api.get("/api/scheduler/admin/pause")).json() == {"paused": True}
-    await tick_at(env, T0 + MINUTE)
+    assert await tick_at(env, T0 + MINUTE) is None  # nothing due until resumed
     assert await ticks_of(env, "a1") == []
     assert (await env.api.put("/api/scheduler/admin/resume")).json() == {"paused": False}
     await tick_at(env, T0 + MINUTE + 1_000)
@@ -580,7 +580,8 @@ async def test_a_schedule_that_fails_to_tick_does_not_hold_the_others_up(env, mo
         real(self, ticking=ticking)
 
     monkeypatch.setattr(ScheduleUnit, "act", act)
-    await tick_at(env, T0 + MINUTE)
+    # Still due, it is tried again after a nap, not at once (a loop that never sleeps).
+    assert await tick_at(env, T0 + MINUTE) == T0 + MINUTE + 1_000
     assert await ticks_of(env, "fine") == [(T0 + MINUTE, "COMPLETED")]
     assert await ticks_of(env, "broken") == []
     assert "schedule broken: acting on its ticks failed" in caplog.text
