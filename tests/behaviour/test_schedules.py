@@ -177,6 +177,9 @@ async def test_a_cron_schedule_starts_one_run_per_tick(env):
     ]
     assert [r["status"] for r in runs] == ["COMPLETED", "COMPLETED"]
     assert runs[0]["input"] == {"from": "every-minute"}
+    trace = (await env.api.get(f"/api/trace/{runs[0]['workflowId']}")).json()
+    (node,) = [n for n in trace["nodes"] if n["kind"] == "workflow"]
+    assert (node["scheduleName"], node["scheduledTime"]) == ("every-minute", T0 + MINUTE)
     assert await ticks_of(env, "every-minute") == [
         (T0 + MINUTE, "COMPLETED"),
         (T0 + 2 * MINUTE, "COMPLETED"),
