@@ -301,6 +301,9 @@ def create(
     with client(server) as api:
         api.save_schedule(body)
     out = stdout()
+    if body.get("paused"):
+        out.print(f"saved schedule {body['name']}, paused")
+        return
     out.print(f"saved schedule {body['name']}")
     now_ms = int(time.time() * 1000)
     for tick in next_ticks(spec, now_ms, 3):

@@ -209,6 +209,7 @@ def test_create_from_a_file_with_options_over_it(server, tmp_path):
     assert sent["name"] == "nightly"
     assert sent["intervalSeconds"] == 3600.0 and "cronExpression" not in sent
     assert sent["paused"] is True
+    assert "saved schedule nightly, paused" in result.output and "next" not in result.output
     assert sent["startWorkflowRequest"]["name"] == "report"
 
 
