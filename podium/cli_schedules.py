@@ -301,6 +301,9 @@ def create(
     with client(server) as api:
         api.save_schedule(body)
     out = stdout()
+    if body.get("paused"):
+        out.print(f"saved schedule {body['name']}, paused")
+        return
     out.print(f"saved schedule {body['name']}")
     now_ms = int(time.time() * 1000)
     for tick in next_ticks(spec, now_ms, 3):
@@ -347,23 +350,26 @@ def backfill(
     server: ServerOpt = DEFAULT_SERVER,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the ticks a schedule had (or would have had) between two times."""
+    """Run the ticks a schedule had (or would have had) between two times, up to now, that
+    never ran."""
     start_ms, end_ms = _time_option(start, "--from"), _time_option(end, "--to")
     assert start_ms is not None and end_ms is not None
     if end_ms < start_ms:
         raise typer.BadParameter("is before --from", param_hint="--to")
     with client(server) as api:
-        scheduled = api.backfill_schedule(
-            name, start_ms, end_ms, overlap.value if overlap else None
-        )
+        done = api.backfill_schedule(name, start_ms, end_ms, overlap.value if overlap else None)
         zone = str(api.get_schedule(name).get("zoneId") or "UTC") if not as_json else "UTC"
     if as_json:
-        echo_json({"scheduled": scheduled})
+        echo_json(done)
         return
+    started = set(done["started"])
     out = stdout()
-    out.print(f"backfilling {len(scheduled)} tick(s) of {name}")
-    for tick in scheduled:
-        out.print(f"  {show_time(tick, zone)}")
+    out.print(
+        f"backfilling {len(started)} of the {len(done['scheduled'])} tick(s) of {name} "
+        "in that range (the others ran before)"
+    )
+    for tick in done["scheduled"]:
+        out.print(f"  {show_time(tick, zone)}  {'started' if tick in started else 'ran before'}")
 
 
 @schedules_app.command("next")

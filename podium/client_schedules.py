@@ -40,7 +40,7 @@ class SchedulesApi:
         self._json("PUT", f"{_schedule(name)}/pause", params={"reason": reason})
 
     def resume_schedule(self, name: str) -> None:
-        """Start a paused schedule's ticks again (from now: missed ticks follow catch-up)."""
+        """Start a paused schedule's ticks again, from now on (the paused ones are not run)."""
         self._json("PUT", f"{_schedule(name)}/resume")
 
     def delete_schedule(self, name: str) -> None:
@@ -75,10 +75,11 @@ class SchedulesApi:
 
     def backfill_schedule(
         self, name: str, start_ms: int, end_ms: int, overlap: str | None = None
-    ) -> list[int]:
-        """Start the runs of a schedule's ticks in ``[start_ms, end_ms]``; their tick times."""
+    ) -> dict[str, list[int]]:
+        """Run a schedule's ticks in ``[start_ms, end_ms]`` that never ran: ``{"scheduled": the
+        range's tick times, "started": those this call started or buffered}``."""
         body: dict[str, Any] = {"startTime": start_ms, "endTime": end_ms}
         if overlap is not None:
             body["overlapPolicy"] = overlap
         answer = self._json("POST", f"{_schedule(name)}/backfill", json_body=body) or {}
-        return [int(t) for t in answer.get("scheduled", [])]
+        return {key: [int(t) for t in answer.get(key) or []] for key in ("scheduled", "started")}

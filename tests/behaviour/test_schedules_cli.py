@@ -95,8 +95,18 @@ def test_a_schedule_from_the_cli(schedules, api):
             "backfill", "nightly", "--from", "2026-11-01T00:00:00Z", "--to", "2026-11-03T00:00:00Z"
         )
     )
-    assert "backfilling 2 tick(s) of nightly" in backfilled
-    assert "2026-11-01 02:30:00 CET" in backfilled and "2026-11-02 02:30:00 CET" in backfilled
+    assert "backfilling 2 of the 2 tick(s) of nightly" in backfilled
+    assert "2026-11-01 02:30:00 CET  started" in backfilled
+    assert "2026-11-02 02:30:00 CET  started" in backfilled
+    # The same range again starts nothing: those ticks have their runs.
+    again = ok(
+        schedules(
+            "backfill", "nightly", "--from", "2026-11-01T00:00:00Z", "--to", "2026-11-03T00:00:00Z"
+        )
+    )
+    assert "backfilling 0 of the 2 tick(s)" in again and "02:30:00 CET  ran before" in again
+    ran = ok(schedules("show", "nightly"))
+    assert "2026-11-02 02:30:00 CET" in ran and "no runs yet" not in ran
 
     ok(schedules("delete", "nightly"))
     assert api.get("/api/scheduler/schedules/nightly").status_code == 404

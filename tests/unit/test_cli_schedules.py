@@ -209,6 +209,7 @@ def test_create_from_a_file_with_options_over_it(server, tmp_path):
     assert sent["name"] == "nightly"
     assert sent["intervalSeconds"] == 3600.0 and "cronExpression" not in sent
     assert sent["paused"] is True
+    assert "saved schedule nightly, paused" in result.output and "next" not in result.output
     assert sent["startWorkflowRequest"]["name"] == "report"
 
 
@@ -278,7 +279,10 @@ def test_backfill(server):
     ticks = [1796347800000, 1796434200000]
     recorder = server(
         {
-            ("POST", "/api/scheduler/schedules/nightly/backfill"): {"scheduled": ticks},
+            ("POST", "/api/scheduler/schedules/nightly/backfill"): {
+                "scheduled": ticks,
+                "started": ticks[1:],
+            },
             ("GET", "/api/scheduler/schedules/nightly"): NIGHTLY,
         }
     )
@@ -298,8 +302,9 @@ def test_backfill(server):
         "endTime": 1796515200000,
         "overlapPolicy": "ALLOW_ALL",
     }
-    assert "backfilling 2 tick(s)" in result.output
-    assert "2026-12-04 02:30:00 CET" in result.output and "2026-12-05 02:30:00 CET" in result.output
+    assert "backfilling 1 of the 2 tick(s) of nightly" in result.output
+    assert "2026-12-04 02:30:00 CET  ran before" in result.output
+    assert "2026-12-05 02:30:00 CET  started" in result.output
 
 
 def test_backfill_refuses_a_reversed_range(server):
