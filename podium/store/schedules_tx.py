@@ -242,6 +242,16 @@ class SchedulesTxMixin(TxDialect):
         ).fetchall()
         return [_tick(row) for row in rows]
 
+    def remove_old_ticks(self, before_ms: int, limit: int) -> int:
+        # Ticks still open stay: a running run is watched, a buffered tick waits to start.
+        cursor = self._x(
+            "DELETE FROM schedule_ticks WHERE (schedule_name, nominal_ms) IN "
+            "(SELECT schedule_name, nominal_ms FROM schedule_ticks WHERE nominal_ms < ? "
+            f"AND NOT {_OPEN} ORDER BY nominal_ms LIMIT ?)",
+            (before_ms, limit),
+        )
+        return int(cursor.rowcount)
+
     def search_ticks(self, query: TickQuery) -> tuple[int, list[TickRow]]:
         clauses: list[str] = []
         params: list[Any] = []

@@ -591,3 +591,17 @@ async def test_a_schedule_that_fails_to_tick_does_not_hold_the_others_up(env, mo
     monkeypatch.setattr(ScheduleUnit, "act", real)
     await tick_at(env, T0 + MINUTE + 500)  # tried again at the next pass
     assert await ticks_of(env, "broken") == [(T0 + MINUTE, "COMPLETED")]
+
+
+async def test_retention_removes_old_tick_records_but_not_open_ones(env):
+    from podium.server.retention import Retention
+
+    await save(env, "kept", "slow", overlapPolicy="BUFFER_ONE")
+    await save(env, "done", "quick")
+    await tick_at(env, T0 + MINUTE)
+    await tick_at(env, T0 + 2 * MINUTE)
+    retention = Retention(env.store, max_age_days=0, clock=env.clock)
+    env.clock.at(T0 + 10 * MINUTE)
+    await retention.run_once(pause_s=0)
+    assert await ticks_of(env, "done") == []
+    assert await ticks_of(env, "kept") == [(T0 + MINUTE, "RUNNING"), (T0 + 2 * MINUTE, "BUFFERED")]

@@ -154,3 +154,17 @@ def test_every_schedule_can_be_paused_at_once(db):
     assert db.schedules_paused() is True
     db.set_schedules_paused(False)
     assert db.schedules_paused() is False
+
+
+def test_old_ticks_go_but_open_ones_stay(db):
+    db.insert_tick(_tick("a", 1_000, "COMPLETED", "r1"))
+    db.insert_tick(_tick("a", 2_000, TickState.SKIPPED, None))
+    db.insert_tick(_tick("a", 2_500, TickState.RUNNING, "r3"))
+    db.insert_tick(_tick("b", 2_600, TickState.BUFFERED, None))
+    db.insert_tick(_tick("b", 3_000, "FAILED", "r4"))
+    assert db.remove_old_ticks(3_000, 1) == 1
+    assert db.get_tick("a", 1_000) is None
+    assert db.remove_old_ticks(3_000, 10) == 1
+    assert db.remove_old_ticks(3_000, 10) == 0
+    _, rows = db.search_ticks(TickQuery(order=(("scheduledTime", False),)))
+    assert [t.nominal_ms for t in rows] == [2_500, 2_600, 3_000]
