@@ -100,19 +100,34 @@ async def save_schedule(request: Request) -> dict[str, Any]:
                 else "startWorkflowRequest.name",
             )
         before = tx.get_schedule(saved.name, for_update=True)
+        was_paused = before is not None and before.paused
         # Ticks are acted on from the save on, unless the schedule was ticking already: then
         # from where it had got to, so that a tick due as it is saved is not lost.
         last = now if before is None or before.paused else before.last_tick_ms
+        following = next_look(spec, saved.name, now if last is None else last)
+        reason = None
+        if paused:  # Conductor's clients send no reason: a paused one keeps its own
+            reason = saved.pausedReason or (before.paused_reason if before and was_paused else None)
         tx.put_schedule(
             saved.name,
             start.name,
             body,
             paused=paused,
-            paused_reason=saved.pausedReason if paused else None,
-            next_tick_ms=next_look(spec, saved.name, now if last is None else last),
+            paused_reason=reason,
+            next_tick_ms=following,
             last_tick_ms=last,
             now=now,
         )
+        if was_paused and not paused:
+            # Unpaused by a save as by a resume: its failures are counted afresh, or one that
+            # paused itself would pause again at once.
+            tx.advance_schedule(
+                saved.name,
+                next_tick_ms=following,
+                last_tick_ms=last,
+                consecutive_failures=0,
+                now=now,
+            )
         return _view(tx, _require(tx, saved.name), now)
 
     answer: dict[str, Any] = await orchestrator.store.write(unit)

@@ -377,6 +377,11 @@ async def test_a_schedule_pauses_after_its_runs_fail_n_times_in_a_row(env):
     assert shown["nextRunTime"] is None
     await tick_at(env, T0 + 4 * MINUTE)
     assert len(await ticks_of(env, "p")) == 2
+    # Saved again as Conductor's clients save it (paused, with no reason): it stays paused
+    # for the same reason; saved unpaused, it ticks again and counts failures afresh.
+    await save(env, "p", "slow", pauseAfterFailures=2, overlapPolicy="ALLOW_ALL", paused=True)
+    shown = (await env.api.get("/api/scheduler/schedules/p")).json()
+    assert shown["paused"] and "2 failed runs in a row" in shown["pausedReason"]
     resumed = await env.api.put("/api/scheduler/schedules/p/resume")
     assert resumed.status_code == 200
     shown = (await env.api.get("/api/scheduler/schedules/p")).json()
@@ -387,6 +392,19 @@ async def test_a_schedule_pauses_after_its_runs_fail_n_times_in_a_row(env):
     )
     await tick_at(env, T0 + 5 * MINUTE)  # the tick at 4 fell while it was paused
     assert [t for t, _ in await ticks_of(env, "p")][-1] == T0 + 5 * MINUTE
+
+
+async def test_a_schedule_unpaused_by_a_save_counts_failures_afresh(env):
+    await save(env, "u", "quick", pauseAfterFailures=1)
+    await env.api.delete("/api/metadata/workflow/quick/1")
+    await tick_at(env, T0 + MINUTE)
+    assert (await env.api.get("/api/scheduler/schedules/u")).json()["paused"] is True
+    answer = await env.api.post("/api/metadata/workflow", json=QUICK)
+    assert answer.status_code == 200, answer.text
+    shown = await save(env, "u", "quick", pauseAfterFailures=1, paused=False)
+    assert (shown["paused"], shown["consecutiveFailures"]) == (False, 0)
+    await tick_at(env, T0 + 2 * MINUTE)
+    assert [state for _, state in await ticks_of(env, "u")] == ["START_FAILED", "COMPLETED"]
 
 
 async def test_a_completed_run_resets_the_count_of_failures(env):
