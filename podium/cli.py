@@ -36,6 +36,7 @@ from podium.cli_output import (
     stdout as _stdout,
 )
 from podium.cli_runs import runs_app
+from podium.cli_schedules import schedules_app
 from podium.cli_services import services_app
 from podium.cli_trace import trace
 from podium.client import DEFAULT_SERVER
@@ -74,6 +75,7 @@ def _options(
 
 app.add_typer(db_app, name="db")
 app.add_typer(services_app, name="services")
+app.add_typer(schedules_app, name="schedules")
 app.add_typer(keys_app, name="keys")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(events_app, name="events")

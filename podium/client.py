@@ -24,6 +24,7 @@ from urllib.parse import quote
 import httpx
 
 from podium.client_events import EventsApi
+from podium.client_schedules import SchedulesApi
 from podium.errors import PodiumError
 
 __all__ = [
@@ -129,7 +130,7 @@ class PodiumUnreachableError(PodiumClientError):
         return self.message
 
 
-class PodiumClient(EventsApi):
+class PodiumClient(EventsApi, SchedulesApi):
     """Synchronous client; one keep-alive connection pool, closed by ``close()`` or ``with``."""
 
     def __init__(

@@ -48,6 +48,11 @@ _WORK = [
     ("POST", re.compile(r"^/api/tasks/(?!queue/)[^/]+/[^/]+/[A-Z_]+(/sync)?$")),
     ("POST", re.compile(r"^/api/tasks/[^/]+/[A-Z_]+/signal(/sync)?$")),
 ]
+# GETs that change something (Conductor's clients pause schedules so): never a reader's.
+_CHANGING_GETS = [
+    (Permission.OPERATE, re.compile(r"^/api/scheduler/schedules/[^/]+/(pause|resume)$")),
+    (Permission.ADMIN, re.compile(r"^/api/scheduler/admin/")),
+]
 # Requests that send a body but change nothing (checking a definition).
 _READ_POSTS = [("POST", re.compile(r"^/api/metadata/workflow/validate$"))]
 _OPERATE = [
@@ -62,6 +67,8 @@ _OPERATE = [
     ("PUT", re.compile(r"^/api/workflow/bulk/.+$")),
     ("POST", re.compile(r"^/api/events/.+$")),
     ("POST", re.compile(r"^/api/tasks/queue/requeue/[^/]+$")),
+    ("PUT", re.compile(r"^/api/scheduler/schedules/[^/]+/(pause|resume)$")),
+    ("POST", re.compile(r"^/api/scheduler/schedules/[^/]+/backfill$")),
 ]
 
 
@@ -71,6 +78,10 @@ def required_permission(method: str, path: str) -> Permission:
     for verb, pattern in _WORK:
         if method == verb and pattern.match(path):
             return Permission.WORK
+    if method in ("GET", "HEAD"):
+        for permission, pattern in _CHANGING_GETS:
+            if pattern.match(path):
+                return permission
     if method in ("GET", "HEAD") or any(
         method == verb and pattern.match(path) for verb, pattern in _READ_POSTS
     ):

@@ -153,6 +153,10 @@ class RunState(TaskIndex):
     """Conductor's ``taskToDomain``: task type (or ``*``) -> domain list (``engine/domains``)."""
     priority: int = 0
     """0-99: a higher one's tasks are handed out first within a queue."""
+    schedule_name: str | None = None
+    """The schedule that started the run, if one did."""
+    scheduled_time: int | None = None
+    """The nominal time (epoch ms, before jitter) of the schedule's tick that started it."""
 
     def __post_init__(self) -> None:
         self._start_tracking()

@@ -95,7 +95,14 @@ def _add_runs(graph: _Graph, data: TraceInput) -> None:
                 f"{run.name} v{run.version}",
                 run.start_at or run.created_at,
                 str(run.status),
-                detail={"workflowId": run.run_id, "endTime": run.end_at, "reason": run.reason},
+                detail={
+                    "workflowId": run.run_id,
+                    "endTime": run.end_at,
+                    "reason": run.reason,
+                    # A run a schedule started says which, and for which tick.
+                    "scheduleName": run.schedule_name,
+                    "scheduledTime": run.scheduled_time,
+                },
             )
         )
         for task in run.tasks:

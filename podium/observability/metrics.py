@@ -91,6 +91,31 @@ class Metrics:
             ["service", "to"],
             registry=r,
         )
+        self.schedule_ticks_started = Counter(
+            "podium_schedule_ticks_started",
+            "Schedule ticks that started a run.",
+            ["schedule"],
+            registry=r,
+        )
+        self.schedule_ticks_skipped = Counter(
+            "podium_schedule_ticks_skipped",
+            "Schedule ticks that started no run, by why (overlap, start_failed).",
+            ["schedule", "reason"],
+            registry=r,
+        )
+        self.schedule_ticks_missed = Counter(
+            "podium_schedule_ticks_missed",
+            "Schedule ticks that fell while nothing ticked and the catch-up policy dropped.",
+            ["schedule"],
+            registry=r,
+        )
+        self.schedule_late = Histogram(
+            "podium_schedule_late_seconds",
+            "Time from a schedule tick's nominal time to the start of its run.",
+            ["schedule"],
+            buckets=_SECONDS,
+            registry=r,
+        )
         self.event_bus_lag = Gauge(
             "podium_event_bus_lag_seconds",
             "Age of the oldest event not yet delivered to its subscribers.",

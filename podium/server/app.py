@@ -29,6 +29,7 @@ from podium.server import (
     routes_lookup,
     routes_metadata,
     routes_metrics,
+    routes_schedules,
     routes_search,
     routes_services,
     routes_signal,
@@ -49,6 +50,7 @@ from podium.server.orchestrator import Orchestrator
 from podium.server.request_context import RequestContext
 from podium.server.request_limits import RequestLimits
 from podium.server.retention import Retention
+from podium.server.scheduler import Scheduler
 from podium.server.secrets import SecretResolver
 from podium.server.sweeper import Sweeper
 from podium.server.ui import mount_ui
@@ -121,6 +123,7 @@ def create_app(
         )
         jq_executor = JqTaskExecutor(orchestrator, engine_limits(settings))
         sweeper.start()
+        scheduler.start()
         executor.start()
         jq_executor.start()
         if retention is not None:
@@ -136,6 +139,7 @@ def create_app(
                 await retention.stop()
             await jq_executor.stop()
             await executor.stop()
+            await scheduler.stop()
             await sweeper.stop()
             orchestrator.waiters.notify_all()
             await backend.close()
@@ -145,6 +149,7 @@ def create_app(
     orchestrator = Orchestrator(
         backend, observer=Observer(Metrics(), emitter), limits=engine_limits(settings)
     )
+    scheduler = Scheduler(orchestrator, max_sleep_s=settings.sweep_interval_s)
     retention = None
     if settings.retention_days is not None:
         retention = Retention(
@@ -182,6 +187,7 @@ def create_app(
     app.state.authenticator = authenticator
     app.authenticator = authenticator
     app.state.retention = retention
+    app.state.scheduler = scheduler
     app.state.orchestrator = orchestrator
     app.state.poll_log = orchestrator.poll_log
 
@@ -258,6 +264,7 @@ def create_app(
         routes_events.router,
         routes_event_handlers.router,
         routes_subscriptions.router,
+        routes_schedules.router,
         routes_trace.router,
         routes_metrics.router,
     )

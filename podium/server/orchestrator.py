@@ -121,6 +121,12 @@ class Orchestrator:
         self.publish(outbox, op, (time.perf_counter() - began) * 1000)
         return result
 
+    async def write_unit(self, fn: Callable[[StoreTx, Outbox], T], op: str) -> T:
+        """Run ``fn`` as a unit of work whose outbox is published after its commit, for the
+        server's loops that start and end runs beside their own work (the scheduler)."""
+        result: T = await self._write(fn, op)
+        return result
+
     def heard_ready(self, queue: str | None) -> None:
         """Another instance queued tasks on ``queue`` (None: on some queue, unknown which)."""
         if queue is None:
@@ -207,9 +213,11 @@ class Orchestrator:
         trace_only: bool = False,
         task_to_domain: dict[str, str] | None = None,
         priority: int = 0,
+        schedule: tuple[str, int] | None = None,
     ) -> RunState:
         """Insert a new run and decide its start. ``frozen`` is an inline definition's
-        snapshot (recorded on the run as such); without it the registered one is resolved."""
+        snapshot (recorded on the run as such); without it the registered one is resolved.
+        ``schedule`` is the name and nominal tick of the schedule starting it, if one is."""
         key, snapshot, blueprint = frozen or self.definitions.resolve(tx, name, version)
         if check_input:
             contract_hooks.check_start(self, tx, blueprint.definition, run_input)
@@ -235,6 +243,8 @@ class Orchestrator:
             inline_definition=key if frozen is not None else None,
             task_to_domain=dict(task_to_domain or {}),
             priority=priority,
+            schedule_name=schedule[0] if schedule else None,
+            scheduled_time=schedule[1] if schedule else None,
         )
         return self.decide_tx(tx, outbox, state, key, blueprint, RunStarted(now), new_run=True)
 

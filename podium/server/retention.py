@@ -4,7 +4,8 @@ In ``delete`` mode the event bus's events past the same age go too, once nothing
 any more: no delivery still pending, nothing left to send to a broker. (``archive`` keeps
 them: the archive is for history, and events have no table of their own there.) A run's
 idempotency key goes with the run, so a start with that key later begins a new run instead
-of answering with one that no longer exists.
+of answering with one that no longer exists. A schedule's record of a tick goes once it is
+as old, unless its run still runs (the scheduler watches it) or it waits to start.
 
 Runs go in small batches, each its own transaction, with a pause between batches, so a large
 backlog never holds up live work; on PostgreSQL a run some instance is deciding for right now
@@ -60,8 +61,12 @@ class Retention:
     async def run_once(self, pause_s: float = 0.05) -> int:
         """Remove every run that is due now, batch by batch; returns how many went.
 
-        In ``delete`` mode, settled events as old go afterwards."""
+        The records of schedule ticks as old go afterwards (but those still open), and in
+        ``delete`` mode settled events too."""
         removed = await self._in_batches(self._runs_batch, pause_s)
+        ticks = await self._in_batches(self._ticks_batch, pause_s)
+        if ticks:
+            log.info("retention deleted %d schedule tick records", ticks)
         if not self.archive:
             events = await self._in_batches(self._events_batch, pause_s)
             if events:
@@ -82,6 +87,11 @@ class Retention:
         count: int = await self.store.write(
             lambda tx: tx.remove_ended_runs(cutoff, self.batch, archive=self.archive, now=now)
         )
+        return count
+
+    async def _ticks_batch(self, now: int) -> int:
+        cutoff = now - self.max_age_ms
+        count: int = await self.store.write(lambda tx: tx.remove_old_ticks(cutoff, self.batch))
         return count
 
     async def _events_batch(self, now: int) -> int:

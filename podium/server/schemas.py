@@ -85,6 +85,18 @@ class StartWorkflowRequest(BaseModel):
     """A definition to run without registering it (the SDK's ``ConductorWorkflow.execute``)."""
 
 
+class SaveScheduleRequest(BaseModel):
+    """Conductor's ``SaveScheduleRequest``: what a schedule starts. Its timing and Podium's
+    policies are read from the same body by ``podium.schedules.parse_spec``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: Name = Field(min_length=1, pattern=r"^[^/]+$")
+    startWorkflowRequest: StartWorkflowRequest
+    paused: bool | None = None
+    pausedReason: Name | None = None
+
+
 class RerunWorkflowRequest(BaseModel):
     """Conductor's ``RerunWorkflowRequest``: rerun from a task, or from the start."""
 

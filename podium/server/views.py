@@ -133,6 +133,9 @@ def run_json(
         "createdBy": state.created_by,
         "inlineDefinitionHash": state.inline_definition,
     }
+    if state.schedule_name is not None:
+        body["scheduleName"] = state.schedule_name
+        body["scheduledTime"] = state.scheduled_time
     culprit = next((t for t in failed if t.task_id in blames), None)
     if culprit is not None and state.status.is_terminal:
         blame = blames[culprit.task_id]

@@ -1,8 +1,8 @@
 """The domain operations of a PostgreSQL transaction (see ``store.base.StoreTx``).
 
 Most operations are shared with SQLite (``definitions_tx``, ``queue_tx``, ``services_tx``,
-``events_tx``); this transaction sends their statements (``_execute`` and ``_write``) and keeps
-what PostgreSQL does its own way.
+``events_tx``, ``schedules_tx``); this transaction sends their statements (``_execute`` and
+``_write``) and keeps what PostgreSQL does its own way.
 
 Several instances write at once, so where SQLite relies on its single writer this relies on
 row locks: a decision locks its run's row first (``get_run(for_update=True)``), claims and
@@ -33,6 +33,7 @@ from podium.store.queue_tx import (
 from podium.store.ready_notes import note_for
 from podium.store.run_cache import RunCache
 from podium.store.runs_tx import RunsTxMixin, TaskRow
+from podium.store.schedules_tx import SchedulesTxMixin
 from podium.store.services_tx import ServicesTxMixin
 
 __all__ = ["PostgresTx"]
@@ -42,7 +43,14 @@ _ROWS_AS_VALUES = 4
 """Up to this many task rows are written as a VALUES list; more as arrays (``unnest``)."""
 
 
-class PostgresTx(RunsTxMixin, DefinitionsTxMixin, QueueTxMixin, ServicesTxMixin, EventsTxMixin):
+class PostgresTx(
+    RunsTxMixin,
+    DefinitionsTxMixin,
+    QueueTxMixin,
+    ServicesTxMixin,
+    EventsTxMixin,
+    SchedulesTxMixin,
+):
     """Runs on one pooled connection, inside a transaction the store opened."""
 
     __slots__ = (

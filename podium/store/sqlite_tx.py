@@ -1,8 +1,9 @@
 """The domain operations of a SQLite transaction (see ``store.base.StoreTx``).
 
 Most operations are shared with PostgreSQL (``definitions_tx``, ``queue_tx``, ``services_tx``,
-``events_tx``); what stays here relies on SQLite's single writer: one unit of work runs at a
-time, so a select followed by an update cannot race and nothing needs a row lock.
+``events_tx``, ``schedules_tx``); what stays here relies on SQLite's single writer: one unit
+of work runs at a time, so a select followed by an update cannot race and nothing needs a
+row lock.
 """
 
 from __future__ import annotations
@@ -26,12 +27,20 @@ from podium.store.queue_tx import (
 )
 from podium.store.run_cache import RunCache
 from podium.store.runs_tx import RunsTxMixin, TaskRow
+from podium.store.schedules_tx import SchedulesTxMixin
 from podium.store.services_tx import ServicesTxMixin
 
 __all__ = ["SQLiteTx"]
 
 
-class SQLiteTx(RunsTxMixin, DefinitionsTxMixin, QueueTxMixin, ServicesTxMixin, EventsTxMixin):
+class SQLiteTx(
+    RunsTxMixin,
+    DefinitionsTxMixin,
+    QueueTxMixin,
+    ServicesTxMixin,
+    EventsTxMixin,
+    SchedulesTxMixin,
+):
     """Runs on the store's own thread, inside a transaction the store opened."""
 
     __slots__ = ("conn", "defer_runs", "pending")

@@ -119,6 +119,19 @@ def test_every_main_page_fits_a_phone_width_screen(api, page):
     _fits(page, 400)
     screens.save("services")
 
+    nightly = {
+        "name": "narrow-nightly-schedule-with-a-long-name",
+        "cronExpression": "0 30 2 ? * MON-FRI",
+        "zoneId": "America/Argentina/Buenos_Aires",
+        "jitterSeconds": 30,
+        "startWorkflowRequest": {"name": "ui_order"},
+    }
+    assert api.post("/api/scheduler/schedules", json=nightly).status_code == 200
+    page.goto(base + "#/schedules")
+    expect(page.locator(f"tr[data-schedule={nightly['name']}] ul.next-times li")).to_have_count(3)
+    _fits(page, 400)
+    screens.save("schedules")
+
     page.goto(base + "#/trace/narrow-order-with-a-long-correlation-id-1")
     expect(page.locator("#trace-summary")).to_have_attribute("data-status", "FAILED")
     expect(page.locator("#trace-timeline tbody tr").first).to_be_visible()

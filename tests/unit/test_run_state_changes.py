@@ -255,7 +255,8 @@ def test_to_json_bytes_are_those_of_a_plain_encoding() -> None:
         b'"logs":[{"log":"x"}],"iteration":0,"scope_loops":[],"scope_iterations":[],'
         b'"dynamic_step":null,"domain":null,"secrets":null}],"next_seq":2,"restarts":0,'
         b'"skips":{},"depth":0,"compensation":null,"id_secret":null,"created_by":null,'
-        b'"inline_definition":null,"task_to_domain":{},"priority":0}'
+        b'"inline_definition":null,"task_to_domain":{},"priority":0,"schedule_name":null,'
+        b'"scheduled_time":null}'
     )
     state = _state(task)
     assert state.to_json() == expected

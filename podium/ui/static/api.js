@@ -59,6 +59,13 @@ export const api = {
   definition: (name, version) => request("GET",
     `/api/metadata/workflow/${encodeURIComponent(name)}` + (version ? `?version=${version}` : "")),
   services: () => request("GET", "/api/services"),
+  schedules: () => request("GET", "/api/scheduler/schedules", undefined,
+    "schedules (GET /api/scheduler/schedules)"),
+  scheduleNext: (name, limit) => request("GET",
+    `/api/scheduler/schedules/${encodeURIComponent(name)}/next?` + query({ limit })),
+  pauseSchedule: (name, reason) => request("PUT",
+    `/api/scheduler/schedules/${encodeURIComponent(name)}/pause?` + query({ reason })),
+  resumeSchedule: name => request("PUT", `/api/scheduler/schedules/${encodeURIComponent(name)}/resume`),
   trace: cid => request("GET", `/api/trace/${encodeURIComponent(cid)}`, undefined,
     "the correlation trace (GET /api/trace/{correlationId})"),
   // Checks a key without keeping it: a cheap read that needs the READ permission.

@@ -1,10 +1,11 @@
 // The UI's router: #/runs, #/run/<id>, #/definitions, #/definition/<name>/<version>,
-// #/services, #/trace/<correlationId>. Views that show live data refresh by polling.
+// #/schedules, #/services, #/trace/<correlationId>. Views that show live data refresh by polling.
 import { api, MissingFeature, AuthRequired } from "./api.js";
 import { notice } from "./dom.js";
 import { signInView, renderAccount } from "./auth.js";
 import { runsView } from "./runs.js";
 import { runView } from "./run.js";
+import { schedulesView } from "./schedules.js";
 import { definitionsView, definitionView, servicesView, traceView } from "./catalogue.js";
 
 const REFRESH_MS = 1000;
@@ -16,6 +17,7 @@ const routes = [
   [/^#\/run\/([^/]+)$/, m => runView(decodeURIComponent(m[1]))],
   [/^#\/definitions$/, () => definitionsView()],
   [/^#\/definition\/([^/]+)\/(\d+)$/, m => definitionView(decodeURIComponent(m[1]), m[2])],
+  [/^#\/schedules$/, () => schedulesView()],
   [/^#\/services$/, () => servicesView()],
   [/^#\/trace(?:\/(.*))?$/, m => traceView(m[1] ? decodeURIComponent(m[1]) : "")],
   [/^#\/runs(?:\?(.*))?$/, m => runsView(new URLSearchParams(m[1] || ""))],

@@ -89,6 +89,9 @@ export function runView(runId) {
           : ["— ", h("a", { href: `#/trace/${encodeURIComponent(run.workflowId)}` }, "(trace)")]),
         h("dt", {}, "Trace id"), h("dd", { class: "mono" }, run.traceId || "—"),
         run.parentWorkflowId && [h("dt", {}, "Parent"), h("dd", {}, h("a", { href: `#/run/${run.parentWorkflowId}` }, run.parentWorkflowId))],
+        // A run a schedule started names it and the tick it was started for (before jitter).
+        run.scheduleName && [h("dt", {}, "Schedule"), h("dd", {},
+          h("a", { href: "#/schedules" }, run.scheduleName), ` tick of ${when(run.scheduledTime)}`)],
         h("dt", {}, "Started"), h("dd", {}, when(run.startTime)),
         h("dt", {}, "Took"), h("dd", {}, duration(run.startTime, run.endTime || null)),
       ),
