@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -623,3 +625,69 @@ async def test_retention_removes_old_tick_records_but_not_open_ones(env):
     await retention.run_once(pause_s=0)
     assert await ticks_of(env, "done") == []
     assert await ticks_of(env, "kept") == [(T0 + MINUTE, "RUNNING"), (T0 + 2 * MINUTE, "BUFFERED")]
+
+
+# ---- daylight-saving time ----------------------------------------------------------------
+
+HOUR = 60 * MINUTE
+
+
+def wall(zone: str, *fields: int, fold: int = 0) -> int:
+    """Epoch ms of a wall-clock time in ``zone`` (``fold=1``: the second of a repeated hour)."""
+    moment = datetime(*fields, tzinfo=ZoneInfo(zone), fold=fold)  # type: ignore[misc]
+    return int(moment.timestamp() * 1000)
+
+
+async def ticks_through(env: Env, name: str, start: int, end: int, **fields: Any) -> list[int]:
+    """Save schedule ``name`` at ``start``, move the clock an hour at a time to ``end``: the
+    nominal times of the runs it started."""
+    env.clock.at(start)
+    await save(env, name, "quick", **fields)
+    for now in range(start + HOUR, end + 1, HOUR):
+        await tick_at(env, now)
+    return [run["scheduledTime"] for run in await runs_of(env, name)]
+
+
+async def test_a_wall_time_the_spring_change_skips_fires_once_when_the_clocks_jump(env):
+    berlin = "Europe/Berlin"  # 2026-03-29: 02:00 CET becomes 03:00 CEST
+    ticks = await ticks_through(
+        env,
+        "berlin-0230",
+        wall(berlin, 2026, 3, 27, 12),
+        wall(berlin, 2026, 3, 31, 12),
+        cronExpression="0 30 2 * * ?",
+        zoneId=berlin,
+    )
+    assert ticks == [
+        wall(berlin, 2026, 3, 28, 2, 30),
+        wall(berlin, 2026, 3, 29, 3, 0),  # 02:30 did not happen that night
+        wall(berlin, 2026, 3, 30, 2, 30),
+        wall(berlin, 2026, 3, 31, 2, 30),
+    ]
+
+
+async def test_a_wall_time_in_the_repeated_autumn_hour_fires_once(env):
+    new_york = "America/New_York"  # 2026-11-01: 02:00 EDT becomes 01:00 EST
+    ticks = await ticks_through(
+        env,
+        "ny-0130",
+        wall(new_york, 2026, 10, 31, 12),
+        wall(new_york, 2026, 11, 2, 12),
+        cronExpression="0 30 1 * * ?",
+        zoneId=new_york,
+    )
+    assert ticks == [
+        wall(new_york, 2026, 11, 1, 1, 30),  # the first 01:30 (EDT) only
+        wall(new_york, 2026, 11, 2, 1, 30),
+    ]
+    assert ticks[1] - ticks[0] == 25 * HOUR
+
+
+async def test_an_hourly_schedule_fires_every_real_hour_across_both_changes(env):
+    berlin = "Europe/Berlin"
+    for name, start in (("spring", (2026, 3, 28, 22)), ("autumn", (2026, 10, 24, 22))):
+        begin = wall(berlin, *start)
+        ticks = await ticks_through(
+            env, name, begin, begin + 8 * HOUR, cronExpression="0 0 * * * ?", zoneId=berlin
+        )
+        assert ticks == [begin + n * HOUR for n in range(1, 9)], name
