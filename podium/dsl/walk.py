@@ -129,4 +129,3 @@ def inline_definitions(places: Iterator[Place]) -> Iterator[tuple[str, Place, di
         body = params.inline_definition(place.step.name) if params is not None else None
         if body is not None:
             yield f"{place.path}.subWorkflowParam.workflowDefinition", place, body
-

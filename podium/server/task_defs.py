@@ -41,7 +41,8 @@ class TaskDefCatalog:
         slips = self._has_slip.get(id(blueprint))
         if slips is None:
             slips = self._has_slip[id(blueprint)] = any(
-                step.type == TaskType.ROUTING_SLIP for step in walk.steps(blueprint.definition.tasks)
+                step.type == TaskType.ROUTING_SLIP
+                for step in walk.steps(blueprint.definition.tasks)
             )
         if not slips:
             return {}
