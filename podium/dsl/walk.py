@@ -49,8 +49,9 @@ class Place:
     @property
     def path(self) -> str:
         """Where the step is, as errors name it: ``tasks[2].loopOver[0]``."""
-        here = f"{self.field}[{self.index}]"
-        return f"{self.parent.path}.{here}" if self.parent is not None else here
+        parts = [f"{self.field}[{self.index}]"]
+        parts.extend(f"{p.field}[{p.index}]" for p in self.parents)
+        return ".".join(reversed(parts))
 
     @property
     def parents(self) -> Iterator[Place]:
