@@ -171,8 +171,10 @@ def lint_workflow(data: Any, definition: WorkflowDef, where: str = "") -> list[s
     found: list[str] = []
     _unknown_fields(data, WorkflowDef, where.rstrip("."), found)
     if isinstance(data, Mapping):
-        for i, task in enumerate(data.get("tasks") or []):
-            _task_fields(task, f"{where}tasks[{i}]", found)
+        # Unknown fields are read from the JSON as sent, at each step's place in it.
+        sent = data.get("tasks")
+        for place in walk.walk(definition.tasks, f"{where}tasks"):
+            _task_fields(walk.raw_step(sent, place), place.path, found)
     _references(definition, where, found)
     _http_flat_keys(definition, where, found)
     return found
@@ -212,19 +214,6 @@ def _task_fields(data: Any, path: str, found: list[str]) -> None:
     for i in range(before, len(found)):
         place, _, rest = found[i].partition(": ")
         found[i] = f"{place}{owner}: {rest}"
-    nested: list[tuple[str, Any]] = []
-    cases = data.get("decisionCases")
-    if isinstance(cases, Mapping):
-        nested.extend((f"decisionCases.{case}", branch) for case, branch in cases.items())
-    nested.append(("defaultCase", data.get("defaultCase")))
-    nested.append(("loopOver", data.get("loopOver")))
-    forks = data.get("forkTasks")
-    if isinstance(forks, list):
-        nested.extend((f"forkTasks[{j}]", branch) for j, branch in enumerate(forks))
-    for name, branch in nested:
-        if isinstance(branch, list):
-            for k, task in enumerate(branch):
-                _task_fields(task, f"{path}.{name}[{k}]", found)
 
 
 def _references(definition: WorkflowDef, where: str, found: list[str]) -> None:

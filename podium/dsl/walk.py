@@ -26,11 +26,13 @@ __all__ = [
     "branches",
     "compensations",
     "inline_definitions",
+    "raw_step",
     "steps",
     "walk",
 ]
 
 BranchKind = Literal["top", "case", "default", "fork", "loop"]
+Keys = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,9 @@ class Place:
     """The field of ``parent`` holding ``siblings`` (``loopOver``, ``decisionCases.yes``,
     ``forkTasks[1]``), or for a top-level step the root's name (``tasks``)."""
     kind: BranchKind
+    keys: Keys
+    """``field`` as the keys that lead to ``siblings`` in the parent's JSON:
+    ``("decisionCases", "yes")``, ``("forkTasks", 1)``; ``()`` for a top-level step."""
 
     @property
     def path(self) -> str:
@@ -73,16 +78,22 @@ class Place:
         return found
 
 
-def branches(step: WorkflowTask) -> Iterator[tuple[str, BranchKind, list[WorkflowTask]]]:
-    """The task lists ``step`` nests, each with the field holding it and what kind it is."""
+def branches(step: WorkflowTask) -> Iterator[tuple[Keys, BranchKind, list[WorkflowTask]]]:
+    """The task lists ``step`` nests, each with the keys leading to it in the step's JSON
+    (``("forkTasks", 0)``) and what kind of branch it is."""
     for case, tasks in step.decisionCases.items():
-        yield f"decisionCases.{case}", "case", tasks
+        yield ("decisionCases", case), "case", tasks
     if step.defaultCase:
-        yield "defaultCase", "default", step.defaultCase
+        yield ("defaultCase",), "default", step.defaultCase
     for j, tasks in enumerate(step.forkTasks):
-        yield f"forkTasks[{j}]", "fork", tasks
+        yield ("forkTasks", j), "fork", tasks
     if step.loopOver:
-        yield "loopOver", "loop", step.loopOver
+        yield ("loopOver",), "loop", step.loopOver
+
+
+def _field(keys: Keys) -> str:
+    """``("forkTasks", 1)`` as errors name it: ``forkTasks[1]``; ``decisionCases.yes``."""
+    return "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in keys)[1:]
 
 
 def walk(tasks: list[WorkflowTask], root: str = "tasks") -> Iterator[Place]:
@@ -90,14 +101,14 @@ def walk(tasks: list[WorkflowTask], root: str = "tasks") -> Iterator[Place]:
     before what it nests, a switch's cases before its default, then fork branches, then a
     loop's body)."""
     pending: list[Place] = [
-        Place(step, tasks, i, None, root, "top") for i, step in reversed(list(enumerate(tasks)))
+        Place(step, tasks, i, None, root, "top", ()) for i, step in reversed(list(enumerate(tasks)))
     ]
     while pending:
         place = pending.pop()
         yield place
         nested = [
-            Place(step, siblings, i, place, field, kind)
-            for field, kind, siblings in branches(place.step)
+            Place(step, siblings, i, place, _field(keys), kind, keys)
+            for keys, kind, siblings in branches(place.step)
             for i, step in enumerate(siblings)
         ]
         pending.extend(reversed(nested))
@@ -130,3 +141,21 @@ def inline_definitions(places: Iterator[Place]) -> Iterator[tuple[str, Place, di
         body = params.inline_definition(place.step.name) if params is not None else None
         if body is not None:
             yield f"{place.path}.subWorkflowParam.workflowDefinition", place, body
+
+
+def raw_step(tasks: Any, place: Place) -> Any:
+    """The JSON ``place``'s step was read from, in ``tasks`` (the definition's ``tasks`` as it
+    was sent), for checks of what the model does not keep; None where it has another shape."""
+    chain = [place, *place.parents]
+    node: Any = tasks
+    for at in reversed(chain):
+        for key in at.keys:
+            node = _child(node, key)
+        node = _child(node, at.index)
+    return node
+
+
+def _child(node: Any, key: str | int) -> Any:
+    if isinstance(key, int):
+        return node[key] if isinstance(node, list) and key < len(node) else None
+    return node.get(key) if isinstance(node, dict) else None

@@ -148,3 +148,22 @@ def test_a_single_reference():
     assert expressions.single_reference(" ${a.output.x}") is None
     assert expressions.single_reference("${a}${b}") is None
     assert expressions.single_reference("plain") is None
+
+
+def test_the_json_a_step_was_read_from():
+    sent = {
+        "name": "raw",
+        "tasks": [
+            step("fan", type="FORK_JOIN", forkTasks=[[], [step("b", extra=1)]]),
+            step("route", type="SWITCH", decisionCases={"x": [step("c", extra=2)]}),
+        ],
+    }
+    definition = WorkflowDef.model_validate(sent)
+    found = {
+        p.step.taskReferenceName: walk.raw_step(sent["tasks"], p)
+        for p in walk.walk(definition.tasks)
+    }
+    assert found["b"] is sent["tasks"][0]["forkTasks"][1][0]
+    assert found["c"] is sent["tasks"][1]["decisionCases"]["x"][0]
+    assert found["fan"] is sent["tasks"][0]
+    assert walk.raw_step("not a list", next(walk.walk(definition.tasks))) is None
