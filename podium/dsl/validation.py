@@ -167,7 +167,7 @@ def _check_steps(
             refs[ref] = here
         _check_step(step, where, here, problems, lenient)
         if step.type in _FORKS:
-            after = place.index + 1
+            after = place.position + 1
             following = place.siblings[after] if after < len(place.siblings) else None
             if following is None and place.kind == "top" and step.type == TaskType.FORK_JOIN:
                 # Conductor registers a fork that ends the workflow; with nothing to join,

@@ -47,7 +47,7 @@ class Blueprint:
                 container = containers[id(place.siblings)] = tuple(place.siblings)
             owner = place.parent.step.taskReferenceName if place.parent is not None else None
             self.locations[place.step.taskReferenceName] = Location(
-                place.step, container, place.index, owner, _OWNER_KINDS[place.kind]
+                place.step, container, place.position, owner, _OWNER_KINDS[place.kind]
             )
 
     def task(self, ref: str) -> WorkflowTask:

@@ -80,7 +80,7 @@ def test_a_place_knows_its_parents_loops_and_siblings():
     assert places["left"].loops == [] and places["left"].kind == "fork"
     assert places["in_default"].kind == "default" and places["in_case"].kind == "case"
     assert places["join"].kind == "top" and places["join"].parent is None
-    assert places["join"].siblings[places["join"].index - 1].taskReferenceName == "fan"
+    assert places["join"].siblings[places["join"].position - 1].taskReferenceName == "fan"
     assert places["inner"].path == "x.tasks[2].forkTasks[1][0].loopOver[0]"
 
 
