@@ -26,6 +26,7 @@ from podium.store.base import StoreTx
 __all__ = ["check_task_defs", "check_workflow"]
 
 _RUN_BY_WORKERS = (TaskType.SIMPLE, TaskType.HTTP)
+_WHO = {"workflow": "the workflow's input", "compensated": "the step it undoes"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ def _check_definition(
             continue
         producers[step.taskReferenceName] = sides
         consumers.append((path, step.taskReferenceName, step.inputParameters, sides, None))
-    for path, place, undo in walk.compensations(iter(places)):
+    for path, place, undo in walk.compensations(places):
         sides = _step_sides(tx, task_defs.of(undo), path, problems, warnings)
         if sides is not None:
             # ``${compensated.output...}`` reads the very step being undone.
@@ -134,7 +135,7 @@ def _check_definition(
     _check_template(outputs, [], where, "", own.get("output"), producers, problems)
     if "output" in own:
         _check_required(outputs, own["output"], where, "", problems)
-    for path, _, body in walk.inline_definitions(iter(places)):
+    for path, _, body in walk.inline_definitions(places):
         try:
             inline = WorkflowDef.model_validate(body)
         except pydantic.ValidationError:
@@ -282,7 +283,7 @@ def _produced_types(
         return None
     found = lookup(side.schema, list(segments[2:]))
     if found.refused is not None:
-        who = "the workflow's input" if root == "workflow" else f"task '{root}'"
+        who = _WHO.get(root, f"task '{root}'")
         problems.append(
             f"{where}{owner}: '${{{reference}}}' reads a field {who} cannot have: "
             f"{side.label} says {found.refused}"

@@ -14,7 +14,7 @@ The walk keeps its own stack, so a deeply nested definition costs a loop, not re
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Literal, NamedTuple
 
 from podium.dsl.models import Compensation, WorkflowTask
@@ -131,7 +131,7 @@ def steps(tasks: list[WorkflowTask]) -> Iterator[WorkflowTask]:
             pending.extend(reversed(nested))
 
 
-def compensations(places: Iterator[Place]) -> Iterator[tuple[str, Place, Compensation]]:
+def compensations(places: Iterable[Place]) -> Iterator[tuple[str, Place, Compensation]]:
     """The compensation of each of ``places`` that declares one, with its path
     (``tasks[1].forkTasks[0][0].compensation``)."""
     for place in places:
@@ -139,7 +139,7 @@ def compensations(places: Iterator[Place]) -> Iterator[tuple[str, Place, Compens
             yield f"{place.path}.compensation", place, place.step.compensation
 
 
-def inline_definitions(places: Iterator[Place]) -> Iterator[tuple[str, Place, dict[str, Any]]]:
+def inline_definitions(places: Iterable[Place]) -> Iterator[tuple[str, Place, dict[str, Any]]]:
     """The inline sub-workflow definitions of ``places``, as their child runs them, with the
     path of each (``tasks[0].subWorkflowParam.workflowDefinition``)."""
     for place in places:

@@ -86,12 +86,12 @@ def test_a_place_knows_its_parents_loops_and_siblings():
 
 def test_compensations_and_inline_definitions_are_named_by_place():
     places = list(walk.walk(DEFINITION.tasks))
-    undo = [(path, c.name) for path, _, c in walk.compensations(iter(places))]
+    undo = [(path, c.name) for path, _, c in walk.compensations(places)]
     assert undo == [
         ("tasks[0].compensation", "undo_a"),
         ("tasks[2].forkTasks[1][0].loopOver[0].loopOver[0].compensation", "undo"),
     ]
-    [(path, owner, body)] = walk.inline_definitions(iter(places))
+    [(path, owner, body)] = walk.inline_definitions(places)
     assert path == "tasks[4].subWorkflowParam.workflowDefinition"
     assert owner.step.taskReferenceName == "child"
     assert body["name"] == "child" and body["tasks"][0]["taskReferenceName"] == "hidden"
