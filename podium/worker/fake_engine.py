@@ -10,13 +10,12 @@ expressions. It is not the engine: no forks, switches, timers or sub-workflows.
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 import time
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
+from podium.dsl import expressions
 from podium.errors import (
     ConflictError,
     DefinitionNotFoundError,
@@ -32,21 +31,11 @@ __all__ = ["TERMINAL_TASK", "FakeEngine"]
 TERMINAL_TASK = frozenset(
     {"COMPLETED", "FAILED", "FAILED_WITH_TERMINAL_ERROR", "CANCELED", "TIMED_OUT", "SKIPPED"}
 )
-_EXPR = re.compile(r"\$\{([^}]+)\}")
 _SERVICE = "fake"
 
 
 def _now() -> int:
     return int(time.time() * 1000)
-
-
-def _dig(root: Any, path: list[str]) -> Any:
-    for part in path:
-        if isinstance(root, Mapping) and part in root:
-            root = root[part]
-        else:
-            return None
-    return root
 
 
 class FakeEngine:
@@ -223,27 +212,16 @@ class FakeEngine:
             return wf_id
 
     def _resolve(self, wf: dict[str, Any], value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: self._resolve(wf, v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._resolve(wf, v) for v in value]
-        if not isinstance(value, str):
-            return value
-
-        def lookup(expr: str) -> Any:
-            head, *rest = expr.strip().split(".")
-            if head == "workflow":
-                return _dig(wf, rest)
-            done = [t for t in wf["tasks"] if t["referenceTaskName"] == head]
-            if not done or not rest:
-                return None
-            kind = {"output": "outputData", "input": "inputData"}.get(rest[0], rest[0])
-            return _dig(done[-1], [kind, *rest[1:]])
-
-        whole = _EXPR.fullmatch(value)
-        if whole:
-            return lookup(whole.group(1))
-        return _EXPR.sub(lambda m: str(lookup(m.group(1))), value)
+        # The engine's own reader of ``${...}``, over the fields the fake keeps: a task's
+        # latest attempt under its reference name, its data as ``input`` and ``output``.
+        context: dict[str, Any] = {"workflow": wf}
+        for task in wf["tasks"]:
+            context[task["referenceTaskName"]] = {
+                **task,
+                "input": task.get("inputData"),
+                "output": task.get("outputData"),
+            }
+        return expressions.resolve(value, context)
 
     def _schedule_next(self, wf: dict[str, Any]) -> None:
         steps: list[dict[str, Any]] = wf["_def"]["tasks"]

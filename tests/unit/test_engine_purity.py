@@ -81,6 +81,7 @@ def test_the_engine_modules_import_nothing_impure():
         "podium.dsl.safe_expr",
         "podium.dsl.services",  # pydantic models only, like podium.dsl.models
         "podium.dsl.sinks",
+        "podium.dsl.walk",  # the walk over a definition's steps
         "podium.engine",
         "podium.engine.blueprint",
         "podium.engine.compensation",
@@ -95,6 +96,7 @@ def test_the_engine_modules_import_nothing_impure():
         "podium.engine.loop_entries",
         "podium.engine.jq_step",
         "podium.engine.joins",
+        "podium.engine.loop_entries",
         "podium.engine.loops",
         "podium.engine.outcomes",
         "podium.engine.rework",
