@@ -93,7 +93,6 @@ def test_the_engine_modules_import_nothing_impure():
         "podium.engine.events",
         "podium.engine.exclusive_join",
         "podium.engine.limits",
-        "podium.engine.loop_entries",
         "podium.engine.jq_step",
         "podium.engine.joins",
         "podium.engine.loop_entries",
