@@ -113,7 +113,13 @@ def _run_action(
         if correlation_id is not None:
             correlation_id = _storable("start_workflow.correlationId", str(correlation_id))
         ops.start_run(
-            run_id, name, body.get("version"), body.get("input") or {}, correlation_id, now
+            run_id,
+            name,
+            body.get("version"),
+            body.get("input") or {},
+            correlation_id,
+            now,
+            source_run_id=event.run_id,
         )
         return {"action": "start_workflow", "workflowId": run_id, "name": body["name"]}
     if action.action in ("complete_task", "fail_task"):
