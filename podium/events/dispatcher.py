@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from dataclasses import replace
 
 from podium.events.actions import run_handler
 from podium.events.model import EventHandler
 from podium.events.ports import RunOps
+from podium.resilience.backoff import backoff_delay
 from podium.server.background import BackgroundTask, nap
 from podium.server.orchestrator import Orchestrator
 from podium.store.base import StoreTx
@@ -27,9 +29,12 @@ log = logging.getLogger("podium.events")
 _BATCH = 50
 
 
-def retry_delay_ms(attempts: int, base_ms: int) -> int:
-    """Exponential back-off after ``attempts`` failures, capped at five minutes."""
-    return int(min(base_ms * 2 ** max(0, attempts - 1), 300_000))
+def retry_delay_ms(attempts: int, base_ms: int, rng: random.Random | None = None) -> int:
+    """The delay after ``attempts`` failures: ``base_ms`` doubled at each, capped at five
+    minutes, with equal jitter, so that the deliveries of one outage do not all come due in
+    the same instant."""
+    cap = max(base_ms, 300_000)
+    return int(backoff_delay(max(0, attempts - 1), base_ms, cap, jitter="equal", rng=rng))
 
 
 class Dispatcher:

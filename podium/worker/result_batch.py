@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from podium.worker.backoff import Backoff
+from podium.resilience.backoff import Backoff
 from podium.worker.execution import TaskResult
 from podium.worker.results import (
     JSON_HEADERS,

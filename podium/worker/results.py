@@ -13,7 +13,7 @@ import logging
 import time
 from typing import Any
 
-from podium.worker.backoff import Backoff
+from podium.resilience.backoff import Backoff
 from podium.worker.execution import TaskResult
 from podium.worker.task import Task
 from podium.worker.transport import HttpResponse, HttpTransport, TransportError, error_text
