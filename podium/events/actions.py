@@ -15,17 +15,14 @@ import orjson
 from podium.dsl import evaluators, expressions
 from podium.dsl.bounds import nul_problem
 from podium.engine.state import derive_id
+from podium.errors import HandlerFailedError
 from podium.events.bus import publish_tx
 from podium.events.model import EventHandler, HandlerAction, TaskAction
 from podium.events.ports import RunOps
 from podium.store.base import StoreTx
 from podium.store.events_base import BusEvent
 
-__all__ = ["HandlerFailedError", "condition_holds", "run_handler"]
-
-
-class HandlerFailedError(Exception):
-    """An action could not be carried out; the delivery is retried, then dead-lettered."""
+__all__ = ["condition_holds", "run_handler"]
 
 
 def _context(event: BusEvent) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import logging
 import random
 from dataclasses import replace
 
+from podium.errors import HandlerFailedError
 from podium.events.actions import run_handler
 from podium.events.model import EventHandler
 from podium.events.ports import RunOps
@@ -88,7 +89,9 @@ class Dispatcher:
                 lambda tx, ops: self._attempt(tx, ops, event_id, handler, now)
             )
         except Exception as exc:
-            reason = str(exc) or type(exc).__name__
+            # A handler's own failure is recorded as its message, as it always was.
+            reason = exc.message if isinstance(exc, HandlerFailedError) else str(exc)
+            reason = reason or type(exc).__name__
             log.warning("handler %s failed on event %s: %s", handler, event_id, reason)
             await self.orchestrator.write_events(
                 lambda tx, ops: self._failed(tx, event_id, handler, reason, now)

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium.engine.events import TaskResult
 from podium.engine.state import RunStatus, TaskStatus
-from podium.errors import ConflictError, TaskNotFoundError
-from podium.events.actions import HandlerFailedError
+from podium.errors import ConflictError, HandlerFailedError, TaskNotFoundError
 from podium.store.base import StoreTx
 
 if TYPE_CHECKING:

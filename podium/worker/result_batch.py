@@ -175,7 +175,7 @@ class ResultBatcher:
         try:
             response = await self.single.client.post(BATCH_PATH, content=body, headers=JSON_HEADERS)
         except TransportError as exc:
-            return self._again(batch, f"{type(exc).__name__}: {exc}")
+            return self._again(batch, f"{type(exc).__name__}: {exc.message}")
         status = response.status_code
         if status < 300:
             answers = _answers(response, len(batch))

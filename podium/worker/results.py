@@ -125,7 +125,7 @@ class ResultPoster:
             try:
                 response = await self.client.post(path, content=result.content, headers=headers)
             except TransportError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
+                problem = f"{type(exc).__name__}: {exc.message}"
             else:
                 status = response.status_code
                 if status < 300:
