@@ -55,7 +55,8 @@ _DENIED_NAMES = frozenset(
         "WeakRef", "FinalizationRegistry", "Atomics", "SharedArrayBuffer", "async", "await",
         "yield", "import", "export", "with", "var", "let", "const", "class", "delete",
         "push", "pop", "shift", "unshift", "splice", "sort", "reverse", "fill", "copyWithin",
-        "set", "add", "clear",
+        "set", "add", "clear", "captureStackTrace", "prepareStackTrace", "fromAsync",
+        "queueMicrotask",
     }
 )  # fmt: skip
 _CLOSING = {")": "(", "]": "[", "}": "{"}

@@ -57,6 +57,7 @@ def test_statements_share_the_interpreter_without_being_compiled(source: str) ->
         "[Math].forEach([].push, Math)",
         "[].push.call(Math, 1)",
         "Object.assign(Math, {x: 1})",
+        "Error.captureStackTrace(Math)",
         "$.a \\u002b 1",
         "`${$.a}`",
         "/a/.test($.a)",
