@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 
 from podium import __version__
 from podium.auth.middleware import Authenticator, AuthMiddleware
+from podium.dsl.evaluators import load_engine
 from podium.errors import PodiumError
 from podium.events.runtime import EventRuntime
 from podium.observability.metrics import Metrics
@@ -105,6 +106,8 @@ def create_app(
         strict=settings.http_task_strict,
         own_port=settings.port,
     )
+    # Scripts run only in QuickJS: without it the server stops here, not at a run's first SWITCH.
+    load_engine()
     backend: Store = store or store_for(settings)
     emitter = spans or SpanEmitter.from_env("podium-server")
 
