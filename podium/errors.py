@@ -9,6 +9,7 @@ PodiumError                        500  (also: the client's and the worker's own
 │   ├── DefinitionError            400  a workflow/task definition that cannot run
 │   │   └── DefinitionWarningsError  400  one that draws warnings, refused under strict
 │   ├── ExpressionError            400  a malformed ``${...}`` reference (dsl.expressions)
+│   ├── SpecError                  400  a schedule's field (schedules.errors)
 │   ├── BadItineraryError          400  a ROUTING_SLIP's steps (engine.routing_slip): fails
 │   │                                   the task, never reaches a caller
 │   └── _BadFork                   400  a dynamic fork's branches (engine.dynamic): likewise
@@ -24,6 +25,7 @@ PodiumError                        500  (also: the client's and the worker's own
 │   ├── HandlerNotFoundError       (server.routes_event_handlers)
 │   ├── KeyNotFoundError           (server.routes_auth)
 │   ├── ServiceNotFoundError       (server.routes_services)
+│   ├── ScheduleNotFoundError      (server.scheduler)
 │   └── SubscriptionNotFoundError  (server.routes_subscriptions)
 ├── ConflictError                  409  the request is valid but the state forbids it
 │   ├── TaskAlreadyFinishedError
