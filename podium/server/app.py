@@ -29,6 +29,8 @@ from podium.server import (
     routes_lookup,
     routes_metadata,
     routes_metrics,
+    routes_rerun,
+    routes_scaling,
     routes_schedules,
     routes_search,
     routes_services,
@@ -252,6 +254,7 @@ def create_app(
     routers = (
         routes_metadata.router,
         routes_bulk.router,
+        routes_rerun.router,
         routes_lookup.router,
         routes_execute.router,
         routes_search.router,
@@ -267,6 +270,7 @@ def create_app(
         routes_schedules.router,
         routes_trace.router,
         routes_metrics.router,
+        routes_scaling.router,
     )
     for router in routers:
         app.router.routes.extend(router.routes)
