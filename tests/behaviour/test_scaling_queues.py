@@ -16,7 +16,10 @@ SECOND = 1000
 
 
 def _flow(name: str, task_type: str) -> dict[str, object]:
-    return {"name": name, "tasks": [{"name": task_type, "taskReferenceName": "t", "type": "SIMPLE"}]}
+    return {
+        "name": name,
+        "tasks": [{"name": task_type, "taskReferenceName": "t", "type": "SIMPLE"}],
+    }
 
 
 @pytest.fixture
