@@ -41,6 +41,7 @@ from podium.server import (
     routes_workflow,
 )
 from podium.server.api_docs import mount_api_docs
+from podium.server.breaker_recovery import BreakerRecovery
 from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_targets import TargetPolicy
@@ -116,6 +117,8 @@ def create_app(
         backend.subscribe(orchestrator.heard_ready)
         sweeper = Sweeper(orchestrator, max_sleep_s=settings.sweep_interval_s)
         orchestrator.on_timer_added = sweeper.poke
+        recovery = BreakerRecovery(orchestrator)
+        orchestrator.on_breaker_closed = recovery.poke
         executor = HttpTaskExecutor(
             orchestrator,
             concurrency=settings.http_task_concurrency,
@@ -125,6 +128,7 @@ def create_app(
         )
         jq_executor = JqTaskExecutor(orchestrator, engine_limits(settings))
         sweeper.start()
+        recovery.start()
         scheduler.start()
         executor.start()
         jq_executor.start()
@@ -142,6 +146,7 @@ def create_app(
             await jq_executor.stop()
             await executor.stop()
             await scheduler.stop()
+            await recovery.stop()
             await sweeper.stop()
             orchestrator.waiters.notify_all()
             await backend.close()
