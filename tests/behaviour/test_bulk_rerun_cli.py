@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 from typer.testing import CliRunner
 
 from podium.cli import app
@@ -17,7 +18,7 @@ FLOW = {
 SHIP = {"name": "dispatch", "tasks": [{"name": "ship", "taskReferenceName": "t", "type": "SIMPLE"}]}
 
 
-def _failed(api, flow: str, task_type: str, reason: str) -> str:
+def _failed(api: httpx.Client, flow: str, task_type: str, reason: str) -> str:
     run_id = start(api, flow)
     (task,) = poll(api, task_type)
     complete(api, task, status="FAILED_WITH_TERMINAL_ERROR", reason=reason)

@@ -3,6 +3,7 @@ retry of exactly those once confirmed."""
 
 from __future__ import annotations
 
+import httpx
 from playwright.sync_api import expect
 
 from tests.behaviour.helpers import complete, poll, register, run, start, wait_status
@@ -11,7 +12,7 @@ FLOW = {"name": "ui_checkout", "tasks": [{"name": "ui_charge", "taskReferenceNam
 SHIP = {"name": "ui_dispatch", "tasks": [{"name": "ui_ship", "taskReferenceName": "s"}]}
 
 
-def _failed(api, flow, task_type):
+def _failed(api: httpx.Client, flow: str, task_type: str) -> str:
     run_id = start(api, flow)
     (task,) = poll(api, task_type)
     complete(api, task, status="FAILED_WITH_TERMINAL_ERROR", reason=f"{task_type} broke")
