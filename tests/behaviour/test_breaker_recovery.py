@@ -96,3 +96,13 @@ async def test_a_service_that_does_not_ask_keeps_its_failed_runs(env):
     await _close(env)
     assert await recovery.recover_once() == []
     assert (await run_of(env.api, fast[0]))["status"] == "FAILED"
+
+
+async def test_an_operators_reset_closes_the_episode_too(env):
+    ok(await env.api.post("/api/services", json=_payment(retry=True)))
+    recovery = BreakerRecovery(env.app.state.orchestrator)
+    broken, fast = await _open_then_fail_fast(env)
+    env.clock.at(T0 + 5 * SECOND)
+    ok(await env.api.post("/api/services/payment/breaker/reset"))
+    assert sorted(await recovery.recover_once()) == sorted(fast)
+    assert (await run_of(env.api, broken))["status"] == "FAILED"
