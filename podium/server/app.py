@@ -30,6 +30,8 @@ from podium.server import (
     routes_lookup,
     routes_metadata,
     routes_metrics,
+    routes_rerun,
+    routes_scaling,
     routes_schedules,
     routes_search,
     routes_services,
@@ -40,6 +42,7 @@ from podium.server import (
     routes_workflow,
 )
 from podium.server.api_docs import mount_api_docs
+from podium.server.breaker_recovery import BreakerRecovery
 from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_targets import TargetPolicy
@@ -117,6 +120,8 @@ def create_app(
         backend.subscribe(orchestrator.heard_ready)
         sweeper = Sweeper(orchestrator, max_sleep_s=settings.sweep_interval_s)
         orchestrator.on_timer_added = sweeper.poke
+        recovery = BreakerRecovery(orchestrator)
+        orchestrator.on_breaker_closed = recovery.poke
         executor = HttpTaskExecutor(
             orchestrator,
             concurrency=settings.http_task_concurrency,
@@ -126,6 +131,7 @@ def create_app(
         )
         jq_executor = JqTaskExecutor(orchestrator, engine_limits(settings))
         sweeper.start()
+        recovery.start()
         scheduler.start()
         executor.start()
         jq_executor.start()
@@ -143,6 +149,7 @@ def create_app(
             await jq_executor.stop()
             await executor.stop()
             await scheduler.stop()
+            await recovery.stop()
             await sweeper.stop()
             orchestrator.waiters.notify_all()
             await backend.close()
@@ -255,6 +262,7 @@ def create_app(
     routers = (
         routes_metadata.router,
         routes_bulk.router,
+        routes_rerun.router,
         routes_lookup.router,
         routes_execute.router,
         routes_search.router,
@@ -270,6 +278,7 @@ def create_app(
         routes_schedules.router,
         routes_trace.router,
         routes_metrics.router,
+        routes_scaling.router,
     )
     for router in routers:
         app.router.routes.extend(router.routes)
