@@ -4,9 +4,12 @@ how a worker lives through them."""
 from __future__ import annotations
 
 import logging
+import re
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -155,3 +158,15 @@ def test_the_default_store_is_a_temporary_one_removed_at_exit() -> None:
     assert not database.parent.exists()
     with pytest.raises(RuntimeError, match="not running"):
         server.task("t-1")
+
+
+def test_the_readme_worker_test_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    found = re.search(r"To test a worker.*?```python\n(.*?)```", readme, re.S)
+    assert found, "README has no worker test"
+    # ``greeter.py`` is the README's worker, kept in examples/greet.
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "examples" / "greet"))
+    monkeypatch.delitem(sys.modules, "greeter", raising=False)
+    namespace: dict[str, Any] = {}
+    exec(compile(found.group(1), "README.md", "exec"), namespace)
+    namespace["test_hello"]()
