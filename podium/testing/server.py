@@ -191,9 +191,19 @@ class PodiumTestServer:
             self._client = httpx.Client(base_url=self.url, headers={HELPER_HEADER: "1"}, timeout=30)
         return self._client
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         response = self.client.request(method, path, **kwargs)
-        response.raise_for_status()
+        if response.is_error:
+            # The server's error body says what was wrong; httpx's own message would not.
+            raise httpx.HTTPStatusError(
+                f"{method} {path}: HTTP {response.status_code}: {response.text}",
+                request=response.request,
+                response=response,
+            )
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._call(method, path, **kwargs)
         return response.json() if response.content else None
 
     def register(self, *definitions: dict[str, Any]) -> None:
@@ -217,12 +227,12 @@ class PodiumTestServer:
     ) -> str:
         """Start a run of workflow ``name``; returns its id."""
         params = {"version": version, "correlationId": correlation_id}
-        response = self.client.post(
+        response = self._call(
+            "POST",
             f"/api/workflow/{name}",
             json=input or {},
             params={k: v for k, v in params.items() if v is not None},
         )
-        response.raise_for_status()
         return response.text
 
     def run(self, run_id: str, *, include_tasks: bool = True) -> dict[str, Any]:

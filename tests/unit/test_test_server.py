@@ -170,3 +170,8 @@ def test_the_readme_worker_test_runs_as_written(monkeypatch: pytest.MonkeyPatch)
     namespace: dict[str, Any] = {}
     exec(compile(found.group(1), "README.md", "exec"), namespace)
     namespace["test_hello"]()
+
+
+def test_a_helper_refused_says_why(server: PodiumTestServer) -> None:
+    with pytest.raises(httpx.HTTPStatusError, match=r"HTTP 404: .*E_WORKFLOW_NOT_FOUND"):
+        server.run("no-such-run")
