@@ -33,7 +33,7 @@ def shared_server() -> Iterator[PodiumTestServer]:
 def server(shared_server: PodiumTestServer) -> Iterator[PodiumTestServer]:
     shared_server.reset()
     yield shared_server
-    # A test that stopped the server leaves it running for the next.
+    # Started again should a test have left it stopped.
     shared_server.start()
 
 
@@ -217,8 +217,7 @@ def test_no_result_is_lost_while_the_server_restarts(server: PodiumTestServer) -
 
 
 async def test_polling_survives_a_server_that_is_down_at_first() -> None:
-    server = PodiumTestServer().start()
-    server.stop()  # keep its port, but nothing listens there yet
+    server = PodiumTestServer()  # its port is chosen, but nothing listens there yet
     worker = runner(server, add)
     running = asyncio.create_task(worker.run_async())
     try:
@@ -234,7 +233,7 @@ async def test_polling_survives_a_server_that_is_down_at_first() -> None:
     finally:
         worker.stop()
         await asyncio.wait_for(running, 5)
-        server.stop()
+        server.close()
 
 
 def test_tasks_of_one_type_run_concurrently(server: PodiumTestServer) -> None:
