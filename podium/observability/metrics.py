@@ -122,6 +122,46 @@ class Metrics:
             registry=r,
         )
 
+        self.slo_objective = Gauge(
+            "podium_slo_objective",
+            "Each SLO's target: the share of good runs or task attempts it asks for.",
+            ["slo"],
+            registry=r,
+        )
+        self.slo_value = Gauge(
+            "podium_slo_value",
+            "Each SLO's share of good events over its window (absent with no events).",
+            ["slo"],
+            registry=r,
+        )
+        self.slo_budget = Gauge(
+            "podium_slo_error_budget_remaining",
+            "Each SLO's error budget not yet spent over its window (1 all, negative overspent).",
+            ["slo"],
+            registry=r,
+        )
+        self.slo_burn = Gauge(
+            "podium_slo_burn_rate",
+            "How many times faster than allowed each SLO's budget is spent, by standard window.",
+            ["slo", "window"],
+            registry=r,
+        )
+
+    def set_slos(
+        self, slos: list[tuple[str, float, float | None, float, dict[str, float]]]
+    ) -> None:
+        """Replace the SLO samples (name, objective, value, budget left, burn by window): an
+        SLO deleted must not keep its last values."""
+        for gauge in (self.slo_objective, self.slo_value, self.slo_budget, self.slo_burn):
+            gauge.clear()
+        for name, objective, value, budget, burn in slos:
+            self.slo_objective.labels(name).set(objective)
+            if value is not None:
+                self.slo_value.labels(name).set(value)
+            self.slo_budget.labels(name).set(budget)
+            for window, rate in burn.items():
+                self.slo_burn.labels(name, window).set(rate)
+
     def set_queue_depths(self, sizes: dict[str, int]) -> None:
         """Replace the queue-depth samples: a queue that emptied must not keep its last value."""
         self.queue_depth.clear()

@@ -33,6 +33,7 @@ from podium.server import (
     routes_search,
     routes_services,
     routes_signal,
+    routes_slos,
     routes_subscriptions,
     routes_tasks,
     routes_trace,
@@ -265,6 +266,7 @@ def create_app(
         routes_event_handlers.router,
         routes_subscriptions.router,
         routes_schedules.router,
+        routes_slos.router,
         routes_trace.router,
         routes_metrics.router,
     )

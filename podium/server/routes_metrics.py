@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from podium.resilience.breaker import BreakerState
+from podium.server.routes_slos import slo_reports
 from podium.server.state import orchestrator_of
 from podium.store.base import StoreTx
 
@@ -25,10 +26,16 @@ def _shared(tx: StoreTx) -> tuple[dict[str, int], dict[str, str]]:
 
 @router.get("/metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
-    """Runs, tasks, queues, retries and breakers in the Prometheus text format."""
+    """Runs, tasks, queues, retries, breakers and SLOs in the Prometheus text format."""
     orchestrator = orchestrator_of(request)
     sizes, breakers = await orchestrator.store.read(_shared)
     observed = orchestrator.observer.metrics
     observed.set_queue_depths(sizes)
     observed.set_breakers(breakers)
+    observed.set_slos(
+        [
+            (r.slo.name, r.slo.target, r.value, r.budget_remaining, r.burn_rates())
+            for r in await slo_reports(request, cached=True)
+        ]
+    )
     return Response(observed.render(), media_type=CONTENT_TYPE_LATEST)
