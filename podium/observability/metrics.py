@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-__all__ = ["BREAKER_LEVELS", "Metrics", "queue_label"]
+__all__ = ["BREAKER_LEVELS", "LATENCY_BUCKETS_S", "Metrics", "queue_label"]
 
 BREAKER_LEVELS = {"CLOSED": 0.0, "HALF_OPEN": 1.0, "OPEN": 2.0}
 """``podium_breaker_state``'s value for each circuit state."""
@@ -22,7 +22,9 @@ def queue_label(queue: str) -> str:
     return _SERVER_QUEUES.get(queue, queue)
 
 
-_SECONDS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+LATENCY_BUCKETS_S = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 5, 10, 30, 60, 300)
+"""The latency histograms' bucket bounds, in seconds: what SLO rules can count at, so the
+common thresholds (250 ms, 500 ms, 1 s, 2 s, 5 s) are among them."""
 
 
 class Metrics:
@@ -44,7 +46,7 @@ class Metrics:
             "podium_run_duration_seconds",
             "Time from a run's start to its final status.",
             ["workflow", "status"],
-            buckets=_SECONDS,
+            buckets=LATENCY_BUCKETS_S,
             registry=r,
         )
         self.tasks_finished = Counter(
@@ -57,14 +59,14 @@ class Metrics:
             "podium_task_latency_seconds",
             "Time a task attempt ran: from its hand-out to its result.",
             ["task_type", "service"],
-            buckets=_SECONDS,
+            buckets=LATENCY_BUCKETS_S,
             registry=r,
         )
         self.queue_wait = Histogram(
             "podium_task_queue_wait_seconds",
             "Time a task waited in its queue before a worker took it.",
             ["task_type"],
-            buckets=_SECONDS,
+            buckets=LATENCY_BUCKETS_S,
             registry=r,
         )
         self.queue_depth = Gauge(
@@ -113,7 +115,7 @@ class Metrics:
             "podium_schedule_late_seconds",
             "Time from a schedule tick's nominal time to the start of its run.",
             ["schedule"],
-            buckets=_SECONDS,
+            buckets=LATENCY_BUCKETS_S,
             registry=r,
         )
         self.event_bus_lag = Gauge(
