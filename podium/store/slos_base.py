@@ -85,6 +85,7 @@ class SloStoreTx(Protocol):
         """The ``rank``-th shortest duration (0-based) of the outcomes ended in ``(since, now]``."""
         ...
 
-    def remove_outcomes(self, ended_before: int) -> int:
-        """Drop outcomes older than every window; how many went."""
+    def remove_outcomes(self, ended_before: int, limit: int) -> int:
+        """Drop outcomes that ended before ``ended_before``, about ``limit`` at a time (the
+        oldest first); how many went."""
         ...

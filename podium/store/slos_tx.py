@@ -128,6 +128,16 @@ class SlosTxMixin(TxDialect):
         ).fetchone()
         return int(row[0]) if row else None
 
-    def remove_outcomes(self, ended_before: int) -> int:
-        cursor = self._x("DELETE FROM slo_outcomes WHERE ended_at < ?", (ended_before,))
+    def remove_outcomes(self, ended_before: int, limit: int) -> int:
+        # In slices of about ``limit`` rows, the oldest first, so that a backlog does not
+        # hold the store in one long statement: up to the limit-th oldest row's time.
+        row = self._x(
+            "SELECT ended_at FROM slo_outcomes WHERE ended_at < ? "
+            "ORDER BY ended_at LIMIT 1 OFFSET ?",
+            (ended_before, limit),
+        ).fetchone()
+        if row is None:
+            cursor = self._x("DELETE FROM slo_outcomes WHERE ended_at < ?", (ended_before,))
+        else:
+            cursor = self._x("DELETE FROM slo_outcomes WHERE ended_at <= ?", (row[0],))
         return int(cursor.rowcount or 0)

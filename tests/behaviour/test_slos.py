@@ -14,7 +14,9 @@ import httpx
 import pytest
 
 from podium.server.app import create_app
+from podium.server.retention import Retention
 from podium.settings import Settings
+from podium.store.base import Store
 from tests.behaviour.test_schedules import Clock, new_store
 from tests.conftest import StoreChoice
 
@@ -76,8 +78,8 @@ SLOS = [
 
 
 class Env:
-    def __init__(self, api: httpx.AsyncClient, clock: Clock) -> None:
-        self.api, self.clock = api, clock
+    def __init__(self, api: httpx.AsyncClient, clock: Clock, store: Store) -> None:
+        self.api, self.clock, self.store = api, clock, store
 
     async def one(self, task_type: str) -> dict[str, Any]:
         answer = await self.api.get(
@@ -139,7 +141,7 @@ async def env(store_choice: StoreChoice) -> AsyncIterator[Env]:
     answer = await api.post("/api/slos", json=SLOS)
     assert answer.status_code == 200, answer.text
     try:
-        yield Env(api, clock)
+        yield Env(api, clock, store)
     finally:
         await api.aclose()
         await store.close()
@@ -223,6 +225,19 @@ async def test_runs_leave_the_window_as_the_clock_moves_on(env):
     # Left: 2500 (bad), 600 and 400 (good).
     assert (answer["events"], answer["goodEvents"]) == (3, 2)
     assert answer["burnRates"]["5m"]["events"] == 0
+
+
+async def test_retention_keeps_outcomes_for_the_longest_window_only(env, store_choice):
+    await record_runs(env)
+    # Runs may go at once, but outcomes stay while some SLO's 30-day window holds them.
+    retention = Retention(env.store, max_age_days=0, batch=4, clock=env.clock)
+    env.clock.at(NOW + 21 * DAY + 200_000)
+    await retention.run_once(pause_s=0)
+    # Left: the run of 2500 ms (run, pay, ship) and the two compensated ones (and refunds).
+    [(left,)] = store_choice.query("SELECT COUNT(*) FROM slo_outcomes")
+    assert left == 3 + 4 + 4
+    answer = (await env.api.get("/api/slos/checkout-latency")).json()["status"]
+    assert (answer["events"], answer["goodEvents"]) == (3, 2)
 
 
 async def test_metrics_expose_every_slo_gauge(env):
