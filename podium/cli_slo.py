@@ -52,7 +52,13 @@ def _load(path: Path) -> list[Slo]:
 
 
 def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.3g}%"
+    # Four significant digits tell 99.95% from 99.9%; a budget overspent a hundred times
+    # reads -9900%, not in exponent form.
+    if value is None:
+        return "-"
+    if abs(value) >= 10:
+        return f"{value * 100:.0f}%"
+    return f"{float(f'{value * 100:.4g}'):g}%"
 
 
 def _objective(slo: dict[str, Any]) -> str:
