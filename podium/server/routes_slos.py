@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from starlette.requests import HTTPConnection
 
 from podium.errors import DefinitionNotFoundError, ValidationError
 from podium.server.requests import read_json
@@ -21,7 +20,7 @@ router = APIRouter(prefix="/api/slos", tags=["slos"])
 _BODY = {"content": {"application/json": {"schema": {"type": ["object", "array"]}}}}
 
 
-def reports_of(request: HTTPConnection) -> SloReports:
+def reports_of(request: Request) -> SloReports:
     """The app's cache of reports, for ``/metrics``."""
     state = request.app.state
     if not hasattr(state, "slo_reports"):
@@ -30,9 +29,9 @@ def reports_of(request: HTTPConnection) -> SloReports:
     return kept
 
 
-async def slo_reports(request: HTTPConnection, *, cached: bool) -> list[SloReport]:
+async def slo_reports(request: Request, *, cached: bool) -> list[SloReport]:
     """Every SLO's report now (or as computed a moment ago, if ``cached``)."""
-    orchestrator = orchestrator_of(request)  # type: ignore[arg-type]
+    orchestrator = orchestrator_of(request)
     now = orchestrator.clock()
     kept = reports_of(request)
     if cached and (fresh := kept.fresh(now)) is not None:

@@ -250,6 +250,23 @@ async def test_metrics_expose_every_slo_gauge(env):
     assert 'podium_slo_burn_rate{slo="checkout-success",window="5m"} 10.0' in text
 
 
+async def test_metrics_are_computed_once_per_interval(env):
+    await record_runs(env)
+    env.clock.at(NOW)
+    before = (await env.api.get("/metrics")).text
+    assert 'podium_slo_value{slo="checkout-success"} 0.8' in before
+    await env.checkout(NOW + 1_000, 100, 100)  # a good run, 1.2 s later
+    env.clock.at(NOW + 10_000)
+    kept = (await env.api.get("/metrics")).text
+    assert 'podium_slo_value{slo="checkout-success"} 0.8' in kept
+    # The API computes afresh; the next scrape after 15 s too: 9 of 11.
+    now = (await env.api.get("/api/slos/checkout-success")).json()["status"]
+    assert (now["events"], now["goodEvents"]) == (11, 9)
+    env.clock.at(NOW + 15_000)
+    fresh = (await env.api.get("/metrics")).text
+    assert f'podium_slo_value{{slo="checkout-success"}} {9 / 11}' in fresh
+
+
 async def test_slos_are_versioned_and_bad_ones_refused_naming_the_field(env):
     again = await env.api.post("/api/slos", json=SLOS[0])
     assert again.json() == {"registered": [], "unchanged": ["checkout-latency"]}
