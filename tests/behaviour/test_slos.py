@@ -35,6 +35,12 @@ CHECKOUT = {
             "compensation": {"name": "slo_refund"},
         },
         {"name": "slo_ship", "taskReferenceName": "ship"},
+        {  # finished within the decision: no outcome of its own
+            "name": "done",
+            "taskReferenceName": "done",
+            "type": "SET_VARIABLE",
+            "inputParameters": {"shipped": True},
+        },
     ],
 }
 TASK_DEFS = [
@@ -233,7 +239,8 @@ async def test_retention_keeps_outcomes_for_the_longest_window_only(env, store_c
     retention = Retention(env.store, max_age_days=0, batch=4, clock=env.clock)
     env.clock.at(NOW + 21 * DAY + 200_000)
     await retention.run_once(pause_s=0)
-    # Left: the run of 2500 ms (run, pay, ship) and the two compensated ones (and refunds).
+    # Left: the run of 2500 ms (run, pay, ship; its SET_VARIABLE has none) and the two
+    # compensated ones (run, pay, ship, refund).
     [(left,)] = store_choice.query("SELECT COUNT(*) FROM slo_outcomes")
     assert left == 3 + 4 + 4
     answer = (await env.api.get("/api/slos/checkout-latency")).json()["status"]
