@@ -107,7 +107,7 @@ async def list_versions(name: str, request: Request) -> list[dict[str, Any]]:
 
 @router.get("/{name}")
 async def get_slo(
-    name: str, request: Request, version: int | None = Query(default=None)
+    name: str, request: Request, version: int | None = Query(default=None, ge=1, le=2**31 - 1)
 ) -> dict[str, Any]:
     """One SLO (its latest version unless ``version``) with its value, error budget
     remaining and burn rates now."""

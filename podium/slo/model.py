@@ -17,6 +17,7 @@ from podium.slo.durations import parse_duration
 __all__ = ["LatencyObjective", "Slo", "SuccessObjective", "parse_slo"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+_MAX_THRESHOLD_MS = 365 * 86_400_000
 DEFAULT_WINDOW = "30d"
 """The SRE workbook's window, the one its burn-rate windows are given for."""
 
@@ -139,10 +140,14 @@ def _objective(value: Any, where: str) -> Objective:
                 field=f"{field}.latency.percentile",
             )
         threshold = latency.get("thresholdMs")
-        if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold <= 0:
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int)
+            or not 0 < threshold <= _MAX_THRESHOLD_MS
+        ):
             raise ValidationError(
-                f"{field}.latency.thresholdMs must be a positive whole number of milliseconds, "
-                f"not {threshold!r}",
+                f"{field}.latency.thresholdMs must be a whole number of milliseconds from 1 to "
+                f"{_MAX_THRESHOLD_MS} (a year), not {threshold!r}",
                 field=f"{field}.latency.thresholdMs",
             )
         return LatencyObjective(float(percentile), threshold)
