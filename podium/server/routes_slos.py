@@ -84,9 +84,9 @@ async def list_slos(
     workflow: str | None = Query(default=None),
     service: str | None = Query(default=None),
 ) -> list[dict[str, Any]]:
-    """Every SLO at its latest version with its status now (of a workflow or service if
-    asked)."""
-    found = await slo_reports(request, cached=False)
+    """Every SLO at its latest version with its status (of a workflow or service if asked),
+    as computed at most 15 s ago: the UI polls this, and ``/metrics`` shares the reports."""
+    found = await slo_reports(request, cached=True)
     return [
         r.to_json()
         for r in found
