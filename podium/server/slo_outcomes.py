@@ -6,7 +6,7 @@ lost, whichever instance decided it."""
 from __future__ import annotations
 
 from podium.engine.state import TaskStatus
-from podium.observability.observer import Note, RunEnded, TaskEnded
+from podium.observability.notes import Note, RunEnded, TaskEnded
 from podium.store.slos_base import OutcomeRow
 
 __all__ = ["outcomes_of"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
-from podium.observability.observer import RunBegan, RunEnded, TaskEnded
+from podium.observability.notes import RunBegan, RunEnded, TaskEnded
 from podium.server.slo_outcomes import outcomes_of
 from podium.store.slos_base import OutcomeRow
 
