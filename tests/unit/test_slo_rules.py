@@ -4,11 +4,14 @@ multi-window, multi-burn-rate alerts, read back as YAML."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import yaml
 from typer.testing import CliRunner
 
 from podium.cli import app
+from podium.slo import files
+from podium.slo.rules import build_rules
 
 SLOS = """
 slos:
@@ -101,3 +104,15 @@ def test_a_bad_file_names_the_field(tmp_path):
     result = CliRunner().invoke(app, ["slo", "rules", "-f", str(path)])
     assert result.exit_code == 2
     assert "[0].objective.success.target" in result.stderr
+
+
+def test_the_order_demos_slos_load_and_get_rules():
+    example = Path(__file__).resolve().parents[2] / "examples" / "order" / "slos.yaml"
+    slos = files.load_path(example)
+    assert [s.scope for s in slos] == ["workflow", "workflow", "step", "service"]
+    built = build_rules(slos)
+    assert len(built.groups) == 3 and built.notes == []
+    assert built.skipped == [
+        "shipping-booking: Podium's metrics have no step label; its value is on /metrics as "
+        "podium_slo_value"
+    ]
