@@ -155,6 +155,12 @@ ROUTES: dict[str, Answers] = {
     "POST /api/event": Answers(errors=(409,)),
     "GET /api/event/{event}": _NONE,
     "DELETE /api/event/{name}": _FOUND,
+    # SLOs
+    "POST /api/slos": _NONE,
+    "GET /api/slos": _NONE,
+    "GET /api/slos/{name}": _FOUND,
+    "GET /api/slos/{name}/versions": _FOUND,
+    "DELETE /api/slos/{name}": _FOUND,
     # schedules
     "POST /api/scheduler/schedules": _NONE,
     "GET /api/scheduler/schedules": _NONE,

@@ -50,6 +50,7 @@ from podium.server.event_ops import RunOpsTx
 from podium.server.poll_log import PollLog
 from podium.server.result_batch import record_batch
 from podium.server.results import Report, report_tx
+from podium.server.slo_outcomes import outcomes_of
 from podium.server.task_defs import TaskDefCatalog
 from podium.server.task_runs import TaskRuns
 from podium.server.timers import sweep_tx
@@ -280,7 +281,10 @@ class Orchestrator:
         polled = self.poll_log.polled_at(event.now)
         decision = decide(state, event, blueprint, self._catalog.for_run(tx, blueprint), polled)
         new = decision.state
+        noted = len(outbox.notes)
         self.observer.on_decision(outbox.notes, state, new, event, blueprint)
+        if len(outbox.notes) > noted:
+            tx.add_outcomes(outcomes_of(outbox.notes[noted:], event.now))
         if new.status.is_terminal and not state.status.is_terminal:
             if new.status != RunStatus.COMPLETED:
                 blame = blame_run(tx, self.policy, blueprint, new)

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from podium.resilience.breaker import BreakerState
 from podium.server.routes_scaling import backlog_json
+from podium.server.routes_slos import slo_reports
 from podium.server.state import orchestrator_of
 from podium.store.base import StoreTx
 
@@ -31,7 +32,7 @@ def _shared(
 
 @router.get("/metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
-    """Runs, tasks, queues, retries and breakers in the Prometheus text format."""
+    """Runs, tasks, queues, retries, breakers and SLOs in the Prometheus text format."""
     orchestrator = orchestrator_of(request)
     now = orchestrator.clock()
     sizes, backlog, breakers = await orchestrator.store.read(lambda tx: _shared(tx, now))
@@ -40,4 +41,10 @@ async def metrics(request: Request) -> Response:
     ready: dict[str, Any] = backlog_json(backlog, now)
     observed.set_backlog({k: (v["depth"], v["oldestAgeSeconds"]) for k, v in ready.items()})
     observed.set_breakers(breakers)
+    observed.set_slos(
+        [
+            (r.slo.name, r.slo.target, r.value, r.budget_remaining, r.burn_rates())
+            for r in await slo_reports(request, cached=True)
+        ]
+    )
     return Response(observed.render(), media_type=CONTENT_TYPE_LATEST)

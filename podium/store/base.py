@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 from podium.engine.state import RunState
 from podium.store.events_base import EventStoreTx
 from podium.store.schedules_base import ScheduleStoreTx
+from podium.store.slos_base import SloStoreTx
 
 __all__ = ["QueueEntry", "RunOrder", "RunQuery", "Store", "StoreTx", "run_order_sql"]
 
@@ -91,7 +92,7 @@ def run_order_sql(query: RunQuery) -> str:
     return ", ".join([*parts, "run_id"])
 
 
-class StoreTx(EventStoreTx, ScheduleStoreTx, Protocol):
+class StoreTx(EventStoreTx, ScheduleStoreTx, SloStoreTx, Protocol):
     """Domain operations inside one transaction. Definition bodies are JSON-ready dicts."""
 
     # definitions

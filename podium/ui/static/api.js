@@ -66,6 +66,7 @@ export const api = {
   pauseSchedule: (name, reason) => request("PUT",
     `/api/scheduler/schedules/${encodeURIComponent(name)}/pause?` + query({ reason })),
   resumeSchedule: name => request("PUT", `/api/scheduler/schedules/${encodeURIComponent(name)}/resume`),
+  slos: () => request("GET", "/api/slos", undefined, "SLOs (GET /api/slos)"),
   trace: cid => request("GET", `/api/trace/${encodeURIComponent(cid)}`, undefined,
     "the correlation trace (GET /api/trace/{correlationId})"),
   // Checks a key without keeping it: a cheap read that needs the READ permission.
