@@ -107,9 +107,9 @@ class Decider:
         self.commands: list[Command] = []
         self._dynamic_steps: dict[str, WorkflowTask] = {}
         self.loop_iterations = 0
+        """DO_WHILE iterations started in this decision (see do_while.ITERATIONS_PER_DECISION)."""
         self.loop_outputs_read = 0
         """Iteration outputs the loop conditions of this decision were given, between them."""
-        """DO_WHILE iterations started in this decision (see loops.ITERATIONS_PER_DECISION)."""
         self.jq_queries = 0
         """jq queries run inside this decision (see jq_step.INLINE_PER_DECISION)."""
         self.steps = 0
