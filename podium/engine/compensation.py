@@ -21,7 +21,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from podium.dsl import expressions
-from podium.dsl.models import TaskType, WorkflowTask
+from podium.dsl.models import WorkflowTask
 from podium.engine.context import expression_context, task_context
 from podium.engine.events import CancelTimer
 from podium.engine.handlers.registry import REGISTRY
@@ -221,7 +221,8 @@ def _start(d: DecisionContext, ref: str) -> TaskState | None:
     resolved = expressions.resolve(params, task_context(context, d.next_task_id()))
     task_input = resolved if isinstance(resolved, dict) else {"value": resolved}
     # The undo step is the definition's own, so its HTTP call may use secrets.
-    secrets = secret_note(params, task_input, context) if undo.type == TaskType.HTTP else None
+    uses_secrets = undo.type in REGISTRY.uses_secrets
+    secrets = secret_note(params, task_input, context) if uses_secrets else None
     return d.schedule(
         WorkflowTask.model_validate(spec), dynamic=spec, task_input=task_input, secrets=secrets
     )

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from podium.dsl import expressions
-from podium.dsl.models import TaskDef, TaskType, WorkflowTask
+from podium.dsl.models import TaskDef, WorkflowTask
 from podium.engine import compensation, domains, jq_step, outcomes, rework
 from podium.engine.blueprint import Blueprint
 from podium.engine.context import RunContext, task_context
@@ -236,7 +236,9 @@ class Decider:
         if loop is not None and retry_of is None:
             loops.append(loop[0])
             iterations.append(loop[1])
-        if retry_of is not None and (retry_of.dynamic_step or step.type == TaskType.JOIN):
+        if retry_of is not None and (
+            retry_of.dynamic_step or REGISTRY.handler(step.type).input_made_at_run_time
+        ):
             # Made at run time, not from the definition: a branch's input, a JOIN's joinOn.
             dynamic, task_input = retry_of.dynamic_step, dict(retry_of.input)
             if dynamic is not None:  # a retried branch reads its new id, as a step's retry does
@@ -246,7 +248,7 @@ class Decider:
             context = task_context(self.context(), task_id)
             params = self.task_def(step).under_template(step.inputParameters)
             task_input = expressions.resolve(params, context)
-            if step.type == TaskType.HTTP and dynamic is None:
+            if step.type in REGISTRY.uses_secrets and dynamic is None:
                 # Only a definition's own steps may use secrets: a dynamic one is made of data.
                 secrets = secret_note(params, task_input, context)
         delay_ms = step.startDelay * 1000

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from podium.dsl.http_request import async_complete
-from podium.dsl.models import TaskTimeoutPolicy, TaskType
+from podium.dsl.models import TaskTimeoutPolicy
 from podium.engine.events import ChildFinished, Dequeue, TaskProgress, TaskResult, TerminateChild
+from podium.engine.handlers.registry import REGISTRY
 from podium.engine.state import RunStatus, TaskState, TaskStatus
 from podium.engine.timing import WORKFLOW_TIMEOUT_KEY
 from podium.errors import PodiumError, TaskAlreadyFinishedError, TaskNotFoundError
@@ -45,28 +45,12 @@ def task_result(d: DecisionContext, event: TaskResult) -> None:
     d.clear_task_timers(task)
     if task.queue is not None:
         d.commands.append(Dequeue(task.task_id))
-        if _holds_http_open(d, task, event.status):
+        if REGISTRY.handler(task.type).keeps_open(d, task, event.status):
             return
     if event.status.is_success:
         d.finish(task, event.status)
     else:
         d.fail(task, event.status, event.reason)
-
-
-def _holds_http_open(d: DecisionContext, task: TaskState, status: TaskStatus) -> bool:
-    """An HTTP call with ``asyncComplete`` answered 2xx: the task keeps the response as its
-    output and stays IN_PROGRESS, out of every queue, until completed through the API (or
-    by an event handler), as Conductor's HTTP task does. True when it did so."""
-    if task.type != TaskType.HTTP or status != TaskStatus.COMPLETED:
-        return False
-    if not async_complete(task.input, d.step_of(task).asyncComplete):
-        return False
-    # Out of the queue, so that the completion that follows (which has none) ends the task.
-    task = d.state.edit(task)
-    task.queue = None
-    task.status = TaskStatus.IN_PROGRESS
-    task.update_at = d.now
-    return True
 
 
 def task_progress(d: DecisionContext, event: TaskProgress) -> None:

@@ -184,6 +184,11 @@ def test_every_task_type_the_dsl_accepts_has_a_handler() -> None:
         }
     )
     assert REGISTRY.worker_defaults == {TaskType.SIMPLE, TaskType.DYNAMIC}
+    assert REGISTRY.uses_secrets == {TaskType.HTTP}
+    made = {t for t in REGISTRY.types() if REGISTRY.handler(t).input_made_at_run_time}
+    assert made == {TaskType.JOIN}
+    slips = {t for t in REGISTRY.types() if REGISTRY.handler(t).brings_compensations}
+    assert slips == {TaskType.ROUTING_SLIP}
     outside = {t for t in REGISTRY.types() if REGISTRY.handler(t).outside_effects}
     assert outside == {
         TaskType.SIMPLE,

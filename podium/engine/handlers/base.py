@@ -35,6 +35,12 @@ class TaskHandler:
     brings_compensations: ClassVar[bool] = False
     """Whether the task runs steps given at run time that may declare compensations, so that
     a definition holding it compensates on failure (ROUTING_SLIP)."""
+    uses_secrets: ClassVar[bool] = False
+    """Whether a definition's own step of this type may read ``${workflow.secrets...}`` (an
+    HTTP call's); a step made of run-time data never may."""
+    input_made_at_run_time: ClassVar[bool] = False
+    """Whether the task's input was made when it was scheduled, not from its step (a JOIN
+    after a dynamic fork lists the branches), so that a retry keeps the input it had."""
 
     def start(
         self,
@@ -64,6 +70,12 @@ class TaskHandler:
     def clear_timers(self, d: DecisionContext, task: TaskState) -> None:
         """Cancel the timers of the task's own kind, once it has ended (a WAIT's)."""
         return None
+
+    def keeps_open(self, d: DecisionContext, task: TaskState, status: TaskStatus) -> bool:
+        """Whether a result with ``status`` from the task's queue leaves it IN_PROGRESS, to
+        be completed later through the API (Conductor's async complete); it then does so.
+        ``task`` is the decision's own to change."""
+        return False
 
 
 class Unsupported(TaskHandler):

@@ -61,6 +61,7 @@ def check_join(d: DecisionContext, join: TaskState) -> bool:
 
 class JoinHandler(TaskHandler):
     waits_on_others = True
+    input_made_at_run_time = True
 
     def start(
         self, d: DecisionContext, task: TaskState, step: WorkflowTask, retry_of: TaskState | None

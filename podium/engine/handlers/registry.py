@@ -51,6 +51,8 @@ class Registry:
         """The types whose handler ``waits_on_others``."""
         self.worker_defaults: set[str] = set()
         """The types whose handler has ``worker_defaults``."""
+        self.uses_secrets: set[str] = set()
+        """The types whose handler ``uses_secrets``."""
         self._checks: dict[str, Callable[[DecisionContext, TaskState], bool]] = {}
 
     def register(self, task_type: str, handler: TaskHandler) -> None:
@@ -63,6 +65,8 @@ class Registry:
             self._checks[task_type] = handler.check
         if handler.worker_defaults:
             self.worker_defaults.add(task_type)
+        if handler.uses_secrets:
+            self.uses_secrets.add(task_type)
 
     def handler(self, task_type: str) -> TaskHandler:
         """The handler of ``task_type``; one that fails the task for a type with none."""
