@@ -237,7 +237,7 @@ class Decider:
             loops.append(loop[0])
             iterations.append(loop[1])
         if retry_of is not None and (
-            retry_of.dynamic_step or REGISTRY.handler(step.type).input_made_at_run_time
+            retry_of.dynamic_step or REGISTRY.handlers[step.type].input_made_at_run_time
         ):
             # Made at run time, not from the definition: a branch's input, a JOIN's joinOn.
             dynamic, task_input = retry_of.dynamic_step, dict(retry_of.input)
@@ -343,7 +343,8 @@ class Decider:
             )
 
     def clear_task_timers(self, task: TaskState) -> None:
-        REGISTRY.handler(task.type).clear_timers(self, task)
+        if task.type in REGISTRY.own_timers:
+            REGISTRY.handlers[task.type].clear_timers(self, task)
         if self.task_def(self.step_of(task)).timeoutSeconds > 0:
             self.commands.append(CancelTimer(timer_key_task_timeout(task.task_id)))
 
@@ -469,7 +470,7 @@ class Decider:
         """
         progressed = False
         unsettled: list[int] = []
-        waiting = REGISTRY.waiting
+        waiting, handlers = REGISTRY.waiting, REGISTRY.handlers
         for index in itertools.chain(pending, itertools.count(len(tasks))):
             if index >= len(tasks):
                 break
@@ -479,7 +480,8 @@ class Decider:
                 return [0]  # replaced by keepLastN: the caller starts again on the new list
             task = tasks[index]
             if task.status == TaskStatus.IN_PROGRESS:
-                progressed |= REGISTRY.check(self, task)
+                if task.type in waiting:
+                    progressed |= handlers[task.type].check(self, task)
                 task = self.state.task(task.task_id) or task  # the check may have edited it
             if not task.advanced and task.is_latest and task.status in _RETRY_HELD:
                 task = self.state.edit(task)
@@ -499,9 +501,15 @@ class Decider:
     def _schedule_successors(self, task: TaskState) -> None:
         if task.dynamic_step is not None:
             return  # a dynamic fork's branch is one task: its JOIN is already waiting
-        REGISTRY.handler(task.type).schedule_successors(self, task)
+        if task.type in REGISTRY.own_successors:
+            REGISTRY.handlers[task.type].schedule_successors(self, task)
+            return
+        for step in self.successors_of(task):
+            self.schedule(step, within=task)
 
     def successors_of(self, task: TaskState) -> list[WorkflowTask]:
         """The steps that follow ``task`` once it succeeded (the chosen case of a switch)."""
-        selected = REGISTRY.handler(task.type).selected_case(task)
+        selected = None
+        if task.type in REGISTRY.selecting:
+            selected = REGISTRY.handlers[task.type].selected_case(task)
         return self.blueprint.successors(task.def_ref, selected)

@@ -185,6 +185,9 @@ def test_every_task_type_the_dsl_accepts_has_a_handler() -> None:
     )
     assert REGISTRY.worker_defaults == {TaskType.SIMPLE, TaskType.DYNAMIC}
     assert REGISTRY.uses_secrets == {TaskType.HTTP}
+    assert REGISTRY.selecting == {TaskType.SWITCH, TaskType.DECISION}
+    assert REGISTRY.own_successors == {TaskType.FORK_JOIN_DYNAMIC}
+    assert REGISTRY.own_timers == {TaskType.WAIT}
     made = {t for t in REGISTRY.types() if REGISTRY.handler(t).input_made_at_run_time}
     assert made == {TaskType.JOIN}
     slips = {t for t in REGISTRY.types() if REGISTRY.handler(t).brings_compensations}

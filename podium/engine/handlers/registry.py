@@ -10,7 +10,6 @@ running tasks a decision may move.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from podium.dsl.models import TaskType, WorkflowTask
@@ -42,38 +41,63 @@ __all__ = ["REGISTRY", "Registry"]
 _UNSUPPORTED = Unsupported()
 
 
+class _Handlers(dict[str, TaskHandler]):
+    """A type's handler, or the one that fails its task: looked up by subscription, which
+    costs no call on the per-step path."""
+
+    def __missing__(self, task_type: str) -> TaskHandler:
+        return _UNSUPPORTED
+
+
+def _overrides(handler: TaskHandler, method: str) -> bool:
+    return getattr(type(handler), method) is not getattr(TaskHandler, method)
+
+
 class Registry:
-    """Handlers by task type (a ``TaskType``, or any name a test gives)."""
+    """Handlers by task type (a ``TaskType``, or any name a test gives).
+
+    Beside the handlers, it keeps the sets of types whose handler does something of its own,
+    so that the decider's per-step path asks a handler only when it has something to say:
+    a set look-up is cheaper than calling a default that does nothing.
+    """
 
     def __init__(self, waiting: set[str] | None = None) -> None:
-        self._handlers: dict[str, TaskHandler] = {}
+        self.handlers = _Handlers()
         self.waiting: set[str] = waiting if waiting is not None else set()
-        """The types whose handler ``waits_on_others``."""
+        """The types whose handler ``waits_on_others``: checked while IN_PROGRESS."""
         self.worker_defaults: set[str] = set()
         """The types whose handler has ``worker_defaults``."""
         self.uses_secrets: set[str] = set()
         """The types whose handler ``uses_secrets``."""
-        self._checks: dict[str, Callable[[DecisionContext, TaskState], bool]] = {}
+        self.selecting: set[str] = set()
+        """The types whose handler has a ``selected_case``."""
+        self.own_successors: set[str] = set()
+        """The types whose handler schedules its successors its own way."""
+        self.own_timers: set[str] = set()
+        """The types whose handler has timers of its own to clear."""
 
     def register(self, task_type: str, handler: TaskHandler) -> None:
         """Make ``handler`` the one for ``task_type``; a type has one handler."""
-        if task_type in self._handlers:
+        if task_type in self.handlers:
             raise ValueError(f"task type {task_type} already has a handler")
-        self._handlers[task_type] = handler
-        if handler.waits_on_others:
-            self.waiting.add(task_type)
-            self._checks[task_type] = handler.check
-        if handler.worker_defaults:
-            self.worker_defaults.add(task_type)
-        if handler.uses_secrets:
-            self.uses_secrets.add(task_type)
+        self.handlers[task_type] = handler
+        for kinds, has in (
+            (self.waiting, handler.waits_on_others),
+            (self.worker_defaults, handler.worker_defaults),
+            (self.uses_secrets, handler.uses_secrets),
+            (self.selecting, _overrides(handler, "selected_case")),
+            (self.own_successors, _overrides(handler, "schedule_successors")),
+            (self.own_timers, _overrides(handler, "clear_timers")),
+        ):
+            if has:
+                kinds.add(task_type)
 
     def handler(self, task_type: str) -> TaskHandler:
         """The handler of ``task_type``; one that fails the task for a type with none."""
-        return self._handlers.get(task_type, _UNSUPPORTED)
+        return self.handlers[task_type]
 
     def types(self) -> frozenset[str]:
-        return frozenset(self._handlers)
+        return frozenset(self.handlers)
 
     def start(
         self,
@@ -85,13 +109,12 @@ class Registry:
         """Start ``task``, just scheduled, unless a run limit refuses it first."""
         if guards.refuse_past_task_limit(d, task) or guards.refuse_deep_input(d, task):
             return
-        self._handlers.get(step.type, _UNSUPPORTED).start(d, task, step, retry_of)
+        self.handlers[step.type].start(d, task, step, retry_of)
 
     def check(self, d: DecisionContext, task: TaskState) -> bool:
         """Look again at ``task``, IN_PROGRESS, if its type waits on others; whether the run
-        changed. A dictionary look-up for any other type: this is on every step's path."""
-        check = self._checks.get(task.type)
-        return check(d, task) if check is not None else False
+        changed."""
+        return task.type in self.waiting and self.handlers[task.type].check(d, task)
 
 
 REGISTRY = Registry(waiting=task_index.CHECKED_WHILE_RUNNING)
