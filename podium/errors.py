@@ -10,9 +10,9 @@ PodiumError                        500  (also: the client's and the worker's own
 │   │   └── DefinitionWarningsError  400  one that draws warnings, refused under strict
 │   ├── ExpressionError            400  a malformed ``${...}`` reference (dsl.expressions)
 │   ├── SpecError                  400  a schedule's field (schedules.errors)
-│   ├── BadItineraryError          400  a ROUTING_SLIP's steps (engine.routing_slip): fails
+│   ├── BadItineraryError          400  a ROUTING_SLIP's steps (engine.handlers.routing_slip): fails
 │   │                                   the task, never reaches a caller
-│   └── _BadFork                   400  a dynamic fork's branches (engine.dynamic): likewise
+│   └── _BadFork                   400  a dynamic fork's branches (engine.handlers.dynamic): likewise
 ├── UnauthenticatedError           401  no key, a wrong secret or a revoked key
 │   └── TokenError                 401  an expired or forged bearer token (auth.tokens)
 ├── ForbiddenError                 403  the caller's key may not do this (a task type, a grant)

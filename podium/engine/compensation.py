@@ -21,15 +21,16 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from podium.dsl import expressions, walk
-from podium.dsl.models import TaskType, WorkflowTask
+from podium.dsl.models import WorkflowTask
 from podium.engine.context import expression_context, task_context
 from podium.engine.events import CancelTimer
+from podium.engine.handlers.registry import REGISTRY
 from podium.engine.secret_refs import secret_note
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
 from podium.engine.timing import WORKFLOW_TIMEOUT_KEY
 
 if TYPE_CHECKING:
-    from podium.engine.decider import Decider
+    from podium.engine.decision_context import DecisionContext
 
 __all__ = [
     "COMPENSATES",
@@ -55,20 +56,15 @@ FAILED_ENDINGS = frozenset(
 _SUFFIX = "__compensate"
 _FAILURES = frozenset({RunStatus.FAILED, RunStatus.TIMED_OUT})
 _DONE = frozenset({str(TaskStatus.COMPLETED), str(TaskStatus.COMPLETED_WITH_ERRORS)})
-_OUTSIDE_EFFECTS = frozenset(
-    {TaskType.SIMPLE, TaskType.HTTP, TaskType.SUB_WORKFLOW, TaskType.START_WORKFLOW, TaskType.HUMAN}
-)
-"""Types whose completed steps may have changed something outside the run; only these are
-listed as not compensated when they declare no compensation."""
 
 
-def enabled(d: Decider) -> bool:
+def enabled(d: DecisionContext) -> bool:
     """Whether a failure of this run compensates rather than ends it."""
     definition = d.blueprint.definition
     if definition.compensateOnFailure is not None:
         return definition.compensateOnFailure
     return any(
-        step.compensation is not None or step.type == TaskType.ROUTING_SLIP
+        step.compensation is not None or REGISTRY.handler(step.type).brings_compensations
         for step in walk.steps(definition.tasks)
     )
 
@@ -82,7 +78,9 @@ def idempotency_key(run_id: str, compensated_ref: str) -> str:
     return f"{run_id}:compensate:{compensated_ref}"
 
 
-def takes_over(d: Decider, status: RunStatus, reason: str | None, failed: TaskState | None) -> bool:
+def takes_over(
+    d: DecisionContext, status: RunStatus, reason: str | None, failed: TaskState | None
+) -> bool:
     """Whether ending the run with ``status`` becomes (or ends) compensation instead."""
     current = d.state.status
     if current == RunStatus.COMPENSATING and status in _FAILURES:
@@ -94,7 +92,7 @@ def takes_over(d: Decider, status: RunStatus, reason: str | None, failed: TaskSt
     return False
 
 
-def begin(d: Decider, trigger: RunStatus, reason: str | None) -> None:
+def begin(d: DecisionContext, trigger: RunStatus, reason: str | None) -> None:
     """Stop the run's forward progress and fix the plan of what to undo."""
     state = d.state
     if state.status == RunStatus.COMPENSATING:
@@ -115,7 +113,9 @@ def begin(d: Decider, trigger: RunStatus, reason: str | None) -> None:
     for task in completed:
         undo = d.step_of(task).compensation
         if undo is None:
-            if task.type in _OUTSIDE_EFFECTS:
+            # Only a type that may have changed something outside the run is listed as
+            # not compensated when its step declares no compensation.
+            if REGISTRY.handler(task.type).outside_effects:
                 without.append(task.ref)
             continue
         steps.append(
@@ -159,7 +159,7 @@ def resumable(state: RunState) -> bool:
     return state.status == RunStatus.TERMINATED and record is not None and not record["endTime"]
 
 
-def resume(d: Decider) -> None:
+def resume(d: DecisionContext) -> None:
     """Retry the compensation that failed, then go on with the rest of the plan."""
     state = d.state
     record = state.compensation = {**(state.compensation or {"steps": []}), "endTime": 0}
@@ -181,7 +181,7 @@ def resume(d: Decider) -> None:
     # No failed task (the workflow timed out between compensations): advance() goes on.
 
 
-def advance(d: Decider) -> None:
+def advance(d: DecisionContext) -> None:
     """Bring the record up to date; start the next compensation or end the run."""
     state = d.state
     record = copy.deepcopy(state.compensation or {"steps": []})
@@ -202,7 +202,7 @@ def advance(d: Decider) -> None:
     d.end(RunStatus.COMPENSATED, record.get("reason"))
 
 
-def _start(d: Decider, ref: str) -> TaskState | None:
+def _start(d: DecisionContext, ref: str) -> TaskState | None:
     original = d.state.latest(ref)
     if original is None:
         return None
@@ -221,7 +221,8 @@ def _start(d: Decider, ref: str) -> TaskState | None:
     resolved = expressions.resolve(params, task_context(context, d.next_task_id()))
     task_input = resolved if isinstance(resolved, dict) else {"value": resolved}
     # The undo step is the definition's own, so its HTTP call may use secrets.
-    secrets = secret_note(params, task_input, context) if undo.type == TaskType.HTTP else None
+    uses_secrets = undo.type in REGISTRY.uses_secrets
+    secrets = secret_note(params, task_input, context) if uses_secrets else None
     return d.schedule(
         WorkflowTask.model_validate(spec), dynamic=spec, task_input=task_input, secrets=secrets
     )
@@ -237,7 +238,7 @@ def _record(entry: dict[str, Any], task: TaskState) -> None:
     entry["endTime"] = task.end_at or 0
 
 
-def _give_up(d: Decider, failed: TaskState | None, reason: str | None) -> None:
+def _give_up(d: DecisionContext, failed: TaskState | None, reason: str | None) -> None:
     """A compensation failed beyond its retries (or the run timed out): name who and why."""
     state = d.state
     record = copy.deepcopy(state.compensation or {"steps": []})

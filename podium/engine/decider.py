@@ -13,24 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from podium.dsl import expressions
-from podium.dsl.models import TaskDef, TaskType, WorkflowTask
-from podium.engine import (
-    compensation,
-    domains,
-    dynamic,
-    event_tasks,
-    exclusive_join,
-    joins,
-    jq_step,
-    loops,
-    outcomes,
-    rework,
-    routing_slip,
-    system_tasks,
-)
+from podium.dsl.models import TaskDef, WorkflowTask
+from podium.engine import compensation, domains, jq_step, outcomes, rework
 from podium.engine.blueprint import Blueprint
 from podium.engine.context import RunContext, task_context
-from podium.engine.dynamic import branch_input
 from podium.engine.events import (
     AddTaskLog,
     CancelTimer,
@@ -57,6 +43,9 @@ from podium.engine.events import (
     TimerFired,
     UpdateVariables,
 )
+from podium.engine.handlers.dynamic import branch_input
+from podium.engine.handlers.http import HTTP_QUEUE
+from podium.engine.handlers.registry import REGISTRY
 from podium.engine.secret_refs import secret_note
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus, run_scoped_id
 from podium.engine.timing import (
@@ -64,14 +53,10 @@ from podium.engine.timing import (
     http_lease_s,
     retry_delay_s,
     timer_key_task_timeout,
-    timer_key_wait,
 )
 from podium.errors import ConflictError
 
 __all__ = ["CONTINUE_TIMER_KEY", "DEFAULT_TASK_DEF", "HTTP_QUEUE", "SERVER_QUEUES", "decide"]
-
-HTTP_QUEUE = "_podium.http"
-"""The queue the server's own HTTP executor polls; workers never see it."""
 
 SERVER_QUEUES = frozenset({HTTP_QUEUE, jq_step.JQ_QUEUE})
 """Queues the server's own executors serve: workers may not poll them."""
@@ -83,7 +68,6 @@ _SYSTEM_TASK_DEF = TaskDef(name="system", retryCount=0, retryDelaySeconds=0)
 CONTINUE_TIMER_KEY = "continue"
 """The timer, due at once, that takes up a run whose decision stopped at its step budget."""
 _RETRY_HELD = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
-_WAITING_ON_OTHERS = frozenset({TaskType.JOIN, TaskType.DO_WHILE, TaskType.ROUTING_SLIP})
 
 
 def decide(
@@ -104,6 +88,9 @@ def decide(
 
 
 class Decider:
+    """One decision: implements ``DecisionContext`` (engine/decision_context.py) for the
+    task types' handlers, and runs each task through its type's handler in ``REGISTRY``."""
+
     def __init__(
         self,
         state: RunState,
@@ -120,9 +107,9 @@ class Decider:
         self.commands: list[Command] = []
         self._dynamic_steps: dict[str, WorkflowTask] = {}
         self.loop_iterations = 0
+        """DO_WHILE iterations started in this decision (see do_while.ITERATIONS_PER_DECISION)."""
         self.loop_outputs_read = 0
         """Iteration outputs the loop conditions of this decision were given, between them."""
-        """DO_WHILE iterations started in this decision (see loops.ITERATIONS_PER_DECISION)."""
         self.jq_queries = 0
         """jq queries run inside this decision (see jq_step.INLINE_PER_DECISION)."""
         self.steps = 0
@@ -203,7 +190,7 @@ class Decider:
     def task_def(self, step: WorkflowTask) -> TaskDef:
         if step.taskDefinition is not None:
             return step.taskDefinition
-        if step.type in (TaskType.SIMPLE, TaskType.DYNAMIC):
+        if step.type in REGISTRY.worker_defaults:
             return DEFAULT_TASK_DEF
         return _SYSTEM_TASK_DEF
 
@@ -249,7 +236,9 @@ class Decider:
         if loop is not None and retry_of is None:
             loops.append(loop[0])
             iterations.append(loop[1])
-        if retry_of is not None and (retry_of.dynamic_step or step.type == TaskType.JOIN):
+        if retry_of is not None and (
+            retry_of.dynamic_step or REGISTRY.handlers[step.type].input_made_at_run_time
+        ):
             # Made at run time, not from the definition: a branch's input, a JOIN's joinOn.
             dynamic, task_input = retry_of.dynamic_step, dict(retry_of.input)
             if dynamic is not None:  # a retried branch reads its new id, as a step's retry does
@@ -259,7 +248,7 @@ class Decider:
             context = task_context(self.context(), task_id)
             params = self.task_def(step).under_template(step.inputParameters)
             task_input = expressions.resolve(params, context)
-            if step.type == TaskType.HTTP and dynamic is None:
+            if step.type in REGISTRY.uses_secrets and dynamic is None:
                 # Only a definition's own steps may use secrets: a dynamic one is made of data.
                 secrets = secret_note(params, task_input, context)
         delay_ms = step.startDelay * 1000
@@ -290,7 +279,7 @@ class Decider:
         )
         state.add_task(task)
         if not rework.take_pending_skip(self, task):
-            self._start_task(task, step, retry_of)
+            REGISTRY.start(self, task, step, retry_of)
         return task
 
     def next_task_id(self) -> str:
@@ -316,62 +305,6 @@ class Decider:
         if task_def.timeoutSeconds > 0:
             due = task.available_at + task_def.timeoutSeconds * 1000
             self.commands.append(StartTimer(timer_key_task_timeout(task.task_id), due))
-
-    def _start_task(self, task: TaskState, step: WorkflowTask, retry_of: TaskState | None) -> None:
-        if system_tasks.refuse_past_task_limit(self, task) or system_tasks.refuse_deep_input(
-            self, task
-        ):
-            return
-        match step.type:
-            case TaskType.SIMPLE:
-                self.enqueue(task, step, step.name)
-            case TaskType.HTTP:
-                self.enqueue(task, step, HTTP_QUEUE)
-            case TaskType.FORK_JOIN | TaskType.NOOP:
-                self.finish(task, TaskStatus.COMPLETED)
-            case TaskType.JOIN | TaskType.HUMAN:  # a HUMAN task is finished through the API
-                task = self.state.edit(task)
-                task.status = TaskStatus.IN_PROGRESS
-                task.start_at = self.now
-            case TaskType.SET_VARIABLE:
-                self.state.variables = self.state.variables | task.input
-                self.finish(task, TaskStatus.COMPLETED)
-            case TaskType.SWITCH:
-                system_tasks.run_switch(self, task, step)
-            case TaskType.DECISION:
-                system_tasks.run_decision(self, task, step)
-            case TaskType.INLINE:
-                system_tasks.run_inline(self, task)
-            case TaskType.JSON_JQ_TRANSFORM:
-                jq_step.run_jq(self, task, step)
-            case TaskType.LAMBDA:
-                system_tasks.run_lambda(self, task)
-            case TaskType.EXCLUSIVE_JOIN:
-                exclusive_join.start_exclusive_join(self, task, step)
-            case TaskType.TERMINATE:
-                system_tasks.run_terminate(self, task)
-            case TaskType.WAIT:
-                system_tasks.run_wait(self, task)
-            case TaskType.SUB_WORKFLOW:
-                system_tasks.run_sub_workflow(self, task, step)
-            case TaskType.START_WORKFLOW:
-                system_tasks.run_start_workflow(self, task)
-            case TaskType.EVENT:
-                event_tasks.run_event(self, task, step)
-            case TaskType.DO_WHILE:
-                loops.start_loop(self, task, step, retry_of)
-            case TaskType.FORK_JOIN_DYNAMIC:
-                dynamic.run_fork_dynamic(self, task, step)
-            case TaskType.DYNAMIC:
-                dynamic.run_dynamic(self, task, step)
-            case TaskType.ROUTING_SLIP:
-                routing_slip.start_slip(self, task, retry_of)
-            case _:  # validation rejects these at registration; a stored run may still hold one
-                self.fail(
-                    task,
-                    TaskStatus.FAILED_WITH_TERMINAL_ERROR,
-                    f"unsupported task type {step.type}",
-                )
 
     # ---- finishing ----------------------------------------------------------------------
 
@@ -410,8 +343,8 @@ class Decider:
             )
 
     def clear_task_timers(self, task: TaskState) -> None:
-        if task.type == TaskType.WAIT:
-            self.commands.append(CancelTimer(timer_key_wait(task.task_id)))
+        if task.type in REGISTRY.own_timers:
+            REGISTRY.handlers[task.type].clear_timers(self, task)
         if self.task_def(self.step_of(task)).timeoutSeconds > 0:
             self.commands.append(CancelTimer(timer_key_task_timeout(task.task_id)))
 
@@ -537,6 +470,7 @@ class Decider:
         """
         progressed = False
         unsettled: list[int] = []
+        waiting, handlers = REGISTRY.waiting, REGISTRY.handlers
         for index in itertools.chain(pending, itertools.count(len(tasks))):
             if index >= len(tasks):
                 break
@@ -546,14 +480,8 @@ class Decider:
                 return [0]  # replaced by keepLastN: the caller starts again on the new list
             task = tasks[index]
             if task.status == TaskStatus.IN_PROGRESS:
-                if task.type == TaskType.JOIN:
-                    progressed |= joins.check_join(self, task)
-                elif task.type == TaskType.DO_WHILE:
-                    progressed |= loops.check_loop(self, task)
-                elif task.type == TaskType.ROUTING_SLIP:
-                    progressed |= routing_slip.check_slip(self, task)
-                elif task.type == TaskType.EXCLUSIVE_JOIN:
-                    progressed |= exclusive_join.check_exclusive_join(self, task)
+                if task.type in waiting:
+                    progressed |= handlers[task.type].check(self, task)
                 task = self.state.task(task.task_id) or task  # the check may have edited it
             if not task.advanced and task.is_latest and task.status in _RETRY_HELD:
                 task = self.state.edit(task)
@@ -564,7 +492,7 @@ class Decider:
                 task.advanced = True
                 progressed = True
                 self._schedule_successors(task)
-            if task.status == TaskStatus.IN_PROGRESS and task.type in _WAITING_ON_OTHERS:
+            if task.status == TaskStatus.IN_PROGRESS and task.type in waiting:
                 unsettled.append(index)
             elif not task.advanced and task.is_latest and task.status.is_success:
                 unsettled.append(index)  # e.g. an optional loop that failed in its check
@@ -573,8 +501,8 @@ class Decider:
     def _schedule_successors(self, task: TaskState) -> None:
         if task.dynamic_step is not None:
             return  # a dynamic fork's branch is one task: its JOIN is already waiting
-        if task.type == TaskType.FORK_JOIN_DYNAMIC:
-            dynamic.fork_successors(self, task)
+        if task.type in REGISTRY.own_successors:
+            REGISTRY.handlers[task.type].schedule_successors(self, task)
             return
         for step in self.successors_of(task):
             self.schedule(step, within=task)
@@ -582,8 +510,6 @@ class Decider:
     def successors_of(self, task: TaskState) -> list[WorkflowTask]:
         """The steps that follow ``task`` once it succeeded (the chosen case of a switch)."""
         selected = None
-        if task.type == TaskType.SWITCH:
-            selected = str(task.output.get("selectedCase"))
-        elif task.type == TaskType.DECISION:
-            selected = str((task.output.get("caseOutput") or [None])[0])
+        if task.type in REGISTRY.selecting:
+            selected = REGISTRY.handlers[task.type].selected_case(task)
         return self.blueprint.successors(task.def_ref, selected)

@@ -1,4 +1,5 @@
-"""JSON_JQ_TRANSFORM: run in the decision when the query is quick, on the server's queue if not.
+"""JSON_JQ_TRANSFORM's query, shared by its handler (engine/handlers/jq_transform.py) and
+the server's jq executor: run in the decision when the query is quick, on the server's queue if not.
 
 A decision runs inside the store's writer, and every unit of work waits for it. So the query
 first gets ``INLINE_MS`` there; one still running then is handed to the server's jq executor
@@ -10,17 +11,13 @@ unit of work and reports the result like a worker. Either way the outcome is the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from podium.dsl import evaluators
-from podium.dsl.models import WorkflowTask
 from podium.dsl.nesting import deeper_than, render_path
-from podium.engine.state import TaskState, TaskStatus
+from podium.engine.state import TaskStatus
 
-if TYPE_CHECKING:
-    from podium.engine.decider import Decider
-
-__all__ = ["INLINE_MS", "JQ_QUEUE", "JqOutcome", "jq_lease_s", "jq_outcome", "run_jq"]
+__all__ = ["INLINE_MS", "INLINE_PER_DECISION", "JQ_QUEUE", "JqOutcome", "jq_lease_s", "jq_outcome"]
 
 JQ_QUEUE = "_podium.jq"
 """The queue the server's own jq executor polls; workers never see it."""
@@ -73,23 +70,3 @@ def jq_outcome(task_input: dict[str, Any], time_limit_ms: int, max_json_depth: i
 def jq_lease_s(time_limit_ms: int) -> int:
     """How long the jq executor may hold a query before another instance may take it over."""
     return time_limit_ms // 1000 + 30
-
-
-def run_jq(d: Decider, task: TaskState, step: WorkflowTask) -> None:
-    task = d.state.edit(task)  # this decision's own to change
-    limits = d.blueprint.limits
-    if d.jq_queries >= INLINE_PER_DECISION:
-        d.enqueue(task, step, JQ_QUEUE)
-        return
-    d.jq_queries += 1
-    inline_ms = min(INLINE_MS, limits.jq_time_limit_ms)
-    outcome = jq_outcome(task.input, inline_ms, limits.max_json_depth)
-    if outcome.timed_out and inline_ms < limits.jq_time_limit_ms:
-        d.enqueue(task, step, JQ_QUEUE)
-        return
-    if outcome.output:
-        task.output = outcome.output
-    if outcome.status == TaskStatus.COMPLETED:
-        d.finish(task, TaskStatus.COMPLETED)
-    else:
-        d.fail(task, outcome.status, outcome.reason)

@@ -6,7 +6,7 @@ Those entries are the body tasks' outputs again, so storing them in the loop's r
 would write every earlier iteration's outputs once more at each iteration: a long loop's steps
 would grow slower as it runs. The loop's row keeps its output without them, and the span of
 iterations they covered; loading the run assembles them again from the tasks, as the loop
-recorded them (``loops.check_loop``): the latest attempt of each task of the iteration, in
+recorded them (``do_while.check_loop``): the latest attempt of each task of the iteration, in
 order, by definition reference name.
 """
 
@@ -92,7 +92,7 @@ def _span(task: TaskState) -> tuple[int, int] | None:
     """The iterations of a DO_WHILE's entries, if its output is of the shape the loop gives
     it: ``iteration`` first, then one entry per iteration in order, none missing.
 
-    The keys are checked, not the entries: only ``loops.check_loop`` writes them, each the
+    The keys are checked, not the entries: only ``do_while.check_loop`` writes them, each the
     outputs of its iteration's tasks.
     """
     if task.type != "DO_WHILE":

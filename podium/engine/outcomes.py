@@ -6,20 +6,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from podium.dsl.http_request import async_complete
-from podium.dsl.models import TaskTimeoutPolicy, TaskType
+from podium.dsl.models import TaskTimeoutPolicy
 from podium.engine.events import ChildFinished, Dequeue, TaskProgress, TaskResult, TerminateChild
+from podium.engine.handlers.registry import REGISTRY
 from podium.engine.state import RunStatus, TaskState, TaskStatus
 from podium.engine.timing import WORKFLOW_TIMEOUT_KEY
 from podium.errors import PodiumError, TaskAlreadyFinishedError, TaskNotFoundError
 
 if TYPE_CHECKING:
-    from podium.engine.decider import Decider
+    from podium.engine.decision_context import DecisionContext
 
 __all__ = ["child_finished", "task_progress", "task_result", "timer_fired"]
 
 
-def _active_task(d: Decider, task_id: str) -> TaskState:
+def _active_task(d: DecisionContext, task_id: str) -> TaskState:
     """The task ``task_id``, this decision's own to change; it must be active."""
     task = d.state.task(task_id)
     if task is None:
@@ -32,7 +32,7 @@ def _active_task(d: Decider, task_id: str) -> TaskState:
     return d.state.edit(task)
 
 
-def task_result(d: Decider, event: TaskResult) -> None:
+def task_result(d: DecisionContext, event: TaskResult) -> None:
     task = _active_task(d, event.task_id)
     if event.status.is_active:
         raise PodiumError(f"a result must end the task, not leave it {event.status}")
@@ -45,7 +45,7 @@ def task_result(d: Decider, event: TaskResult) -> None:
     d.clear_task_timers(task)
     if task.queue is not None:
         d.commands.append(Dequeue(task.task_id))
-        if _holds_http_open(d, task, event.status):
+        if REGISTRY.handler(task.type).keeps_open(d, task, event.status):
             return
     if event.status.is_success:
         d.finish(task, event.status)
@@ -53,23 +53,7 @@ def task_result(d: Decider, event: TaskResult) -> None:
         d.fail(task, event.status, event.reason)
 
 
-def _holds_http_open(d: Decider, task: TaskState, status: TaskStatus) -> bool:
-    """An HTTP call with ``asyncComplete`` answered 2xx: the task keeps the response as its
-    output and stays IN_PROGRESS, out of every queue, until completed through the API (or
-    by an event handler), as Conductor's HTTP task does. True when it did so."""
-    if task.type != TaskType.HTTP or status != TaskStatus.COMPLETED:
-        return False
-    if not async_complete(task.input, d.step_of(task).asyncComplete):
-        return False
-    # Out of the queue, so that the completion that follows (which has none) ends the task.
-    task = d.state.edit(task)
-    task.queue = None
-    task.status = TaskStatus.IN_PROGRESS
-    task.update_at = d.now
-    return True
-
-
-def task_progress(d: Decider, event: TaskProgress) -> None:
+def task_progress(d: DecisionContext, event: TaskProgress) -> None:
     task = _active_task(d, event.task_id)
     task.status = TaskStatus.IN_PROGRESS
     task.start_at = task.start_at or event.started_at or d.now
@@ -82,7 +66,7 @@ def task_progress(d: Decider, event: TaskProgress) -> None:
     task.logs = task.logs + list(event.logs)
 
 
-def timer_fired(d: Decider, key: str) -> None:
+def timer_fired(d: DecisionContext, key: str) -> None:
     if key == WORKFLOW_TIMEOUT_KEY:
         if not d.state.status.is_terminal:
             timeout_s = d.blueprint.definition.timeoutSeconds
@@ -100,7 +84,7 @@ def timer_fired(d: Decider, key: str) -> None:
         _task_timed_out(d, task)
 
 
-def _task_timed_out(d: Decider, task: TaskState) -> None:
+def _task_timed_out(d: DecisionContext, task: TaskState) -> None:
     task = d.state.edit(task)
     task_def = d.task_def(d.step_of(task))
     reason = f"task {task.ref} timed out after {task_def.timeoutSeconds}s"
@@ -123,7 +107,7 @@ def _task_timed_out(d: Decider, task: TaskState) -> None:
         d.fail(task, TaskStatus.TIMED_OUT, reason)
 
 
-def child_finished(d: Decider, event: ChildFinished) -> None:
+def child_finished(d: DecisionContext, event: ChildFinished) -> None:
     task = d.state.task(event.task_id)
     if task is None or not task.status.is_active:
         return  # the parent moved on (terminated, timed out): the child's end changes nothing

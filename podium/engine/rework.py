@@ -1,8 +1,9 @@
 """Operator actions that rewrite a run's history: rerun from a task, skip a step, task logs,
 variables.
 
-Kept apart from the decider, which they use: each takes the decider of the event being
-applied and changes its state and commands the same way the decider's own handlers do.
+Kept apart from the decider, which they use: each takes the decision of the event being
+applied (``DecisionContext``) and changes its state and commands as the task types' handlers
+do.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from podium.dsl.models import TaskType
-from podium.engine import compensation, joins
+from podium.engine import compensation
 from podium.engine.events import (
     AddTaskLog,
     Dequeue,
@@ -20,13 +21,14 @@ from podium.engine.events import (
     TerminateChild,
     UpdateVariables,
 )
-from podium.engine.loops import inside
+from podium.engine.handlers import join
+from podium.engine.handlers.do_while import inside
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
 from podium.engine.timing import WORKFLOW_TIMEOUT_KEY
 from podium.errors import ConflictError, TaskNotFoundError, ValidationError
 
 if TYPE_CHECKING:
-    from podium.engine.decider import Decider
+    from podium.engine.decision_context import DecisionContext
 
 __all__ = [
     "add_task_log",
@@ -46,7 +48,7 @@ def _rerun_target(state: RunState, task_id: str) -> TaskState | None:
     return found if found is not None else state.latest(task_id)
 
 
-def rerun(decider: Decider, event: RerunRun) -> None:
+def rerun(decider: DecisionContext, event: RerunRun) -> None:
     """Conductor's rerun: drop the task and everything scheduled after it, then go on."""
     state = decider.state
     if not state.status.is_terminal:
@@ -104,14 +106,14 @@ def _reopen_loops(state: RunState, target: TaskState) -> None:
         } | {"iteration": iteration}
 
 
-def _reopen_joins(decider: Decider) -> None:
+def _reopen_joins(decider: DecisionContext) -> None:
     """A JOIN kept from before the rerun waits again if a branch it joins was dropped (a
     walk over the tasks: reruns only)."""
     state = decider.state
     for task in list(state.tasks):
         if task.type != TaskType.JOIN or not task.is_latest or task.status.is_active:
             continue
-        joined = [state.latest(ref) for ref in joins.join_refs(decider, task)]
+        joined = [state.latest(ref) for ref in join.join_refs(decider, task)]
         if all(t is not None and t.status.is_success for t in joined):
             continue
         task = state.edit(task)
@@ -121,7 +123,7 @@ def _reopen_joins(decider: Decider) -> None:
         task.advanced = False
 
 
-def _schedule_dropped_successors(decider: Decider) -> None:
+def _schedule_dropped_successors(decider: DecisionContext) -> None:
     """Steps whose tasks were dropped although what precedes them was kept (parallel fork
     branches scheduled after the rerun task) are scheduled again."""
     state = decider.state
@@ -137,7 +139,7 @@ def _schedule_dropped_successors(decider: Decider) -> None:
                 decider.schedule(step, within=task)
 
 
-def skip(decider: Decider, event: SkipTask) -> None:
+def skip(decider: DecisionContext, event: SkipTask) -> None:
     """Skip a step: an active task ends SKIPPED now; a step not reached yet will be."""
     state = decider.state
     if state.status != RunStatus.RUNNING:
@@ -171,7 +173,7 @@ def skip(decider: Decider, event: SkipTask) -> None:
     _mark_skipped(decider, task, event.input, event.output)
 
 
-def take_pending_skip(decider: Decider, task: TaskState) -> bool:
+def take_pending_skip(decider: DecisionContext, task: TaskState) -> bool:
     """Whether ``task``, just scheduled, was asked to be skipped (it then is)."""
     skips = decider.state.skips
     pending = skips.pop(task.ref, None) or skips.pop(task.def_ref, None)
@@ -182,7 +184,10 @@ def take_pending_skip(decider: Decider, task: TaskState) -> bool:
 
 
 def _mark_skipped(
-    decider: Decider, task: TaskState, task_input: dict[str, object], output: dict[str, object]
+    decider: DecisionContext,
+    task: TaskState,
+    task_input: dict[str, object],
+    output: dict[str, object],
 ) -> None:
     task = decider.state.edit(task)
     if task_input:
@@ -194,7 +199,7 @@ def _mark_skipped(
     task.end_at = task.update_at = decider.now
 
 
-def add_task_log(decider: Decider, event: AddTaskLog) -> None:
+def add_task_log(decider: DecisionContext, event: AddTaskLog) -> None:
     task = decider.state.task(event.task_id)
     if task is None:
         raise TaskNotFoundError(
@@ -205,7 +210,7 @@ def add_task_log(decider: Decider, event: AddTaskLog) -> None:
     task.logs = [*task.logs, entry]
 
 
-def update_variables(decider: Decider, event: UpdateVariables) -> None:
+def update_variables(decider: DecisionContext, event: UpdateVariables) -> None:
     state = decider.state
     if state.status.is_terminal:
         raise ConflictError(
@@ -216,7 +221,7 @@ def update_variables(decider: Decider, event: UpdateVariables) -> None:
     state.variables = {**state.variables, **event.variables}
 
 
-def retry_run(decider: Decider) -> None:
+def retry_run(decider: DecisionContext) -> None:
     """Retry a failed run from its failed steps, or resume a saga's failed compensation."""
     state = decider.state
     if compensation.resumable(state):
@@ -240,7 +245,7 @@ def retry_run(decider: Decider) -> None:
     # successors were held still have ``advanced`` unset, so advance() carries on from them.
 
 
-def reopen(decider: Decider) -> None:
+def reopen(decider: DecisionContext) -> None:
     """An ended run runs again (retry, rerun): it is RUNNING with its timeout re-armed."""
     state = decider.state
     state.status = RunStatus.RUNNING
@@ -253,7 +258,7 @@ def reopen(decider: Decider) -> None:
         decider.commands.append(StartTimer(WORKFLOW_TIMEOUT_KEY, decider.now + timeout_s * 1000))
 
 
-def restart_run(decider: Decider) -> None:
+def restart_run(decider: DecisionContext) -> None:
     """Run an ended run again from the start, on the same definition."""
     state = decider.state
     if not state.status.is_terminal:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from podium.dsl.models import TaskType
 from podium.engine.task_state import TaskChanges, TaskState, TaskStatus, copy_task, seal
 
 __all__ = ["TaskIndex"]
@@ -360,17 +359,17 @@ class TaskIndex:
             seal(tasks[positions[task_id]])
 
 
-_CHECKED_WHILE_RUNNING = frozenset(
-    {TaskType.JOIN, TaskType.DO_WHILE, TaskType.ROUTING_SLIP, TaskType.EXCLUSIVE_JOIN}
-)
-"""What a decision looks at while it is IN_PROGRESS: it waits on other tasks."""
+CHECKED_WHILE_RUNNING: set[str] = set()
+"""The task types a decision looks at while IN_PROGRESS: they wait on other tasks. Filled by
+``engine/handlers/registry.py`` from each handler's ``waits_on_others`` (the engine package
+imports the registry before any run is read)."""
 
 
 def _may_move(task: TaskState) -> bool:
     """Whether a decision may move ``task``: finished and not yet followed, or in progress
     and waiting on others (``Decider._advance_once`` passes over any other running task)."""
     if task.status.is_active:
-        return task.status == TaskStatus.IN_PROGRESS and task.type in _CHECKED_WHILE_RUNNING
+        return task.status == TaskStatus.IN_PROGRESS and task.type in CHECKED_WHILE_RUNNING
     return not task.advanced
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from podium.engine import RunStatus, TaskStatus
 from podium.engine.events import Enqueue, RetryRun, StartTimer
-from podium.engine.loops import ITERATIONS_PER_DECISION, timer_key_loop
+from podium.engine.handlers.do_while import ITERATIONS_PER_DECISION, timer_key_loop
 from tests.unit.engine_helpers import Run, simple, step, workflow
 
 

@@ -106,7 +106,7 @@ def test_an_output_not_of_the_loops_shape_is_stored_whole():
 
 
 def test_a_condition_reading_only_the_iteration_is_told_apart_from_one_reading_more():
-    from podium.engine.loops import _reads_only_iteration
+    from podium.engine.handlers.do_while import _reads_only_iteration
 
     names = {"loop"}
     for condition in (

@@ -12,15 +12,16 @@ from podium.dsl.bounds import nul_problem
 from podium.dsl.models import WorkflowTask
 from podium.dsl.sinks import parse_sink
 from podium.engine.events import AwaitEvent, PublishEvent
+from podium.engine.handlers.base import TaskHandler
 from podium.engine.state import TaskState, TaskStatus, derive_id
 
 if TYPE_CHECKING:
-    from podium.engine.decider import Decider
+    from podium.engine.decision_context import DecisionContext
 
-__all__ = ["await_event", "run_event"]
+__all__ = ["EventHandler", "await_event", "run_event"]
 
 
-def run_event(d: Decider, task: TaskState, step: WorkflowTask) -> None:
+def run_event(d: DecisionContext, task: TaskState, step: WorkflowTask) -> None:
     """EVENT: publish the task's input as the payload to ``sink``."""
     task = d.state.edit(task)  # this decision's own to change
     state = d.state
@@ -66,7 +67,7 @@ def run_event(d: Decider, task: TaskState, step: WorkflowTask) -> None:
         d.finish(task, TaskStatus.COMPLETED)
 
 
-def await_event(d: Decider, task: TaskState) -> None:
+def await_event(d: DecisionContext, task: TaskState) -> None:
     """WAIT with an ``event`` input: done when a matching event arrives (see events.bus)."""
     correlation_id = task.input.get("correlationId", d.state.correlation_id)
     event = str(task.input["event"])
@@ -78,7 +79,7 @@ def await_event(d: Decider, task: TaskState) -> None:
     d.commands.append(AwaitEvent(task_id=task.task_id, event=event, correlation_id=correlation))
 
 
-def _refused(d: Decider, task: TaskState, kind: str, field: str, value: str) -> bool:
+def _refused(d: DecisionContext, task: TaskState, kind: str, field: str, value: str) -> bool:
     """Fail ``task`` if ``value``, computed from its input, cannot be stored as a name.
 
     The bus keeps event types, names and correlation ids in indexed text columns; a NUL
@@ -94,3 +95,10 @@ def _refused(d: Decider, task: TaskState, kind: str, field: str, value: str) -> 
         f"{kind} task '{task.ref}': input '{field}' is {value!r}, which {problem}",
     )
     return True
+
+
+class EventHandler(TaskHandler):
+    def start(
+        self, d: DecisionContext, task: TaskState, step: WorkflowTask, retry_of: TaskState | None
+    ) -> None:
+        run_event(d, task, step)

@@ -17,12 +17,20 @@ from podium.dsl import evaluators, expressions, walk
 from podium.dsl.models import WorkflowTask
 from podium.engine import loop_entries
 from podium.engine.events import StartTimer
+from podium.engine.handlers.base import TaskHandler
 from podium.engine.state import TaskState, TaskStatus
 
 if TYPE_CHECKING:
-    from podium.engine.decider import Decider
+    from podium.engine.decision_context import DecisionContext
 
-__all__ = ["ITERATIONS_PER_DECISION", "check_loop", "inside", "start_loop", "timer_key_loop"]
+__all__ = [
+    "ITERATIONS_PER_DECISION",
+    "DoWhileHandler",
+    "check_loop",
+    "inside",
+    "start_loop",
+    "timer_key_loop",
+]
 
 ITERATIONS_PER_DECISION = 100
 """Iterations one decision may start. A body of system tasks only never waits for a worker,
@@ -39,7 +47,9 @@ def timer_key_loop(task_id: str) -> str:
     return f"loop:{task_id}"
 
 
-def start_loop(d: Decider, task: TaskState, step: WorkflowTask, retry_of: TaskState | None) -> None:
+def start_loop(
+    d: DecisionContext, task: TaskState, step: WorkflowTask, retry_of: TaskState | None
+) -> None:
     task = d.state.edit(task)  # this decision's own to change
     task.status = TaskStatus.IN_PROGRESS
     task.start_at = d.now
@@ -68,7 +78,7 @@ def inside(task: TaskState, loop: TaskState, iteration: int | None = None) -> bo
     return iteration is None or task.scope_iterations[depth] == iteration
 
 
-def check_loop(d: Decider, loop: TaskState) -> bool:
+def check_loop(d: DecisionContext, loop: TaskState) -> bool:
     """Once the current iteration is done: record it, then go round again or finish."""
     body = _current_body(d, loop)
     if not body:
@@ -117,7 +127,7 @@ def check_loop(d: Decider, loop: TaskState) -> bool:
     return True
 
 
-def _current_body(d: Decider, loop: TaskState) -> list[TaskState]:
+def _current_body(d: DecisionContext, loop: TaskState) -> list[TaskState]:
     """The latest attempts of the tasks of ``loop``'s current iteration, in order.
 
     They all come after the loop's own task and after every task of its earlier iterations,
@@ -138,7 +148,7 @@ def _current_body(d: Decider, loop: TaskState) -> list[TaskState]:
 
 
 def _body_outputs(
-    d: Decider, loop: TaskState, step: WorkflowTask, body: list[TaskState]
+    d: DecisionContext, loop: TaskState, step: WorkflowTask, body: list[TaskState]
 ) -> dict[str, Any]:
     """Each body task's latest output (of any iteration), by definition reference name."""
     if any(task.dynamic_step is not None for task in body):
@@ -166,7 +176,9 @@ def _body_refs(step: WorkflowTask) -> list[str]:
     return [nested.taskReferenceName for nested in walk.steps(step.loopOver)]
 
 
-def _condition_value(d: Decider, loop: TaskState, step: WorkflowTask, body: list[TaskState]) -> Any:
+def _condition_value(
+    d: DecisionContext, loop: TaskState, step: WorkflowTask, body: list[TaskState]
+) -> Any:
     """Conductor's bindings: the loop's inputs, its output and each body task's latest output."""
     resolved = expressions.resolve(step.inputParameters, d.context())
     bindings: dict[str, Any] = dict(resolved) if isinstance(resolved, dict) else {}
@@ -217,7 +229,7 @@ def _reads_only_iteration(condition: str, names: set[str]) -> bool:
     return True
 
 
-def _keep_last(d: Decider, loop: TaskState) -> None:
+def _keep_last(d: DecisionContext, loop: TaskState) -> None:
     keep = loop.input.get("keepLastN")
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
         return
@@ -235,3 +247,15 @@ def _keep_last(d: Decider, loop: TaskState) -> None:
         for key, value in loop.output.items()
         if not (key.isdigit() and int(key) < oldest_kept)
     }
+
+
+class DoWhileHandler(TaskHandler):
+    waits_on_others = True
+
+    def start(
+        self, d: DecisionContext, task: TaskState, step: WorkflowTask, retry_of: TaskState | None
+    ) -> None:
+        start_loop(d, task, step, retry_of)
+
+    def check(self, d: DecisionContext, task: TaskState) -> bool:
+        return check_loop(d, task)

@@ -6,22 +6,23 @@ import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from podium.dsl.models import TaskType
+from podium.dsl.models import TaskType, WorkflowTask
+from podium.engine.handlers.base import TaskHandler
 from podium.engine.state import TaskState, TaskStatus
 
 if TYPE_CHECKING:
-    from podium.engine.decider import Decider
+    from podium.engine.decision_context import DecisionContext
 
-__all__ = ["check_join", "join_refs"]
+__all__ = ["JoinHandler", "check_join", "join_refs"]
 
 
-def join_refs(d: Decider, join: TaskState) -> list[str]:
+def join_refs(d: DecisionContext, join: TaskState) -> list[str]:
     """The reference names a JOIN waits for, as they are in this run."""
     named, suffix = _named(d, join)
     return [str(ref) + suffix for ref in named]
 
 
-def _named(d: Decider, join: TaskState) -> tuple[Sequence[Any], str]:
+def _named(d: DecisionContext, join: TaskState) -> tuple[Sequence[Any], str]:
     """What the join names, and the suffix that makes each name a ref of this run: a dynamic
     fork's refs are in the join's input, whole; a static join's, in its step."""
     before = d.blueprint.previous(join.def_ref)
@@ -30,7 +31,7 @@ def _named(d: Decider, join: TaskState) -> tuple[Sequence[Any], str]:
     return d.step_of(join).joinOn, join.suffix
 
 
-def check_join(d: Decider, join: TaskState) -> bool:
+def check_join(d: DecisionContext, join: TaskState) -> bool:
     """Complete ``join`` if every branch it waits for succeeded; whether it did."""
     # Every finished branch of a wide fork checks the join again. Looking from the branch
     # that held it back last time (the state's hint) finds one still running at once, so a
@@ -56,3 +57,18 @@ def check_join(d: Decider, join: TaskState) -> bool:
     join.output = outputs
     d.finish(join, TaskStatus.COMPLETED)
     return True
+
+
+class JoinHandler(TaskHandler):
+    waits_on_others = True
+    input_made_at_run_time = True
+
+    def start(
+        self, d: DecisionContext, task: TaskState, step: WorkflowTask, retry_of: TaskState | None
+    ) -> None:
+        task = d.state.edit(task)
+        task.status = TaskStatus.IN_PROGRESS
+        task.start_at = d.now
+
+    def check(self, d: DecisionContext, task: TaskState) -> bool:
+        return check_join(d, task)

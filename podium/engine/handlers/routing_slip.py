@@ -20,14 +20,22 @@ from typing import TYPE_CHECKING, Any
 from podium.dsl import expressions
 from podium.dsl.models import COMPENSATION_TYPES, TaskType, WorkflowTask
 from podium.engine.context import task_context
-from podium.engine.dynamic import BRANCH_TYPES
+from podium.engine.handlers.base import TaskHandler
+from podium.engine.handlers.dynamic import BRANCH_TYPES
 from podium.engine.state import TaskState, TaskStatus
 from podium.errors import ValidationError
 
 if TYPE_CHECKING:
-    from podium.engine.decider import Decider
+    from podium.engine.decision_context import DecisionContext
 
-__all__ = ["AMEND_ADD", "AMEND_REPLACE", "check_slip", "normalise_steps", "start_slip"]
+__all__ = [
+    "AMEND_ADD",
+    "AMEND_REPLACE",
+    "RoutingSlipHandler",
+    "check_slip",
+    "normalise_steps",
+    "start_slip",
+]
 
 AMEND_REPLACE = "itinerary"
 """A step's output key whose list of steps replaces the rest of the itinerary."""
@@ -87,7 +95,7 @@ def normalise_steps(raw: Any, taken: set[str], suffix: str = "") -> list[dict[st
     return specs
 
 
-def start_slip(d: Decider, slip: TaskState, retry_of: TaskState | None) -> None:
+def start_slip(d: DecisionContext, slip: TaskState, retry_of: TaskState | None) -> None:
     slip = d.state.edit(slip)  # this decision's own to change
     slip.status = TaskStatus.IN_PROGRESS
     slip.start_at = d.now
@@ -110,7 +118,7 @@ def start_slip(d: Decider, slip: TaskState, retry_of: TaskState | None) -> None:
         d.finish(slip, TaskStatus.COMPLETED)
 
 
-def check_slip(d: Decider, slip: TaskState) -> bool:
+def check_slip(d: DecisionContext, slip: TaskState) -> bool:
     """Once the current step has finished: amend the itinerary, then run the next or finish."""
     steps: list[dict[str, Any]] = slip.output.get("steps") or []
     position: int = slip.output.get("position") or 0
@@ -147,7 +155,7 @@ def check_slip(d: Decider, slip: TaskState) -> bool:
     return True
 
 
-def _taken(d: Decider, slip: TaskState) -> set[str]:
+def _taken(d: DecisionContext, slip: TaskState) -> set[str]:
     """Reference names in use: the run's tasks, the definition's steps (which expressions
     would confuse with a step of the same name) and the slip's steps so far."""
     suffix = slip.suffix
@@ -159,7 +167,7 @@ def _taken(d: Decider, slip: TaskState) -> set[str]:
     )
 
 
-def _run_step(d: Decider, slip: TaskState, spec: dict[str, Any]) -> None:
+def _run_step(d: DecisionContext, slip: TaskState, spec: dict[str, Any]) -> None:
     # The step keeps the TaskDefs in force when it starts, as a definition's steps keep theirs
     # from the start of the run: its retries and compensation do not change under it.
     spec = _with_task_def(d, spec)
@@ -171,8 +179,21 @@ def _run_step(d: Decider, slip: TaskState, spec: dict[str, Any]) -> None:
     d.schedule(WorkflowTask.model_validate(spec), within=slip, dynamic=spec, task_input=task_input)
 
 
-def _with_task_def(d: Decider, spec: dict[str, Any]) -> dict[str, Any]:
+def _with_task_def(d: DecisionContext, spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("taskDefinition") is not None or spec.get("type") not in _WITH_TASK_DEF:
         return dict(spec)
     found = d.task_defs.get(str(spec.get("name")))
     return {**spec, "taskDefinition": found.to_json()} if found else dict(spec)
+
+
+class RoutingSlipHandler(TaskHandler):
+    waits_on_others = True
+    brings_compensations = True
+
+    def start(
+        self, d: DecisionContext, task: TaskState, step: WorkflowTask, retry_of: TaskState | None
+    ) -> None:
+        start_slip(d, task, retry_of)
+
+    def check(self, d: DecisionContext, task: TaskState) -> bool:
+        return check_slip(d, task)

@@ -24,13 +24,22 @@ from podium.dsl import expressions
 from podium.dsl.bounds import nul_problem
 from podium.dsl.models import TaskType, WorkflowTask
 from podium.engine.context import TASK_ID_PARAMETER, task_context
+from podium.engine.handlers.base import TaskHandler
 from podium.engine.state import TaskState, TaskStatus
 from podium.errors import ValidationError
 
 if TYPE_CHECKING:
-    from podium.engine.decider import Decider
+    from podium.engine.decision_context import DecisionContext
 
-__all__ = ["BRANCH_TYPES", "branch_input", "fork_successors", "run_dynamic", "run_fork_dynamic"]
+__all__ = [
+    "BRANCH_TYPES",
+    "DynamicForkHandler",
+    "DynamicHandler",
+    "branch_input",
+    "fork_successors",
+    "run_dynamic",
+    "run_fork_dynamic",
+]
 
 BRANCH_TYPES = frozenset(
     {
@@ -69,7 +78,7 @@ class _BadFork(ValidationError):
         super().__init__(message, service="engine")
 
 
-def run_fork_dynamic(d: Decider, task: TaskState, step: WorkflowTask) -> None:
+def run_fork_dynamic(d: DecisionContext, task: TaskState, step: WorkflowTask) -> None:
     task = d.state.edit(task)  # this decision's own to change
     try:
         branches = _branches(d, task, step)
@@ -94,7 +103,7 @@ def run_fork_dynamic(d: Decider, task: TaskState, step: WorkflowTask) -> None:
 
 
 def branch_input(
-    d: Decider, spec: dict[str, Any], task_id: str, given: dict[str, Any]
+    d: DecisionContext, spec: dict[str, Any], task_id: str, given: dict[str, Any]
 ) -> dict[str, Any]:
     """The input of the branch task ``task_id`` made from ``spec``: its own inputParameters
     see ``${CPEWF_TASK_ID}`` as that id, and the fork's input for it is added as given. A
@@ -106,7 +115,7 @@ def branch_input(
     return {**own, **spec.get(_FORK_INPUT, {})}
 
 
-def fork_successors(d: Decider, fork: TaskState) -> None:
+def fork_successors(d: DecisionContext, fork: TaskState) -> None:
     """Schedule the branches a completed dynamic fork chose, then its JOIN."""
     refs: list[str] = []
     for spec in fork.input.get("forkedTaskDefs") or []:
@@ -123,7 +132,7 @@ def fork_successors(d: Decider, fork: TaskState) -> None:
         d.schedule(step, within=fork, task_input={"joinOn": refs})
 
 
-def run_dynamic(d: Decider, task: TaskState, step: WorkflowTask) -> None:
+def run_dynamic(d: DecisionContext, task: TaskState, step: WorkflowTask) -> None:
     """DYNAMIC: a SIMPLE task whose name is the input ``dynamicTaskNameParam`` names."""
     task = d.state.edit(task)  # this decision's own to change
     param = step.dynamicTaskNameParam or ""
@@ -151,7 +160,7 @@ def run_dynamic(d: Decider, task: TaskState, step: WorkflowTask) -> None:
     d.enqueue(task, step, name)
 
 
-def _branches(d: Decider, task: TaskState, step: WorkflowTask) -> list[dict[str, Any]]:
+def _branches(d: DecisionContext, task: TaskState, step: WorkflowTask) -> list[dict[str, Any]]:
     inputs = task.input
     if isinstance(inputs.get("forkTaskInputs"), list):
         specs = _simple_form(inputs, step)
@@ -218,7 +227,9 @@ def _simple_form(inputs: dict[str, Any], step: WorkflowTask) -> list[dict[str, A
     return specs
 
 
-def _task_list_form(d: Decider, inputs: dict[str, Any], step: WorkflowTask) -> list[dict[str, Any]]:
+def _task_list_form(
+    d: DecisionContext, inputs: dict[str, Any], step: WorkflowTask
+) -> list[dict[str, Any]]:
     listed = inputs.get(step.dynamicForkTasksParam or "")
     if listed is None:
         listed = []
@@ -259,3 +270,26 @@ def _branch_type(kind: str, name: str) -> str:
     if kind == TaskType.SIMPLE and name in _BY_NAME:
         return name
     return kind
+
+
+class DynamicForkHandler(TaskHandler):
+    """FORK_JOIN_DYNAMIC: completes once it has chosen its branches, which follow it."""
+
+    def start(
+        self, d: DecisionContext, task: TaskState, step: WorkflowTask, retry_of: TaskState | None
+    ) -> None:
+        run_fork_dynamic(d, task, step)
+
+    def schedule_successors(self, d: DecisionContext, task: TaskState) -> None:
+        fork_successors(d, task)
+
+
+class DynamicHandler(TaskHandler):
+    """DYNAMIC: a worker's task whose name an input gives."""
+
+    worker_defaults = True
+
+    def start(
+        self, d: DecisionContext, task: TaskState, step: WorkflowTask, retry_of: TaskState | None
+    ) -> None:
+        run_dynamic(d, task, step)

@@ -13,15 +13,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from podium.dsl.models import WorkflowTask
+from podium.engine.handlers.base import TaskHandler
 from podium.engine.state import TaskState, TaskStatus
 
 if TYPE_CHECKING:
-    from podium.engine.decider import Decider
+    from podium.engine.decision_context import DecisionContext
 
-__all__ = ["check_exclusive_join", "start_exclusive_join"]
+__all__ = ["ExclusiveJoinHandler", "check_exclusive_join", "start_exclusive_join"]
 
 
-def start_exclusive_join(d: Decider, task: TaskState, step: WorkflowTask) -> None:
+def start_exclusive_join(d: DecisionContext, task: TaskState, step: WorkflowTask) -> None:
     """Record what the join waits for as its input, as Conductor does, and start waiting."""
     task = d.state.edit(task)  # this decision's own to change
     joined: dict[str, list[str]] = {"joinOn": list(step.joinOn)}
@@ -32,7 +33,7 @@ def start_exclusive_join(d: Decider, task: TaskState, step: WorkflowTask) -> Non
     task.start_at = d.now
 
 
-def check_exclusive_join(d: Decider, task: TaskState) -> bool:
+def check_exclusive_join(d: DecisionContext, task: TaskState) -> bool:
     """Finish ``task`` if the branch task it joins has ended; whether it did."""
     step = d.step_of(task)
     joined = _first_scheduled(d, task, step.joinOn)
@@ -49,10 +50,22 @@ def check_exclusive_join(d: Decider, task: TaskState) -> bool:
     return True
 
 
-def _first_scheduled(d: Decider, join: TaskState, refs: list[str]) -> TaskState | None:
+def _first_scheduled(d: DecisionContext, join: TaskState, refs: list[str]) -> TaskState | None:
     """The latest attempt of the first of ``refs`` this run scheduled (and did not skip)."""
     for ref in refs:
         found = d.state.latest(ref + join.suffix)
         if found is not None and found.status != TaskStatus.SKIPPED:
             return found
     return None
+
+
+class ExclusiveJoinHandler(TaskHandler):
+    waits_on_others = True
+
+    def start(
+        self, d: DecisionContext, task: TaskState, step: WorkflowTask, retry_of: TaskState | None
+    ) -> None:
+        start_exclusive_join(d, task, step)
+
+    def check(self, d: DecisionContext, task: TaskState) -> bool:
+        return check_exclusive_join(d, task)
