@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from podium.dsl.bounds import INT4_MAX, MAX_DURATION_S, Name
+from podium.dsl.notifications import Channel
 from podium.dsl.services import OnCircuitOpen
 
 __all__ = [
@@ -276,6 +277,9 @@ class WorkflowDef(_ConductorModel):
     # Podium: whether a failed run compensates its completed steps; unset means "when any
     # step declares a compensation or the workflow has a ROUTING_SLIP".
     compensateOnFailure: bool | None = None
+    # Podium: channels told when a run of this workflow fails (beside its services' own). A
+    # secret here is shown with the definition: name a server secret, ``${workflow.secrets.X}``.
+    notifications: list[Channel] | None = None
 
     def all_tasks(self) -> list[WorkflowTask]:
         """Every task in the definition, nested ones included, depth first."""

@@ -29,6 +29,7 @@ from podium.server import (
     routes_lookup,
     routes_metadata,
     routes_metrics,
+    routes_notifications,
     routes_schedules,
     routes_search,
     routes_services,
@@ -45,6 +46,7 @@ from podium.server.http_targets import TargetPolicy
 from podium.server.http_tasks import HttpTaskExecutor
 from podium.server.jq_tasks import JqTaskExecutor
 from podium.server.limits import engine_limits
+from podium.server.notify_pump import NotifyPump
 from podium.server.openapi import describe
 from podium.server.orchestrator import Orchestrator
 from podium.server.request_context import RequestContext
@@ -122,6 +124,18 @@ def create_app(
             targets=targets,
         )
         jq_executor = JqTaskExecutor(orchestrator, engine_limits(settings))
+        pump = NotifyPump(
+            backend,
+            settings.notify,
+            base_url=f"http://{settings.host}:{settings.port}",
+            secrets=SecretResolver(settings.secrets_file),
+            metrics=orchestrator.observer.metrics,
+            clock=orchestrator.clock,
+            max_sleep_s=settings.sweep_interval_s,
+        )
+        if settings.notify.pump:
+            orchestrator.on_notifications = pump.poke
+            pump.start()
         sweeper.start()
         scheduler.start()
         executor.start()
@@ -137,6 +151,7 @@ def create_app(
             await events.stop()
             if retention is not None:
                 await retention.stop()
+            await pump.stop()
             await jq_executor.stop()
             await executor.stop()
             await scheduler.stop()
@@ -265,6 +280,7 @@ def create_app(
         routes_event_handlers.router,
         routes_subscriptions.router,
         routes_schedules.router,
+        routes_notifications.router,
         routes_trace.router,
         routes_metrics.router,
     )

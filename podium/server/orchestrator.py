@@ -49,6 +49,7 @@ from podium.server.event_ops import RunOpsTx
 from podium.server.poll_log import PollLog
 from podium.server.result_batch import record_batch
 from podium.server.results import Report, report_tx
+from podium.server.run_notices import notify_run_ended
 from podium.server.task_defs import TaskDefCatalog
 from podium.server.task_runs import TaskRuns
 from podium.server.timers import sweep_tx
@@ -82,6 +83,7 @@ class Orchestrator:
         self.contracts = ContractRuntime()
         self.on_timer_added = on_timer_added or (lambda: None)
         self.on_deliveries: Callable[[], None] = lambda: None
+        self.on_notifications: Callable[[], None] = lambda: None
         self.on_outbox: Callable[[str], None] = lambda broker: None
         self.definitions = Definitions(limits)
         self._catalog = TaskDefCatalog()
@@ -102,6 +104,8 @@ class Orchestrator:
             log.warning("%s", line)
         if outbox.deliveries:
             self.on_deliveries()
+        if outbox.notifications or outbox.transitions:
+            self.on_notifications()
         for broker in outbox.outbox_brokers:
             self.on_outbox(broker)
         self.definitions.stored.update(outbox.stored_definitions)
@@ -284,6 +288,8 @@ class Orchestrator:
                 outbox.failures.append(
                     f"run {new.run_id} of {new.name} ended {new.status}: {new.reason}{whom}"
                 )
+                if notify_run_ended(tx, blueprint, new, blame, event.now):
+                    outbox.notifications = True
         if new_run:
             tx.insert_run(new, key)
         else:

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from podium.engine.state import RunState
 from podium.store.events_base import EventStoreTx
+from podium.store.notifications_base import NotificationStoreTx
 from podium.store.schedules_base import ScheduleStoreTx
 
 __all__ = ["QueueEntry", "RunOrder", "RunQuery", "Store", "StoreTx", "run_order_sql"]
@@ -88,7 +89,7 @@ def run_order_sql(query: RunQuery) -> str:
     return ", ".join([*parts, "run_id"])
 
 
-class StoreTx(EventStoreTx, ScheduleStoreTx, Protocol):
+class StoreTx(EventStoreTx, ScheduleStoreTx, NotificationStoreTx, Protocol):
     """Domain operations inside one transaction. Definition bodies are JSON-ready dicts."""
 
     # definitions
