@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import httpx
 import orjson
 import pytest
+from typer.testing import CliRunner
 
+from podium.cli import app
 from podium.notifications import SIGNATURE_HEADER, verify
 from podium.notifications.settings import NotifySettings
 from tests.behaviour.helpers import complete, poll, register, start, wait_status
@@ -168,12 +170,26 @@ def test_a_failing_channel_is_retried_then_dead_then_replayed(store_choice, rece
             assert [r["id"] for r in api.get("/api/notifications/dead").json()] == [row["id"]]
             assert receiver.received == []
 
-            replayed = api.post(f"/api/notifications/{row['id']}/replay")
-            assert replayed.status_code == 200, replayed.text
-            assert replayed.json() == {"replayed": row["id"], "was": "DEAD"}
+            cli = CliRunner()
+            listed = cli.invoke(app, ["notifications", "dead", "--server", server.url])
+            assert listed.exit_code == 0, listed.output
+            assert str(row["id"]) in listed.output and "HTTP 500" in listed.output
+            replayed = cli.invoke(
+                app, ["notifications", "replay", str(row["id"]), "--server", server.url]
+            )
+            assert replayed.exit_code == 0, replayed.output
+            assert f"replaying {row['id']} (was DEAD)" in replayed.output
             receiver.wait_for(1)
             _wait_state(api, str(row["id"]), "SENT")
             assert api.get("/api/notifications/dead").json() == []
+            shown = cli.invoke(
+                app, ["notifications", "show", str(row["id"]), "--server", server.url]
+            )
+            assert shown.exit_code == 0, shown.output
+            assert shown.output.count("  failed  HTTP 500") == 2 and "HTTP 200" in shown.output
+            assert f"runbook {DECLINED_RUNBOOK}" in shown.output
+            again = api.post(f"/api/notifications/{row['id']}/replay")
+            assert again.status_code == 200 and again.json()["was"] == "SENT"
             missing = api.post("/api/notifications/nope/replay")
             assert missing.status_code == 404
 
@@ -222,3 +238,35 @@ def test_a_bad_channel_is_refused_naming_the_field(api):
     response = api.post("/api/services", json=bad_event)
     assert response.status_code == 400 and "events" in response.json()["message"]
     assert api.get("/api/services").json() == []
+
+
+def test_a_workflow_declares_its_own_channel_with_a_server_secret(
+    store_choice, receiver, monkeypatch
+):
+    monkeypatch.setenv("PODIUM_SECRET_CHECKOUT_HOOK", "from-the-server")
+    flow = {
+        **FLOW,
+        "name": "guarded_checkout",
+        "notifications": [
+            {
+                "kind": "webhook",
+                "url": f"{receiver.url}/flow",
+                "secret": "${workflow.secrets.checkout_hook}",
+                "events": ["run.failed"],
+            }
+        ],
+    }
+    with store_choice.server(sweep_interval_s=0.2) as server:
+        with httpx.Client(base_url=server.url, timeout=30) as api:
+            # No service in the registry: the workflow's own channel is told all the same.
+            register(api, flow, [{**CHARGE_DEF, "service": None}])
+            run_id = start(api, "guarded_checkout")
+            (task,) = poll(api, "charge_card")
+            complete(api, task, status="FAILED_WITH_TERMINAL_ERROR", reason="boom")
+            assert wait_status(api, run_id)["status"] == "FAILED"
+            (hook,) = receiver.wait_for(1)
+            assert hook.path == "/flow"
+            header = hook.headers[SIGNATURE_HEADER]
+            assert verify("from-the-server", hook.body, header, int(time.time()))
+            message = orjson.loads(hook.body)
+            assert message["run"]["id"] == run_id and message["service"] == {}
