@@ -1,11 +1,12 @@
 // The UI's router: #/runs, #/run/<id>, #/definitions, #/definition/<name>/<version>,
-// #/schedules, #/services, #/trace/<correlationId>. Views that show live data refresh by polling.
+// #/schedules, #/services, #/notifications, #/trace/<correlationId>. Views that show live data refresh by polling.
 import { api, MissingFeature, AuthRequired } from "./api.js";
 import { notice } from "./dom.js";
 import { signInView, renderAccount } from "./auth.js";
 import { runsView } from "./runs.js";
 import { runView } from "./run.js";
 import { schedulesView } from "./schedules.js";
+import { notificationsView } from "./notifications.js";
 import { definitionsView, definitionView, servicesView, traceView } from "./catalogue.js";
 
 const REFRESH_MS = 1000;
@@ -19,6 +20,7 @@ const routes = [
   [/^#\/definition\/([^/]+)\/(\d+)$/, m => definitionView(decodeURIComponent(m[1]), m[2])],
   [/^#\/schedules$/, () => schedulesView()],
   [/^#\/services$/, () => servicesView()],
+  [/^#\/notifications(?:\?(.*))?$/, m => notificationsView(new URLSearchParams(m[1] || ""))],
   [/^#\/trace(?:\/(.*))?$/, m => traceView(m[1] ? decodeURIComponent(m[1]) : "")],
   [/^#\/runs(?:\?(.*))?$/, m => runsView(new URLSearchParams(m[1] || ""))],
 ];
