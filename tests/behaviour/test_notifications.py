@@ -270,3 +270,31 @@ def test_a_workflow_declares_its_own_channel_with_a_server_secret(
             assert verify("from-the-server", hook.body, header, int(time.time()))
             message = orjson.loads(hook.body)
             assert message["run"]["id"] == run_id and message["service"] == {}
+
+
+def test_a_channel_over_its_rate_gets_every_message_later_not_fewer(store_choice, receiver):
+    # 60 a minute with bursts of 5: five go at once, the sixth and seventh a second apart.
+    with store_choice.server(sweep_interval_s=0.2) as server:
+        with httpx.Client(base_url=server.url, timeout=30) as api:
+            api.post("/api/services", json=_payment(receiver))
+            register(api, FLOW, [CHARGE_DEF])
+            run_ids = [start(api, "checkout") for _ in range(7)]
+            tasks = poll(api, "charge_card", count=7)
+            assert len(tasks) == 7
+            began = time.monotonic()
+            for task in tasks:
+                complete(api, task, status="FAILED_WITH_TERMINAL_ERROR", reason="declined")
+            received = receiver.wait_for(7)
+            took = time.monotonic() - began
+            assert 1.5 <= took < 10, took
+            told = sorted(orjson.loads(hook.body)["run"]["id"] for hook in received)
+            assert told == sorted(run_ids)
+            time.sleep(0.3)
+            assert len(receiver.received) == 7
+            metrics = api.get("/metrics").text
+            sent = [
+                line
+                for line in metrics.splitlines()
+                if line.startswith("podium_notifications_total{") and 'outcome="sent"' in line
+            ]
+            assert len(sent) == 1 and sent[0].endswith(" 7.0"), sent
