@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -81,11 +82,15 @@ class Channel(BaseModel):
 
 
 def redacted_channels(channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Channels as shown back: a secret is replaced by whether there is one."""
+    """Channels as shown back: a secret is replaced by whether there is one, and a Slack
+    webhook's URL (its path is the credential) by its host."""
     shown = []
     for channel in channels:
         view = {key: value for key, value in channel.items() if key != "secret"}
         if channel.get("secret"):
             view["secretSet"] = True
+        if channel.get("kind") == ChannelKind.SLACK and isinstance(channel.get("url"), str):
+            parts = urlsplit(channel["url"])
+            view["url"] = f"{parts.scheme}://{parts.netloc}/…"
         shown.append(view)
     return shown

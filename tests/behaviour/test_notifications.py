@@ -3,6 +3,7 @@ that survives a crash; failed deliveries are retried, then dead, then replayed."
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -92,6 +93,14 @@ def test_a_failing_payment_service_sends_one_signed_notification_to_its_owner(
             shown = api.get("/api/services/payment").json()
             assert SECRET not in str(shown)
             assert shown["notifications"][0]["secretSet"] is True
+            listed = CliRunner().invoke(
+                app, ["services", "show", "payment", "--server", server.url]
+            )
+            assert listed.exit_code == 0, listed.output
+            assert f"runbook  {RUNBOOK}" in listed.output
+            assert f"runbook  CARD_DECLINED: {DECLINED_RUNBOOK}" in listed.output
+            assert f"notifies webhook {receiver.url}/hook (signed): every event" in listed.output
+            assert "notifies email payments@example.com: run.failed" in listed.output
             run_id = _fail_a_charge(api)
 
             (hook,) = receiver.wait_for(1)
@@ -130,6 +139,9 @@ def test_a_failing_payment_service_sends_one_signed_notification_to_its_owner(
             # The run's failure names the runbook for its error code.
             failure = api.get(f"/api/workflow/{run_id}").json()["failure"]
             assert failure["runbook"] == DECLINED_RUNBOOK
+            status = CliRunner().invoke(app, ["status", run_id, "--server", server.url])
+            assert status.exit_code == 0, status.output
+            assert re.search(rf"runbook\s+{re.escape(DECLINED_RUNBOOK)}", status.output)
             time.sleep(0.5)
             assert len(receiver.received) == 1
 

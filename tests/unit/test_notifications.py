@@ -48,6 +48,8 @@ def test_a_channel_needs_the_target_of_its_kind_and_known_events():
     assert slack.channel_id.startswith("slack:") and "token" not in slack.channel_id
     shown = redacted_channels([{"kind": "webhook", "url": "https://x", "secret": "s"}])
     assert shown == [{"kind": "webhook", "url": "https://x", "secretSet": True}]
+    hidden = redacted_channels([{"kind": "slack", "url": "https://hooks.slack.com/T0/B0/tok"}])
+    assert hidden == [{"kind": "slack", "url": "https://hooks.slack.com/…"}]
 
 
 def _task(**fields: object) -> TaskState:
