@@ -16,7 +16,7 @@ from podium.notifications.messages import breaker_message
 from podium.store.base import StoreTx
 from podium.store.notifications_base import NotificationRow, NotificationState
 
-__all__ = ["BREAKER_EVENTS", "notify_breaker", "write_notifications"]
+__all__ = ["BREAKER_EVENTS", "notify_breaker", "notify_ticks_missed", "write_notifications"]
 
 BREAKER_EVENTS = {"OPEN": NotifyEvent.BREAKER_OPENED, "CLOSED": NotifyEvent.BREAKER_CLOSED}
 
@@ -78,5 +78,35 @@ def notify_breaker(
         subject=subject,
         run_id=None,
         service=service.name,
+        now=now,
+    )
+
+
+def notify_ticks_missed(
+    tx: StoreTx, schedule: str, workflow: str, count: int, since: int | None, now: int
+) -> int:
+    """Tell the channels of a schedule's workflow (its latest version) that ``count`` ticks
+    fell while nothing ticked and the catch-up policy dropped them."""
+    body = tx.get_workflow_def(workflow, None)
+    declared = (body or {}).get("notifications") or []
+    if not declared:
+        return 0
+    channels = [Channel.model_validate(channel) for channel in declared]
+    message = {
+        "event": str(NotifyEvent.SCHEDULE_TICK_MISSED),
+        "at": now,
+        "summary": f"schedule {schedule}: {count} tick(s) of {workflow} missed, not caught up",
+        "schedule": {"name": schedule, "missed": count, "since": since},
+        "workflow": {"name": workflow},
+        "service": {},
+    }
+    return write_notifications(
+        tx,
+        channels,
+        NotifyEvent.SCHEDULE_TICK_MISSED,
+        message,
+        subject=f"schedule:{schedule}:{since}",
+        run_id=None,
+        service=None,
         now=now,
     )
