@@ -310,3 +310,22 @@ def test_a_channel_over_its_rate_gets_every_message_later_not_fewer(store_choice
                 if line.startswith("podium_notifications_total{") and 'outcome="sent"' in line
             ]
             assert len(sent) == 1 and sent[0].endswith(" 7.0"), sent
+
+
+def test_a_run_timed_out_tells_its_workflows_channel(store_choice, receiver):
+    flow = {
+        **FLOW,
+        "name": "slow_checkout",
+        "timeoutSeconds": 1,
+        "timeoutPolicy": "TIME_OUT_WF",
+        "notifications": [{"kind": "webhook", "url": f"{receiver.url}/late"}],
+    }
+    with store_choice.server(sweep_interval_s=0.2) as server:
+        with httpx.Client(base_url=server.url, timeout=30) as api:
+            register(api, flow, [CHARGE_DEF])
+            run_id = start(api, "slow_checkout")
+            assert wait_status(api, run_id)["status"] == "TIMED_OUT"
+            (hook,) = receiver.wait_for(1)
+            message = orjson.loads(hook.body)
+            assert message["event"] == "run.timed_out" and message["run"]["id"] == run_id
+            assert "timed out" in message["summary"]
