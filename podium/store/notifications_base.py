@@ -100,3 +100,8 @@ class NotificationStoreTx(Protocol):
     ) -> list[NotificationRow]:
         """Newest first."""
         ...
+
+    def remove_old_notifications(self, before_ms: int, limit: int) -> int:
+        """Delete up to ``limit`` sent or dead notifications made before ``before_ms``, with
+        their attempts; how many went."""
+        ...

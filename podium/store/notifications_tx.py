@@ -139,3 +139,18 @@ class NotificationsTxMixin(TxDialect):
             (*params, limit),
         ).fetchall()
         return [_row(row) for row in rows]
+
+    def remove_old_notifications(self, before_ms: int, limit: int) -> int:
+        # Pending ones stay whatever their age: they are still to be sent.
+        rows = self._x(
+            "SELECT id FROM notifications WHERE created_at < ? AND state <> ? "
+            "ORDER BY created_at LIMIT ?",
+            (before_ms, NotificationState.PENDING, limit),
+        ).fetchall()
+        if not rows:
+            return 0
+        ids = [row[0] for row in rows]
+        clause, params = self._in("notification_id", ids)
+        self._x(f"DELETE FROM notification_attempts WHERE {clause}", params)
+        clause, params = self._in("id", ids)
+        return int(self._x(f"DELETE FROM notifications WHERE {clause}", params).rowcount)

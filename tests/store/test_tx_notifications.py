@@ -81,3 +81,17 @@ def test_a_notification_another_instance_holds_is_skipped(db):
         conn.execute("SELECT 1 FROM notifications WHERE dedupe_key = 'a' FOR UPDATE")
         assert [r.dedupe_key for r in db.due_notifications(300, 10)] == ["b"]
     assert [r.dedupe_key for r in db.due_notifications(300, 10)] == ["a", "b"]
+
+
+def test_old_sent_and_dead_notifications_go_with_their_attempts(db):
+    db.add_notification(_row("sent", next_at=100, state=NotificationState.SENT))
+    db.add_notification(_row("dead", next_at=110, state=NotificationState.DEAD))
+    db.add_notification(_row("pending", next_at=50))
+    db.add_notification(_row("new", next_at=900, state=NotificationState.SENT))
+    db.add_notification_attempt("n-sent", 100, True, "HTTP 200")
+    assert db.remove_old_notifications(500, 1) == 1
+    assert db.remove_old_notifications(500, 10) == 1
+    assert db.remove_old_notifications(500, 10) == 0
+    left = sorted(r.dedupe_key for r in db.list_notifications(None, None, 10))
+    assert left == ["new", "pending"]
+    assert db.notification_attempts("n-sent") == []
