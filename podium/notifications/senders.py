@@ -28,8 +28,8 @@ class DeliveryError(Exception):
 
 
 class Sender:
-    """Delivers messages to channels; ``secret`` resolves a channel's secret (a server
-    secret named ``${workflow.secrets.NAME}``, or the value itself)."""
+    """Delivers messages to channels over one shared HTTP client; the caller hands each send
+    the channel's secret already resolved (``notify_pump`` reads server secrets)."""
 
     def __init__(self, settings: NotifySettings, client: httpx.AsyncClient) -> None:
         self.settings = settings

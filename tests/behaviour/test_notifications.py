@@ -329,3 +329,27 @@ def test_a_run_timed_out_tells_its_workflows_channel(store_choice, receiver):
             message = orjson.loads(hook.body)
             assert message["event"] == "run.timed_out" and message["run"]["id"] == run_id
             assert "timed out" in message["summary"]
+
+
+@pytest.mark.parametrize("store_choice", ["postgres"], indirect=True)
+def test_two_instances_pumping_one_outbox_send_each_notification_once(store_choice, receiver):
+    # PostgreSQL only: instances share a database there. Both pump; each row goes once.
+    with (
+        store_choice.server(sweep_interval_s=0.2) as first,
+        store_choice.server(sweep_interval_s=0.2) as second,
+    ):
+        with (
+            httpx.Client(base_url=first.url, timeout=30) as api,
+            httpx.Client(base_url=second.url, timeout=30) as other,
+        ):
+            api.post("/api/services", json=_payment(receiver))
+            register(api, FLOW, [CHARGE_DEF])
+            run_ids = [start(api, "checkout") for _ in range(4)]
+            tasks = poll(api, "charge_card", count=4)
+            for n, task in enumerate(tasks):
+                complete(api if n % 2 else other, task, status="FAILED_WITH_TERMINAL_ERROR")
+            received = receiver.wait_for(4)
+            time.sleep(1.0)
+            assert len(receiver.received) == 4
+            told = sorted(orjson.loads(hook.body)["run"]["id"] for hook in received)
+            assert told == sorted(run_ids)
