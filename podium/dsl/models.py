@@ -247,16 +247,6 @@ class WorkflowTask(_ConductorModel):
                 return {**data, "taskDefinition": {**embedded, "name": data["name"]}}
         return data
 
-    def children(self) -> list[list[WorkflowTask]]:
-        """Every nested task list: switch cases, default case, fork branches, loop body."""
-        lists: list[list[WorkflowTask]] = list(self.decisionCases.values())
-        if self.defaultCase:
-            lists.append(self.defaultCase)
-        lists.extend(self.forkTasks)
-        if self.loopOver:
-            lists.append(self.loopOver)
-        return lists
-
 
 class WorkflowDef(_ConductorModel):
     """A versioned workflow definition."""
@@ -280,16 +270,3 @@ class WorkflowDef(_ConductorModel):
     # Podium: channels told when a run of this workflow fails (beside its services' own). A
     # secret here is shown with the definition: name a server secret, ``${workflow.secrets.X}``.
     notifications: list[Channel] | None = None
-
-    def all_tasks(self) -> list[WorkflowTask]:
-        """Every task in the definition, nested ones included, depth first."""
-        found: list[WorkflowTask] = []
-
-        def walk(tasks: list[WorkflowTask]) -> None:
-            for task in tasks:
-                found.append(task)
-                for nested in task.children():
-                    walk(nested)
-
-        walk(self.tasks)
-        return found

@@ -60,6 +60,10 @@ class Service(BaseModel):
     description: str | None = None
     circuitBreaker: BreakerConfig | None = None
     onCircuitOpen: OnCircuitOpen = OnCircuitOpen.WAIT
+    retryWhenBreakerCloses: bool = Field(
+        default=False,
+        description="Retry the runs failed at once by the open breaker when it closes again.",
+    )
     runbook: str | None = Field(default=None, description="What to do when it fails.")
     runbooks: dict[str, str] | None = Field(
         default=None, description="Runbooks by error code (a failure's reason code)."

@@ -73,6 +73,19 @@ class Metrics:
             ["task_type"],
             registry=r,
         )
+        self.ready_depth = Gauge(
+            "podium_queue_depth",
+            "Tasks ready to be handed out now, by task type (not those waiting out a retry "
+            "delay): the backlog an autoscaler scales workers on.",
+            ["task_type"],
+            registry=r,
+        )
+        self.oldest_age = Gauge(
+            "podium_queue_oldest_age_seconds",
+            "How long the task waiting longest has been ready, by task type.",
+            ["task_type"],
+            registry=r,
+        )
         self.retries = Counter(
             "podium_task_retries",
             "Task attempts scheduled as a retry of a failed one.",
@@ -134,6 +147,14 @@ class Metrics:
         self.queue_depth.clear()
         for queue, size in sizes.items():
             self.queue_depth.labels(queue_label(queue)).set(size)
+
+    def set_backlog(self, backlog: dict[str, tuple[int, float]]) -> None:
+        """Replace the ready-depth and oldest-age samples (task type -> depth, age in s)."""
+        self.ready_depth.clear()
+        self.oldest_age.clear()
+        for task_type, (depth, age_s) in backlog.items():
+            self.ready_depth.labels(task_type).set(depth)
+            self.oldest_age.labels(task_type).set(age_s)
 
     def set_breakers(self, states: dict[str, str]) -> None:
         self.breaker_state.clear()

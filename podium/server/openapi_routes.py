@@ -68,6 +68,8 @@ ROUTES: dict[str, Answers] = {
     "POST /api/workflow/bulk/retry": _NONE,
     "POST /api/workflow/bulk/restart": _NONE,
     "POST /api/workflow/bulk/terminate": _NONE,
+    # a bulk retry's runs are answered per run in ``refused``; its filter is checked by hand
+    "POST /api/bulk/rerun": Answers(errors=(400,)),
     "POST /api/workflow/correlated/batch": _NONE,
     "GET /api/workflow/{name}/correlated/{correlation_id}": _NONE,
     "POST /api/workflow/{name}/correlated": _NONE,
@@ -184,6 +186,8 @@ ROUTES: dict[str, Answers] = {
     "POST /api/notifications/{notification_id}/replay": _FOUND,
     # Prometheus' text exposition format (its version travels as a media type parameter)
     "GET /metrics": Answers(media={"text/plain": _TEXT}),
+    "GET /api/scaling/queues": _NONE,
+    "GET /api/scaling/queues/{task_type}": _NONE,
     # the web UI's page (its other files are static, served as they are)
     "GET /ui/": Answers(store=False, media={"text/html": _TEXT}),
 }

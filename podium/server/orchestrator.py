@@ -39,6 +39,7 @@ from podium.errors import (
 from podium.observability.audit import log_inline_run
 from podium.observability.context import correlation_id_var
 from podium.observability.observer import Observer
+from podium.resilience.breaker import Circuit
 from podium.resilience.policy import ResiliencePolicy, log_transition
 from podium.server import contract_hooks, fencing
 from podium.server.attribution import blame_run, blame_tasks
@@ -83,6 +84,7 @@ class Orchestrator:
         self.contracts = ContractRuntime()
         self.on_timer_added = on_timer_added or (lambda: None)
         self.on_deliveries: Callable[[], None] = lambda: None
+        self.on_breaker_closed: Callable[[], None] = lambda: None
         self.on_notifications: Callable[[], None] = lambda: None
         self.on_outbox: Callable[[str], None] = lambda broker: None
         self.definitions = Definitions(limits)
@@ -100,6 +102,8 @@ class Orchestrator:
             self.on_timer_added()
         for service, transition in outbox.transitions:
             log_transition(service, transition)
+            if transition.to_state == Circuit.CLOSED:
+                self.on_breaker_closed()
         for line in outbox.failures:
             log.warning("%s", line)
         if outbox.deliveries:

@@ -55,6 +55,9 @@ class RunQuery:
     """Runs of this trace: their correlation id, or for a run given none, the trace's."""
     started_after: int | None = None
     started_before: int | None = None
+    ended_after: int | None = None
+    """Runs that ended at or after this time (epoch ms); a run still going has not ended."""
+    ended_before: int | None = None
     start: int = 0
     size: int = 100
     names: tuple[str, ...] = ()
@@ -214,6 +217,11 @@ class StoreTx(EventStoreTx, ScheduleStoreTx, NotificationStoreTx, Protocol):
     def next_lease_expiry(self) -> int | None: ...
     def queues_ready_between(self, after: int, until: int) -> list[str]: ...
     def queue_sizes(self, queues: list[str] | None) -> dict[str, int]: ...
+    def queue_backlog(self, now: int) -> dict[str, tuple[int, int]]:
+        """Each queue with tasks ready by ``now`` and not handed out: how many, and when
+        the one waiting longest became ready (epoch ms)."""
+        ...
+
     def announce_ready(self, queues: Collection[str]) -> None:
         """Tell every instance, once this transaction commits, that ``queues`` have tasks."""
         ...

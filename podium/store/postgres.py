@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import re
 import threading
 import time
@@ -29,6 +28,7 @@ from psycopg import errors as pg_errors, sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from podium.errors import StoreError, ValidationError
+from podium.resilience.backoff import Backoff, backoff_delay
 from podium.store.base import StoreTx
 from podium.store.migrations import migrations, statements
 from podium.store.postgres_numbering import align_numbering
@@ -173,9 +173,9 @@ class PostgresStore:
             except _RETRYABLE as exc:
                 if attempt == _MAX_ATTEMPTS:
                     raise _wrap(exc, self.name) from exc
-                # Back off a little, with jitter, so the two sides of a deadlock don't meet
-                # again at once.
-                time.sleep(random.uniform(0, 0.002 * attempt))
+                # Back off a little, with full jitter, so the two sides of a deadlock don't
+                # meet again at once.
+                time.sleep(backoff_delay(attempt - 1, 0.002, 0.016, jitter="full"))
             except (psycopg.Error, PoolTimeout) as exc:
                 raise _wrap(exc, self.name) from exc
         raise AssertionError("unreachable")
@@ -236,14 +236,14 @@ class _Listener:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        delay = 0.1
+        backoff = Backoff(0.1, 5.0)
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self.url, autocommit=True) as conn:
                     conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
                     # Whatever was announced while not listening is unknown: wake every poll.
                     self.deliver(None)
-                    delay = 0.1
+                    backoff.reset()
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.5):
                             queue = queue_heard(note.payload, self.origin)
@@ -252,8 +252,7 @@ class _Listener:
             except psycopg.Error as exc:
                 log.warning("lost the PostgreSQL notification connection (%s); reconnecting", exc)
                 with contextlib.suppress(Exception):
-                    self._stop.wait(delay)
-                delay = min(delay * 2, 5.0)
+                    self._stop.wait(backoff.next())
 
 
 def _wrap(exc: BaseException, service: str) -> StoreError | ValidationError:

@@ -76,6 +76,8 @@ export const api = {
     headers: { Accept: "application/json", Authorization: `Bearer ${key}` },
   }),
   retry: id => request("POST", `/api/workflow/${id}/retry`),
+  // A dry run (dryRun: true, filter) lists what a bulk retry would take; runIds retries those.
+  bulkRerun: body => request("POST", "/api/bulk/rerun", body, "bulk retry (POST /api/bulk/rerun)"),
   restart: id => request("POST", `/api/workflow/${id}/restart`),
   pause: id => request("PUT", `/api/workflow/${id}/pause`),
   resume: id => request("PUT", `/api/workflow/${id}/resume`),
