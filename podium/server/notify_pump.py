@@ -3,7 +3,7 @@
 Each pass is a unit of work that claims due rows (``SKIP LOCKED`` on PostgreSQL) and pushes
 their next attempt a lease ahead, so another instance leaves them alone while this one sends.
 Each send's outcome is recorded in a unit of its own: sent; failed, to be tried again after an
-exponential back-off with jitter; or dead after the last attempt. A server that dies between
+exponential back-off with jitter (``resilience.backoff``); or dead after the last attempt. A server that dies between
 the send and the record sends again once the lease is up (at least once: receivers dedupe by
 ``X-Podium-Delivery``). A channel over its rate keeps its rows pending until it has room.
 """
@@ -19,12 +19,12 @@ from collections.abc import Callable
 import httpx
 
 from podium.dsl.notifications import Channel
-from podium.events.dispatcher import retry_delay_ms
 from podium.notifications.limiter import ChannelLimiter
 from podium.notifications.messages import with_links
 from podium.notifications.senders import DeliveryError, Sender
 from podium.notifications.settings import NotifySettings
 from podium.observability.metrics import Metrics
+from podium.resilience.backoff import backoff_delay
 from podium.server.background import BackgroundTask, nap
 from podium.server.secrets import MissingSecretError, SecretResolver
 from podium.store.base import Store, StoreTx
@@ -35,14 +35,16 @@ __all__ = ["NotifyPump", "next_attempt_ms"]
 log = logging.getLogger("podium.notifications")
 
 _BATCH = 20
+_MAX_BACKOFF_MS = 300_000
 _SECRET_REF = re.compile(r"^\$\{workflow\.secrets\.([A-Za-z0-9_.\-]+)\}$")
 
 
 def next_attempt_ms(attempts: int, base_ms: int, rng: random.Random) -> int:
-    """The back-off after ``attempts`` failures: doubling from ``base_ms``, capped, with up
-    to a quarter more at random so that channels that failed together do not retry together."""
-    delay = retry_delay_ms(attempts, base_ms)
-    return delay + int(delay * 0.25 * rng.random())
+    """The back-off after ``attempts`` failures: ``base_ms`` doubled at each, capped at five
+    minutes, with equal jitter (half of it, plus up to as much again), so that channels that
+    failed together do not retry together."""
+    cap = max(base_ms, _MAX_BACKOFF_MS)
+    return int(backoff_delay(max(0, attempts - 1), base_ms, cap, jitter="equal", rng=rng))
 
 
 class NotifyPump:
