@@ -9,13 +9,18 @@ its messages are signed with. The secret is stored, never shown back (``redacted
 from __future__ import annotations
 
 import hashlib
+import re
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Channel", "ChannelKind", "NotifyEvent", "redacted_channels"]
+__all__ = ["SECRET_REF", "Channel", "ChannelKind", "NotifyEvent", "redacted_channels"]
+
+
+SECRET_REF = re.compile(r"^\$\{workflow\.secrets\.([A-Za-z0-9_.\-]+)\}$")
+"""A secret named, not given: ``${workflow.secrets.NAME}``, read by the server when it sends."""
 
 
 class NotifyEvent(StrEnum):

@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 from collections.abc import Callable
 
 import httpx
 
-from podium.dsl.notifications import Channel
+from podium.dsl.notifications import SECRET_REF, Channel
 from podium.notifications.limiter import ChannelLimiter
 from podium.notifications.messages import with_links
 from podium.notifications.senders import DeliveryError, Sender
@@ -36,7 +35,6 @@ log = logging.getLogger("podium.notifications")
 
 _BATCH = 20
 _MAX_BACKOFF_MS = 300_000
-_SECRET_REF = re.compile(r"^\$\{workflow\.secrets\.([A-Za-z0-9_.\-]+)\}$")
 
 
 def next_attempt_ms(attempts: int, base_ms: int, rng: random.Random) -> int:
@@ -136,7 +134,7 @@ class NotifyPump:
         secret = target.get("secret")
         if not isinstance(secret, str):
             return None
-        ref = _SECRET_REF.match(secret)
+        ref = SECRET_REF.match(secret)
         return self.secrets.value(ref.group(1)) if ref else secret
 
     async def _deliver(self, row: NotificationRow) -> None:

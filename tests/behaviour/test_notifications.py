@@ -250,6 +250,12 @@ def test_a_bad_channel_is_refused_naming_the_field(api):
     response = api.post("/api/services", json=bad_event)
     assert response.status_code == 400 and "events" in response.json()["message"]
     assert api.get("/api/services").json() == []
+    flow = {**FLOW, "notifications": [{"kind": "webhook", "url": "http://x", "secret": "plain"}]}
+    response = api.post("/api/metadata/workflow", json=flow)
+    assert response.status_code == 400, response.text
+    assert "notifications" in response.json()["message"]
+    assert "${workflow.secrets.NAME}" in response.json()["message"]
+    assert api.get("/api/metadata/workflow").json() == []
 
 
 def test_a_workflow_declares_its_own_channel_with_a_server_secret(
