@@ -47,6 +47,10 @@ def test_notifications_page_shows_the_log_and_replays(api, page, receiver):
     expect(page.locator(".failure a.runbook")).to_have_attribute(
         "href", "https://runbooks.example.com/payment"
     )
+    page.goto(base + "#/services")
+    expect(page.locator("tr[data-service=payment] a.runbook")).to_have_attribute(
+        "href", "https://runbooks.example.com/payment"
+    )
     page.goto(base + "#/notifications")
     expect(page.locator("nav a[data-nav=notifications]")).to_have_class(re.compile("active"))
     row = page.locator("#notifications tr[data-notification]")
