@@ -16,6 +16,7 @@ import httpx
 import orjson
 
 from podium.dsl.notifications import ChannelKind
+from podium.errors import PodiumError
 from podium.notifications.messages import render_text
 from podium.notifications.settings import NotifySettings
 from podium.notifications.signing import SIGNATURE_HEADER, sign
@@ -23,8 +24,15 @@ from podium.notifications.signing import SIGNATURE_HEADER, sign
 __all__ = ["DeliveryError", "Sender"]
 
 
-class DeliveryError(Exception):
-    """The channel did not take the message (its answer or the error, in the message)."""
+class DeliveryError(PodiumError):
+    """The channel did not take the message (its answer or the error, in the message); the
+    notification is retried, then dead. It never reaches a caller."""
+
+    code = "E_DELIVERY"
+    retryable = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, service="notifications")
 
 
 class Sender:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import httpx
 
 from podium.dsl.notifications import SECRET_REF, Channel
+from podium.errors import PodiumError
 from podium.notifications.limiter import ChannelLimiter
 from podium.notifications.messages import with_links
 from podium.notifications.senders import DeliveryError, Sender
@@ -147,7 +148,8 @@ class NotifyPump:
             )
             ok = True
         except (DeliveryError, MissingSecretError, ValueError) as exc:
-            detail, ok = str(exc) or type(exc).__name__, False
+            message = exc.message if isinstance(exc, PodiumError) else str(exc)
+            detail, ok = message or type(exc).__name__, False
         now = self.clock()
         attempts = row.attempts + 1
         if ok:
