@@ -27,6 +27,7 @@ from podium.cli_db import db_app
 from podium.cli_events import events_app, handlers_app
 from podium.cli_feedback import print_warnings
 from podium.cli_keys import keys_app
+from podium.cli_notifications import notifications_app
 from podium.cli_output import (
     JsonOpt,
     ServerOpt,
@@ -78,6 +79,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(services_app, name="services")
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(slo_app, name="slo")
+app.add_typer(notifications_app, name="notifications")
 app.add_typer(keys_app, name="keys")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(events_app, name="events")

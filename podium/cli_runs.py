@@ -187,6 +187,8 @@ def status(
         whom = [failure["service"]]
         whom += [f"{k} {failure[k]}" for k in ("owner", "contact", "onCall") if failure.get(k)]
         rows.append(("call", Text(", ".join(whom), style="bold red")))
+        if failure.get("runbook"):
+            rows.append(("runbook", Text(str(failure["runbook"]))))
     for label, value in rows:
         summary.add_row(label, value)
     out = _stdout()

@@ -113,9 +113,17 @@ def show(
         ("contact", "contact"),
         ("on call", "onCall"),
         ("docs", "docsUrl"),
+        ("runbook", "runbook"),
     ):
         if service.get(key):
             out.print(f"  {label:8} {service[key]}")
+    for code, link in (service.get("runbooks") or {}).items():
+        out.print(f"  runbook  {code}: {link}")
+    for channel in service.get("notifications") or []:
+        events = ", ".join(channel.get("events") or ["every event"])
+        target = channel.get("to") or channel.get("url")
+        signed = " (signed)" if channel.get("secretSet") else ""
+        out.print(f"  notifies {channel['kind']} {target}{signed}: {events}")
     breaker = service.get("breaker")
     if breaker is None:
         out.print("  no circuit breaker")

@@ -24,6 +24,7 @@ from urllib.parse import quote
 import httpx
 
 from podium.client_events import EventsApi
+from podium.client_notifications import NotificationsApi
 from podium.client_schedules import SchedulesApi
 from podium.errors import PodiumError
 
@@ -130,7 +131,7 @@ class PodiumUnreachableError(PodiumClientError):
         return self.message
 
 
-class PodiumClient(EventsApi, SchedulesApi):
+class PodiumClient(EventsApi, SchedulesApi, NotificationsApi):
     """Synchronous client; one keep-alive connection pool, closed by ``close()`` or ``with``."""
 
     def __init__(

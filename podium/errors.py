@@ -25,6 +25,7 @@ PodiumError                        500  (also: the client's and the worker's own
 │   ├── HandlerNotFoundError       (server.routes_event_handlers)
 │   ├── KeyNotFoundError           (server.routes_auth)
 │   ├── ServiceNotFoundError       (server.routes_services)
+│   ├── NotificationNotFoundError  (server.routes_notifications)
 │   ├── ScheduleNotFoundError      (server.scheduler)
 │   └── SubscriptionNotFoundError  (server.routes_subscriptions)
 ├── ConflictError                  409  the request is valid but the state forbids it
@@ -41,6 +42,8 @@ PodiumError                        500  (also: the client's and the worker's own
 │                                       (dsl.evaluators)
 ├── HandlerFailedError             500  an event handler's action failed: the delivery is
 │                                       retried, then dead-lettered
+├── DeliveryError                  500  a notification channel did not take a message: it
+│                                       is retried, then dead (notifications.senders)
 ├── MissingSecretError             500  an HTTP task names a secret nobody configured
 │                                       (server.secrets): fails the task
 ├── TargetRefusedError             500  the HTTP task policy refuses a host; also an

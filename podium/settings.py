@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from podium.dsl.nesting import DEFAULT_MAX_DEPTH
+from podium.notifications.settings import NotifySettings
 
 __all__ = ["Settings"]
 
@@ -136,6 +137,8 @@ class Settings:
     """RabbitMQ queues the bridge consumes into the bus (as topics ``amqp:<queue>``)."""
     log_format: str = "text"
     """``text`` for people; ``json``: one object per line, with a line per unit of work."""
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    """Notifications: SMTP, retries, the UI's address for links (``PODIUM_SMTP_*``, ...)."""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -184,6 +187,7 @@ class Settings:
             amqp_url=os.environ.get("PODIUM_AMQP_URL") or None,
             amqp_queues=_env_list("PODIUM_AMQP_QUEUES"),
             log_format=os.environ.get("PODIUM_LOG_FORMAT", d.log_format),
+            notify=NotifySettings.from_env(),
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 

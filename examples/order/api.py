@@ -40,9 +40,15 @@ def _expect_ok(response: httpx.Response, what: str) -> None:
         raise DemoError(f"could not {what}: HTTP {response.status_code} {response.text[:500]}")
 
 
-def register_services(client: httpx.Client, api: str) -> list[dict[str, Any]]:
-    """Register the services of ``services.json`` (owners, contacts, breakers); returns them."""
+def register_services(
+    client: httpx.Client, api: str, channels: dict[str, list[dict[str, Any]]] | None = None
+) -> list[dict[str, Any]]:
+    """Register the services of ``services.json`` (owners, contacts, breakers, runbooks), each
+    with the notification ``channels`` given for it; returns them."""
     services: list[dict[str, Any]] = json.loads(SERVICES.read_text())
+    for service in services:
+        if channels and service["name"] in channels:
+            service["notifications"] = channels[service["name"]]
     _expect_ok(client.post(f"{api}/services", json=services), "register the services")
     return services
 

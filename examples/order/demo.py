@@ -13,6 +13,10 @@ shipping service's circuit breaker) and ``order_workflow.json``; then runs two s
 2. A shipping outage: the shipping service's breaker opens, an order's shipment is held while
    it is open, and ships once the service is back and the breaker has closed.
 
+The payment service declares a webhook channel pointing at a small receiver the demo starts
+(:mod:`examples.order.notification_receiver`), which checks each notification's signature;
+the demo prints the notification the declined card sent the payment team.
+
 It prints how each order ended, then keeps everything running (so that the API and its docs
 can be explored) until Ctrl-C. With ``--exit`` it stops after the results instead, and exits 0
 only if everything went as expected, which makes the demo a smoke test too.
@@ -21,7 +25,9 @@ only if everything went as expected, which makes the demo a smoke test too.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import secrets
 import signal
 import sys
 import time
@@ -136,6 +142,11 @@ def run_demo(args: argparse.Namespace, console: Console, children: Children) -> 
     api = f"{url}/api"
     shipping_port = free_port()
     shipping_url = f"http://{HOST}:{shipping_port}"
+    hook_port = free_port()
+    hook_url = f"http://{HOST}:{hook_port}"
+    hook_secret = secrets.token_hex(16)
+    hooks = children.log_dir / "notifications.jsonl"
+    hooks.unlink(missing_ok=True)
 
     with httpx.Client(timeout=10.0) as client:
         server = children.start("server", "podium", "server", "--db", str(db), "--port", str(port))
@@ -148,11 +159,26 @@ def run_demo(args: argparse.Namespace, console: Console, children: Children) -> 
         console.print(
             f"▸ shipping service  {shipping_url}  (pid {shipping.process.pid}, log {show(shipping.log_path)})"
         )
+        receiver = children.start(
+            "receiver",
+            "examples.order.notification_receiver",
+            "--port",
+            str(hook_port),
+            "--secret",
+            hook_secret,
+            "--out",
+            str(hooks),
+        )
+        console.print(
+            f"▸ payment team's webhook receiver  {hook_url}  (pid {receiver.process.pid})"
+        )
         took = wait_until_ready(client, f"{api}/health", server, children, timeout=30)
         wait_until_ready(client, f"{shipping_url}/health", shipping, children, timeout=30)
-        console.print(f"  both are up ({took:.1f} s)")
+        wait_until_ready(client, f"{hook_url}/ready", receiver, children, timeout=30)
+        console.print(f"  all are up ({took:.1f} s)")
 
-        services = register_services(client, api)
+        payment_hook = {"kind": "webhook", "url": f"{hook_url}/payments", "secret": hook_secret}
+        services = register_services(client, api, {"payment": [payment_hook]})
         for service in services:
             breaker = service.get("circuitBreaker")
             console.print(
@@ -187,6 +213,7 @@ def run_demo(args: argparse.Namespace, console: Console, children: Children) -> 
         runs = run_orders(demo, orders)
         outage_runs, problems = run_outage(demo, len(orders) + 1)
         problems = print_results([*runs, *outage_runs], console, problems)
+        problems += _show_notification(console, hooks, args.timeout)
 
         if args.exit:
             return 1 if problems else 0
@@ -196,6 +223,7 @@ def run_demo(args: argparse.Namespace, console: Console, children: Children) -> 
         console.print(f"Watch the runs in the UI at [bold]{url}/ui/[/]")
         console.print(f"Try: curl -s '{api}/workflow/{runs[-1].workflow_id}?includeTasks=true'")
         console.print(f"     curl -s '{api}/services/shipping'")
+        console.print(f"     podium notifications list --server {url}")
         console.print("Press Ctrl-C to stop everything.")
         try:
             while True:
@@ -205,6 +233,31 @@ def run_demo(args: argparse.Namespace, console: Console, children: Children) -> 
             # Ctrl-C is the normal way out here; the exit status still tells how the runs went.
             console.print()
             return 1 if problems else 0
+
+
+def _show_notification(console: Console, hooks: Path, timeout: float) -> list[str]:
+    """Print the notification the payment team's receiver got; the problems, if none came."""
+    deadline = time.monotonic() + timeout
+    while not hooks.exists() or not hooks.read_text().strip():
+        if time.monotonic() > deadline:
+            return ["the payment team's receiver got no notification"]
+        time.sleep(0.2)
+    received = [json.loads(line) for line in hooks.read_text().splitlines() if line.strip()]
+    console.print(
+        Text("Notification received by the payment team (signature verified)", style="bold")
+    )
+    for hook in received:
+        message = hook["message"]
+        service = message.get("service") or {}
+        console.print(f"  {message['event']}: {message['summary']}")
+        console.print(f"    run      {message['run']['url']}")
+        for label, key in (("owner", "owner"), ("on call", "onCall"), ("runbook", "runbook")):
+            if service.get(key):
+                console.print(f"    {label:<8} {service[key]}")
+    console.print()
+    if len(received) != 1:
+        return [f"the payment team's receiver got {len(received)} notifications, not 1"]
+    return []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

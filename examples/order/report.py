@@ -164,6 +164,9 @@ def print_results(runs: Sequence[Run], console: Console, problems: list[str]) ->
         elif run.finished:
             console.print(Text.assemble(head, f"reason: {failure_reason(run.snapshot)}"))
             console.print(f"{_INDENT}{whom_to_call(run.snapshot)}")
+            runbook = (run.snapshot.get("failure") or {}).get("runbook")
+            if runbook:
+                console.print(f"{_INDENT}runbook {runbook}")
             if run.status in ("COMPENSATED", "COMPENSATION_FAILED"):
                 console.print(f"{_INDENT}{what_was_undone(run.snapshot)}")
         else:

@@ -115,7 +115,9 @@ def charge_payment(order_id: str, amount: float, currency: str) -> dict[str, Any
     if len(code) != 3 or not code.isalpha():
         raise TaskFailedError(f"invalid currency: {currency!r}", non_retryable=True)
     if value > CARD_LIMIT:
-        raise TaskFailedError("card declined", non_retryable=True)
+        raise TaskFailedError(
+            "card declined", non_retryable=True, output={"errorCode": "CARD_DECLINED"}
+        )
     return {
         "paymentId": "pay_" + digest[:16],
         "orderId": order_id,

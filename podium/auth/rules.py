@@ -70,6 +70,7 @@ _OPERATE = [
     ("POST", re.compile(r"^/api/tasks/queue/requeue/[^/]+$")),
     ("PUT", re.compile(r"^/api/scheduler/schedules/[^/]+/(pause|resume)$")),
     ("POST", re.compile(r"^/api/scheduler/schedules/[^/]+/backfill$")),
+    ("POST", re.compile(r"^/api/notifications/[^/]+/replay$")),
 ]
 
 

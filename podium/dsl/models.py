@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from podium.dsl.bounds import INT4_MAX, MAX_DURATION_S, Name
+from podium.dsl.notifications import SECRET_REF, Channel
 from podium.dsl.services import OnCircuitOpen
 
 __all__ = [
@@ -266,3 +267,17 @@ class WorkflowDef(_ConductorModel):
     # Podium: whether a failed run compensates its completed steps; unset means "when any
     # step declares a compensation or the workflow has a ROUTING_SLIP".
     compensateOnFailure: bool | None = None
+    # Podium: channels told when a run of this workflow fails (beside its services' own).
+    notifications: list[Channel] | None = None
+
+    @field_validator("notifications")
+    @classmethod
+    def _secrets_named_not_given(cls, channels: list[Channel] | None) -> list[Channel] | None:
+        # Every reader of the definition would see a secret written into it.
+        for channel in channels or ():
+            if channel.secret is not None and not SECRET_REF.match(channel.secret):
+                raise ValueError(
+                    "a workflow's channel secret must name a server secret, "
+                    "${workflow.secrets.NAME}, since the definition is shown to its readers"
+                )
+        return channels

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from podium.dsl.notifications import Channel, redacted_channels
+
 __all__ = ["BreakerConfig", "OnCircuitOpen", "Service", "attribution"]
 
 
@@ -62,6 +64,11 @@ class Service(BaseModel):
         default=False,
         description="Retry the runs failed at once by the open breaker when it closes again.",
     )
+    runbook: str | None = Field(default=None, description="What to do when it fails.")
+    runbooks: dict[str, str] | None = Field(
+        default=None, description="Runbooks by error code (a failure's reason code)."
+    )
+    notifications: list[Channel] | None = None
 
     @model_validator(mode="after")
     def _ratio_needs_window(self) -> Service:
@@ -73,6 +80,19 @@ class Service(BaseModel):
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
 
+    def to_view(self) -> dict[str, Any]:
+        """As shown by the API: the channels' secrets left out."""
+        view = self.to_json()
+        if "notifications" in view:
+            view["notifications"] = redacted_channels(view["notifications"])
+        return view
+
+    def runbook_for(self, code: str | None) -> str | None:
+        """The runbook of an error code, else the service's own."""
+        if code and self.runbooks and code in self.runbooks:
+            return self.runbooks[code]
+        return self.runbook
+
     def whom_to_call(self) -> str:
         """``owner Payments team, contact payments@example.com, on call #pay-oncall``."""
         parts = [f"owner {self.owner}"]
@@ -82,6 +102,8 @@ class Service(BaseModel):
             parts.append(f"on call {self.onCall}")
         if self.docsUrl:
             parts.append(f"docs {self.docsUrl}")
+        if self.runbook:
+            parts.append(f"runbook {self.runbook}")
         return ", ".join(parts)
 
 

@@ -131,6 +131,13 @@ class Metrics:
             buckets=LATENCY_BUCKETS_S,
             registry=r,
         )
+        self.notifications = Counter(
+            "podium_notifications",
+            "Notification attempts this instance made, by channel, kind and outcome "
+            "(sent, failed: to be retried, dead: the last attempt failed).",
+            ["channel", "kind", "outcome"],
+            registry=r,
+        )
         self.event_bus_lag = Gauge(
             "podium_event_bus_lag_seconds",
             "Age of the oldest event not yet delivered to its subscribers.",

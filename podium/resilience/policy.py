@@ -15,6 +15,7 @@ from podium.dsl import expressions
 from podium.dsl.models import TaskDef, WorkflowTask
 from podium.dsl.services import OnCircuitOpen, Service, attribution
 from podium.engine.state import TaskState, TaskStatus
+from podium.notifications.outbox import notify_breaker
 from podium.resilience.breaker import Admission, BreakerState, Transition, admit, record
 from podium.store.base import StoreTx
 
@@ -213,15 +214,19 @@ class ResiliencePolicy:
             tx.put_breaker(service_name, after.to_dict(), now)
         return self._transition(tx, service_name, transition, now)
 
-    @staticmethod
     def _transition(
-        tx: StoreTx, service: str, transition: Transition | None, now: int
+        self, tx: StoreTx, service: str, transition: Transition | None, now: int
     ) -> tuple[str, Transition] | None:
         if transition is None:
             return None
         tx.add_breaker_event(
             service, now, transition.from_state, transition.to_state, transition.reason
         )
+        record = self.services(tx).get(service)
+        if record is not None:
+            notify_breaker(
+                tx, record, transition.from_state, transition.to_state, transition.reason, now
+            )
         return service, transition
 
 

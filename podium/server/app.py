@@ -30,6 +30,7 @@ from podium.server import (
     routes_lookup,
     routes_metadata,
     routes_metrics,
+    routes_notifications,
     routes_rerun,
     routes_scaling,
     routes_schedules,
@@ -50,6 +51,7 @@ from podium.server.http_targets import TargetPolicy
 from podium.server.http_tasks import HttpTaskExecutor
 from podium.server.jq_tasks import JqTaskExecutor
 from podium.server.limits import engine_limits
+from podium.server.notify_pump import NotifyPump
 from podium.server.openapi import describe
 from podium.server.orchestrator import Orchestrator
 from podium.server.request_context import RequestContext
@@ -131,6 +133,18 @@ def create_app(
             targets=targets,
         )
         jq_executor = JqTaskExecutor(orchestrator, engine_limits(settings))
+        pump = NotifyPump(
+            backend,
+            settings.notify,
+            base_url=f"http://{settings.host}:{settings.port}",
+            secrets=SecretResolver(settings.secrets_file),
+            metrics=orchestrator.observer.metrics,
+            clock=orchestrator.clock,
+            max_sleep_s=settings.sweep_interval_s,
+        )
+        if settings.notify.pump:
+            orchestrator.on_notifications = pump.poke
+            pump.start()
         sweeper.start()
         recovery.start()
         scheduler.start()
@@ -147,6 +161,7 @@ def create_app(
             await events.stop()
             if retention is not None:
                 await retention.stop()
+            await pump.stop()
             await jq_executor.stop()
             await executor.stop()
             await scheduler.stop()
@@ -278,6 +293,7 @@ def create_app(
         routes_subscriptions.router,
         routes_schedules.router,
         routes_slos.router,
+        routes_notifications.router,
         routes_trace.router,
         routes_metrics.router,
         routes_scaling.router,

@@ -13,6 +13,7 @@ from podium.dsl.models import TaskType
 from podium.dsl.services import Service, attribution
 from podium.engine.blueprint import Blueprint
 from podium.engine.state import RunState, TaskState, TaskStatus
+from podium.notifications.messages import error_code
 from podium.resilience.policy import ResiliencePolicy
 from podium.store.base import StoreTx
 
@@ -37,6 +38,13 @@ class Blame:
     service: str | None
     record: Service | None
     task_type: str
+    task_id: str | None = None
+    code: str | None = None
+    """The failure's error code, when the worker gave one (``messages.error_code``)."""
+
+    @property
+    def runbook(self) -> str | None:
+        return self.record.runbook_for(self.code) if self.record is not None else None
 
     @property
     def inside_podium(self) -> bool:
@@ -45,7 +53,11 @@ class Blame:
     def phrase(self) -> str:
         if self.inside_podium:
             return f"inside Podium itself (its {self.task_type} task; no outside service involved)"
-        return attribution(self.service, self.record)
+        phrase = attribution(self.service, self.record)
+        runbook = self.runbook
+        if runbook and self.record is not None and runbook != self.record.runbook:
+            phrase = phrase[:-1] + f", runbook for {self.code} {runbook})"
+        return phrase
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"service": self.service, "insidePodium": self.inside_podium}
@@ -55,7 +67,10 @@ class Blame:
                 contact=self.record.contact,
                 onCall=self.record.onCall,
                 docsUrl=self.record.docsUrl,
+                runbook=self.runbook,
             )
+        if self.code is not None:
+            body["errorCode"] = self.code
         return {key: value for key, value in body.items() if value is not None}
 
 
@@ -69,7 +84,10 @@ def blame_tasks(
         name = _service_name(blueprint, task)
         if name is None and task.status not in FAILED_TASK_STATUSES:
             continue
-        blames[task.task_id] = Blame(name, services.get(name) if name else None, str(task.type))
+        record = services.get(name) if name else None
+        blames[task.task_id] = Blame(
+            name, record, str(task.type), task.task_id, _code(task) if record else None
+        )
     return blames
 
 
@@ -80,8 +98,13 @@ def blame_run(
     for task in reversed(state.tasks):
         if task.ref in state.failed_refs and task.status in FAILED_TASK_STATUSES:
             name = _service_name(blueprint, task)
-            return Blame(name, policy.services(tx).get(name) if name else None, str(task.type))
+            record = policy.services(tx).get(name) if name else None
+            return Blame(name, record, str(task.type), task.task_id, error_code(task))
     return None
+
+
+def _code(task: TaskState) -> str | None:
+    return error_code(task) if task.status in FAILED_TASK_STATUSES else None
 
 
 def _service_name(blueprint: Blueprint, task: TaskState) -> str | None:

@@ -68,6 +68,7 @@ _QUEUE_ROW_WRITES = frozenset({"dequeue", "enqueue", "extend_lease", "release_le
 _OTHER_WRITES = frozenset(
     {
         "add_breaker_event",
+        "add_notification",
         "add_task_ids",
         "announce_ready",
         "delete_timer",

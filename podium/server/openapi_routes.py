@@ -185,6 +185,11 @@ ROUTES: dict[str, Answers] = {
     "POST /api/subscriptions/{name}/ack": _FOUND,
     "POST /api/subscriptions/{name}/nack": _FOUND,
     "GET /api/trace/{correlation_id}": _FOUND,
+    # notifications (limit and state are checked by the handler)
+    "GET /api/notifications/deliveries": Answers(errors=(400,)),
+    "GET /api/notifications/dead": Answers(errors=(400,)),
+    "GET /api/notifications/{notification_id}": _FOUND,
+    "POST /api/notifications/{notification_id}/replay": _FOUND,
     # Prometheus' text exposition format (its version travels as a media type parameter)
     "GET /metrics": Answers(media={"text/plain": _TEXT}),
     "GET /api/scaling/queues": _NONE,

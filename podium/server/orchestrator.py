@@ -50,6 +50,7 @@ from podium.server.event_ops import RunOpsTx
 from podium.server.poll_log import PollLog
 from podium.server.result_batch import record_batch
 from podium.server.results import Report, report_tx
+from podium.server.run_notices import notify_run_ended
 from podium.server.slo_outcomes import outcomes_of
 from podium.server.task_defs import TaskDefCatalog
 from podium.server.task_runs import TaskRuns
@@ -85,6 +86,7 @@ class Orchestrator:
         self.on_timer_added = on_timer_added or (lambda: None)
         self.on_deliveries: Callable[[], None] = lambda: None
         self.on_breaker_closed: Callable[[], None] = lambda: None
+        self.on_notifications: Callable[[], None] = lambda: None
         self.on_outbox: Callable[[str], None] = lambda broker: None
         self.definitions = Definitions(limits)
         self._catalog = TaskDefCatalog()
@@ -107,6 +109,8 @@ class Orchestrator:
             log.warning("%s", line)
         if outbox.deliveries:
             self.on_deliveries()
+        if outbox.notifications or outbox.transitions:
+            self.on_notifications()
         for broker in outbox.outbox_brokers:
             self.on_outbox(broker)
         self.definitions.stored.update(outbox.stored_definitions)
@@ -292,6 +296,8 @@ class Orchestrator:
                 outbox.failures.append(
                     f"run {new.run_id} of {new.name} ended {new.status}: {new.reason}{whom}"
                 )
+                if notify_run_ended(tx, blueprint, new, blame, event.now):
+                    outbox.notifications = True
         if new_run:
             tx.insert_run(new, key)
         else:

@@ -63,8 +63,8 @@ class Retention:
     async def run_once(self, pause_s: float = 0.05) -> int:
         """Remove every run that is due now, batch by batch; returns how many went.
 
-        The records of schedule ticks as old go afterwards (but those still open), and in
-        ``delete`` mode settled events too."""
+        The records of schedule ticks as old go afterwards (but those still open), sent and
+        dead notifications as old, and in ``delete`` mode settled events too."""
         removed = await self._in_batches(self._runs_batch, pause_s)
         ticks = await self._in_batches(self._ticks_batch, pause_s)
         if ticks:
@@ -72,6 +72,9 @@ class Retention:
         outcomes = await self._in_batches(self._outcomes_batch, pause_s)
         if outcomes:
             log.info("retention deleted %d SLO outcome records", outcomes)
+        notices = await self._in_batches(self._notifications_batch, pause_s)
+        if notices:
+            log.info("retention deleted %d sent or dead notifications", notices)
         if not self.archive:
             events = await self._in_batches(self._events_batch, pause_s)
             if events:
@@ -106,6 +109,13 @@ class Retention:
             return tx.remove_outcomes(cutoff, self.batch)
 
         count: int = await self.store.write(unit)
+        return count
+
+    async def _notifications_batch(self, now: int) -> int:
+        cutoff = now - self.max_age_ms
+        count: int = await self.store.write(
+            lambda tx: tx.remove_old_notifications(cutoff, self.batch)
+        )
         return count
 
     async def _events_batch(self, now: int) -> int:

@@ -43,7 +43,7 @@ def _breaker_view(tx: StoreTx, service: Service) -> dict[str, Any] | None:
 
 def _service_view(tx: StoreTx, body: dict[str, Any]) -> dict[str, Any]:
     service = Service.model_validate(body)
-    view = service.to_json()
+    view = service.to_view()
     breaker = _breaker_view(tx, service)
     if breaker is not None:
         view["breaker"] = breaker

@@ -18,6 +18,7 @@ from typing import Any
 from podium.engine.events import TerminateRun
 from podium.engine.state import RunStatus
 from podium.errors import ConflictError, PodiumError, WorkflowNotFoundError
+from podium.notifications.outbox import notify_ticks_missed
 from podium.schedules import (
     Overlap,
     OverlapAction,
@@ -174,7 +175,11 @@ class ScheduleUnit:
         if last is not None:
             every = next_ticks(spec, last, _MISSED_COUNT_LIMIT, until_ms=settled_until)
             if len(every) > len(settled):
-                self.notes.missed.append((self.name, len(every) - len(settled)))
+                missed = len(every) - len(settled)
+                self.notes.missed.append((self.name, missed))
+                workflow = self.row.workflow_name
+                if notify_ticks_missed(self.tx, self.name, workflow, missed, last, now):
+                    self.outbox.notifications = True
         recent_after = max(last if last is not None else now - 1, settled_until)
         recent = (
             next_ticks(spec, recent_after, MAX_DUE_TICKS, until_ms=now) if spec.jitter_ms else []

@@ -49,6 +49,8 @@ class Outbox:
     transitions: list[tuple[str, Transition]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     deliveries: bool = False
+    notifications: bool = False
+    """The unit queued notifications: the pump is poked after the commit."""
     outbox_brokers: set[str] = field(default_factory=set)
     stored_definitions: set[str] = field(default_factory=set)
     """Content keys of run definitions this unit wrote: in the database once it commits."""

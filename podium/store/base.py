@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from podium.engine.state import RunState
 from podium.store.events_base import EventStoreTx
+from podium.store.notifications_base import NotificationStoreTx
 from podium.store.schedules_base import ScheduleStoreTx
 from podium.store.slos_base import SloStoreTx
 
@@ -92,7 +93,7 @@ def run_order_sql(query: RunQuery) -> str:
     return ", ".join([*parts, "run_id"])
 
 
-class StoreTx(EventStoreTx, ScheduleStoreTx, SloStoreTx, Protocol):
+class StoreTx(EventStoreTx, ScheduleStoreTx, SloStoreTx, NotificationStoreTx, Protocol):
     """Domain operations inside one transaction. Definition bodies are JSON-ready dicts."""
 
     # definitions

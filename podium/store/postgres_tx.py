@@ -24,6 +24,7 @@ from podium.engine.state import RunState
 from podium.store.base import QueueEntry
 from podium.store.definitions_tx import GENERATION_SQL as _GENERATION, DefinitionsTxMixin
 from podium.store.events_tx import EventsTxMixin
+from podium.store.notifications_tx import NotificationsTxMixin
 from podium.store.postgres_trips import Params, RoundTrips
 from podium.store.queue_tx import (
     QUEUE_COLUMNS as _QUEUE_COLUMNS,
@@ -52,6 +53,7 @@ class PostgresTx(
     EventsTxMixin,
     SchedulesTxMixin,
     SlosTxMixin,
+    NotificationsTxMixin,
 ):
     """Runs on one pooled connection, inside a transaction the store opened."""
 

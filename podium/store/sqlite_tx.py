@@ -19,6 +19,7 @@ from podium.engine.state import RunState
 from podium.store.base import QueueEntry
 from podium.store.definitions_tx import DefinitionsTxMixin
 from podium.store.events_tx import EventsTxMixin
+from podium.store.notifications_tx import NotificationsTxMixin
 from podium.store.pending_runs import PendingRuns
 from podium.store.queue_tx import (
     QUEUE_COLUMNS as _QUEUE_COLUMNS,
@@ -42,6 +43,7 @@ class SQLiteTx(
     EventsTxMixin,
     SchedulesTxMixin,
     SlosTxMixin,
+    NotificationsTxMixin,
 ):
     """Runs on the store's own thread, inside a transaction the store opened."""
 

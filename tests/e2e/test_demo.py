@@ -544,11 +544,24 @@ def test_demo_runs_every_order_to_the_expected_end(tmp_path: Path) -> None:
     # Card declined: the payment team is named, and the reservation is given back.
     declined = re.search(
         r"order-5\s+COMPENSATED\b.*card declined.*\n.*failed at charge · service payment "
-        r"\(owner Payments team.*\n.*undone: reserve by release_inventory COMPLETED, "
+        r"\(owner Payments team.*\n.*runbook https://runbooks.example.com/payment/card-declined"
+        r"\n.*undone: reserve by release_inventory COMPLETED, "
         r"(rsv_\w+): 40 units back in stock \(1 attempt\)",
         text,
     )
     assert declined, text
+    # The payment team's receiver got one signed notification of the declined card.
+    notified = re.search(
+        r"Notification received by the payment team \(signature verified\)\n"
+        r"  run.compensated: order_fulfilment run (\S+) failed and was compensated: .*"
+        r"card declined \(service payment\)\n"
+        r"    run      http://\S+/ui/#/run/(\S+)\n"
+        r"    owner    Payments team\n"
+        r"    on call  #payments-oncall\n"
+        r"    runbook  https://runbooks.example.com/payment/card-declined\n",
+        text,
+    )
+    assert notified and notified.group(1) == notified.group(2), text
     workers_log = (tmp_path / "logs" / "workers.log").read_text()
     assert workers_log.count("inventory: released") == 1, workers_log
     assert f"released {declined.group(1)} of order-5 (40 units)" in workers_log

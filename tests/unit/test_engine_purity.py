@@ -74,6 +74,7 @@ def test_the_engine_modules_import_nothing_impure():
         "podium.dsl.jsonpaths",  # JSONPath reads with jsonpath-ng: pure functions of the data
         "podium.dsl.models",
         "podium.dsl.nesting",  # a pure walk over JSON values
+        "podium.dsl.notifications",  # pydantic models only: the channels of services and workflows
         "podium.dsl.services",  # pydantic models only, like podium.dsl.models
         "podium.dsl.sinks",
         "podium.dsl.walk",  # the walk over a definition's steps

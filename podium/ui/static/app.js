@@ -1,5 +1,6 @@
 // The UI's router: #/runs, #/run/<id>, #/definitions, #/definition/<name>/<version>,
-// #/schedules, #/slos, #/services, #/trace/<correlationId>. Views that show live data refresh by polling.
+// #/schedules, #/slos, #/services, #/notifications, #/trace/<correlationId>. Views that show live data
+// refresh by polling.
 import { api, MissingFeature, AuthRequired } from "./api.js";
 import { notice } from "./dom.js";
 import { signInView, renderAccount } from "./auth.js";
@@ -7,6 +8,7 @@ import { runsView } from "./runs.js";
 import { runView } from "./run.js";
 import { schedulesView } from "./schedules.js";
 import { slosView } from "./slos.js";
+import { notificationsView } from "./notifications.js";
 import { definitionsView, definitionView, servicesView, traceView } from "./catalogue.js";
 
 const REFRESH_MS = 1000;
@@ -21,6 +23,7 @@ const routes = [
   [/^#\/schedules$/, () => schedulesView()],
   [/^#\/slos$/, () => slosView()],
   [/^#\/services$/, () => servicesView()],
+  [/^#\/notifications(?:\?(.*))?$/, m => notificationsView(new URLSearchParams(m[1] || ""))],
   [/^#\/trace(?:\/(.*))?$/, m => traceView(m[1] ? decodeURIComponent(m[1]) : "")],
   [/^#\/runs(?:\?(.*))?$/, m => runsView(new URLSearchParams(m[1] || ""))],
 ];

@@ -42,7 +42,8 @@ export function servicesView() {
   async function refresh() {
     const services = await api.services();
     body.replaceChildren(...services.map(s => h("tr", { "data-service": s.name },
-      h("td", {}, s.name, s.description ? h("div", { class: "muted" }, s.description) : ""),
+      h("td", {}, s.name, s.description ? h("div", { class: "muted" }, s.description) : "",
+        s.runbook ? h("div", {}, h("a", { class: "runbook", href: s.runbook, rel: "noopener", target: "_blank" }, "runbook")) : ""),
       h("td", {}, s.owner || "—"), h("td", {}, s.contact || "—"), h("td", {}, s.onCall || "—"),
       h("td", {}, s.breaker ? h("span", { class: `breaker b-${s.breaker.state}` }, s.breaker.state) : h("span", { class: "muted" }, "none")),
       h("td", {}, s.breaker && s.breaker.transitions.length

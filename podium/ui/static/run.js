@@ -104,7 +104,9 @@ export function runView(runId) {
         ? `inside Podium itself (its ${blame.taskType} task; no outside service involved)`
         : blame.service ? ["service ", h("strong", {}, blame.service),
           blame.owner ? `, owned by ${blame.owner}` : "", blame.contact ? ` — contact ${blame.contact}` : "",
-          blame.onCall ? ` (on call: ${blame.onCall})` : ""]
+          blame.onCall ? ` (on call: ${blame.onCall})` : "",
+          blame.runbook ? "; " : "",
+          blame.runbook ? h("a", { class: "runbook", href: blame.runbook, rel: "noopener", target: "_blank" }, "runbook") : ""]
         : "no service is named for this task (set service on its TaskDef)"),
     );
     const s = run.status, terminal = TERMINAL.has(s);
@@ -319,7 +321,9 @@ export function runView(runId) {
         h("dt", {}, "Worker"), h("dd", { class: "mono" }, task.workerId || "—"),
         svc && [h("dt", {}, "Service"), h("dd", { class: "service" }, svc.service,
           svc.owner ? ` · owner ${svc.owner}` : "", svc.contact ? ` · contact ${svc.contact}` : "",
-          svc.onCall ? ` · on call ${svc.onCall}` : "")],
+          svc.onCall ? ` · on call ${svc.onCall}` : "",
+          svc.runbook ? " · " : "",
+          svc.runbook ? h("a", { class: "runbook", href: svc.runbook, rel: "noopener", target: "_blank" }, "runbook") : "")],
         h("dt", {}, "Traceparent"), h("dd", { class: "mono" }, task.traceparent || "—"),
       ),
       // replaceChildren writes null as "null": absent parts are empty strings.
