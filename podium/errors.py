@@ -14,6 +14,7 @@ PodiumError
 │   └── LeaseLostError
 ├── PayloadTooLargeError       413
 └── StoreError                 503  the store failed; nothing was changed
+    └── StoreUnavailableError       no primary is reachable now; answered at once
 
 Every error carries the ``service`` it comes from ("server", "store.sqlite", "worker", "cli"
 or the name of an orchestrated service) and a stable ``code``, so that whoever reads it knows
@@ -33,6 +34,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PodiumError",
     "StoreError",
+    "StoreUnavailableError",
     "TaskAlreadyFinishedError",
     "TaskNotFoundError",
     "ValidationError",
@@ -162,3 +164,11 @@ class StoreError(PodiumError):
     status_code = 503
     code = "E_STORE"
     retryable = True
+    retry_after_s = 1
+    """What the answer's ``Retry-After`` says: the store is usually back within seconds."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database is unreachable (down, or failing over); try again in a moment."""
+
+    code = "E_STORE_UNAVAILABLE"

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp
 
 from podium import __version__
 from podium.auth.middleware import Authenticator, AuthMiddleware
-from podium.errors import PodiumError
+from podium.errors import PodiumError, StoreError
 from podium.events.runtime import EventRuntime
 from podium.observability.metrics import Metrics
 from podium.observability.observer import Observer
@@ -241,8 +241,29 @@ def create_app(
         return internal_error(request, exc)
 
     @app.get("/api/health", tags=["health"])
-    async def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__, "store": backend.name}
+    @app.get("/api/health/ready", tags=["health"])
+    async def health() -> Any:
+        """Ready: the store takes units now. A load balancer reads the 503 (with
+        ``Retry-After``) while the database is down as "send the traffic elsewhere"."""
+        try:
+            await backend.ping()
+        except StoreError as exc:
+            answer = podium_error(exc)
+            body = {**exc.to_dict(), "live": True, "ready": False, "store": backend.name}
+            return JSONResponse(body, status_code=503, headers=dict(answer.headers))
+        return {
+            "status": "ok",
+            "version": __version__,
+            "store": backend.name,
+            "live": True,
+            "ready": True,
+        }
+
+    @app.get("/api/health/live", tags=["health"])
+    async def live() -> dict[str, Any]:
+        """Live: the process serves requests, whatever the store's state; restarting it
+        would not bring the database back."""
+        return {"status": "ok", "version": __version__, "live": True}
 
     # The routers' routes are added as they are: FastAPI resolves an included router's routes
     # again on every request, which cost more than the rest of a task update together.
