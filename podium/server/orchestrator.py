@@ -12,6 +12,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from podium.contracts.runtime import ContractRuntime
@@ -446,9 +447,7 @@ class Orchestrator:
                     "poll",
                 )
                 if claimed and gone is not None and await gone():
-                    await self._write(
-                        lambda tx, outbox: hand_back_tx(tx, outbox, claimed), "hand back"
-                    )
+                    await self._write(partial(hand_back_tx, claimed=claimed), "hand back")
                     return []
                 remaining = deadline - time.monotonic()
                 if claimed or remaining <= 0:
