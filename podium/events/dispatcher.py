@@ -13,6 +13,7 @@ import asyncio
 import logging
 from dataclasses import replace
 
+from podium.errors import StoreUnavailableError
 from podium.events.actions import run_handler
 from podium.events.model import EventHandler
 from podium.events.ports import RunOps
@@ -57,6 +58,8 @@ class Dispatcher:
             next_due: int | None = None
             try:
                 next_due = await self.dispatch_due()
+            except StoreUnavailableError:
+                pass  # the store logged the outage once; deliveries resume after it
             except Exception:
                 log.exception("event dispatch failed; trying again")
             await nap(self._poke, next_due, self.orchestrator.clock(), self.max_sleep_s)

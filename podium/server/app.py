@@ -248,9 +248,10 @@ def create_app(
         try:
             await backend.ping()
         except StoreError as exc:
-            answer = podium_error(exc)
             body = {**exc.to_dict(), "live": True, "ready": False, "store": backend.name}
-            return JSONResponse(body, status_code=503, headers=dict(answer.headers))
+            return JSONResponse(
+                body, status_code=503, headers={"Retry-After": str(exc.retry_after_s)}
+            )
         return {
             "status": "ok",
             "version": __version__,
