@@ -44,7 +44,7 @@ def test_a_stopped_database_answers_503_at_once_and_work_resumes_when_it_is_back
         server = spawn(["server", "--port", url.rsplit(":", 1)[1]], tmp_path / "server.log", env)
         worker = None
         try:
-            wait_healthy(url)
+            wait_healthy(url, timeout=60)
             client = httpx.Client(base_url=url, timeout=30)
             assert client.post("/api/metadata/taskdefs", json=task_defs()).status_code == 200
             assert client.post("/api/metadata/workflow", json=flow()).status_code == 200
