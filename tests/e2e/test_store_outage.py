@@ -10,11 +10,15 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from podium.testing import free_port
 from tests.e2e.failover_flow import STEPS, effects_schema, expected, flow, task_defs
 from tests.e2e.pg_cluster import cluster
 from tests.e2e.processes import spawn, stop, wait_healthy
+
+# A cluster of its own to make (about 15 s), then minutes of load on shared cores.
+pytestmark = pytest.mark.timeout(240)
 
 OUTAGE_S = 20
 
