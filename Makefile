@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check podium tests examples bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy podium
+	$(BIN)/mypy podium bench
 
 # The peers suite installs the peer engines into their own virtualenv on first use (see
 # docs/benchmarks.md) and takes several minutes.

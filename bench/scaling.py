@@ -80,8 +80,8 @@ async def _w2_spread(clients: list[_Api], runs: int, steps: int = 3) -> float:
 
     ids = await asyncio.gather(*(start(i) for i in range(runs)))
     bodies = await _wait_all(clients[0], list(ids), timeout=600)
-    first = min(b["startTime"] for b in bodies)
-    last = max(b["endTime"] for b in bodies)
+    first: int = min(b["startTime"] for b in bodies)
+    last: int = max(b["endTime"] for b in bodies)
     return runs * steps / ((last - first) / 1000)
 
 

@@ -85,7 +85,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _client(url: str, stop: threading.Event, intervals: list[Interval], lock: threading.Lock):
+def _client(
+    url: str, stop: threading.Event, intervals: list[Interval], lock: threading.Lock
+) -> None:
     with httpx.Client(base_url=url, timeout=30) as client:
         n = 0
         while not stop.is_set():

@@ -38,6 +38,7 @@ from podium.cli_output import (
 from podium.cli_runs import runs_app
 from podium.cli_schedules import schedules_app
 from podium.cli_services import services_app
+from podium.cli_slo import slo_app
 from podium.cli_trace import trace
 from podium.client import DEFAULT_SERVER
 from podium.settings import Settings
@@ -76,6 +77,7 @@ def _options(
 app.add_typer(db_app, name="db")
 app.add_typer(services_app, name="services")
 app.add_typer(schedules_app, name="schedules")
+app.add_typer(slo_app, name="slo")
 app.add_typer(keys_app, name="keys")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(events_app, name="events")

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -23,6 +24,8 @@ __all__ = [
     "echo_json",
     "fail",
     "json_option",
+    "local_time",
+    "status_text",
     "stderr",
     "stdout",
 ]
@@ -32,6 +35,39 @@ ServerOpt = Annotated[
     typer.Option("--server", envvar="PODIUM_SERVER", help="Base URL of the Podium server."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+_STATUS_STYLE = {
+    "COMPLETED": "green",
+    "RUNNING": "cyan",
+    "IN_PROGRESS": "cyan",
+    "SCHEDULED": "dim",
+    "PAUSED": "magenta",
+    "FAILED": "red",
+    "FAILED_WITH_TERMINAL_ERROR": "red",
+    "TIMED_OUT": "red",
+    "TERMINATED": "yellow",
+    "COMPENSATING": "magenta",
+    "COMPENSATED": "yellow",
+    "COMPENSATION_FAILED": "bold red",
+    "CANCELED": "yellow",
+    "SKIPPED": "dim",
+}
+
+
+def status_text(status: str | None) -> Text:
+    """A run's or task's status, coloured by what it means."""
+    value = status or "?"
+    return Text(value, style=_STATUS_STYLE.get(value, ""))
+
+
+def local_time(ms: Any, short: bool = False) -> str:
+    """Local time of an epoch-ms value; ``short`` drops today's date, to save columns."""
+    if not isinstance(ms, int | float) or ms <= 0:
+        return ""
+    moment = datetime.fromtimestamp(ms / 1000)
+    if short and moment.date() == datetime.now().date():
+        return moment.strftime("%H:%M:%S")
+    return moment.strftime("%Y-%m-%d %H:%M" if short else "%Y-%m-%d %H:%M:%S")
 
 
 def stdout() -> Console:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -21,8 +20,22 @@ from podium.cli_output import (
     echo_json as _echo_json,
     fail as _fail,
     json_option,
+    local_time as _when,
+    status_text as _status,
     stderr as _stderr,
     stdout as _stdout,
+)
+from podium.cli_rerun import (
+    DryRunOpt,
+    ReasonOpt,
+    ServiceOpt,
+    SinceOpt,
+    StatusOpt,
+    UntilOpt,
+    WorkflowOpt,
+    YesOpt,
+    bulk_filter as _bulk_filter,
+    bulk_rerun,
 )
 from podium.client import DEFAULT_SERVER
 
@@ -34,40 +47,9 @@ runs_app = typer.Typer()
 WorkflowIdArg = Annotated[str, typer.Argument(help="The workflow run id.")]
 
 EXIT_TIMEOUT = 124
-_STATUS_STYLE = {
-    "COMPLETED": "green",
-    "RUNNING": "cyan",
-    "IN_PROGRESS": "cyan",
-    "SCHEDULED": "dim",
-    "PAUSED": "magenta",
-    "FAILED": "red",
-    "FAILED_WITH_TERMINAL_ERROR": "red",
-    "TIMED_OUT": "red",
-    "TERMINATED": "yellow",
-    "COMPENSATING": "magenta",
-    "COMPENSATED": "yellow",
-    "COMPENSATION_FAILED": "bold red",
-    "CANCELED": "yellow",
-    "SKIPPED": "dim",
-}
 
 
 # -- output helpers ------------------------------------------------------------------------------
-
-
-def _status(status: str | None) -> Text:
-    value = status or "?"
-    return Text(value, style=_STATUS_STYLE.get(value, ""))
-
-
-def _when(ms: Any, short: bool = False) -> str:
-    """Local time of an epoch-ms value; ``short`` drops today's date, to save columns."""
-    if not isinstance(ms, int | float) or ms <= 0:
-        return ""
-    moment = datetime.fromtimestamp(ms / 1000)
-    if short and moment.date() == datetime.now().date():
-        return moment.strftime("%H:%M:%S")
-    return moment.strftime("%Y-%m-%d %H:%M" if short else "%Y-%m-%d %H:%M:%S")
 
 
 def _duration(start: Any, end: Any) -> str:
@@ -317,7 +299,9 @@ def retry(
 
 @runs_app.command()
 def rerun(
-    workflow_id: WorkflowIdArg,
+    workflow_id: Annotated[
+        str | None, typer.Argument(help="The workflow run id; none for a bulk retry by filter.")
+    ] = None,
     from_task: Annotated[
         str | None,
         typer.Option(help="Task id or reference name to run again from (default: the start)."),
@@ -329,12 +313,38 @@ def rerun(
     task_input: Annotated[
         str | None, typer.Option(help="New input of --from-task: JSON object, or @file.json.")
     ] = None,
+    service: ServiceOpt = None,
+    status: StatusOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    workflow: WorkflowOpt = None,
+    reason: ReasonOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     server: ServerOpt = DEFAULT_SERVER,
     as_json: JsonOpt = False,
 ) -> None:
     """Run an ended run (COMPLETED too) again from --from-task: that task and every task after
     it are dropped and scheduled anew; optionally with new input. (retry instead goes on from
-    the task that failed; restart runs from the start with the same input.)"""
+    the task that failed; restart runs from the start with the same input.)
+
+    Without a run id, retry in bulk the ended runs that --service, --status, --since, --until,
+    --workflow and --reason pick: the list is shown first, then retried once confirmed."""
+    flt = _bulk_filter(service, status, since, until, workflow, reason)
+    if workflow_id is None:
+        if from_task or input is not None or task_input is not None:
+            raise typer.BadParameter(
+                "a bulk retry takes up each run where it failed; give a run id to rerun one "
+                "from a task or with new input",
+                param_hint="--from-task/--input",
+            )
+        bulk_rerun(server, flt, yes=yes, dry_run=dry_run, as_json=as_json)
+        return
+    if flt or yes or dry_run:
+        raise typer.BadParameter(
+            "the bulk options pick runs by filter: give them without a run id",
+            param_hint="WORKFLOW_ID",
+        )
     if task_input is not None and not from_task:
         raise typer.BadParameter(
             "needs --from-task: the task whose input it is", param_hint="--task-input"

@@ -424,6 +424,12 @@ class PodiumClient(EventsApi, SchedulesApi):
             body["taskInput"] = dict(task_input)
         self._request("POST", f"/api/workflow/{_segment(workflow_id)}/rerun", json_body=body)
 
+    def bulk_rerun(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /api/bulk/rerun``: with ``dryRun`` the runs a ``filter`` picks; with
+        ``runIds`` the retry of those runs, each answered retried or refused and why."""
+        answer: dict[str, Any] = self._json("POST", "/api/bulk/rerun", json_body=dict(body))
+        return answer
+
     def restart(self, workflow_id: str, use_latest_definitions: bool = False) -> None:
         """Run a finished run again from the start, with the same input."""
         params = {"useLatestDefinitions": "true"} if use_latest_definitions else None

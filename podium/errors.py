@@ -1,24 +1,67 @@
 """Podium's errors, one root and one HTTP status each.
 
-PodiumError
-├── ValidationError            400  bad input: names the field
-│   └── DefinitionError        400  a workflow/task definition that cannot run
-│       └── DefinitionWarningsError  400  one that draws warnings, refused under strict
-├── ForbiddenError             403  the caller's key may not do this (a task type, a grant)
-├── NotFoundError              404
+Every error Podium raises to a caller is a ``PodiumError``. The classes shared between modules
+are here; a class private to one module stays there (its module named below), still under
+this root. The number is the HTTP status the server answers with when the error reaches it.
+
+PodiumError                        500  (also: the client's and the worker's own failures)
+├── ValidationError                400  bad input: names the field
+│   ├── DefinitionError            400  a workflow/task definition that cannot run
+│   │   └── DefinitionWarningsError  400  one that draws warnings, refused under strict
+│   ├── ExpressionError            400  a malformed ``${...}`` reference (dsl.expressions)
+│   ├── SpecError                  400  a schedule's field (schedules.errors)
+│   ├── BadItineraryError          400  a ROUTING_SLIP's steps (engine.routing_slip): fails
+│   │                                   the task, never reaches a caller
+│   └── _BadFork                   400  a dynamic fork's branches (engine.dynamic): likewise
+├── UnauthenticatedError           401  no key, a wrong secret or a revoked key
+│   └── TokenError                 401  an expired or forged bearer token (auth.tokens)
+├── ForbiddenError                 403  the caller's key may not do this (a task type, a grant)
+├── NotFoundError                  404
 │   ├── WorkflowNotFoundError
 │   ├── DefinitionNotFoundError
-│   └── TaskNotFoundError
-├── ConflictError              409  the request is valid but the state forbids it
+│   ├── TaskNotFoundError
+│   ├── TraceNotFoundError         (events.trace)
+│   ├── EventNotFoundError         (server.routes_events)
+│   ├── HandlerNotFoundError       (server.routes_event_handlers)
+│   ├── KeyNotFoundError           (server.routes_auth)
+│   ├── ServiceNotFoundError       (server.routes_services)
+│   ├── ScheduleNotFoundError      (server.scheduler)
+│   └── SubscriptionNotFoundError  (server.routes_subscriptions)
+├── ConflictError                  409  the request is valid but the state forbids it
 │   ├── TaskAlreadyFinishedError
 │   └── LeaseLostError
-├── PayloadTooLargeError       413
-└── StoreError                 503  the store failed; nothing was changed
-    └── StoreUnavailableError       no primary is reachable now; answered at once
+├── PayloadTooLargeError           413
+│   └── _BodyTooLargeError         413  a body past the limit (server.request_limits)
+├── StoreError                     503  the store failed; nothing was changed
+│   └── StoreUnavailableError      503  no primary is reachable now; answered at once
+├── ScriptError                    400  a script failed, with ``code`` saying how
+│                                       (scripting.errors)
+├── EvaluationError                500  a definition's script failed (dsl.evaluators): fails
+│                                       the task that ran it
+├── ScriptEngineUnavailableError   500  QuickJS cannot be loaded: the server does not start
+│                                       (dsl.evaluators)
+├── HandlerFailedError             500  an event handler's action failed: the delivery is
+│                                       retried, then dead-lettered
+├── MissingSecretError             500  an HTTP task names a secret nobody configured
+│                                       (server.secrets): fails the task
+├── TargetRefusedError             500  the HTTP task policy refuses a host; also an
+│                                       ``OSError`` (server.http_targets): fails the task
+├── _Unreachable                   500  an HTTP task's host refused or timed out
+│                                       (server.http_calls): fails the task
+├── PodiumClientError              the server's answer to ``podium.client`` (its status)
+│   └── PodiumUnreachableError     no server answered (client)
+├── TransportError                 503  the worker got no answer from the server
+│                                       (worker.transport)
+└── TaskFailedError                a worker's handler fails its task on purpose
+                                   (worker.task)
 
 Every error carries the ``service`` it comes from ("server", "store.sqlite", "worker", "cli"
 or the name of an orchestrated service) and a stable ``code``, so that whoever reads it knows
 whom to call.
+
+Two signals are not errors and not ``PodiumError``s: ``server.result_batch._NotHeld`` and
+``store.sqlite._RunNotWritten`` end a unit of work early inside their module, which catches
+them; a handler for ``PodiumError`` in between must not take them for a failure.
 """
 
 from __future__ import annotations
@@ -29,6 +72,7 @@ __all__ = [
     "DefinitionNotFoundError",
     "DefinitionWarningsError",
     "ForbiddenError",
+    "HandlerFailedError",
     "LeaseLostError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -37,6 +81,7 @@ __all__ = [
     "StoreUnavailableError",
     "TaskAlreadyFinishedError",
     "TaskNotFoundError",
+    "UnauthenticatedError",
     "ValidationError",
     "WorkflowNotFoundError",
 ]
@@ -98,6 +143,13 @@ class DefinitionWarningsError(DefinitionError):
     """The definition draws warnings, and strict registration refuses them."""
 
     code = "E_DEFINITION_WARNINGS"
+
+
+class UnauthenticatedError(PodiumError):
+    """The request carries no key the server knows, or a wrong secret."""
+
+    status_code = 401
+    code = "E_UNAUTHENTICATED"
 
 
 class ForbiddenError(PodiumError):
@@ -172,3 +224,13 @@ class StoreUnavailableError(StoreError):
     """The database is unreachable (down, or failing over); try again in a moment."""
 
     code = "E_STORE_UNAVAILABLE"
+
+
+class HandlerFailedError(PodiumError):
+    """An event handler's action could not be carried out; the delivery is retried, then
+    dead-lettered, with the message as its ``lastError``. It never reaches a caller."""
+
+    code = "E_HANDLER"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, service="events")

@@ -101,7 +101,7 @@ class Authenticator:
             try:
                 key_id = read_token(raw, await self.signing_secret())
             except TokenError as exc:
-                return Refusal(401, "E_UNAUTHENTICATED", str(exc))
+                return Refusal(401, "E_UNAUTHENTICATED", exc.message)
             found = await self.key(key_id)
             if found is None:
                 return Refusal(401, "E_UNAUTHENTICATED", f"key {key_id} is revoked or unknown")

@@ -65,6 +65,7 @@ _OPERATE = [
     ("POST", re.compile(r"^/api/workflow/[^/]+/(signal|tasks)/.+$")),
     ("POST", re.compile(r"^/api/workflow/bulk/.+$")),
     ("PUT", re.compile(r"^/api/workflow/bulk/.+$")),
+    ("POST", re.compile(r"^/api/bulk/rerun$")),
     ("POST", re.compile(r"^/api/events/.+$")),
     ("POST", re.compile(r"^/api/tasks/queue/requeue/[^/]+$")),
     ("PUT", re.compile(r"^/api/scheduler/schedules/[^/]+/(pause|resume)$")),

@@ -10,13 +10,18 @@ from typing import Any
 
 import jwt
 
+from podium.errors import UnauthenticatedError
+
 __all__ = ["TokenError", "issue_token", "read_token"]
 
 _ALGORITHM = "HS256"
 
 
-class TokenError(Exception):
-    pass
+class TokenError(UnauthenticatedError):
+    """A bearer token that is expired, forged or malformed: the request is unauthenticated."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, service="auth")
 
 
 def issue_token(key_id: str, secret: str, now_s: int, ttl_s: int) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from podium.contracts.binding import task_binding
 from podium.contracts.check import latest
 from podium.contracts.model import Contract
+from podium.dsl import walk
 from podium.dsl.models import TaskDef, WorkflowDef
 from podium.errors import PodiumError
 
@@ -113,7 +114,7 @@ def _workflows(
             definition.description,
             [
                 (step.taskReferenceName, step.name, str(step.type))
-                for step in definition.all_tasks()
+                for step in walk.steps(definition.tasks)
             ],
             by_key.get(("workflow", definition.name)),
         )

@@ -9,23 +9,24 @@ with every problem listed, each naming where it is.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
+
+import pydantic
 
 from podium.contracts import registry
 from podium.contracts.binding import Binding, SchemaRef, task_binding, workflow_binding
 from podium.contracts.model import Contract
-from podium.contracts.schema_paths import accepts, json_type, lookup, split_path, types_of
-from podium.dsl import expressions
-from podium.dsl.models import TaskDef, TaskType, WorkflowDef, WorkflowTask
+from podium.contracts.schema_paths import accepts, json_type, lookup, types_of
+from podium.dsl import expressions, walk
+from podium.dsl.models import Compensation, TaskDef, TaskType, WorkflowDef, WorkflowTask
 from podium.errors import DefinitionError, PodiumError
 from podium.store.base import StoreTx
 
 __all__ = ["check_task_defs", "check_workflow"]
 
-_WHOLE = re.compile(r"^\$\{([^{}]+)\}$")
 _RUN_BY_WORKERS = (TaskType.SIMPLE, TaskType.HTTP)
+_WHO = {"workflow": "the workflow's input", "compensated": "the step it undoes"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,47 +65,97 @@ def check_workflow(tx: StoreTx, definition: WorkflowDef) -> list[str]:
     warnings (contracts named that are not registered, so not checked)."""
     problems: list[str] = []
     warnings: list[str] = []
+    _check_definition(tx, definition, "", _TaskDefs(tx), problems, warnings)
+    _raise(problems, f"workflow '{definition.name}' v{definition.version} breaks its contracts")
+    return warnings
+
+
+class _TaskDefs:
+    """The registered TaskDefs a definition's steps name, each read once."""
+
+    def __init__(self, tx: StoreTx) -> None:
+        self._tx = tx
+        self._found: dict[str, TaskDef | None] = {}
+
+    def of(self, step: WorkflowTask | Compensation) -> TaskDef | None:
+        if step.taskDefinition is not None or step.type not in _RUN_BY_WORKERS:
+            return step.taskDefinition
+        if step.name not in self._found:
+            found = self._tx.get_task_def(step.name)
+            self._found[step.name] = TaskDef.model_validate(found) if found else None
+        return self._found[step.name]
+
+
+def _check_definition(
+    tx: StoreTx,
+    definition: WorkflowDef,
+    prefix: str,
+    task_defs: _TaskDefs,
+    problems: list[str],
+    warnings: list[str],
+) -> None:
+    """The checks of :func:`check_workflow`, each problem's path after ``prefix`` (an inline
+    sub-workflow's place in its parent)."""
     producers: dict[str, dict[str, _Side]] = {}
-    consumers: list[tuple[str, WorkflowTask, dict[str, _Side]]] = []
-    task_defs: dict[str, TaskDef | None] = {}
-    for path, step in _steps(definition.tasks, "tasks"):
-        task_def = step.taskDefinition
-        if task_def is None and step.type in _RUN_BY_WORKERS:
-            if step.name not in task_defs:
-                found = tx.get_task_def(step.name)
-                task_defs[step.name] = TaskDef.model_validate(found) if found else None
-            task_def = task_defs[step.name]
-        try:
-            binding = task_binding(task_def, f"{path}.taskDefinition")
-        except PodiumError as exc:
-            problems.append(_located(exc))
+    # What each step or compensation feeds its input from, with the contract sides it has.
+    consumers: list[tuple[str, str, dict[str, Any], dict[str, _Side], str | None]] = []
+    places = list(walk.walk(definition.tasks, f"{prefix}tasks"))
+    for place in places:
+        path, step = place.path, place.step
+        sides = _step_sides(tx, task_defs.of(step), path, problems, warnings)
+        if sides is None:
             continue
-        prefix = f"{path}.taskDefinition."
-        sides = _sides(tx, "task", binding, prefix, problems, warnings) if binding else {}
         producers[step.taskReferenceName] = sides
-        consumers.append((path, step, sides))
+        consumers.append((path, step.taskReferenceName, step.inputParameters, sides, None))
+    for path, place, undo in walk.compensations(places):
+        sides = _step_sides(tx, task_defs.of(undo), path, problems, warnings)
+        if sides is not None:
+            # ``${compensated.output...}`` reads the very step being undone.
+            ref = place.step.taskReferenceName
+            consumers.append((path, ref, undo.inputParameters, sides, ref))
     try:
         flow = workflow_binding(definition)
     except PodiumError as exc:
-        problems.append(_located(exc))
+        problems.append(prefix + _located(exc))
         flow = None
-    own = _sides(tx, "workflow", flow, "", problems, warnings) if flow else {}
+    own = _sides(tx, "workflow", flow, prefix, problems, warnings) if flow else {}
     if "input" in own:
         producers["workflow"] = {"output": own["input"]}
-    for path, step, sides in consumers:
+    for path, ref, template, sides, compensated in consumers:
         at = f"{path}.inputParameters"
-        owner = f" (task '{step.taskReferenceName}')"
-        _check_template(
-            step.inputParameters, [], at, owner, sides.get("input"), producers, problems
-        )
+        owner = f" (task '{ref}')"
+        seen = producers
+        if compensated is not None:
+            seen = {**producers, "compensated": producers.get(compensated, {})}
+        _check_template(template, [], at, owner, sides.get("input"), seen, problems)
         if "input" in sides:
-            _check_required(step.inputParameters, sides["input"], at, owner, problems)
+            _check_required(template, sides["input"], at, owner, problems)
     outputs = definition.outputParameters
-    _check_template(outputs, [], "outputParameters", "", own.get("output"), producers, problems)
+    where = f"{prefix}outputParameters"
+    _check_template(outputs, [], where, "", own.get("output"), producers, problems)
     if "output" in own:
-        _check_required(outputs, own["output"], "outputParameters", "", problems)
-    _raise(problems, f"workflow '{definition.name}' v{definition.version} breaks its contracts")
-    return warnings
+        _check_required(outputs, own["output"], where, "", problems)
+    for path, _, body in walk.inline_definitions(places):
+        try:
+            inline = WorkflowDef.model_validate(body)
+        except pydantic.ValidationError:
+            continue  # the definition validator's to report
+        _check_definition(tx, inline, f"{path}.", task_defs, problems, warnings)
+
+
+def _step_sides(
+    tx: StoreTx, task_def: TaskDef | None, path: str, problems: list[str], warnings: list[str]
+) -> dict[str, _Side] | None:
+    """The contract sides of a step or compensation whose TaskDef is ``task_def``; None when
+    its contract fields are malformed (a problem then says so)."""
+    try:
+        binding = task_binding(task_def, f"{path}.taskDefinition")
+    except PodiumError as exc:
+        problems.append(_located(exc))
+        return None
+    if binding is None:
+        return {}
+    return _sides(tx, "task", binding, f"{path}.taskDefinition.", problems, warnings)
 
 
 def _located(exc: PodiumError) -> str:
@@ -120,19 +171,6 @@ def _raise(problems: list[str], headline: str) -> None:
             service="contracts",
             field=problems[0].split(" ", 1)[0].rstrip(":"),
         )
-
-
-def _steps(tasks: list[WorkflowTask], path: str) -> list[tuple[str, WorkflowTask]]:
-    found: list[tuple[str, WorkflowTask]] = []
-    for i, step in enumerate(tasks):
-        here = f"{path}[{i}]"
-        found.append((here, step))
-        for case, branch in step.decisionCases.items():
-            found.extend(_steps(branch, f"{here}.decisionCases.{case}"))
-        found.extend(_steps(step.defaultCase, f"{here}.defaultCase"))
-        for j, branch in enumerate(step.forkTasks):
-            found.extend(_steps(branch, f"{here}.forkTasks[{j}]"))
-    return found
 
 
 def _sides(
@@ -202,12 +240,12 @@ def _check_template(
         found = expressions.references(template)
     except expressions.ExpressionError:
         return  # malformed references are the definition validator's to report
-    whole = _WHOLE.match(template)
+    whole = expressions.single_reference(template)
     for reference in found:
         produced = _produced_types(reference, where, owner, producers, problems)
         if consumer is None or wanted is None:
             continue
-        if not (whole and whole[1].strip() == reference):
+        if whole != reference:
             produced = {"string"}  # text around a reference makes the value a string
         if produced is None:
             continue
@@ -235,7 +273,7 @@ def _produced_types(
     producers: dict[str, dict[str, _Side]],
     problems: list[str],
 ) -> set[str] | None:
-    segments = split_path(reference)
+    segments = expressions.reference_segments(reference)
     if len(segments) < 2 or not isinstance(segments[0], str):
         return None
     root, part = segments[0], segments[1]
@@ -243,9 +281,9 @@ def _produced_types(
     expected = "input" if root == "workflow" else "output"
     if side is None or part != expected:
         return None
-    found = lookup(side.schema, segments[2:])
+    found = lookup(side.schema, list(segments[2:]))
     if found.refused is not None:
-        who = "the workflow's input" if root == "workflow" else f"task '{root}'"
+        who = _WHO.get(root, f"task '{root}'")
         problems.append(
             f"{where}{owner}: '${{{reference}}}' reads a field {who} cannot have: "
             f"{side.label} says {found.refused}"

@@ -1,7 +1,9 @@
 """Reading a JSON Schema statically: what a field path leads to, and what types it may hold.
 
 Used to check a workflow's ``${ref.output.x}`` references against the producing contract
-before anything runs. Only local ``$ref``s (``#/$defs/...``) are followed; anything this does
+before anything runs; a path comes split by the one ``${}`` parser,
+``dsl.expressions.reference_segments``, so ``['a-b']`` is the key ``a-b`` here as it is when
+the run resolves it. Only local ``$ref``s (``#/$defs/...``) are followed; anything this does
 not understand counts as "allowed, type unknown", so a check never rejects a valid workflow
 for the reader's own lack of insight.
 """
@@ -12,10 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Lookup", "accepts", "json_type", "lookup", "split_path", "types_of"]
+__all__ = ["Lookup", "accepts", "json_type", "lookup", "types_of"]
 
 Segment = str | int
-_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 _COMBINATORS = ("allOf", "anyOf", "oneOf")
 
 
@@ -25,11 +26,6 @@ class Lookup:
 
     schema: dict[str, Any] | None
     refused: str | None = None
-
-
-def split_path(text: str) -> list[Segment]:
-    """``"a.b[0].c"`` as ``["a", "b", 0, "c"]``."""
-    return [int(index) if index else key for key, index in _SEGMENT.findall(text)]
 
 
 def _resolve(schema: Any, root: dict[str, Any]) -> Any:

@@ -1,11 +1,11 @@
 """Evaluating the scripts a definition carries: value-param look-ups, JavaScript and jq.
 
-JavaScript and jq run in ``podium.scripting``'s sandbox: a fresh interpreter per call with no
-IO, no clock and no way out, bounded in time and memory. That keeps the engine pure in the
+JavaScript and jq run in ``podium.scripting``'s sandbox: an interpreter no other script has
+changed, with no IO, no clock and no way out, bounded in time and memory. That keeps the engine pure in the
 sense that matters: the same script over the same inputs gives the same answer, and a runaway
-script is stopped and reported instead of hanging the run. Where the sandbox cannot be loaded
-(its interpreter is not installed), JavaScript falls back to Podium's safe expression
-evaluator, which covers the expressions most SWITCH and DO_WHILE definitions use.
+script is stopped and reported instead of hanging the run. QuickJS is the only JavaScript
+engine, so that a script means the same on every install: the server loads it at start-up
+(:func:`load_engine`) and will not start without it.
 """
 
 from __future__ import annotations
@@ -17,17 +17,18 @@ import re
 from types import ModuleType
 from typing import Any
 
-from podium.dsl import safe_expr
 from podium.errors import PodiumError
 
 __all__ = [
     "EVALUATORS",
     "JAVASCRIPT",
     "EvaluationError",
+    "ScriptEngineUnavailableError",
     "evaluate",
     "is_true",
     "javascript_problem",
     "jq",
+    "load_engine",
 ]
 
 JAVASCRIPT = frozenset({"javascript", "graaljs"})
@@ -41,14 +42,30 @@ class EvaluationError(PodiumError):
     code = "E_SCRIPT"
 
 
+class ScriptEngineUnavailableError(PodiumError):
+    """The script sandbox (QuickJS and jq) could not be loaded, so no script can run."""
+
+    code = "E_SCRIPT_ENGINE"
+
+
 @functools.cache
-def _sandbox() -> ModuleType | None:
+def load_engine() -> ModuleType:
+    """The script sandbox, ``podium.scripting``, imported on first use.
+
+    It is imported here rather than at the top so that importing the engine does not load
+    QuickJS; the server calls this at start-up so that a missing engine stops it there.
+
+    Raises:
+        ScriptEngineUnavailableError: the sandbox, or QuickJS under it, could not be imported.
+    """
     try:
-        module = importlib.import_module("podium.scripting")
-    except ImportError:
-        return None
-    ready = all(hasattr(module, name) for name in ("evaluate_javascript", "run_jq"))
-    return module if ready else None
+        return importlib.import_module("podium.scripting")
+    except ImportError as exc:
+        raise ScriptEngineUnavailableError(
+            f"the JavaScript engine could not be loaded ({exc}); Podium runs scripts only in "
+            "QuickJS: install the 'quickjs' package (pip install 'quickjs>=1.19')",
+            service="dsl",
+        ) from exc
 
 
 def evaluate(evaluator: str, expression: str, inputs: dict[str, Any]) -> Any:
@@ -62,10 +79,8 @@ def evaluate(evaluator: str, expression: str, inputs: dict[str, Any]) -> Any:
         return inputs.get(expression)
     if kind not in JAVASCRIPT:
         raise EvaluationError(f"unknown evaluatorType '{evaluator}'")
-    sandbox = _sandbox()
+    sandbox = load_engine()
     try:
-        if sandbox is None:
-            return safe_expr.evaluate(expression, {"$": inputs})
         return sandbox.evaluate_javascript(expression, inputs)
     except PodiumError as exc:
         raise EvaluationError(exc.message) from exc
@@ -76,9 +91,7 @@ def evaluate(evaluator: str, expression: str, inputs: dict[str, Any]) -> Any:
 def jq(query: str, data: Any, *, time_limit_ms: int = 1000) -> list[Any]:
     """Every result of the jq ``query`` over ``data``; one still running after
     ``time_limit_ms`` is stopped and raises an error whose ``code`` is ``E_SCRIPT_TIMEOUT``."""
-    sandbox = _sandbox()
-    if sandbox is None:
-        raise EvaluationError("jq is not available: podium.scripting could not be loaded")
+    sandbox = load_engine()
     try:
         results: list[Any] = sandbox.run_jq(query, data, time_limit_ms=time_limit_ms)
     except PodiumError as exc:
@@ -90,13 +103,7 @@ def jq(query: str, data: Any, *, time_limit_ms: int = 1000) -> list[Any]:
 
 def javascript_problem(source: str) -> str | None:
     """Why ``source`` is not a script that can run, or None; the script itself is not run."""
-    sandbox = _sandbox()
-    if sandbox is None:
-        try:
-            safe_expr.compile_expression(source)
-        except PodiumError as exc:
-            return exc.message
-        return None
+    sandbox = load_engine()
     # Compiling the source as a function body checks its syntax without running any of it.
     probe = f"new Function({json.dumps(source)}); null"
     try:

@@ -30,11 +30,13 @@ from podium.errors import ValidationError
 
 __all__ = [
     "ExpressionError",
+    "reference_head",
     "reference_root",
     "reference_segments",
     "references",
     "rendered_parts",
     "resolve",
+    "single_reference",
 ]
 
 _TEMPLATE_CACHE_SIZE = 4096
@@ -323,3 +325,40 @@ def reference_root(path: str) -> str:
     ``reference_root("ref.output.items[0]")`` is ``"ref"``.
     """
     return _ROOT_SPLIT_RE.split(path.strip(), maxsplit=1)[0]
+
+
+def reference_head(path: str) -> tuple[str, str | None] | None:
+    """The task (or ``workflow``) a reference path starts from and the field it reads of it:
+    ``("ref", "output")`` for ``ref.output.x``, ``ref['output'][0]`` or the JSONPath
+    ``$.ref.output..id``; the field is None when the path reads the whole root or scans below
+    it (``ref..id``). None when the path starts from no one root (``$..id``, ``$[*]``).
+    """
+    text = path.strip()
+    if text.startswith("$"):  # a JSONPath's ``$`` is the context itself
+        if not text.startswith("$.") or text.startswith("$.."):
+            return None
+        text = text[2:]
+    segments = _split_path(text)
+    if segments:
+        field = segments[1] if len(segments) > 1 else None
+        return str(segments[0]), field if isinstance(field, str) else None
+    # A JSONPath form (``[*]``, a filter, a scan): its root, and the key right after it.
+    root = reference_root(text)
+    match = _SEGMENT_RE.match(text, len(root))
+    if match is None or match.group("index") is not None:
+        return root, None
+    key = match.group("dot")
+    if key is None:
+        key = match.group("squote")
+    if key is None:
+        key = match.group("dquote")
+    return root, key
+
+
+def single_reference(text: str) -> str | None:
+    """The reference path of a string that is exactly one ``${...}``, which resolves to the
+    referenced value with its type; None for any other string (text around it, none, several)."""
+    if "${" not in text:
+        return None
+    single = _parse_template(text).single
+    return single.path if single is not None else None

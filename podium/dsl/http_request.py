@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from podium.dsl import walk
 from podium.dsl.models import Compensation, TaskType, WorkflowDef, WorkflowTask
 
 __all__ = [
@@ -101,7 +102,7 @@ def template_names(definition: WorkflowDef) -> set[str]:
     """The HTTP steps (and compensations) whose request must come from a registered TaskDef's
     ``inputTemplate``: those with no ``taskDefinition`` of their own and no uri."""
     names: set[str] = set()
-    for step in definition.all_tasks():
+    for step in walk.steps(definition.tasks):
         for candidate in (step, step.compensation):
             if (
                 candidate is not None

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from podium.dsl import expressions
+from podium.dsl import expressions, walk
 from podium.dsl.http_request import REQUEST_KEY, flat_keys_beside
 from podium.dsl.models import (
     CacheConfig,
@@ -27,7 +27,7 @@ from podium.dsl.models import (
     WorkflowTask,
 )
 from podium.dsl.suggestions import did_you_mean
-from podium.dsl.validation import ITERATION_SUFFIX, steps_with_paths
+from podium.dsl.validation import ITERATION_SUFFIX
 
 __all__ = [
     "CONDUCTOR_ONLY_WORKFLOW_FIELDS",
@@ -171,8 +171,10 @@ def lint_workflow(data: Any, definition: WorkflowDef, where: str = "") -> list[s
     found: list[str] = []
     _unknown_fields(data, WorkflowDef, where.rstrip("."), found)
     if isinstance(data, Mapping):
-        for i, task in enumerate(data.get("tasks") or []):
-            _task_fields(task, f"{where}tasks[{i}]", found)
+        # Unknown fields are read from the JSON as sent, at each step's place in it.
+        sent = data.get("tasks")
+        for place in walk.walk(definition.tasks, f"{where}tasks"):
+            _task_fields(walk.raw_step(sent, place), place.path, found)
     _references(definition, where, found)
     _http_flat_keys(definition, where, found)
     return found
@@ -212,28 +214,17 @@ def _task_fields(data: Any, path: str, found: list[str]) -> None:
     for i in range(before, len(found)):
         place, _, rest = found[i].partition(": ")
         found[i] = f"{place}{owner}: {rest}"
-    nested: list[tuple[str, Any]] = []
-    cases = data.get("decisionCases")
-    if isinstance(cases, Mapping):
-        nested.extend((f"decisionCases.{case}", branch) for case, branch in cases.items())
-    nested.append(("defaultCase", data.get("defaultCase")))
-    nested.append(("loopOver", data.get("loopOver")))
-    forks = data.get("forkTasks")
-    if isinstance(forks, list):
-        nested.extend((f"forkTasks[{j}]", branch) for j, branch in enumerate(forks))
-    for name, branch in nested:
-        if isinstance(branch, list):
-            for k, task in enumerate(branch):
-                _task_fields(task, f"{path}.{name}[{k}]", found)
 
 
 def _references(definition: WorkflowDef, where: str, found: list[str]) -> None:
     """``${workflow.<unknown>}`` anywhere, and ``${ref...}`` of a task that runs later."""
-    steps = steps_with_paths(definition.tasks, f"{where}tasks")
-    order = {step.taskReferenceName: i for i, (_, step) in enumerate(steps)}
-    places = {step.taskReferenceName: path for path, step in steps}
-    bodies = _loop_bodies(definition.tasks)
-    for i, (path, step) in enumerate(steps):
+    steps = [(at.path, at) for at in walk.walk(definition.tasks, f"{where}tasks")]
+    order = {at.step.taskReferenceName: i for i, (_, at) in enumerate(steps)}
+    places = {at.step.taskReferenceName: path for path, at in steps}
+    # The DO_WHILEs each step runs in.
+    bodies = {at.step.taskReferenceName: set(at.loops) for _, at in steps}
+    for i, (path, at) in enumerate(steps):
+        step = at.step
         owner = f" (task '{step.taskReferenceName}')"
         templates = [(f"{path}.inputParameters", step.inputParameters, True)]
         if step.compensation is not None:
@@ -254,7 +245,7 @@ def _references(definition: WorkflowDef, where: str, found: list[str]) -> None:
                 later = order.get(root)
                 if later is None or later < i:
                     continue
-                if _enclosing(root, bodies) & _enclosing(step.taskReferenceName, bodies):
+                if bodies[root] & bodies[step.taskReferenceName]:
                     continue  # the same loop's body: the previous iteration's value
                 if _is_loop_of(root, step):
                     continue
@@ -298,49 +289,20 @@ def _workflow_field(
     )
 
 
-def _loop_bodies(tasks: list[WorkflowTask], inside: str | None = None) -> dict[str, str | None]:
-    """The reference name of the innermost DO_WHILE each step runs in (None: in none)."""
-    found: dict[str, str | None] = {}
-    for step in tasks:
-        found[step.taskReferenceName] = inside
-        for nested in step.children():
-            loop = step.taskReferenceName if nested is step.loopOver else inside
-            found.update(_loop_bodies(nested, loop))
-    return found
-
-
-def _enclosing(ref: str, bodies: Mapping[str, str | None]) -> set[str]:
-    """Every DO_WHILE the step ``ref`` runs in."""
-    loops: set[str] = set()
-    current = bodies.get(ref)
-    while current is not None and current not in loops:
-        loops.add(current)
-        current = bodies.get(current)
-    return loops
-
-
 def _is_loop_of(root: str, step: WorkflowTask) -> bool:
     """Whether ``step`` is a DO_WHILE and ``root`` itself or a step of its body: Conductor
     evaluates a loop's input again at every iteration (``${loop.output.iteration}``)."""
     if step.type != TaskType.DO_WHILE:
         return False
     return root == step.taskReferenceName or root in {
-        t.taskReferenceName for t in _flatten(step.loopOver)
+        t.taskReferenceName for t in walk.steps(step.loopOver)
     }
-
-
-def _flatten(tasks: list[WorkflowTask]) -> list[WorkflowTask]:
-    found: list[WorkflowTask] = []
-    for step in tasks:
-        found.append(step)
-        for nested in step.children():
-            found.extend(_flatten(nested))
-    return found
 
 
 def _http_flat_keys(definition: WorkflowDef, where: str, found: list[str]) -> None:
     """Flat request keys beside ``http_request``: the request wins, as in Conductor."""
-    for path, step in steps_with_paths(definition.tasks, f"{where}tasks"):
+    for place in walk.walk(definition.tasks, f"{where}tasks"):
+        path, step = place.path, place.step
         if step.type != TaskType.HTTP:
             continue
         for key in flat_keys_beside(step.inputParameters):

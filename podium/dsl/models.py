@@ -246,16 +246,6 @@ class WorkflowTask(_ConductorModel):
                 return {**data, "taskDefinition": {**embedded, "name": data["name"]}}
         return data
 
-    def children(self) -> list[list[WorkflowTask]]:
-        """Every nested task list: switch cases, default case, fork branches, loop body."""
-        lists: list[list[WorkflowTask]] = list(self.decisionCases.values())
-        if self.defaultCase:
-            lists.append(self.defaultCase)
-        lists.extend(self.forkTasks)
-        if self.loopOver:
-            lists.append(self.loopOver)
-        return lists
-
 
 class WorkflowDef(_ConductorModel):
     """A versioned workflow definition."""
@@ -276,16 +266,3 @@ class WorkflowDef(_ConductorModel):
     # Podium: whether a failed run compensates its completed steps; unset means "when any
     # step declares a compensation or the workflow has a ROUTING_SLIP".
     compensateOnFailure: bool | None = None
-
-    def all_tasks(self) -> list[WorkflowTask]:
-        """Every task in the definition, nested ones included, depth first."""
-        found: list[WorkflowTask] = []
-
-        def walk(tasks: list[WorkflowTask]) -> None:
-            for task in tasks:
-                found.append(task)
-                for nested in task.children():
-                    walk(nested)
-
-        walk(self.tasks)
-        return found

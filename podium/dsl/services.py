@@ -58,6 +58,10 @@ class Service(BaseModel):
     description: str | None = None
     circuitBreaker: BreakerConfig | None = None
     onCircuitOpen: OnCircuitOpen = OnCircuitOpen.WAIT
+    retryWhenBreakerCloses: bool = Field(
+        default=False,
+        description="Retry the runs failed at once by the open breaker when it closes again.",
+    )
 
     @model_validator(mode="after")
     def _ratio_needs_window(self) -> Service:

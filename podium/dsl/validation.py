@@ -17,7 +17,7 @@ from typing import Any
 
 import pydantic
 
-from podium.dsl import evaluators, expressions, http_request
+from podium.dsl import evaluators, expressions, http_request, walk
 from podium.dsl.durations import parse_duration_s, parse_until_ms
 from podium.dsl.models import COMPENSATION_TYPES, TaskType, WorkflowDef, WorkflowTask
 from podium.dsl.sinks import sink_problem
@@ -28,7 +28,6 @@ __all__ = [
     "ITERATION_SUFFIX",
     "TASK_FIELDS",
     "UNSUPPORTED_YET",
-    "steps_with_paths",
     "validate_workflow",
 ]
 
@@ -91,8 +90,9 @@ def validate_workflow(
     problems: list[str] = []
     lenient: list[str] = []
     refs: dict[str, str] = {}
-    _walk(definition.tasks, "tasks", refs, problems, lenient)
-    looped = _loop_body_refs(definition.tasks, inside=False)
+    places = list(walk.walk(definition.tasks))
+    _check_steps(places, refs, problems, lenient)
+    looped = {place.step.taskReferenceName for place in places if place.loops}
     for ref in sorted(looped):
         if ITERATION_SUFFIX.search(ref):
             problems.append(
@@ -101,8 +101,8 @@ def validate_workflow(
             )
     # Conductor checks the references of top-level steps only (TaskReferenceNameUniqueConstraint);
     # elsewhere an unknown one registers and resolves to null, so it is a warning.
-    top = {id(step) for step in definition.tasks}
-    for path, step in steps_with_paths(definition.tasks, "tasks"):
+    for place in places:
+        path, step = place.path, place.step
         at = f" (task '{step.taskReferenceName}')"
         _check_references(
             step.inputParameters,
@@ -112,7 +112,7 @@ def validate_workflow(
             looped,
             problems,
             lenient,
-            unknown_refused=id(step) in top,
+            unknown_refused=place.kind == "top",
         )
         if step.type == TaskType.HTTP:
             inputs = http_request.under_template(step, templates)
@@ -153,40 +153,12 @@ def validate_workflow(
     return lenient
 
 
-def steps_with_paths(tasks: list[WorkflowTask], path: str) -> list[tuple[str, WorkflowTask]]:
-    found: list[tuple[str, WorkflowTask]] = []
-    for i, step in enumerate(tasks):
-        here = f"{path}[{i}]"
-        found.append((here, step))
-        for case, branch in step.decisionCases.items():
-            found.extend(steps_with_paths(branch, f"{here}.decisionCases.{case}"))
-        found.extend(steps_with_paths(step.defaultCase, f"{here}.defaultCase"))
-        for j, branch in enumerate(step.forkTasks):
-            found.extend(steps_with_paths(branch, f"{here}.forkTasks[{j}]"))
-        found.extend(steps_with_paths(step.loopOver, f"{here}.loopOver"))
-    return found
-
-
-def _loop_body_refs(tasks: list[WorkflowTask], *, inside: bool) -> set[str]:
-    """Reference names of the steps that run inside a DO_WHILE, at any depth."""
-    found: set[str] = set()
-    for step in tasks:
-        if inside:
-            found.add(step.taskReferenceName)
-        for nested in step.children():
-            found |= _loop_body_refs(nested, inside=inside or nested is step.loopOver)
-    return found
-
-
-def _walk(
-    tasks: list[WorkflowTask],
-    path: str,
-    refs: dict[str, str],
-    problems: list[str],
-    lenient: list[str],
+def _check_steps(
+    places: list[walk.Place], refs: dict[str, str], problems: list[str], lenient: list[str]
 ) -> None:
-    for i, step in enumerate(tasks):
-        here = f"{path}[{i}]"
+    """Each step on its own, and its reference name against those of the steps before it."""
+    for place in places:
+        step, here = place.step, place.path
         ref = step.taskReferenceName
         where = f"{here} (task '{ref}')"
         if ref in refs:
@@ -195,8 +167,9 @@ def _walk(
             refs[ref] = here
         _check_step(step, where, here, problems, lenient)
         if step.type in _FORKS:
-            following = tasks[i + 1] if i + 1 < len(tasks) else None
-            if following is None and path == "tasks" and step.type == TaskType.FORK_JOIN:
+            after = place.position + 1
+            following = place.siblings[after] if after < len(place.siblings) else None
+            if following is None and place.kind == "top" and step.type == TaskType.FORK_JOIN:
                 # Conductor registers a fork that ends the workflow; with nothing to join,
                 # its branches run and the run ends when they have.
                 lenient.append(
@@ -205,12 +178,6 @@ def _walk(
                 )
             elif following is None or following.type != TaskType.JOIN:
                 problems.append(f"{where}: a {step.type} must be followed by a JOIN")
-        for case, branch in step.decisionCases.items():
-            _walk(branch, f"{here}.decisionCases.{case}", refs, problems, lenient)
-        _walk(step.defaultCase, f"{here}.defaultCase", refs, problems, lenient)
-        for j, branch in enumerate(step.forkTasks):
-            _walk(branch, f"{here}.forkTasks[{j}]", refs, problems, lenient)
-        _walk(step.loopOver, f"{here}.loopOver", refs, problems, lenient)
 
 
 def _check_step(
@@ -552,18 +519,12 @@ def _check_references(
         (problems if unknown_refused else lenient).append(f"{where}{owner}: {exc.message}")
         return
     for reference in found:
-        text = reference.strip()
-        if text.startswith("$"):  # a JSONPath's ``$`` is the context itself
-            if not text.startswith("$.") or text.startswith("$.."):
-                continue  # a scan of the whole context names no task
-            text = text[2:]
-        root = expressions.reference_root(text)
+        head = expressions.reference_head(reference)
+        if head is None:
+            continue  # a scan of the whole context names no task
+        root, rest = head
         if root == "workflow":
             continue
-        after = text[len(root) :]
-        rest = ""
-        if after.startswith(".") and not after.startswith(".."):  # not a deep scan
-            rest = after[1:].split(".", 1)[0].split("[", 1)[0]
         if reference.strip() == _TASK_ID_PARAMETER and step is not None:
             continue  # the id of the task ``step`` schedules
         if reference.strip() in _SYSTEM_PARAMETERS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from podium.dsl import walk
 from podium.dsl.models import TaskType, WorkflowDef, WorkflowTask
 from podium.engine.limits import EngineLimits
 from podium.engine.state import TaskState
@@ -12,6 +13,13 @@ from podium.engine.state import TaskState
 __all__ = ["Blueprint", "Location"]
 
 OwnerKind = Literal["top", "switch", "fork", "loop"]
+_OWNER_KINDS: dict[walk.BranchKind, OwnerKind] = {
+    "top": "top",
+    "case": "switch",
+    "default": "switch",
+    "fork": "fork",
+    "loop": "loop",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,20 +40,15 @@ class Blueprint:
         self.definition = definition
         self.limits = limits or EngineLimits()
         self.locations: dict[str, Location] = {}
-        self._index(definition.tasks, None, "top")
-
-    def _index(self, tasks: list[WorkflowTask], owner: str | None, kind: OwnerKind) -> None:
-        container = tuple(tasks)
-        for i, task in enumerate(container):
-            self.locations[task.taskReferenceName] = Location(task, container, i, owner, kind)
-            for case in task.decisionCases.values():
-                self._index(case, task.taskReferenceName, "switch")
-            if task.defaultCase:
-                self._index(task.defaultCase, task.taskReferenceName, "switch")
-            for branch in task.forkTasks:
-                self._index(branch, task.taskReferenceName, "fork")
-            if task.loopOver:
-                self._index(task.loopOver, task.taskReferenceName, "loop")
+        containers: dict[int, tuple[WorkflowTask, ...]] = {}
+        for place in walk.walk(definition.tasks):
+            container = containers.get(id(place.siblings))
+            if container is None:
+                container = containers[id(place.siblings)] = tuple(place.siblings)
+            owner = place.parent.step.taskReferenceName if place.parent is not None else None
+            self.locations[place.step.taskReferenceName] = Location(
+                place.step, container, place.position, owner, _OWNER_KINDS[place.kind]
+            )
 
     def task(self, ref: str) -> WorkflowTask:
         return self.locations[ref].task

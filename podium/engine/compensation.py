@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from podium.dsl import expressions
+from podium.dsl import expressions, walk
 from podium.dsl.models import TaskType, WorkflowTask
 from podium.engine.context import expression_context, task_context
 from podium.engine.events import CancelTimer
@@ -69,7 +69,7 @@ def enabled(d: Decider) -> bool:
         return definition.compensateOnFailure
     return any(
         step.compensation is not None or step.type == TaskType.ROUTING_SLIP
-        for step in definition.all_tasks()
+        for step in walk.steps(definition.tasks)
     )
 
 

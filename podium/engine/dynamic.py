@@ -25,6 +25,7 @@ from podium.dsl.bounds import nul_problem
 from podium.dsl.models import TaskType, WorkflowTask
 from podium.engine.context import TASK_ID_PARAMETER, task_context
 from podium.engine.state import TaskState, TaskStatus
+from podium.errors import ValidationError
 
 if TYPE_CHECKING:
     from podium.engine.decider import Decider
@@ -59,8 +60,13 @@ _FORK_INPUT = "__forkInput"
 the former reads ``${CPEWF_TASK_ID}`` (see ``branch_input``)."""
 
 
-class _BadFork(ValueError):
-    pass
+class _BadFork(ValidationError):
+    """A dynamic fork's branches that cannot run; it fails the fork's task with its message."""
+
+    code = "E_DYNAMIC_FORK"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, service="engine")
 
 
 def run_fork_dynamic(d: Decider, task: TaskState, step: WorkflowTask) -> None:
@@ -68,7 +74,7 @@ def run_fork_dynamic(d: Decider, task: TaskState, step: WorkflowTask) -> None:
     try:
         branches = _branches(d, task, step)
     except _BadFork as exc:
-        d.fail(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, str(exc))
+        d.fail(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, exc.message)
         return
     width = d.blueprint.limits.max_fork_width
     if len(branches) > width:

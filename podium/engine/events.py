@@ -245,6 +245,9 @@ class StartWorkflow:
     correlation_id: str | None
     task_to_domain: dict[str, str] = field(default_factory=dict)
     priority: int = 0
+    depth: int = 0
+    """The new run's depth: this run's plus one, as a child's, so that a workflow that starts
+    itself stops at the depth limit."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from podium.dsl import evaluators, expressions
+from podium.dsl import evaluators, expressions, walk
 from podium.dsl.models import WorkflowTask
 from podium.engine import loop_entries
 from podium.engine.events import StartTimer
@@ -163,14 +163,7 @@ def _body_outputs(
 
 
 def _body_refs(step: WorkflowTask) -> list[str]:
-    refs: list[str] = []
-    pending = list(step.loopOver)
-    while pending:
-        nested = pending.pop()
-        refs.append(nested.taskReferenceName)
-        for tasks in nested.children():
-            pending.extend(tasks)
-    return refs
+    return [nested.taskReferenceName for nested in walk.steps(step.loopOver)]
 
 
 def _condition_value(d: Decider, loop: TaskState, step: WorkflowTask, body: list[TaskState]) -> Any:

@@ -22,6 +22,7 @@ from podium.dsl.models import COMPENSATION_TYPES, TaskType, WorkflowTask
 from podium.engine.context import task_context
 from podium.engine.dynamic import BRANCH_TYPES
 from podium.engine.state import TaskState, TaskStatus
+from podium.errors import ValidationError
 
 if TYPE_CHECKING:
     from podium.engine.decider import Decider
@@ -37,8 +38,15 @@ STEP_TYPES = BRANCH_TYPES - {TaskType.START_WORKFLOW}
 _WITH_TASK_DEF = frozenset({TaskType.SIMPLE, TaskType.HTTP})
 
 
-class BadItineraryError(ValueError):
-    """An itinerary (or an amendment) that cannot run; the message says which step and why."""
+class BadItineraryError(ValidationError):
+    """An itinerary (or an amendment) that cannot run; the message says which step and why.
+
+    It fails the ROUTING_SLIP task with its message; it never reaches a caller."""
+
+    code = "E_ITINERARY"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, service="engine")
 
 
 def normalise_steps(raw: Any, taken: set[str], suffix: str = "") -> list[dict[str, Any]]:
@@ -91,7 +99,9 @@ def start_slip(d: Decider, slip: TaskState, retry_of: TaskState | None) -> None:
     try:
         steps = normalise_steps(slip.input.get("itinerary"), _taken(d, slip), slip.suffix)
     except BadItineraryError as exc:
-        d.fail(slip, TaskStatus.FAILED_WITH_TERMINAL_ERROR, f"ROUTING_SLIP '{slip.ref}': {exc}")
+        d.fail(
+            slip, TaskStatus.FAILED_WITH_TERMINAL_ERROR, f"ROUTING_SLIP '{slip.ref}': {exc.message}"
+        )
         return
     slip.output = {"steps": steps, "position": 0, "results": {}}
     if steps:
@@ -123,7 +133,7 @@ def check_slip(d: Decider, slip: TaskState) -> bool:
         d.fail(
             slip,
             TaskStatus.FAILED_WITH_TERMINAL_ERROR,
-            f"ROUTING_SLIP '{slip.ref}': step '{current}' amended the itinerary wrongly: {exc}",
+            f"ROUTING_SLIP '{slip.ref}': step '{current}' amended the itinerary wrongly: {exc.message}",
         )
         return True
     steps = steps[: position + 1] + rest

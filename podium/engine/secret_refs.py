@@ -36,6 +36,7 @@ SECRET_FIELDS = ("uri", "headers", "body")
 put in."""
 
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
+_SECRETS_ROOT = tuple(SECRET_PREFIX.rstrip(".").split("."))
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Stand-ins for references while the uri's origin is worked out from the template's text.
 _DATA, _SECRET = "\x00d", "\x00s"
@@ -43,10 +44,14 @@ _DATA, _SECRET = "\x00d", "\x00s"
 
 def _secret_name(path: str | None, text: str) -> str | None:
     """The secret a reference names, if it is one and resolved as a reference does."""
-    if path is None or not path.startswith(SECRET_PREFIX):
+    # Split by the parser that resolved it, so ``workflow.secrets['KEY']`` is ``KEY`` too.
+    segments = expressions.reference_segments(path) if path is not None else ()
+    if len(segments) != 3 or segments[:2] != _SECRETS_ROOT:
         return None
-    name = path[len(SECRET_PREFIX) :]
-    if not _NAME.fullmatch(name) or text != "${" + SECRET_PREFIX + name + "}":
+    name = segments[2]
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        return None
+    if text != "${" + SECRET_PREFIX + name + "}":
         return None
     return name
 
@@ -124,7 +129,7 @@ def secret_note(
     at: list[dict[str, Any]] = []
     for field in SECRET_FIELDS:
         for path, text in _strings(request.get(field), (*prefix, field)):
-            if SECRET_PREFIX not in text:
+            if "secrets" not in text:  # ``workflow.secrets.K`` or ``workflow['secrets']...``
                 continue
             pieces = expressions.rendered_parts(text, context)
             spans: list[list[Any]] = []

@@ -294,6 +294,15 @@ def run_start_workflow(d: Decider, task: TaskState) -> None:
             task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, f"START_WORKFLOW '{task.ref}': {problem}"
         )
         return
+    limit = d.blueprint.limits.max_subworkflow_depth
+    if d.state.depth + 1 > limit:
+        d.fail(
+            task,
+            TaskStatus.FAILED_WITH_TERMINAL_ERROR,
+            f"START_WORKFLOW '{task.ref}' would start '{name}' at depth {d.state.depth + 1}; "
+            f"the limit is {limit} (PODIUM_MAX_SUBWORKFLOW_DEPTH)",
+        )
+        return
     task.status = TaskStatus.IN_PROGRESS
     task.start_at = d.now
     d.commands.append(
@@ -306,6 +315,7 @@ def run_start_workflow(d: Decider, task: TaskState) -> None:
             correlation_id=correlation,
             task_to_domain=task_to_domain,
             priority=priority,
+            depth=d.state.depth + 1,
         )
     )
 

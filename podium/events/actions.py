@@ -15,17 +15,14 @@ import orjson
 from podium.dsl import evaluators, expressions
 from podium.dsl.bounds import nul_problem
 from podium.engine.state import derive_id
+from podium.errors import HandlerFailedError
 from podium.events.bus import publish_tx
 from podium.events.model import EventHandler, HandlerAction, TaskAction
 from podium.events.ports import RunOps
 from podium.store.base import StoreTx
 from podium.store.events_base import BusEvent
 
-__all__ = ["HandlerFailedError", "condition_holds", "run_handler"]
-
-
-class HandlerFailedError(Exception):
-    """An action could not be carried out; the delivery is retried, then dead-lettered."""
+__all__ = ["condition_holds", "run_handler"]
 
 
 def _context(event: BusEvent) -> dict[str, Any]:
@@ -113,7 +110,13 @@ def _run_action(
         if correlation_id is not None:
             correlation_id = _storable("start_workflow.correlationId", str(correlation_id))
         ops.start_run(
-            run_id, name, body.get("version"), body.get("input") or {}, correlation_id, now
+            run_id,
+            name,
+            body.get("version"),
+            body.get("input") or {},
+            correlation_id,
+            now,
+            source_run_id=event.run_id,
         )
         return {"action": "start_workflow", "workflowId": run_id, "name": body["name"]}
     if action.action in ("complete_task", "fail_task"):

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from dataclasses import replace
 
-from podium.errors import StoreUnavailableError
+from podium.errors import HandlerFailedError, StoreUnavailableError
 from podium.events.actions import run_handler
 from podium.events.model import EventHandler
 from podium.events.ports import RunOps
+from podium.resilience.backoff import backoff_delay
 from podium.server.background import BackgroundTask, nap
 from podium.server.orchestrator import Orchestrator
 from podium.store.base import StoreTx
@@ -28,9 +30,12 @@ log = logging.getLogger("podium.events")
 _BATCH = 50
 
 
-def retry_delay_ms(attempts: int, base_ms: int) -> int:
-    """Exponential back-off after ``attempts`` failures, capped at five minutes."""
-    return int(min(base_ms * 2 ** max(0, attempts - 1), 300_000))
+def retry_delay_ms(attempts: int, base_ms: int, rng: random.Random | None = None) -> int:
+    """The delay after ``attempts`` failures: ``base_ms`` doubled at each, capped at five
+    minutes, with equal jitter, so that the deliveries of one outage do not all come due in
+    the same instant."""
+    cap = max(base_ms, 300_000)
+    return int(backoff_delay(max(0, attempts - 1), base_ms, cap, jitter="equal", rng=rng))
 
 
 class Dispatcher:
@@ -86,7 +91,9 @@ class Dispatcher:
                 lambda tx, ops: self._attempt(tx, ops, event_id, handler, now)
             )
         except Exception as exc:
-            reason = str(exc) or type(exc).__name__
+            # A handler's own failure is recorded as its message, as it always was.
+            reason = exc.message if isinstance(exc, HandlerFailedError) else str(exc)
+            reason = reason or type(exc).__name__
             log.warning("handler %s failed on event %s: %s", handler, event_id, reason)
             await self.orchestrator.write_events(
                 lambda tx, ops: self._failed(tx, event_id, handler, reason, now)

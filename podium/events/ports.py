@@ -21,8 +21,13 @@ class RunOps(Protocol):
         run_input: dict[str, Any],
         correlation_id: str | None,
         now: int,
+        *,
+        source_run_id: str | None = None,
     ) -> str:
-        """Start a run with ``run_id`` (kept if it already exists); returns its id."""
+        """Start a run with ``run_id`` (kept if it already exists); returns its id.
+
+        ``source_run_id`` is the run whose event led to it: the new run is one deeper, and is
+        not started past the depth limit (raises ``HandlerFailedError``)."""
         ...
 
     def finish_task(

@@ -9,7 +9,6 @@ metrics, spans and a log line once the commit is done, so a unit that the store 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from podium.engine.blueprint import Blueprint
@@ -18,46 +17,21 @@ from podium.engine.state import RunState, TaskState, TaskStatus
 from podium.observability.context import correlation_id_var, request_id_var, traceparent_var
 from podium.observability.logs import UNITS_LOGGER
 from podium.observability.metrics import BREAKER_LEVELS, Metrics, queue_label
+from podium.observability.notes import (
+    Note,
+    RunBegan,
+    RunEnded,
+    TaskClaimed,
+    TaskEnded,
+    TaskRetried,
+)
 from podium.observability.spans import RunSpans
 from podium.observability.tracing import SpanEmitter
 from podium.resilience.breaker import Transition
 
-__all__ = ["Note", "Observer", "RunBegan", "RunEnded", "TaskClaimed", "TaskEnded"]
+__all__ = ["Observer"]
 
 log = logging.getLogger(UNITS_LOGGER)
-
-
-@dataclass(frozen=True, slots=True)
-class RunBegan:
-    run: RunState
-
-
-@dataclass(frozen=True, slots=True)
-class RunEnded:
-    run: RunState
-
-
-@dataclass(frozen=True, slots=True)
-class TaskEnded:
-    run: RunState
-    task: TaskState
-    service: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class TaskRetried:
-    run_id: str
-    task: TaskState
-
-
-@dataclass(frozen=True, slots=True)
-class TaskClaimed:
-    run_id: str
-    task: TaskState
-    wait_ms: int
-
-
-Note = RunBegan | RunEnded | TaskEnded | TaskRetried | TaskClaimed
 
 
 def _service_of(blueprint: Blueprint, task: TaskState) -> str | None:

@@ -14,14 +14,12 @@ linked to the run's.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
 from podium.observability.context import TraceParent, run_span_id, run_trace_id, task_span_id
+from podium.observability.notes import Note, RunBegan, RunEnded, TaskEnded
 from podium.observability.tracing import SpanEmitter, SpanLink
-
-if TYPE_CHECKING:
-    from podium.observability.observer import Note
 
 __all__ = ["RunSpans"]
 
@@ -50,8 +48,6 @@ class RunSpans:
         self.emitter = emitter
 
     def emit(self, notes: list[Note], caller: str | None) -> None:
-        from podium.observability.observer import RunBegan, RunEnded, TaskEnded
-
         for note in notes:
             match note:
                 case TaskEnded(run=run, task=task, service=service):

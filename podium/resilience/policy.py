@@ -18,7 +18,7 @@ from podium.engine.state import TaskState, TaskStatus
 from podium.resilience.breaker import Admission, BreakerState, Transition, admit, record
 from podium.store.base import StoreTx
 
-__all__ = ["Gate", "ResiliencePolicy", "Verdict", "log_transition"]
+__all__ = ["Gate", "ResiliencePolicy", "Verdict", "failed_fast_reason", "log_transition"]
 
 log = logging.getLogger("podium.resilience")
 
@@ -26,6 +26,11 @@ _FAILURES = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
 _UNTIL_RETRY_MS = 1000
 """How long a held task waits when the breaker gives no time (a half-open breaker's probes
 are all out): about the time a trial call takes to report."""
+
+
+def failed_fast_reason(service_name: str) -> str:
+    """How the reason of a task failed at once by the service's open breaker begins."""
+    return f"the circuit breaker of service {service_name} is open"
 
 
 class Verdict:
@@ -152,8 +157,7 @@ class ResiliencePolicy:
         )
         choice = choice or service.onCircuitOpen
         reason = (
-            f"the circuit breaker of service {service_name} is open "
-            f"({service.whom_to_call()}); the task was not sent"
+            f"{failed_fast_reason(service_name)} ({service.whom_to_call()}); the task was not sent"
         )
         if choice == OnCircuitOpen.FAIL or (choice == OnCircuitOpen.SKIP and step.optional):
             return Gate(Verdict.FAIL, reason=reason, transition=moved)

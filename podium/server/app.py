@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 
 from podium import __version__
 from podium.auth.middleware import Authenticator, AuthMiddleware
+from podium.dsl.evaluators import load_engine
 from podium.errors import PodiumError, StoreError
 from podium.events.runtime import EventRuntime
 from podium.observability.metrics import Metrics
@@ -29,16 +30,20 @@ from podium.server import (
     routes_lookup,
     routes_metadata,
     routes_metrics,
+    routes_rerun,
+    routes_scaling,
     routes_schedules,
     routes_search,
     routes_services,
     routes_signal,
+    routes_slos,
     routes_subscriptions,
     routes_tasks,
     routes_trace,
     routes_workflow,
 )
 from podium.server.api_docs import mount_api_docs
+from podium.server.breaker_recovery import BreakerRecovery
 from podium.server.error_bodies import internal_error, podium_error
 from podium.server.fast_path import FastPath
 from podium.server.http_targets import TargetPolicy
@@ -105,6 +110,8 @@ def create_app(
         strict=settings.http_task_strict,
         own_port=settings.port,
     )
+    # Scripts run only in QuickJS: without it the server stops here, not at a run's first SWITCH.
+    load_engine()
     backend: Store = store or store_for(settings)
     emitter = spans or SpanEmitter.from_env("podium-server")
 
@@ -114,6 +121,8 @@ def create_app(
         backend.subscribe(orchestrator.heard_ready)
         sweeper = Sweeper(orchestrator, max_sleep_s=settings.sweep_interval_s)
         orchestrator.on_timer_added = sweeper.poke
+        recovery = BreakerRecovery(orchestrator)
+        orchestrator.on_breaker_closed = recovery.poke
         executor = HttpTaskExecutor(
             orchestrator,
             concurrency=settings.http_task_concurrency,
@@ -123,6 +132,7 @@ def create_app(
         )
         jq_executor = JqTaskExecutor(orchestrator, engine_limits(settings))
         sweeper.start()
+        recovery.start()
         scheduler.start()
         executor.start()
         jq_executor.start()
@@ -140,6 +150,7 @@ def create_app(
             await jq_executor.stop()
             await executor.stop()
             await scheduler.stop()
+            await recovery.stop()
             await sweeper.stop()
             orchestrator.waiters.notify_all()
             await backend.close()
@@ -274,6 +285,7 @@ def create_app(
     routers = (
         routes_metadata.router,
         routes_bulk.router,
+        routes_rerun.router,
         routes_lookup.router,
         routes_execute.router,
         routes_search.router,
@@ -287,8 +299,10 @@ def create_app(
         routes_event_handlers.router,
         routes_subscriptions.router,
         routes_schedules.router,
+        routes_slos.router,
         routes_trace.router,
         routes_metrics.router,
+        routes_scaling.router,
     )
     for router in routers:
         app.router.routes.extend(router.routes)

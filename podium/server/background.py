@@ -1,7 +1,8 @@
 """The loops that run beside the server: started with it, cancelled when it stops.
 
-The sweeper, retention, the event dispatcher, the outbox pumps and the broker bridges each
-run one such loop; most sleep until their next deadline or until something pokes them.
+The sweeper, retention, the event dispatcher, the outbox pumps, the broker bridges and the
+retry of runs an open breaker failed (``breaker_recovery``) each run one such loop; most
+sleep until their next deadline or until something pokes them.
 """
 
 from __future__ import annotations

@@ -167,6 +167,7 @@ def _start_workflow_tx(
                 None,
                 None,
                 now,
+                depth=command.depth,
                 trace_only=trace_only,
                 task_to_domain=command.task_to_domain,
                 priority=command.priority,

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from podium.dsl import walk
 from podium.dsl.bounds import INT4_MAX, INT4_MIN, nul_problem
 from podium.dsl.models import TaskDef, TaskType, WorkflowDef
 from podium.engine.blueprint import Blueprint
@@ -91,7 +92,7 @@ class Definitions:
                 cache[name] = TaskDef.model_validate(found) if found else None
             return cache[name]
 
-        for step in definition.all_tasks():
+        for step in walk.steps(definition.tasks):
             undo = step.compensation  # its retry policy is its own TaskDef's
             if undo and undo.taskDefinition is None and undo.type != TaskType.SUB_WORKFLOW:
                 undo.taskDefinition = task_def(undo.name)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium.engine.events import TaskResult
 from podium.engine.state import RunStatus, TaskStatus
-from podium.errors import ConflictError, TaskNotFoundError
+from podium.errors import ConflictError, HandlerFailedError, TaskNotFoundError
 from podium.store.base import StoreTx
 
 if TYPE_CHECKING:
@@ -31,12 +31,28 @@ class RunOpsTx:
         run_input: dict[str, Any],
         correlation_id: str | None,
         now: int,
+        *,
+        source_run_id: str | None = None,
     ) -> str:
-        if self._tx.get_run(run_id) is None:
-            self._o.start_run_tx(
-                self._tx, self._outbox, run_id, name, version, run_input, correlation_id,
-                None, None, now,
-            )  # fmt: skip
+        if self._tx.get_run(run_id) is not None:
+            return run_id
+        depth = 0
+        source = self._tx.get_run(source_run_id) if source_run_id else None
+        if source is not None:
+            # A run whose event starts a run is its parent in all but name: a workflow that
+            # starts itself through a handler stops at the same limit as a SUB_WORKFLOW.
+            depth = source[0].depth + 1
+            limit = self._o.definitions.limits.max_subworkflow_depth
+            if depth > limit:
+                raise HandlerFailedError(
+                    f"start_workflow would start '{name}' at depth {depth}, one below the "
+                    f"run {source_run_id} that published the event; the limit is {limit} "
+                    "(PODIUM_MAX_SUBWORKFLOW_DEPTH)"
+                )
+        self._o.start_run_tx(
+            self._tx, self._outbox, run_id, name, version, run_input, correlation_id,
+            None, None, now, depth=depth,
+        )  # fmt: skip
         return run_id
 
     def finish_task(

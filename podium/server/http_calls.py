@@ -19,6 +19,7 @@ from yarl import URL
 
 from podium.dsl.http_request import REQUEST_KEY
 from podium.engine.state import TaskStatus
+from podium.errors import PodiumError
 from podium.server.http_targets import TargetPolicy, TargetRefusedError
 from podium.server.secrets import FilledRequest, MissingSecretError, SecretResolver
 
@@ -33,11 +34,15 @@ Outcome = tuple[TaskStatus, dict[str, Any], str | None]
 """(status, output, reason) of an HTTP task's attempt."""
 
 
-class _Unreachable(Exception):
-    """The target was refused or could not be connected to; ``cause`` is for the log only."""
+class _Unreachable(PodiumError):
+    """The target was refused or could not be connected to; ``cause`` is for the log only.
+
+    It fails the HTTP task; it never reaches a caller."""
+
+    code = "E_UNREACHABLE"
 
     def __init__(self, url: URL, cause: str) -> None:
-        super().__init__(cause)
+        super().__init__(cause, service="server.http_tasks")
         self.url = url
         self.cause = cause
 
@@ -110,7 +115,7 @@ async def call_http(
         filled = (secrets or SecretResolver()).fill(spec, note, prefix)
         request = _build(spec, filled, ids or {})
     except MissingSecretError as exc:
-        return TaskStatus.FAILED_WITH_TERMINAL_ERROR, {}, f"{shown}: {exc}"
+        return TaskStatus.FAILED_WITH_TERMINAL_ERROR, {}, f"{shown}: {exc.message}"
     except ValueError:
         return TaskStatus.FAILED_WITH_TERMINAL_ERROR, {}, f"{shown}: the uri is not a URL"
     if filled.names and (note or {}).get("origin") != _origin(request.url):
@@ -175,8 +180,9 @@ async def _follow(
                     continue
                 return await _outcome(response, shown)
         except aiohttp.ClientConnectorError as exc:
-            cause = exc.os_error if isinstance(exc.os_error, TargetRefusedError) else exc
-            raise _Unreachable(url, str(cause)) from exc
+            cause = exc.os_error
+            why = cause.message if isinstance(cause, TargetRefusedError) else str(exc)
+            raise _Unreachable(url, why) from exc
         except aiohttp.ConnectionTimeoutError as exc:
             raise _Unreachable(url, f"no connection within the timeout ({exc})") from exc
     return TaskStatus.FAILED, {}, f"{shown}: more than {MAX_REDIRECTS} redirects"

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
-from podium.errors import ValidationError
+from podium.errors import PodiumError, ValidationError
 
 __all__ = ["CheckedResolver", "TargetPolicy", "TargetRefusedError", "TargetRule", "parse_rule"]
 
@@ -62,9 +62,14 @@ _STRICT_DENIED: tuple[tuple[Network, str], ...] = (
 _NAT64 = _net("64:ff9b::/96")
 
 
-class TargetRefusedError(OSError):
-    """The policy refuses a target. An ``OSError``, so that the HTTP client reports it as a
-    failed connection: the run sees the same reason as for a closed port."""
+class TargetRefusedError(PodiumError, OSError):
+    """The policy refuses a target. Also an ``OSError``, so that the HTTP client reports it as
+    a failed connection: the run sees the same reason as for a closed port."""
+
+    code = "E_TARGET_REFUSED"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, service="server.http_tasks")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from podium.dsl import walk
 from podium.dsl.models import TaskType, WorkflowDef
 from podium.dsl.nesting import LARGEST_MAX_DEPTH, deeper_than, render_path
 from podium.engine.limits import EngineLimits
@@ -109,7 +110,7 @@ def check_run_input(settings: Settings, name: str, run_input: dict[str, Any] | N
 def check_fork_width(settings: Settings, definition: WorkflowDef, prefix: str = "") -> None:
     """400 naming the FORK_JOIN whose branches are more than a run may fan out to."""
     limit = settings.max_fork_width
-    for step in definition.all_tasks():
+    for step in walk.steps(definition.tasks):
         if step.type == TaskType.FORK_JOIN and len(step.forkTasks) > limit:
             raise ValidationError(
                 f"FORK_JOIN '{step.taskReferenceName}' has {len(step.forkTasks)} branches; "

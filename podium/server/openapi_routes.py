@@ -70,6 +70,8 @@ ROUTES: dict[str, Answers] = {
     "POST /api/workflow/bulk/retry": _NONE,
     "POST /api/workflow/bulk/restart": _NONE,
     "POST /api/workflow/bulk/terminate": _NONE,
+    # a bulk retry's runs are answered per run in ``refused``; its filter is checked by hand
+    "POST /api/bulk/rerun": Answers(errors=(400,)),
     "POST /api/workflow/correlated/batch": _NONE,
     "GET /api/workflow/{name}/correlated/{correlation_id}": _NONE,
     "POST /api/workflow/{name}/correlated": _NONE,
@@ -155,6 +157,12 @@ ROUTES: dict[str, Answers] = {
     "POST /api/event": Answers(errors=(409,)),
     "GET /api/event/{event}": _NONE,
     "DELETE /api/event/{name}": _FOUND,
+    # SLOs
+    "POST /api/slos": _NONE,
+    "GET /api/slos": _NONE,
+    "GET /api/slos/{name}": _FOUND,
+    "GET /api/slos/{name}/versions": _FOUND,
+    "DELETE /api/slos/{name}": _FOUND,
     # schedules
     "POST /api/scheduler/schedules": _NONE,
     "GET /api/scheduler/schedules": _NONE,
@@ -181,6 +189,8 @@ ROUTES: dict[str, Answers] = {
     "GET /api/trace/{correlation_id}": _FOUND,
     # Prometheus' text exposition format (its version travels as a media type parameter)
     "GET /metrics": Answers(media={"text/plain": _TEXT}),
+    "GET /api/scaling/queues": _NONE,
+    "GET /api/scaling/queues/{task_type}": _NONE,
     # the web UI's page (its other files are static, served as they are)
     "GET /ui/": Answers(store=False, media={"text/html": _TEXT}),
 }

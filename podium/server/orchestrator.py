@@ -40,6 +40,7 @@ from podium.errors import (
 from podium.observability.audit import log_inline_run
 from podium.observability.context import correlation_id_var
 from podium.observability.observer import Observer
+from podium.resilience.breaker import Circuit
 from podium.resilience.policy import ResiliencePolicy, log_transition
 from podium.server import contract_hooks, fencing
 from podium.server.attribution import blame_run, blame_tasks
@@ -50,6 +51,7 @@ from podium.server.event_ops import RunOpsTx
 from podium.server.poll_log import PollLog
 from podium.server.result_batch import record_batch
 from podium.server.results import Report, report_tx
+from podium.server.slo_outcomes import outcomes_of
 from podium.server.task_defs import TaskDefCatalog
 from podium.server.task_runs import TaskRuns
 from podium.server.timers import sweep_tx
@@ -83,6 +85,7 @@ class Orchestrator:
         self.contracts = ContractRuntime()
         self.on_timer_added = on_timer_added or (lambda: None)
         self.on_deliveries: Callable[[], None] = lambda: None
+        self.on_breaker_closed: Callable[[], None] = lambda: None
         self.on_outbox: Callable[[str], None] = lambda broker: None
         self.definitions = Definitions(limits)
         self._catalog = TaskDefCatalog()
@@ -99,6 +102,8 @@ class Orchestrator:
             self.on_timer_added()
         for service, transition in outbox.transitions:
             log_transition(service, transition)
+            if transition.to_state == Circuit.CLOSED:
+                self.on_breaker_closed()
         for line in outbox.failures:
             log.warning("%s", line)
         if outbox.deliveries:
@@ -277,7 +282,10 @@ class Orchestrator:
         polled = self.poll_log.polled_at(event.now)
         decision = decide(state, event, blueprint, self._catalog.for_run(tx, blueprint), polled)
         new = decision.state
+        noted = len(outbox.notes)
         self.observer.on_decision(outbox.notes, state, new, event, blueprint)
+        if len(outbox.notes) > noted:
+            tx.add_outcomes(outcomes_of(outbox.notes[noted:], event.now))
         if new.status.is_terminal and not state.status.is_terminal:
             if new.status != RunStatus.COMPLETED:
                 blame = blame_run(tx, self.policy, blueprint, new)

@@ -5,7 +5,8 @@ any more: no delivery still pending, nothing left to send to a broker. (``archiv
 them: the archive is for history, and events have no table of their own there.) A run's
 idempotency key goes with the run, so a start with that key later begins a new run instead
 of answering with one that no longer exists. A schedule's record of a tick goes once it is
-as old, unless its run still runs (the scheduler watches it) or it waits to start.
+as old, unless its run still runs (the scheduler watches it) or it waits to start. The
+outcomes SLOs are computed from go once older than that age and than every SLO's window.
 
 Runs go in small batches, each its own transaction, with a pause between batches, so a large
 backlog never holds up live work; on PostgreSQL a run some instance is deciding for right now
@@ -20,7 +21,8 @@ from collections.abc import Awaitable, Callable
 
 from podium.errors import PodiumError, ValidationError
 from podium.server.background import BackgroundTask
-from podium.store.base import Store
+from podium.slo.model import parse_slo
+from podium.store.base import Store, StoreTx
 
 __all__ = ["Retention"]
 
@@ -67,6 +69,9 @@ class Retention:
         ticks = await self._in_batches(self._ticks_batch, pause_s)
         if ticks:
             log.info("retention deleted %d schedule tick records", ticks)
+        outcomes = await self._in_batches(self._outcomes_batch, pause_s)
+        if outcomes:
+            log.info("retention deleted %d SLO outcome records", outcomes)
         if not self.archive:
             events = await self._in_batches(self._events_batch, pause_s)
             if events:
@@ -92,6 +97,15 @@ class Retention:
     async def _ticks_batch(self, now: int) -> int:
         cutoff = now - self.max_age_ms
         count: int = await self.store.write(lambda tx: tx.remove_old_ticks(cutoff, self.batch))
+        return count
+
+    async def _outcomes_batch(self, now: int) -> int:
+        def unit(tx: StoreTx) -> int:
+            windows = [parse_slo(row.body).window_ms for row in tx.list_slos()]
+            cutoff = now - max([self.max_age_ms, *windows])
+            return tx.remove_outcomes(cutoff, self.batch)
+
+        count: int = await self.store.write(unit)
         return count
 
     async def _events_batch(self, now: int) -> int:

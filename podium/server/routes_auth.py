@@ -13,7 +13,7 @@ from podium.auth.keys import ApiKey, Role, hash_secret, new_secret
 from podium.auth.middleware import Authenticator
 from podium.auth.rules import GRANTABLE
 from podium.auth.tokens import issue_token
-from podium.errors import ConflictError, NotFoundError, PodiumError
+from podium.errors import ConflictError, NotFoundError, UnauthenticatedError
 from podium.server.requests import read_json, read_model
 from podium.server.schemas import inline_schema
 from podium.server.state import orchestrator_of
@@ -23,11 +23,6 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["auth"])
 _KEY_ID = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
-
-
-class UnauthenticatedError(PodiumError):
-    status_code = 401
-    code = "E_UNAUTHENTICATED"
 
 
 class KeyNotFoundError(NotFoundError):

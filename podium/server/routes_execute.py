@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from podium.auth.scope import caller_id
+from podium.resilience.backoff import Backoff
 from podium.server.access import check_inline
 from podium.server.limits import check_fork_width, check_run_input, settings_of
 from podium.server.orchestrator import RunView
@@ -83,13 +84,12 @@ async def execute(
     )
     refs = {ref.strip() for ref in (waitUntilTaskRef or "").split(",") if ref.strip()}
     deadline = time.monotonic() + min(max(waitForSeconds, 0), _MAX_WAIT_S)
-    pause = _FIRST_CHECK_S
+    pauses = Backoff(_FIRST_CHECK_S, _LONGEST_CHECK_S)
     # Runs are not watched for changes: polling the run costs one read, and a short run is
     # answered within milliseconds of ending while a long one is read a few times a second.
     view = await orchestrator.get_run(run_id)
     while not _done(view, refs) and time.monotonic() < deadline:
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, _LONGEST_CHECK_S)
+        await asyncio.sleep(pauses.next())
         view = await orchestrator.get_run(run_id)
     run = run_json(view.state, view.entries)
     run["requestId"] = requestId

@@ -123,4 +123,5 @@ async def reset_breaker(name: str, request: Request) -> dict[str, Any]:
         return _service_view(tx, body)
 
     view: dict[str, Any] = await orchestrator.store.write(unit)
+    orchestrator.on_breaker_closed()  # its runs failed at once may now be retried
     return view

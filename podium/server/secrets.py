@@ -24,14 +24,19 @@ import orjson
 
 from podium.dsl.http_request import REQUEST_KEY
 from podium.engine.secret_refs import SECRET_FIELDS
+from podium.errors import PodiumError
 
 __all__ = ["FilledRequest", "MissingSecretError", "SecretResolver"]
 
 log = logging.getLogger("podium.http_tasks")
 
 
-class MissingSecretError(LookupError):
-    """A task refers to a secret nobody configured; the message names it, never a value."""
+class MissingSecretError(PodiumError):
+    """A task refers to a secret nobody configured; the message names it, never a value.
+
+    It fails the HTTP task with its message; it never reaches a caller."""
+
+    code = "E_SECRET_MISSING"
 
     def __init__(self, name: str) -> None:
         self.name = name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from podium.dsl import walk
 from podium.dsl.http_request import template_names
 from podium.dsl.models import TaskDef, TaskType, WorkflowDef
 from podium.engine.blueprint import Blueprint
@@ -40,7 +41,8 @@ class TaskDefCatalog:
         slips = self._has_slip.get(id(blueprint))
         if slips is None:
             slips = self._has_slip[id(blueprint)] = any(
-                step.type == TaskType.ROUTING_SLIP for step in blueprint.definition.all_tasks()
+                step.type == TaskType.ROUTING_SLIP
+                for step in walk.steps(blueprint.definition.tasks)
             )
         if not slips:
             return {}

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from podium.engine.state import RunState, TaskState
-from podium.observability.observer import Note
+from podium.observability.notes import Note
 from podium.resilience.breaker import Transition
 from podium.server.attribution import Blame
 from podium.store.base import QueueEntry

@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 from podium.engine.state import RunState
 from podium.store.events_base import EventStoreTx
 from podium.store.schedules_base import ScheduleStoreTx
+from podium.store.slos_base import SloStoreTx
 
 __all__ = ["QueueEntry", "RunOrder", "RunQuery", "Store", "StoreTx", "run_order_sql"]
 
@@ -54,6 +55,9 @@ class RunQuery:
     """Runs of this trace: their correlation id, or for a run given none, the trace's."""
     started_after: int | None = None
     started_before: int | None = None
+    ended_after: int | None = None
+    """Runs that ended at or after this time (epoch ms); a run still going has not ended."""
+    ended_before: int | None = None
     start: int = 0
     size: int = 100
     names: tuple[str, ...] = ()
@@ -88,7 +92,7 @@ def run_order_sql(query: RunQuery) -> str:
     return ", ".join([*parts, "run_id"])
 
 
-class StoreTx(EventStoreTx, ScheduleStoreTx, Protocol):
+class StoreTx(EventStoreTx, ScheduleStoreTx, SloStoreTx, Protocol):
     """Domain operations inside one transaction. Definition bodies are JSON-ready dicts."""
 
     # definitions
@@ -213,6 +217,11 @@ class StoreTx(EventStoreTx, ScheduleStoreTx, Protocol):
     def next_lease_expiry(self) -> int | None: ...
     def queues_ready_between(self, after: int, until: int) -> list[str]: ...
     def queue_sizes(self, queues: list[str] | None) -> dict[str, int]: ...
+    def queue_backlog(self, now: int) -> dict[str, tuple[int, int]]:
+        """Each queue with tasks ready by ``now`` and not handed out: how many, and when
+        the one waiting longest became ready (epoch ms)."""
+        ...
+
     def announce_ready(self, queues: Collection[str]) -> None:
         """Tell every instance, once this transaction commits, that ``queues`` have tasks."""
         ...

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import re
 import threading
 import time
@@ -33,6 +32,7 @@ from psycopg import errors as pg_errors, sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from podium.errors import StoreError, StoreUnavailableError, ValidationError
+from podium.resilience.backoff import Backoff, backoff_delay
 from podium.store.base import StoreTx
 from podium.store.migrations import migrations, statements
 from podium.store.postgres_conninfo import is_postgres_url, primary_conninfo
@@ -220,9 +220,9 @@ class PostgresStore:
             except _RETRYABLE as exc:
                 if attempt == _MAX_ATTEMPTS:
                     raise _wrap(exc, self.name) from exc
-                # Back off a little, with jitter, so the two sides of a deadlock don't meet
-                # again at once.
-                time.sleep(random.uniform(0, 0.002 * attempt))
+                # Back off a little, with full jitter, so the two sides of a deadlock don't
+                # meet again at once.
+                time.sleep(backoff_delay(attempt - 1, 0.002, 0.016, jitter="full"))
             except (psycopg.Error, PoolTimeout) as exc:
                 if is_primary_lost(exc) and pool is self._pool:
                     self._outage.began(exc)
@@ -296,14 +296,16 @@ class _Listener:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        delay = 0.1
+        # At most a second: polls parked here hear nothing from other instances until it
+        # listens again, so after an outage it must be back with the rest.
+        backoff = Backoff(0.1, 1.0)
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self.url, autocommit=True) as conn:
                     conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
                     # Whatever was announced while not listening is unknown: wake every poll.
                     self.deliver(None)
-                    delay = 0.1
+                    backoff.reset()
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.5):
                             queue = queue_heard(note.payload, self.origin)
@@ -312,10 +314,7 @@ class _Listener:
             except psycopg.Error as exc:
                 log.warning("lost the PostgreSQL notification connection (%s); reconnecting", exc)
                 with contextlib.suppress(Exception):
-                    self._stop.wait(delay)
-                # At most a second: polls parked here hear nothing from other instances
-                # until it listens again, so after an outage it must be back with the rest.
-                delay = min(delay * 2, 1.0)
+                    self._stop.wait(backoff.next())
 
 
 def _wrap(exc: BaseException, service: str) -> StoreError | ValidationError:

@@ -35,6 +35,7 @@ from podium.store.run_cache import RunCache
 from podium.store.runs_tx import RunsTxMixin, TaskRow
 from podium.store.schedules_tx import SchedulesTxMixin
 from podium.store.services_tx import ServicesTxMixin
+from podium.store.slos_tx import SlosTxMixin
 
 __all__ = ["PostgresTx"]
 
@@ -50,6 +51,7 @@ class PostgresTx(
     ServicesTxMixin,
     EventsTxMixin,
     SchedulesTxMixin,
+    SlosTxMixin,
 ):
     """Runs on one pooled connection, inside a transaction the store opened."""
 

@@ -99,6 +99,16 @@ class QueueTxMixin(TxDialect):
             sizes[queue] = int(size)
         return sizes
 
+    def queue_backlog(self, now: int) -> dict[str, tuple[int, int]]:
+        # One grouped pass over the ``queue_ready`` index (unleased rows by queue): a scrape
+        # or an autoscaler's poll costs one query however many queues there are.
+        rows = self._x(
+            "SELECT queue, COUNT(*), MIN(available_at) FROM queue "
+            "WHERE lease_owner IS NULL AND available_at <= ? GROUP BY queue",
+            (now,),
+        ).fetchall()
+        return {queue: (int(depth), int(oldest)) for queue, depth, oldest in rows}
+
     # ---- leases ---------------------------------------------------------------------------
 
     def extend_lease(self, task_id: str, lease_until: int) -> None:

@@ -358,6 +358,12 @@ class RunsTxMixin:
         if query.started_before is not None:
             clauses.append("created_at <= ?")
             params.append(query.started_before)
+        if query.ended_after is not None:
+            clauses.append("ended_at >= ?")
+            params.append(query.ended_after)
+        if query.ended_before is not None:
+            clauses.append("ended_at <= ?")
+            params.append(query.ended_before)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         total = self._x(f"SELECT COUNT(*) FROM runs {where}", params).fetchone()[0]
         rows = self._x(

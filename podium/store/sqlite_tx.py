@@ -29,6 +29,7 @@ from podium.store.run_cache import RunCache
 from podium.store.runs_tx import RunsTxMixin, TaskRow
 from podium.store.schedules_tx import SchedulesTxMixin
 from podium.store.services_tx import ServicesTxMixin
+from podium.store.slos_tx import SlosTxMixin
 
 __all__ = ["SQLiteTx"]
 
@@ -40,6 +41,7 @@ class SQLiteTx(
     ServicesTxMixin,
     EventsTxMixin,
     SchedulesTxMixin,
+    SlosTxMixin,
 ):
     """Runs on the store's own thread, inside a transaction the store opened."""
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from podium.worker.backoff import Backoff
+from podium.resilience.backoff import Backoff
 from podium.worker.execution import TaskResult
 from podium.worker.results import (
     JSON_HEADERS,
@@ -175,7 +175,7 @@ class ResultBatcher:
         try:
             response = await self.single.client.post(BATCH_PATH, content=body, headers=JSON_HEADERS)
         except TransportError as exc:
-            return self._again(batch, f"{type(exc).__name__}: {exc}")
+            return self._again(batch, f"{type(exc).__name__}: {exc.message}")
         status = response.status_code
         if status < 300:
             answers = _answers(response, len(batch))

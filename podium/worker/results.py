@@ -13,7 +13,7 @@ import logging
 import time
 from typing import Any
 
-from podium.worker.backoff import Backoff
+from podium.resilience.backoff import Backoff
 from podium.worker.execution import TaskResult
 from podium.worker.task import Task
 from podium.worker.transport import HttpResponse, HttpTransport, TransportError, error_text
@@ -125,7 +125,7 @@ class ResultPoster:
             try:
                 response = await self.client.post(path, content=result.content, headers=headers)
             except TransportError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
+                problem = f"{type(exc).__name__}: {exc.message}"
             else:
                 status = response.status_code
                 if status < 300:

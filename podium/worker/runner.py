@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from podium.client import api_root
-from podium.worker.backoff import Backoff
+from podium.resilience.backoff import Backoff
 from podium.worker.execution import execute
 from podium.worker.registry import WorkerTaskSpec, spec_for
 from podium.worker.result_batch import ResultBatcher

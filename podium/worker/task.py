@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from podium.errors import PodiumError
+
 __all__ = ["Task", "TaskFailedError", "TaskInProgress"]
 
 
@@ -83,7 +85,7 @@ class Task:
         )
 
 
-class TaskFailedError(Exception):
+class TaskFailedError(PodiumError):
     """Raised by a handler to fail its task on purpose, with ``message`` as the reason.
 
     A failure is retried according to the task definition unless ``non_retryable`` is true,
@@ -92,6 +94,8 @@ class TaskFailedError(Exception):
     ``outputData`` so that compensation steps can see what was done.
     """
 
+    code = "E_TASK_FAILED"
+
     def __init__(
         self,
         message: str,
@@ -99,8 +103,8 @@ class TaskFailedError(Exception):
         non_retryable: bool = False,
         output: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, service="worker")
+        self.message = message  # as given, even when empty
         self.non_retryable = non_retryable
         self.output: dict[str, Any] = dict(output or {})
 

@@ -14,11 +14,20 @@ from typing import Any
 import aiohttp
 import orjson
 
+from podium.errors import PodiumError
+
 __all__ = ["HttpResponse", "HttpTransport", "TransportError", "error_text"]
 
 
-class TransportError(Exception):
+class TransportError(PodiumError):
     """The request did not get an answer: the server is down, restarting or unreachable."""
+
+    status_code = 503
+    code = "E_TRANSPORT"
+    retryable = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, service="worker")
 
 
 class HttpResponse:

@@ -80,6 +80,21 @@ def test_a_secret_reference_in_a_worker_output_is_sent_as_text(api, token, echo)
     assert token not in stored and REFERENCE in stored
 
 
+def test_a_bracketed_secret_name_is_the_secret_itself(api, token, echo):
+    # ``['TOKEN']`` is the key ``TOKEN``, in a secret reference as in any other.
+    request = {
+        "uri": f"{echo.url}/orders",
+        "method": "POST",
+        "headers": {"Authorization": "Bearer ${workflow.secrets['TOKEN']}"},
+    }
+    register(api, http_flow("bracketed", request))
+    body = wait_status(api, start(api, "bracketed"))
+    assert body["status"] == "COMPLETED", body
+    [seen] = echo.seen
+    assert seen.headers["authorization"] == f"Bearer {token}"
+    assert token not in api.get(f"/api/workflow/{body['workflowId']}").text
+
+
 def test_a_secret_is_not_sent_to_a_host_that_data_chose(api, token, echo):
     secret_header = {"Authorization": f"Bearer {REFERENCE}"}
     register(

@@ -174,6 +174,19 @@ def test_what_is_ready_and_when(db):
     assert db.count_leased("d") == 1 and db.count_leased("a") == 0
 
 
+def test_the_backlog_counts_ready_unleased_tasks_and_the_oldest_ready_time(db):
+    a_run(db)
+    db.enqueue("a1", "r1", "a", 10, 100)
+    db.enqueue("a2", "r1", "a", 30, 100)
+    db.enqueue("a_later", "r1", "a", 90, 100)  # a retry waiting out its delay
+    db.enqueue("b1", "r1", "b", 25, 100)
+    db.enqueue("leased", "r1", "b", 5, 100)
+    db.claim("b", "w", 1, 40, lease_key=None)  # takes the oldest: "leased"
+    assert db.queue_backlog(50) == {"a": (2, 10), "b": (1, 25)}
+    assert db.queue_backlog(100) == {"a": (3, 10), "b": (1, 25)}
+    assert db.queue_backlog(0) == {}
+
+
 def test_queue_locks_and_ready_notes_are_accepted_in_a_unit(db):
     def unit(tx):
         tx.lock_queue("q")

@@ -70,6 +70,22 @@ def test_runs_are_searched_filtered_sorted_and_paged(db):
     assert ids(order=((RunOrder.CREATED, False),)) == (3, ["r1", "r2", "r3"])
 
 
+def test_runs_are_searched_by_when_they_ended(db):
+    for run_id, ended in (("r1", 400), ("r2", 500), ("r3", None)):
+        db.insert_run(a_run(run_id), "k")
+        if ended is not None:
+            db.update_run(a_run(run_id, status=RunStatus.FAILED, end_at=ended, updated_at=ended))
+
+    def ids(**query) -> list[str]:
+        return [run.run_id for run in db.search_runs(RunQuery(**query))[1]]
+
+    latest_first = ((RunOrder.ENDED, True),)
+    assert ids(ended_after=400, order=latest_first) == ["r2", "r1"]  # a running run never ended
+    assert ids(ended_after=401) == ["r2"]
+    assert ids(ended_before=400) == ["r1"]
+    assert ids(ended_after=450, ended_before=600) == ["r2"]
+
+
 def test_tasks_name_their_run(db):
     db.insert_run(a_run("r1"), "k")
     db.add_task_ids("r1", ["t1", "t2"])

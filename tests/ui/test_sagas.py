@@ -227,3 +227,54 @@ def test_the_definition_graph_shows_each_steps_compensation(api, page):
     expect(_node(page, "notify")).to_have_count(1)
     expect(page.locator("#graph .node.compensation")).to_have_count(0)
     expect(page.locator("#graph-legend")).to_have_count(0)
+
+
+def test_the_graph_draws_compensations_at_every_depth(api, page):
+    page, screens = page
+
+    def undoable(ref):
+        return {
+            "name": "ui_reserve",
+            "taskReferenceName": ref,
+            "compensation": {"name": "ui_release"},
+        }
+
+    nested = {
+        "name": "ui_nested_saga",
+        "tasks": [
+            {
+                "name": "fan",
+                "taskReferenceName": "fan",
+                "type": "FORK_JOIN",
+                "forkTasks": [[undoable("in_branch")], [{"name": "ui_notify", "taskReferenceName": "n"}]],
+            },
+            {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["in_branch", "n"]},
+            {
+                "name": "again",
+                "taskReferenceName": "again",
+                "type": "DO_WHILE",
+                "loopCondition": "false",
+                "loopOver": [undoable("in_loop")],
+                "compensation": {"name": "ui_release"},
+            },
+            {
+                "name": "route",
+                "taskReferenceName": "route",
+                "type": "SWITCH",
+                "evaluatorType": "value-param",
+                "expression": "kind",
+                "inputParameters": {"kind": "${workflow.input.kind}"},
+                "decisionCases": {"a": [undoable("in_case")]},
+                "defaultCase": [undoable("in_default")],
+            },
+        ],
+    }  # fmt: skip
+    register(api, nested, TASK_DEFS)
+    page.goto(page.url.split("#")[0] + "#/definitions")
+    page.click("tr[data-definition=ui_nested_saga] a")
+    for ref in ("in_branch", "again", "in_loop", "in_case", "in_default"):
+        expect(page.locator(f"#graph .node.compensation[data-compensates='{ref}']")).to_have_count(
+            1
+        )
+    expect(page.locator("#graph .node.compensation")).to_have_count(5)
+    screens.save("nested-compensations")

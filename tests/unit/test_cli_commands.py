@@ -1,4 +1,5 @@
-"""The ``podium`` command against ``FakeConductor``, through typer's ``CliRunner``."""
+"""The ``podium`` command against the real server (``PodiumTestServer``), through typer's
+``CliRunner``."""
 
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ from typer.testing import CliRunner, Result
 
 from podium.cli import app
 from podium.settings import Settings
-from podium.testing import free_port
+from podium.testing import PodiumTestServer, free_port
 from podium.worker import WorkerRunner, worker_task
-from podium.worker.testing import FakeConductor
 
 REPO = Path(__file__).resolve().parents[2]
 FLOW = {
@@ -43,26 +43,28 @@ def greet(who: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def shared_fake() -> Iterator[FakeConductor]:
-    with FakeConductor() as server:
+def shared_server() -> Iterator[PodiumTestServer]:
+    with PodiumTestServer() as server:
         yield server
 
 
 @pytest.fixture
-def fake(shared_fake: FakeConductor, monkeypatch: pytest.MonkeyPatch) -> FakeConductor:
-    shared_fake.reset()
-    monkeypatch.setenv("PODIUM_SERVER", shared_fake.url)
-    return shared_fake
+def server(shared_server: PodiumTestServer, monkeypatch: pytest.MonkeyPatch) -> PodiumTestServer:
+    shared_server.reset()
+    monkeypatch.setenv("PODIUM_SERVER", shared_server.url)
+    return shared_server
 
 
 @pytest.fixture
-def registered(fake: FakeConductor) -> FakeConductor:
-    fake.engine.register_workflow(FLOW)
-    return fake
+def registered(server: PodiumTestServer) -> PodiumTestServer:
+    # A failed greeting ends its run at once rather than retrying in a minute.
+    server.register_task_defs({"name": "cli_greet", "retryCount": 0})
+    server.register(FLOW)
+    return server
 
 
 @pytest.fixture
-def running_worker(registered: FakeConductor) -> Iterator[WorkerRunner]:
+def running_worker(registered: PodiumTestServer) -> Iterator[WorkerRunner]:
     worker = WorkerRunner(registered.url, [greet], poll_timeout_ms=50)
     thread = threading.Thread(target=worker.run)
     thread.start()
@@ -75,7 +77,7 @@ def podium(*args: str) -> Result:
     return CliRunner().invoke(app, list(args))
 
 
-def test_register_task_defs_first_then_workflows(fake: FakeConductor, tmp_path: Path) -> None:
+def test_register_task_defs_first_then_workflows(server: PodiumTestServer, tmp_path: Path) -> None:
     bundle = tmp_path / "bundle.json"
     bundle.write_text(json.dumps({"taskDefs": [{"name": "cli_greet"}], "workflows": [FLOW]}))
     single = tmp_path / "flow.json"
@@ -88,9 +90,10 @@ def test_register_task_defs_first_then_workflows(fake: FakeConductor, tmp_path: 
     assert "registered task cli_greet" in result.stdout
     assert "registered workflow cli_flow v3" in result.stdout
     assert "registered workflow cli_other v1" in result.stdout
-    posts = [p for m, p in fake.requests if m == "POST"]
+    posts = [r.path for r in server.requests if r.method == "POST"]
     assert posts == ["/api/metadata/taskdefs"] + ["/api/metadata/workflow"] * 2
-    assert set(fake.engine.task_defs) == {"cli_greet", "cli_extra"}
+    defs = {d["name"] for d in server.client.get("/api/metadata/taskdefs").json()}
+    assert defs >= {"cli_greet", "cli_extra"}
 
     as_json = json.loads(podium("register", str(single), "--json").stdout)
     assert as_json == {
@@ -100,7 +103,9 @@ def test_register_task_defs_first_then_workflows(fake: FakeConductor, tmp_path: 
     }
 
 
-def test_register_rejects_a_file_that_is_no_definition(fake: FakeConductor, tmp_path: Path) -> None:
+def test_register_rejects_a_file_that_is_no_definition(
+    server: PodiumTestServer, tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2]")
     result = podium("register", str(bad))
@@ -108,11 +113,11 @@ def test_register_rejects_a_file_that_is_no_definition(fake: FakeConductor, tmp_
     assert "expected a workflow definition" in result.stderr
 
 
-def test_start_prints_the_id(registered: FakeConductor) -> None:
+def test_start_prints_the_id(registered: PodiumTestServer) -> None:
     result = podium("start", "cli_flow", "--input", '{"who": "ann"}', "--correlation-id", "c-1")
     assert result.exit_code == 0, result.output
     run_id = result.stdout.strip()
-    run = registered.engine.view(run_id)
+    run = registered.run(run_id)
     assert run["input"] == {"who": "ann"}
     assert (run["correlationId"], run["workflowVersion"]) == ("c-1", 3)
     ids = {
@@ -143,13 +148,13 @@ def test_start_wait_exits_non_zero_when_the_run_fails(running_worker: WorkerRunn
     assert "ValueError: nobody to greet" in result.stdout
 
 
-def test_start_wait_times_out(registered: FakeConductor) -> None:
+def test_start_wait_times_out(registered: PodiumTestServer) -> None:
     result = podium("start", "cli_flow", "--wait", "--timeout", "0.1")
     assert result.exit_code == 124
     assert "still RUNNING" in result.stderr
 
 
-def test_start_rejects_input_that_is_not_an_object(registered: FakeConductor) -> None:
+def test_start_rejects_input_that_is_not_an_object(registered: PodiumTestServer) -> None:
     result = podium("start", "cli_flow", "--input", "[1]")
     assert result.exit_code == 2
     assert "must be a JSON object" in result.stderr
@@ -167,7 +172,7 @@ def test_status_shows_the_run_and_its_tasks(running_worker: WorkerRunner) -> Non
     assert as_json["tasks"][0]["referenceTaskName"] == "greet_ref"
 
 
-def test_list_filters_runs(registered: FakeConductor) -> None:
+def test_list_filters_runs(registered: PodiumTestServer) -> None:
     first = podium("start", "cli_flow", "--correlation-id", "order-1").stdout.strip()
     podium("start", "cli_flow", "--correlation-id", "order-2")
     result = podium("list", "--correlation-id", "order-1")
@@ -179,26 +184,27 @@ def test_list_filters_runs(registered: FakeConductor) -> None:
     assert podium("list", "--limit", "1", "--json").stdout.count('"workflowId"') == 1
 
 
-def test_controls_and_signal(registered: FakeConductor) -> None:
+def test_controls_and_signal(registered: PodiumTestServer) -> None:
     run_id = podium("start", "cli_flow").stdout.strip()
     assert podium("pause", run_id).stdout.strip() == f"paused {run_id}"
     assert podium("resume", run_id, "--json").stdout.count("resumed") == 1
     assert podium("terminate", run_id, "--reason", "test").exit_code == 0
-    assert registered.engine.view(run_id)["reasonForIncompletion"] == "test"
+    assert registered.run(run_id)["reasonForIncompletion"] == "test"
     assert podium("restart", run_id).exit_code == 0
     assert podium("terminate", run_id).exit_code == 0
     assert podium("retry", run_id).exit_code == 0
     result = podium("signal", run_id, "greet_ref", "--output", '{"result": "by hand"}')
     assert result.exit_code == 0, result.output
-    assert registered.engine.view(run_id)["output"] == {"greeting": "by hand"}
+    assert registered.run(run_id)["output"] == {"greeting": "by hand"}
 
 
-def test_server_errors_are_red_lines_on_stderr(fake: FakeConductor) -> None:
+def test_server_errors_are_red_lines_on_stderr(server: PodiumTestServer) -> None:
     result = podium("status", "no-such-run")
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert "error: HTTP 404 E_WORKFLOW_NOT_FOUND from fake: no workflow run 'no-such-run'" in (
-        result.stderr
+    assert (
+        "error: HTTP 404 E_WORKFLOW_NOT_FOUND from server: no workflow run has id no-such-run"
+        in (result.stderr)
     )
 
 
@@ -209,7 +215,7 @@ def test_unreachable_server_is_named() -> None:
 
 
 def test_worker_command_imports_from_the_current_directory(
-    fake: FakeConductor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: PodiumTestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     package = tmp_path / "cli_pkg"
     package.mkdir()
@@ -233,21 +239,21 @@ def test_worker_command_imports_from_the_current_directory(
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
     for name in ("cli_pkg", "cli_pkg.workers"):
         monkeypatch.delitem(sys.modules, name, raising=False)
-    up = fake.enqueue("cli_up", {"text": "a"})
-    down = fake.enqueue("cli_down", {"text": "B"})
+    up = server.enqueue("cli_up", {"text": "a"})
+    down = server.enqueue("cli_down", {"text": "B"})
 
     result = podium("worker", "cli_pkg.workers:up", "--burst", "--poll-timeout-ms", "20")
     assert result.exit_code == 0, result.output
-    assert fake.task(up)["outputData"] == {"result": "A"}
-    assert fake.task(down)["status"] == "SCHEDULED"
+    assert server.task(up)["outputData"] == {"result": "A"}
+    assert server.task(down)["status"] == "SCHEDULED"
 
     result = podium("worker", "cli_pkg.workers", "--burst", "--concurrency", "2", "--json")
     assert result.exit_code == 0, result.output
-    assert fake.task(down)["outputData"] == {"result": "b"}
+    assert server.task(down)["outputData"] == {"result": "b"}
     assert json.loads(result.stderr.splitlines()[0])["logger"] == "podium.worker"
 
 
-def test_worker_command_names_what_it_cannot_load(fake: FakeConductor) -> None:
+def test_worker_command_names_what_it_cannot_load(server: PodiumTestServer) -> None:
     result = podium("worker", "no_such_module_here:fn")
     assert result.exit_code == 2
     assert "cannot load no_such_module_here:fn" in result.stderr

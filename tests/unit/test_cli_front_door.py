@@ -8,6 +8,7 @@ import socket
 import sys
 import textwrap
 import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,18 +18,24 @@ from examples.order import demo, processes
 from podium.cli import app
 from podium.cli_auth import hoist_api_key
 from podium.settings import Settings
-from podium.worker.testing import FakeConductor
+from podium.testing import PodiumTestServer
 
 
 def podium(*args: str) -> Result:
     return CliRunner().invoke(app, list(args))
 
 
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakeConductor:
-    with FakeConductor() as server:
-        monkeypatch.setenv("PODIUM_SERVER", server.url)
+@pytest.fixture(scope="module")
+def shared_server() -> Iterator[PodiumTestServer]:
+    with PodiumTestServer() as server:
         yield server
+
+
+@pytest.fixture
+def server(shared_server: PodiumTestServer, monkeypatch: pytest.MonkeyPatch) -> PodiumTestServer:
+    shared_server.reset()
+    monkeypatch.setenv("PODIUM_SERVER", shared_server.url)
+    return shared_server
 
 
 GREETER = """
@@ -42,7 +49,7 @@ def hello(who: str) -> dict[str, str]:
 
 
 def test_the_worker_takes_a_python_file_by_its_path(
-    fake: FakeConductor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: PodiumTestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "code"
     folder.mkdir()
@@ -53,18 +60,18 @@ def test_the_worker_takes_a_python_file_by_its_path(
     monkeypatch.setattr(sys, "path", list(sys.path))
     for name in ("greeter_fd", "helper_for_greeter"):
         monkeypatch.delitem(sys.modules, name, raising=False)
-    first = fake.enqueue("fd_hello", {"who": "Ada"})
+    first = server.enqueue("fd_hello", {"who": "Ada"})
     result = podium("worker", "code/greeter_fd.py", "--burst", "--poll-timeout-ms", "20")
     assert result.exit_code == 0, result.output
-    assert fake.task(first)["outputData"] == {"message": "Hello, Ada!"}
+    assert server.task(first)["outputData"] == {"message": "Hello, Ada!"}
 
-    second = fake.enqueue("fd_hello", {"who": "Bo"})
+    second = server.enqueue("fd_hello", {"who": "Bo"})
     result = podium("worker", "code/greeter_fd.py:hello", "--burst", "--poll-timeout-ms", "20")
     assert result.exit_code == 0, result.output
-    assert fake.task(second)["outputData"] == {"message": "Hello, Bo!"}
+    assert server.task(second)["outputData"] == {"message": "Hello, Bo!"}
 
 
-def test_the_worker_names_a_missing_file(fake: FakeConductor, tmp_path: Path) -> None:
+def test_the_worker_names_a_missing_file(server: PodiumTestServer, tmp_path: Path) -> None:
     result = podium("worker", str(tmp_path / "nope.py"))
     assert result.exit_code == 2
     assert f"cannot load {tmp_path / 'nope.py'}: no file" in result.stderr
@@ -83,7 +90,7 @@ def test_api_key_is_moved_in_front_wherever_it_stands() -> None:
 
 
 def test_api_key_after_the_command_reaches_the_clients(
-    fake: FakeConductor, monkeypatch: pytest.MonkeyPatch
+    server: PodiumTestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PODIUM_API_KEY", "")
     result = podium("list", "--api-key", "late:secret")

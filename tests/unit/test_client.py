@@ -1,4 +1,5 @@
-"""``PodiumClient`` against ``FakeConductor``, and its error handling against canned answers."""
+"""``PodiumClient`` against the real server (``PodiumTestServer``), and its error handling
+against canned answers."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 import podium.client
 from podium.client import PodiumClient, PodiumClientError, PodiumUnreachableError
 from podium.errors import PodiumError
+from podium.testing import PodiumTestServer
 from podium.worker import WorkerRunner, worker_task
-from podium.worker.testing import FakeConductor
 
 FLOW = {
     "name": "cl_flow",
@@ -36,20 +37,20 @@ def double(n: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def shared_fake() -> Iterator[FakeConductor]:
-    with FakeConductor() as server:
+def shared_server() -> Iterator[PodiumTestServer]:
+    with PodiumTestServer() as server:
         yield server
 
 
 @pytest.fixture
-def fake(shared_fake: FakeConductor) -> FakeConductor:
-    shared_fake.reset()
-    return shared_fake
+def server(shared_server: PodiumTestServer) -> PodiumTestServer:
+    shared_server.reset()
+    return shared_server
 
 
 @pytest.fixture
-def client(fake: FakeConductor) -> Iterator[PodiumClient]:
-    with PodiumClient(fake.url + "/api") as c:
+def client(server: PodiumTestServer) -> Iterator[PodiumClient]:
+    with PodiumClient(server.url + "/api") as c:
         yield c
 
 
@@ -60,20 +61,22 @@ def test_exports() -> None:
 
 
 def test_metadata_round_trip(client: PodiumClient) -> None:
-    assert client.health() == {"status": "ok"}
+    assert client.health()["status"] == "ok"
     client.register_task_defs([{"name": "cl_double", "retryCount": 2}])
     client.register_workflow(FLOW)
     assert client.get_workflow_def("cl_flow")["tasks"][0]["name"] == "cl_double"
     assert client.get_workflow_def("cl_flow", version=1)["version"] == 1
-    assert [d["name"] for d in client.list_task_defs()] == ["cl_double"]
+    [listed] = [d for d in client.list_task_defs() if d["name"] == "cl_double"]
+    assert listed["retryCount"] == 2
     client.update_workflows([{**FLOW, "version": 2}])
-    assert sorted(d["version"] for d in client.list_workflow_defs()) == [1, 2]
+    versions = [d["version"] for d in client.list_workflow_defs() if d["name"] == "cl_flow"]
+    assert sorted(versions) == [1, 2]
 
 
-def test_a_run_from_start_to_signal(fake: FakeConductor, client: PodiumClient) -> None:
+def test_a_run_from_start_to_signal(server: PodiumTestServer, client: PodiumClient) -> None:
     client.register_workflow(FLOW)
     run_id = client.start_workflow("cl_flow", {"n": 21}, correlation_id="order-7")
-    WorkerRunner(fake.url, [double], poll_timeout_ms=20).run(burst=True)
+    WorkerRunner(server.url, [double], poll_timeout_ms=20).run(burst=True)
     run = client.get_workflow(run_id)
     assert run["status"] == "RUNNING"
     assert [t["status"] for t in run["tasks"]] == ["COMPLETED", "IN_PROGRESS"]
@@ -104,7 +107,7 @@ def test_idempotency_key_starts_one_run(client: PodiumClient) -> None:
     assert client.start_workflow("cl_flow", {"n": 1}) != first
 
 
-def test_run_controls(fake: FakeConductor, client: PodiumClient) -> None:
+def test_run_controls(server: PodiumTestServer, client: PodiumClient) -> None:
     client.register_workflow(FLOW)
     run_id = client.start_workflow("cl_flow", {"n": 1})
     client.pause(run_id)
@@ -118,8 +121,9 @@ def test_run_controls(fake: FakeConductor, client: PodiumClient) -> None:
     client.terminate(run_id)
     client.retry(run_id)
     assert client.get_workflow(run_id)["status"] == "RUNNING"
-    assert ("DELETE", f"/api/workflow/{run_id}") in fake.requests
-    assert ("PUT", f"/api/workflow/{run_id}/pause") in fake.requests
+    routes = [(r.method, r.path) for r in server.requests]
+    assert ("DELETE", f"/api/workflow/{run_id}") in routes
+    assert ("PUT", f"/api/workflow/{run_id}/pause") in routes
 
 
 def test_server_errors_carry_code_and_service(client: PodiumClient) -> None:
@@ -127,12 +131,12 @@ def test_server_errors_carry_code_and_service(client: PodiumClient) -> None:
         client.get_workflow("missing")
     err = caught.value
     assert isinstance(err, PodiumError)
-    assert (err.status, err.code, err.service) == (404, "E_WORKFLOW_NOT_FOUND", "fake")
-    assert str(err) == "HTTP 404 E_WORKFLOW_NOT_FOUND from fake: no workflow run 'missing'"
+    assert (err.status, err.code, err.service) == (404, "E_WORKFLOW_NOT_FOUND", "server")
+    assert str(err) == "HTTP 404 E_WORKFLOW_NOT_FOUND from server: no workflow run has id missing"
 
     client.register_workflow(FLOW)
     run_id = client.start_workflow("cl_flow")
-    with pytest.raises(PodiumClientError, match="E_CONFLICT") as conflict:
+    with pytest.raises(PodiumClientError, match="E_RUN_STATUS") as conflict:
         client.resume(run_id)
     assert conflict.value.status == 409
 

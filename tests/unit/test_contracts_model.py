@@ -10,7 +10,8 @@ from podium.contracts.binding import Mode, SchemaRef, task_binding, workflow_bin
 from podium.contracts.catalogue import Score, to_html, to_markdown
 from podium.contracts.files import load_path, write_folder
 from podium.contracts.model import parse_contract, parse_semver
-from podium.contracts.schema_paths import lookup, split_path, types_of
+from podium.contracts.schema_paths import lookup, types_of
+from podium.dsl.expressions import reference_segments
 from podium.dsl.models import TaskDef, WorkflowDef
 from podium.errors import ValidationError
 
@@ -155,7 +156,9 @@ SCHEMA = {
 
 def test_static_lookups_follow_refs_items_and_closed_objects():
     assert types_of(lookup(SCHEMA, ["total"]).schema, SCHEMA) == {"number"}
-    assert types_of(lookup(SCHEMA, split_path("lines[0].sku")).schema, SCHEMA) == {"string"}
+    assert types_of(lookup(SCHEMA, list(reference_segments("lines[0].sku"))).schema, SCHEMA) == {
+        "string"
+    }
     assert types_of(lookup(SCHEMA, ["status"]).schema) == {"string"}
     open_field = lookup(SCHEMA, ["meta", "anything"])
     assert (open_field.schema, open_field.refused) == (None, None)

@@ -40,6 +40,7 @@ def test_start_workflow_asks_for_an_independent_run_and_waits_for_its_id():
             version=2,
             input={"order": "o-7"},
             correlation_id="c-1",
+            depth=1,  # one deeper than this run, as a child would be
         ),
     )
     assert run.of(StartChild) == []  # not a child: nothing reports back when it ends

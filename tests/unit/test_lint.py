@@ -69,6 +69,33 @@ def test_an_embedded_task_definition_without_a_name_takes_the_tasks_and_warns():
     ]
 
 
+def test_unknown_fields_are_named_at_every_depth():
+    leaf = {"name": "n", "taskReferenceName": "n", "colour": "red"}
+    data = {
+        "name": "wf",
+        "tasks": [
+            {
+                "name": "again",
+                "taskReferenceName": "again",
+                "type": "DO_WHILE",
+                "loopCondition": "false",
+                "loopOver": [
+                    {
+                        "name": "fan",
+                        "taskReferenceName": "fan",
+                        "type": "FORK_JOIN",
+                        "forkTasks": [[leaf]],
+                    },
+                    {"name": "join", "taskReferenceName": "join", "type": "JOIN"},
+                ],
+            }
+        ],
+    }
+    assert lint_workflow(data, WorkflowDef.model_validate(data)) == [
+        "tasks[0].loopOver[0].forkTasks[0][0].colour (task 'n'): unknown field, ignored"
+    ]
+
+
 def test_a_retry_count_above_a_thousand_registers_with_a_warning():
     assert TaskDef.model_validate({"name": "t", "retryCount": 5000}).retryCount == 5000
     assert lint_task_def({"name": "t", "retryCount": 5000}, "[0]") == [

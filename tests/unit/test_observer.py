@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from podium.engine.events import RunStarted, TaskResult
 from podium.engine.state import RunState, RunStatus, TaskState, TaskStatus
-from podium.observability.observer import Observer, RunBegan, RunEnded, TaskEnded, TaskRetried
+from podium.observability.notes import RunBegan, RunEnded, TaskEnded, TaskRetried
+from podium.observability.observer import Observer
 
 
 class _NoSteps:

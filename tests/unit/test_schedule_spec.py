@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from podium.errors import ValidationError
 from podium.schedules import Catchup, Overlap, ScheduleSpec, SpecError, parse_spec
 from podium.schedules.spec import DEFAULT_CATCHUP_WINDOW_MS
 
@@ -122,5 +123,11 @@ def test_spec_built_in_code_is_checked_too():
     assert caught.value.field == "jitterSeconds"
 
 
-def test_spec_error_is_a_value_error():
-    assert issubclass(SpecError, ValueError)
+def test_spec_error_is_a_validation_error_naming_its_field():
+    assert issubclass(SpecError, ValidationError)
+    error = SpecError("zoneId", "no such zone")
+    assert (error.field, error.message, str(error)) == (
+        "zoneId",
+        "no such zone",
+        "zoneId: no such zone",
+    )

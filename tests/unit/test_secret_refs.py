@@ -49,6 +49,16 @@ def test_a_template_without_secrets_leaves_no_note():
     assert secret_note({"http_request": "${workflow.input.req}"}, {}, _context()) is None
 
 
+@pytest.mark.parametrize(
+    "reference", ["${workflow.secrets['TOKEN']}", '${workflow.secrets["TOKEN"]}']
+)
+def test_a_bracketed_secret_name_is_noted_as_the_dotted_one_is(reference):
+    note = _note({"uri": "http://h/", "headers": {"A": reference}})
+    assert note is not None
+    assert note["at"] == [{"path": ["http_request", "headers", "A"], "spans": [[0, 25, "TOKEN"]]}]
+    assert _note({"uri": "http://h/", "headers": {"A": "${workflow.secrets['TO KEN']}"}}) is None
+
+
 def test_where_data_comes_before_the_offsets_still_point_at_the_reference():
     note = _note({"uri": "http://h/", "headers": {"A": "${workflow.input.n}:" + REF}}, n="abcd")
     assert note is not None

@@ -20,6 +20,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
 from podium.events.bridges.base import OutboxPump, decode, encode, ingest
+from podium.resilience.backoff import Backoff
 from podium.server.background import BackgroundTask
 from podium.server.orchestrator import Orchestrator
 from podium.store.events_base import BusEvent, OutboxEntry
@@ -60,7 +61,7 @@ class AmqpBridge:
         await self._background.stop()
 
     async def _run(self) -> None:
-        delay = 0.2
+        backoff = Backoff(0.2, 10.0)
         while True:
             connection: AbstractRobustConnection | None = None
             try:
@@ -73,12 +74,15 @@ class AmqpBridge:
                 self._channel = await connection.channel(publisher_confirms=True)
                 self._declared = set()
                 self.connected.set()
-                delay = 0.2
+                backoff.reset()
                 await self.pump.run()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                delay = backoff.next()
                 log.warning("AMQP bridge to %s: %s; reconnecting in %.1fs", self.url, exc, delay)
+            else:
+                delay = backoff.next()
             finally:
                 self._channel = None
                 self.connected.clear()
@@ -86,7 +90,6 @@ class AmqpBridge:
                     with contextlib.suppress(Exception):
                         await connection.close()
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
 
     async def _take(self, message: AbstractIncomingMessage) -> None:
         queue = message.routing_key or ""

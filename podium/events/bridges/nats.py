@@ -25,6 +25,7 @@ from nats.js.api import ConsumerConfig, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from podium.events.bridges.base import OutboxPump, decode, encode, ingest
+from podium.resilience.backoff import Backoff
 from podium.server.background import BackgroundTask
 from podium.server.orchestrator import Orchestrator
 from podium.store.events_base import BusEvent, OutboxEntry
@@ -68,7 +69,7 @@ class NatsBridge:
         await self._background.stop()
 
     async def _run(self) -> None:
-        delay = 0.2
+        backoff = Backoff(0.2, 10.0)
         while True:
             nc: NATSClient | None = None
             try:
@@ -83,7 +84,7 @@ class NatsBridge:
                 await self._ensure_stream(js)
                 self._js = js
                 self.connected.set()
-                delay = 0.2
+                backoff.reset()
                 loops = [self.pump.run()]
                 if self.subjects:
                     loops.append(self._consume(js))
@@ -91,7 +92,10 @@ class NatsBridge:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                delay = backoff.next()
                 log.warning("NATS bridge to %s: %s; reconnecting in %.1fs", self.url, exc, delay)
+            else:
+                delay = backoff.next()
             finally:
                 self._js = None
                 self.connected.clear()
@@ -99,7 +103,6 @@ class NatsBridge:
                     with contextlib.suppress(Exception):
                         await nc.close()
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
 
     async def _ensure_stream(self, js: JetStreamContext) -> None:
         if not self.subjects:

@@ -66,6 +66,7 @@ export const api = {
   pauseSchedule: (name, reason) => request("PUT",
     `/api/scheduler/schedules/${encodeURIComponent(name)}/pause?` + query({ reason })),
   resumeSchedule: name => request("PUT", `/api/scheduler/schedules/${encodeURIComponent(name)}/resume`),
+  slos: () => request("GET", "/api/slos", undefined, "SLOs (GET /api/slos)"),
   trace: cid => request("GET", `/api/trace/${encodeURIComponent(cid)}`, undefined,
     "the correlation trace (GET /api/trace/{correlationId})"),
   // Checks a key without keeping it: a cheap read that needs the READ permission.
@@ -73,6 +74,8 @@ export const api = {
     headers: { Accept: "application/json", Authorization: `Bearer ${key}` },
   }),
   retry: id => request("POST", `/api/workflow/${id}/retry`),
+  // A dry run (dryRun: true, filter) lists what a bulk retry would take; runIds retries those.
+  bulkRerun: body => request("POST", "/api/bulk/rerun", body, "bulk retry (POST /api/bulk/rerun)"),
   restart: id => request("POST", `/api/workflow/${id}/restart`),
   pause: id => request("PUT", `/api/workflow/${id}/pause`),
   resume: id => request("PUT", `/api/workflow/${id}/resume`),

@@ -1,11 +1,12 @@
 // The UI's router: #/runs, #/run/<id>, #/definitions, #/definition/<name>/<version>,
-// #/schedules, #/services, #/trace/<correlationId>. Views that show live data refresh by polling.
+// #/schedules, #/slos, #/services, #/trace/<correlationId>. Views that show live data refresh by polling.
 import { api, MissingFeature, AuthRequired } from "./api.js";
 import { notice } from "./dom.js";
 import { signInView, renderAccount } from "./auth.js";
 import { runsView } from "./runs.js";
 import { runView } from "./run.js";
 import { schedulesView } from "./schedules.js";
+import { slosView } from "./slos.js";
 import { definitionsView, definitionView, servicesView, traceView } from "./catalogue.js";
 
 const REFRESH_MS = 1000;
@@ -18,6 +19,7 @@ const routes = [
   [/^#\/definitions$/, () => definitionsView()],
   [/^#\/definition\/([^/]+)\/(\d+)$/, m => definitionView(decodeURIComponent(m[1]), m[2])],
   [/^#\/schedules$/, () => schedulesView()],
+  [/^#\/slos$/, () => slosView()],
   [/^#\/services$/, () => servicesView()],
   [/^#\/trace(?:\/(.*))?$/, m => traceView(m[1] ? decodeURIComponent(m[1]) : "")],
   [/^#\/runs(?:\?(.*))?$/, m => runsView(new URLSearchParams(m[1] || ""))],

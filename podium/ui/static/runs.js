@@ -1,6 +1,7 @@
 // The runs list: search by workflow or correlation id, filter by name, status and start time.
 import { api, ApiError } from "./api.js";
 import { h, statusBadge, when, duration, notice } from "./dom.js";
+import { retryMatching } from "./rerun.js";
 
 export const RUN_STATUSES = ["RUNNING", "PAUSED", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED",
   "COMPENSATING", "COMPENSATED", "COMPENSATION_FAILED"];
@@ -43,7 +44,8 @@ export function runsView(params) {
   const table = h("table", { class: "runs" },
     h("thead", {}, h("tr", {}, ["Workflow", "Run", "Status", "Correlation id", "Started", "Took", "Reason"]
       .map(t => h("th", {}, t)))), body);
-  const root = h("section", {}, h("div", { class: "heading" }, h("h1", {}, "Runs"), count), form, table);
+  const root = h("section", {}, h("div", { class: "heading" }, h("h1", {}, "Runs"), count), form,
+    retryMatching(filters.name, () => refresh()), table);
 
   api.definitions().then(defs => {
     const unique = [...new Set(defs.map(d => d.name))].sort();

@@ -1,0 +1,1 @@
+"""Service level objectives as data: the model, the error-budget math and Prometheus rules."""
