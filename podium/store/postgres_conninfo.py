@@ -27,6 +27,17 @@ CONNECT_TIMEOUT_S = 2
 that does not answer (a dead machine rather than a stopped server) must not hold requests up
 for libpq's default of forever."""
 
+_DEAD_HOST = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
+"""TCP settings, unless the URL gives its own, that notice a host gone silent (a machine lost,
+a network split: nothing sends a reset) in about 10 s instead of the system's two hours, so
+that a connection waiting on it fails and the store looks for the primary again."""
+
 _URL = re.compile(r"^postgres(?:ql)?://")
 _NEXT_URL = re.compile(r"[\s,]+(?=postgres(?:ql)?://)")
 _KEYWORDS = re.compile(r"^\s*(host|hostaddr|dbname|port|user|service)\s*=")
@@ -53,6 +64,8 @@ def primary_conninfo(url: str) -> str:
     if len(hosts) > 1:
         merged.setdefault("target_session_attrs", "read-write")
     merged.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+    for key, value in _DEAD_HOST.items():
+        merged.setdefault(key, value)
     return make_conninfo("", **merged)
 
 

@@ -25,7 +25,13 @@ def test_one_server_gets_a_connect_timeout_and_no_session_attrs():
         "port": "5432",
         "dbname": "podium",
         "connect_timeout": "2",
+        "keepalives": "1",
+        "keepalives_idle": "5",
+        "keepalives_interval": "2",
+        "keepalives_count": "3",
+        "tcp_user_timeout": "10000",
     }
+    assert _parts("postgresql://u@db/podium?keepalives_idle=60")["keepalives_idle"] == "60"
 
 
 def test_several_hosts_keep_to_the_one_that_accepts_writes():
