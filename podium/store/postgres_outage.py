@@ -99,7 +99,8 @@ class Outage:
             except Exception as exc:
                 failures += 1
                 if failures == 1 or failures % 50 == 0:
-                    log.info("no PostgreSQL primary yet: %s", str(exc).strip().splitlines()[0:1])
+                    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    log.info("no PostgreSQL primary yet: %s", first_line)
                 self._stop.wait(self.interval_s)
                 continue
             with self._lock:
