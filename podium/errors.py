@@ -34,6 +34,7 @@ PodiumError                        500  (also: the client's and the worker's own
 ├── PayloadTooLargeError           413
 │   └── _BodyTooLargeError         413  a body past the limit (server.request_limits)
 ├── StoreError                     503  the store failed; nothing was changed
+│   └── StoreUnavailableError      503  no primary is reachable now; answered at once
 ├── ScriptError                    400  a script failed, with ``code`` saying how
 │                                       (scripting.errors)
 ├── EvaluationError                500  a definition's script failed (dsl.evaluators): fails
@@ -80,6 +81,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PodiumError",
     "StoreError",
+    "StoreUnavailableError",
     "TaskAlreadyFinishedError",
     "TaskNotFoundError",
     "UnauthenticatedError",
@@ -217,6 +219,14 @@ class StoreError(PodiumError):
     status_code = 503
     code = "E_STORE"
     retryable = True
+    retry_after_s = 1
+    """What the answer's ``Retry-After`` says: the store is usually back within seconds."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database is unreachable (down, or failing over); try again in a moment."""
+
+    code = "E_STORE_UNAVAILABLE"
 
 
 class HandlerFailedError(PodiumError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -205,10 +206,11 @@ def _in_data_dir(name: str) -> str:
     return os.path.join(folder, name) if folder else name
 
 
+_URL_PASSWORD = re.compile(r"(//[^:/@\s,]*):[^@\s/]*@")
+_KEYWORD_PASSWORD = re.compile(r"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)")
+
+
 def _without_password(url: str) -> str:
-    head, at, tail = url.rpartition("@")
-    if not at or ":" not in head.split("//", 1)[-1]:
-        return url
-    scheme, _, credentials = head.partition("//")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}//{user}:***@{tail}"
+    """Each URL's password (a list may hold several) and a keyword string's ``password=``."""
+    url = _URL_PASSWORD.sub(r"\1:***@", url)
+    return _KEYWORD_PASSWORD.sub("password=***", url)

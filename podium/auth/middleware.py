@@ -20,7 +20,7 @@ from podium.auth.keys import ApiKey, Role, secret_matches
 from podium.auth.rules import Permission, grants, required_permission
 from podium.auth.scope import CALLER_KEY
 from podium.auth.tokens import TokenError, looks_like_token, read_token
-from podium.errors import PodiumError
+from podium.errors import PodiumError, StoreError
 from podium.store.base import Store
 
 __all__ = ["AuthMiddleware", "Authenticator", "Refusal"]
@@ -183,7 +183,10 @@ class AuthMiddleware:
         except PodiumError as exc:
             # The gate stands outside the app's error handlers: a store failing while a key is
             # looked up would otherwise leave as a bare 500, not the 503 that says try again.
-            await _answer(send, exc.status_code, exc.to_dict())
+            later = []
+            if isinstance(exc, StoreError):
+                later = [(b"retry-after", str(exc.retry_after_s).encode())]
+            await _answer(send, exc.status_code, exc.to_dict(), later)
             return
         if not isinstance(refusal, Refusal):
             if refusal is not None:

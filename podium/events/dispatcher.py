@@ -14,7 +14,7 @@ import logging
 import random
 from dataclasses import replace
 
-from podium.errors import HandlerFailedError
+from podium.errors import HandlerFailedError, StoreUnavailableError
 from podium.events.actions import run_handler
 from podium.events.model import EventHandler
 from podium.events.ports import RunOps
@@ -63,6 +63,8 @@ class Dispatcher:
             next_due: int | None = None
             try:
                 next_due = await self.dispatch_due()
+            except StoreUnavailableError:
+                pass  # the store logged the outage once; deliveries resume after it
             except Exception:
                 log.exception("event dispatch failed; trying again")
             await nap(self._poke, next_due, self.orchestrator.clock(), self.max_sleep_s)

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp
 from podium import __version__
 from podium.auth.middleware import Authenticator, AuthMiddleware
 from podium.dsl.evaluators import load_engine
-from podium.errors import PodiumError
+from podium.errors import PodiumError, StoreError
 from podium.events.runtime import EventRuntime
 from podium.observability.metrics import Metrics
 from podium.observability.observer import Observer
@@ -267,8 +267,30 @@ def create_app(
         return internal_error(request, exc)
 
     @app.get("/api/health", tags=["health"])
-    async def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__, "store": backend.name}
+    @app.get("/api/health/ready", tags=["health"])
+    async def health() -> Any:
+        """Ready: the store takes units now. A load balancer reads the 503 (with
+        ``Retry-After``) while the database is down as "send the traffic elsewhere"."""
+        try:
+            await backend.ping()
+        except StoreError as exc:
+            body = {**exc.to_dict(), "live": True, "ready": False, "store": backend.name}
+            return JSONResponse(
+                body, status_code=503, headers={"Retry-After": str(exc.retry_after_s)}
+            )
+        return {
+            "status": "ok",
+            "version": __version__,
+            "store": backend.name,
+            "live": True,
+            "ready": True,
+        }
+
+    @app.get("/api/health/live", tags=["health"])
+    async def live() -> dict[str, Any]:
+        """Live: the process serves requests, whatever the store's state; restarting it
+        would not bring the database back."""
+        return {"status": "ok", "version": __version__, "live": True}
 
     # The routers' routes are added as they are: FastAPI resolves an included router's routes
     # again on every request, which cost more than the rest of a task update together.

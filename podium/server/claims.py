@@ -18,7 +18,7 @@ from podium.store.base import StoreTx
 if TYPE_CHECKING:
     from podium.server.orchestrator import Orchestrator
 
-__all__ = ["claim_tx"]
+__all__ = ["claim_tx", "hand_back_tx"]
 
 
 def claim_tx(
@@ -87,3 +87,16 @@ def claim_tx(
     handed = contract_hooks.hand_out(orchestrator, tx, outbox, claimed, keys, now)
     orchestrator.policy.count_dispatched(tx, queue, len(handed), now)
     return handed
+
+
+def hand_back_tx(tx: StoreTx, outbox: Outbox, claimed: list[Claimed]) -> None:
+    """Put tasks claimed for a poll whose client has gone back on their queues, as they were
+    before the claim: nobody will work on them, and waiting out their leases would hold them
+    up for the whole response timeout. A lease already taken over (its token changed) or
+    ended is left alone."""
+    for item in claimed:
+        entry = tx.queue_entry(item.entry.task_id)
+        if entry is None or entry.lease_token != item.entry.lease_token:
+            continue
+        tx.release_lease(entry.task_id)
+        outbox.ready_queues.add(entry.queue)

@@ -7,7 +7,7 @@ import logging
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from podium.errors import PodiumError
+from podium.errors import PodiumError, StoreError
 
 __all__ = ["internal_error", "internal_error_body", "podium_error"]
 
@@ -15,8 +15,12 @@ log = logging.getLogger("podium.server")
 
 
 def podium_error(exc: PodiumError) -> JSONResponse:
-    """``{status, code, service, message[, field]}`` with the error's own HTTP status."""
-    return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+    """``{status, code, service, message[, field]}`` with the error's own HTTP status; a
+    store's failure says when to come back (``Retry-After``), as load balancers expect."""
+    headers = None
+    if isinstance(exc, StoreError):
+        headers = {"Retry-After": str(exc.retry_after_s)}
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
 
 
 def internal_error_body(exc: Exception) -> dict[str, object]:

@@ -45,7 +45,9 @@ _NO_CONTENT = (204,)
 _MAYBE_CONTENT = (200, 204)
 
 ROUTES: dict[str, Answers] = {
-    "GET /api/health": Answers(store=False),
+    "GET /api/health": _NONE,
+    "GET /api/health/ready": _NONE,
+    "GET /api/health/live": Answers(store=False),
     # definitions
     "GET /api/metadata/taskdefs": _NONE,
     "PUT /api/metadata/taskdefs": _NONE,

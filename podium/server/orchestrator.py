@@ -11,7 +11,8 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from podium.contracts.runtime import ContractRuntime
@@ -43,7 +44,7 @@ from podium.resilience.breaker import Circuit
 from podium.resilience.policy import ResiliencePolicy, log_transition
 from podium.server import contract_hooks, fencing
 from podium.server.attribution import blame_run, blame_tasks
-from podium.server.claims import claim_tx
+from podium.server.claims import claim_tx, hand_back_tx
 from podium.server.commands import carry_out
 from podium.server.definitions import Definitions
 from podium.server.event_ops import RunOpsTx
@@ -439,21 +440,29 @@ class Orchestrator:
         count: int,
         timeout_ms: int,
         lease_key: str | None = fencing.OPEN,
+        gone: Callable[[], Awaitable[bool]] | None = None,
     ) -> list[Claimed]:
         """Claim up to ``count`` tasks, waiting up to ``timeout_ms`` for one to be queued.
 
         The leases record ``lease_key`` (``fencing.lease_key``): the caller's key, or None
-        when it sends each lease's token back with its results."""
+        when it sends each lease's token back with its results. ``gone`` says whether the
+        caller stopped waiting (its connection closed): then nothing is claimed, and what
+        was claimed meanwhile goes back on its queue at once rather than after its lease."""
         deadline = time.monotonic() + timeout_ms / 1000
         while True:
             waiter = self.waiters.register(queue)
             try:
+                if gone is not None and await gone():
+                    return []
                 claimed: list[Claimed] = await self._write(
                     lambda tx, outbox: self.claim_tx(
                         tx, outbox, queue, worker_id, count, self.clock(), lease_key
                     ),
                     "poll",
                 )
+                if claimed and gone is not None and await gone():
+                    await self._write(partial(hand_back_tx, claimed=claimed), "hand back")
+                    return []
                 remaining = deadline - time.monotonic()
                 if claimed or remaining <= 0:
                     return claimed

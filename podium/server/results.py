@@ -3,6 +3,12 @@
 The two halves are apart so that several results of one run can be recorded in one unit
 (``result_batch``): everything that may refuse a result happens in ``check_report``, which
 writes nothing, so a refused result leaves the unit as it found it and the others go on.
+
+A worker whose request failed on the way back (a timeout, the database failing over just
+after the commit) cannot know whether its result was recorded, and sends it again. When the
+task has ended exactly as that result says (same status, output and worker), the result was
+recorded: it is answered as accepted again, and changes nothing, rather than refused as if
+someone else had finished the task.
 """
 
 from __future__ import annotations
@@ -72,11 +78,15 @@ def check_report(
     key: str,
     entry: QueueEntry | None,
     now: int,
-) -> Event:
-    """The event ``report`` makes of its task, or the error that refuses it; writes nothing."""
+) -> Event | None:
+    """The event ``report`` makes of its task, or the error that refuses it; writes nothing.
+    None: the task ended as ``report`` says already (the same result, sent again)."""
     task_id, status, output = report.task_id, report.status, report.output or {}
-    if report.check is not None and (task := state.task(task_id)) is not None:
+    task = state.task(task_id)
+    if report.check is not None and task is not None:
         report.check(task)
+    if task is not None and recorded_already(task, report):
+        return None
     fencing.check_lease(task_id, entry, report.worker_id, report.lease_token, report.caller_key)
     started = entry.started_at if entry else None
     polls = entry.poll_count if entry else 0
@@ -110,6 +120,17 @@ def check_report(
     return TaskResult(now, task_id, final, output, why, report.worker_id, started, polls, notes)
 
 
+def recorded_already(task: TaskState, report: Report) -> bool:
+    """Whether ``task`` ended as ``report`` says: the worker's result, recorded before."""
+    return (
+        not task.status.is_active
+        and not report.status.is_active
+        and task.status == report.status
+        and task.output == (report.output or {})
+        and (report.worker_id is None or task.worker_id == report.worker_id)
+    )
+
+
 def record_tx(
     orchestrator: Orchestrator,
     tx: StoreTx,
@@ -118,10 +139,13 @@ def record_tx(
     state: RunState,
     key: str,
     entry: QueueEntry | None,
-    event: Event,
+    event: Event | None,
     now: int,
 ) -> Claimed | None:
-    """Carry out ``event`` (from ``check_report``) and claim the worker's next task if asked."""
+    """Carry out ``event`` (from ``check_report``) and claim the worker's next task if asked.
+    No event (a result recorded already) changes nothing; the worker polls for its next."""
+    if event is None:
+        return None
     task_id = report.task_id
     if isinstance(event, TaskProgress) and entry is not None:
         callback_ms = report.callback_after_s * 1000

@@ -128,6 +128,7 @@ async def batch_poll(
         count,
         min(timeout, limit),
         _lease_key(request, requireLeaseToken),
+        gone=request.is_disconnected,
     )
     return _response([_claimed_json(c) for c in claimed])
 

@@ -15,7 +15,7 @@ import asyncio
 import functools
 import logging
 
-from podium.errors import NotFoundError, PodiumError, ValidationError
+from podium.errors import NotFoundError, PodiumError, StoreUnavailableError, ValidationError
 from podium.schedules import Overlap, SpecError, next_ticks, parse_spec
 from podium.schedules.timing import MAX_DUE_TICKS
 from podium.server.background import BackgroundTask, nap
@@ -71,6 +71,8 @@ class Scheduler:
             self._poke.clear()
             try:
                 next_due = await self.tick_once()
+            except StoreUnavailableError:
+                next_due = None  # the store logged the outage once; the ticks wait for it
             except PodiumError:
                 log.exception("scheduling failed; trying again")
                 next_due = None

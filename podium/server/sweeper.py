@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from podium.errors import PodiumError
+from podium.errors import PodiumError, StoreUnavailableError
 from podium.server.background import BackgroundTask, nap
 from podium.server.orchestrator import Orchestrator
 
@@ -41,6 +41,8 @@ class Sweeper:
             self._poke.clear()
             try:
                 last, next_due = await self.orchestrator.sweep(last)
+            except StoreUnavailableError:
+                next_due = None  # the store logged the outage once; sweeping resumes after it
             except PodiumError:
                 log.exception("sweep failed; trying again")
                 next_due = None

@@ -6,6 +6,10 @@ them — and every other instance's — apart. A unit that loses a race (a deadl
 serialization failure, a duplicate insert by another instance) is rolled back and run again
 from scratch. Callers are answered only after the commit.
 
+When the connection to the primary is lost (a crash, a shutdown, a failover), units fail at
+once with a 503 until a probe reaches a primary again (``postgres_outage``); a connection
+string naming several hosts finds whichever of them accepts writes (``postgres_conninfo``).
+
 Instances hear of each other's newly queued tasks through ``LISTEN``/``NOTIFY``, so a long
 poll parked on one instance wakes when another instance queues its task. An instance skips
 its own notes (``ready_notes``): it has woken its own polls already.
@@ -27,11 +31,13 @@ import psycopg
 from psycopg import errors as pg_errors, sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from podium.errors import StoreError, ValidationError
+from podium.errors import StoreError, StoreUnavailableError, ValidationError
 from podium.resilience.backoff import Backoff, backoff_delay
 from podium.store.base import StoreTx
 from podium.store.migrations import migrations, statements
+from podium.store.postgres_conninfo import is_postgres_url, primary_conninfo
 from podium.store.postgres_numbering import align_numbering
+from podium.store.postgres_outage import Outage, is_primary_lost
 from podium.store.postgres_tx import PostgresTx
 from podium.store.ready_notes import new_origin, queue_heard
 from podium.store.run_cache import RunCache
@@ -50,10 +56,11 @@ _RETRYABLE = (
 _MAX_ATTEMPTS = 8
 _MIGRATION_LOCK = 0x706F6469756D  # "podium": one advisory lock id for every instance
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-
-
-def is_postgres_url(value: str) -> bool:
-    return value.startswith(("postgresql://", "postgres://"))
+_CHECKOUT_TIMEOUT_S = 5.0
+"""How long a unit waits for a pooled connection. Each of the store's threads has one, so a
+wait means connections are being replaced; a longer one means the server is not answering."""
+_FRESH_S = 1.0
+"""A unit committed this recently shows the store ready without asking the server again."""
 
 
 class PostgresStore:
@@ -74,6 +81,7 @@ class PostgresStore:
                 f"schema {schema!r} is not a plain identifier", service=self.name, field="schema"
             )
         self.url = url
+        self.conninfo = primary_conninfo(url)
         self.schema = schema
         self.pool_size = max(1, pool_size)
         self.channel = f"podium_ready_{schema}"
@@ -83,6 +91,8 @@ class PostgresStore:
         self._runs = RunCache()  # decoded runs, shared by the units on every pool thread
         self._listener: _Listener | None = None
         self._on_ready: Callable[[str | None], None] | None = None
+        self._outage = Outage(self._reconnect)
+        self._last_ok = 0.0
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -96,24 +106,49 @@ class PostgresStore:
 
     def _open_sync(self) -> None:
         try:
-            migrate(self.url, self.schema)
-            pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
-                self.url,
-                min_size=self.pool_size,
-                max_size=self.pool_size,
-                # Autocommit: each unit's PostgresTx sends BEGIN and COMMIT itself, with its
-                # first and last statements rather than in round trips of their own.
-                kwargs={"options": f"-c search_path={self.schema}", "autocommit": True},
-                open=False,
-                name="podium",
-            )
-            pool.open(wait=True, timeout=30)
+            migrate(self.conninfo, self.schema)
+            pool = self._new_pool(timeout=30)
         except (psycopg.Error, PoolTimeout) as exc:
             raise _wrap(exc, self.name) from exc
         self._pool = pool
         self._threads = ThreadPoolExecutor(self.pool_size, thread_name_prefix="podium-pg")
 
+    def _new_pool(self, timeout: float) -> ConnectionPool[psycopg.Connection[Any]]:
+        pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            self.conninfo,
+            min_size=self.pool_size,
+            max_size=self.pool_size,
+            # Autocommit: each unit's PostgresTx sends BEGIN and COMMIT itself, with its
+            # first and last statements rather than in round trips of their own.
+            kwargs={"options": f"-c search_path={self.schema}", "autocommit": True},
+            timeout=_CHECKOUT_TIMEOUT_S,
+            open=False,
+            name="podium",
+        )
+        try:
+            pool.open(wait=True, timeout=timeout)
+        except BaseException:
+            pool.close(timeout=0)
+            raise
+        return pool
+
+    def _reconnect(self) -> None:
+        """The outage's probe: a primary answers, so units go to a fresh pool of its
+        connections; the old pool's lead to the server that was lost."""
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+            if row is None or row[0]:
+                raise StoreUnavailableError("the server reached is a standby", service=self.name)
+        fresh = self._new_pool(timeout=5)
+        old, self._pool = self._pool, fresh
+        if old is None:  # closed meanwhile
+            self._pool = None
+            fresh.close(timeout=0)
+        else:
+            old.close(timeout=0)
+
     async def close(self) -> None:
+        self._outage.stop()
         if self._listener is not None:
             self._listener.stop()
             self._listener = None
@@ -136,7 +171,7 @@ class PostgresStore:
         def deliver(queue: str | None) -> None:
             loop.call_soon_threadsafe(callback, queue)
 
-        self._listener = _Listener(self.url, self.channel, self.origin, deliver)
+        self._listener = _Listener(self.conninfo, self.channel, self.origin, deliver)
         self._listener.start()
 
     # ---- units of work --------------------------------------------------------------------
@@ -150,11 +185,22 @@ class PostgresStore:
     # Reads run the same way: a transaction of their own sees only committed state.
     read = write
 
+    async def ping(self) -> None:
+        if self._pool is None:
+            raise StoreError("the store is not open", service=self.name)
+        if self._outage.down:
+            raise StoreUnavailableError(self._outage.describe(), service=self.name)
+        if time.monotonic() - self._last_ok < _FRESH_S:
+            return
+        await asyncio.get_running_loop().run_in_executor(None, self._run, _select_one)
+
     def _run(self, fn: Callable[[StoreTx], T]) -> T:
-        pool = self._pool
-        if pool is None:
-            raise StoreError("the store is closed", service=self.name)
         for attempt in range(1, _MAX_ATTEMPTS + 1):
+            if self._outage.down:
+                raise StoreUnavailableError(self._outage.describe(), service=self.name)
+            pool = self._pool
+            if pool is None:
+                raise StoreError("the store is closed", service=self.name)
             try:
                 with pool.connection() as conn:
                     tx = PostgresTx(conn, self.channel, self.origin, self._runs)
@@ -169,6 +215,7 @@ class PostgresStore:
                     # Only now are the runs written the ones stored: mark them so, and cache
                     # them (a unit run again after losing a race cached nothing).
                     tx.runs_committed()
+                    self._last_ok = time.monotonic()
                     return result
             except _RETRYABLE as exc:
                 if attempt == _MAX_ATTEMPTS:
@@ -177,8 +224,21 @@ class PostgresStore:
                 # meet again at once.
                 time.sleep(backoff_delay(attempt - 1, 0.002, 0.016, jitter="full"))
             except (psycopg.Error, PoolTimeout) as exc:
+                if is_primary_lost(exc) and pool is self._pool:
+                    self._outage.began(exc)
+                if is_primary_lost(exc):
+                    raise StoreUnavailableError(
+                        f"lost the database ({type(exc).__name__}: {exc})".strip(),
+                        service=self.name,
+                    ) from exc
                 raise _wrap(exc, self.name) from exc
         raise AssertionError("unreachable")
+
+
+def _select_one(tx: StoreTx) -> None:
+    """The health check's unit: the server answers a statement."""
+    assert isinstance(tx, PostgresTx)
+    tx.conn.execute("SELECT 1")
 
 
 def migrate(url: str, schema: str = "public") -> list[int]:
@@ -236,7 +296,9 @@ class _Listener:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        backoff = Backoff(0.1, 5.0)
+        # At most a second: polls parked here hear nothing from other instances until it
+        # listens again, so after an outage it must be back with the rest.
+        backoff = Backoff(0.1, 1.0)
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self.url, autocommit=True) as conn:

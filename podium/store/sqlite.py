@@ -93,6 +93,11 @@ class SQLiteStore:
     # only committed state between units of work needs no extra isolation logic.
     read = write
 
+    async def ping(self) -> None:
+        """The file is this process's own: it is ready while the store is open."""
+        if self._thread is None or not self._thread.is_alive():
+            raise StoreError("the store is not open", service=self.name)
+
     def subscribe(self, on_ready: Callable[[str | None], None]) -> None:
         """Nothing to hear: one process owns a SQLite file, and it wakes its own polls."""
 

@@ -194,6 +194,7 @@ def test_a_store_failing_while_a_key_is_looked_up_answers_503_not_500(store_choi
             assert body["code"] == "E_STORE" and body["service"].startswith("store."), body
             assert body["retryable"] is True
             assert failed.headers["content-type"] == "application/json"
+            assert failed.headers["retry-after"] == "1"
             assert "application/json" in declared["503"]["content"]
             _rename_table(store_choice, "api_keys_away", "api_keys")
             assert reader.get("/api/workflow/search").status_code == 200

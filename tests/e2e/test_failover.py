@@ -14,32 +14,10 @@ import psycopg
 import pytest
 
 from podium.testing import free_port
+from tests.e2e.failover_flow import STEPS, effects_schema, expected, flow, task_defs
 from tests.e2e.processes import spawn, stop, wait_healthy
 
 RUNS = 1000
-STEPS = ["fo_add_one", "fo_double", "fo_add_three", "fo_times_five", "fo_minus_seven"]
-LEASE_S = 3
-
-
-def _flow() -> dict[str, object]:
-    tasks = []
-    previous = "${workflow.input.value}"
-    for index, name in enumerate(STEPS):
-        ref = f"s{index}"
-        tasks.append(
-            {"name": name, "taskReferenceName": ref, "inputParameters": {"value": previous}}
-        )
-        previous = f"${{{ref}.output.value}}"
-    return {
-        "name": "failover_flow",
-        "version": 1,
-        "tasks": tasks,
-        "outputParameters": {"value": previous},
-    }
-
-
-def _expected(value: int) -> int:
-    return ((value + 1) * 2 + 3) * 5 - 7
 
 
 def _completed(client: httpx.Client) -> int:
@@ -50,18 +28,8 @@ def _completed(client: httpx.Client) -> int:
 
 @pytest.fixture
 def shared_schema(postgres_url):
-    from tests.postgres import drop_schema, new_schema_name
-
-    schema = new_schema_name()
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-        conn.execute(f"CREATE TABLE {schema}.deliveries (key TEXT NOT NULL, task_id TEXT NOT NULL)")
-        conn.execute(f"CREATE TABLE {schema}.applied (key TEXT PRIMARY KEY)")
-        conn.execute(f"CREATE TABLE {schema}.effects (key TEXT NOT NULL)")
-    try:
+    with effects_schema(postgres_url) as schema:
         yield schema
-    finally:
-        drop_schema(postgres_url, schema)
 
 
 def test_killing_one_of_two_instances_loses_and_repeats_nothing(
@@ -85,18 +53,8 @@ def test_killing_one_of_two_instances_loses_and_repeats_nothing(
         for url in urls:
             wait_healthy(url)
         with httpx.Client(base_url=urls[1], timeout=30) as client:
-            task_defs = [
-                {
-                    "name": name,
-                    "retryCount": 3,
-                    "retryDelaySeconds": 0,
-                    "responseTimeoutSeconds": LEASE_S,
-                    "timeoutSeconds": 0,
-                }
-                for name in STEPS
-            ]
-            assert client.post("/api/metadata/taskdefs", json=task_defs).status_code == 200
-            assert client.post("/api/metadata/workflow", json=_flow()).status_code == 200
+            assert client.post("/api/metadata/taskdefs", json=task_defs()).status_code == 200
+            assert client.post("/api/metadata/workflow", json=flow()).status_code == 200
         # Each worker process knows both instances and starts on a different one.
         workers = [
             spawn(
@@ -133,7 +91,7 @@ def test_killing_one_of_two_instances_loses_and_repeats_nothing(
                     f"/api/workflow/{run_id}", params={"includeTasks": "false"}
                 ).json()
                 assert body["status"] == "COMPLETED", body
-                assert body["output"] == {"value": _expected(value)}, body
+                assert body["output"] == {"value": expected(value)}, body
         finally:
             for client in clients:
                 client.close()

@@ -74,7 +74,8 @@ def test_no_route_declares_fastapis_422_and_every_refusal_has_the_error_body(loc
 
 
 def test_open_routes_are_not_said_to_need_a_key(locked_doc):
-    assert _codes(locked_doc, "GET", "/api/health") == {200}
+    assert _codes(locked_doc, "GET", "/api/health") == {200, 503}
+    assert _codes(locked_doc, "GET", "/api/health/live") == {200}
     assert _codes(locked_doc, "GET", "/ui/") == {200}
     # A wrong secret is its own 401; the token route is open, so never 403.
     assert _codes(locked_doc, "POST", "/api/token") == {200, 400, 401, 413, 503}
@@ -86,7 +87,7 @@ def test_guarded_routes_declare_the_gates_refusals_and_429_only_when_keys_are_li
     tmp_path, locked_doc
 ):
     for method, path, operation in operations(locked_doc):
-        if path in ("/api/health", "/api/token", "/ui/"):
+        if path.startswith("/api/health") or path in ("/api/token", "/ui/"):
             continue
         codes = {int(code) for code in operation["responses"]}
         assert {401, 403} <= codes, (method, path)

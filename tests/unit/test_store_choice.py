@@ -60,3 +60,14 @@ def test_the_store_description_never_shows_a_password():
         Settings(database_url="postgresql://podium@db/podium").store_description
         == "postgresql://podium@db/podium"
     )
+
+
+def test_no_password_shows_in_a_list_of_servers_or_a_keyword_string():
+    listed = Settings(
+        database_url="postgresql://p:s1@a:5432/db,postgresql://p:s2@b:5433/db"
+    ).store_description
+    assert listed == "postgresql://p:***@a:5432/db,postgresql://p:***@b:5433/db"
+    spelled = Settings(database_url="host=a,b password='s 3' dbname=db").store_description
+    assert spelled == "host=a,b password=*** dbname=db"
+    hosts = Settings(database_url="postgresql://a:5432,b:5433/db?password=s4").store_description
+    assert hosts == "postgresql://a:5432,b:5433/db?password=***"
