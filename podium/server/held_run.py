@@ -69,6 +69,7 @@ _OTHER_WRITES = frozenset(
     {
         "add_breaker_event",
         "add_notification",
+        "add_outcomes",
         "add_task_ids",
         "announce_ready",
         "delete_timer",

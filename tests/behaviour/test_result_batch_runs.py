@@ -216,3 +216,28 @@ def test_the_runs_of_tasks_this_server_handed_out_are_not_looked_up(
     if store_choice.backend == "postgres":
         assert run_lookups == [1]  # the batch's own look-up, before its units
     assert wait_status(api, run_id)["status"] == "COMPLETED"
+
+
+def test_a_fan_outs_results_in_one_batch_read_its_queue_rows_once(
+    api, monkeypatch: pytest.MonkeyPatch, store_choice: Any
+):
+    # Each result's own writes (its outcome row for SLOs, ...) must not make the next result
+    # read the run's queue rows again: that read costs the fan-out's width, at every result.
+    reads: Counter[str] = Counter()
+    cls: Any = PostgresTx if store_choice.backend == "postgres" else SQLiteTx
+    original = cls.queue_entries
+
+    def counting(self: Any, run_id: str) -> Any:
+        reads[run_id] += 1
+        return original(self, run_id)
+
+    monkeypatch.setattr(cls, "queue_entries", counting)
+    register(api, fan("fan40", 40), [{"name": "work", "retryCount": 0}])
+    run_id = start(api, "fan40")
+    tasks = poll(api, "work", count=40)
+    assert len(tasks) == 40
+    reads.clear()
+    response = api.post(BATCH, json=[result(t, {"ref": t["referenceTaskName"]}) for t in tasks])
+    assert response.status_code == 200, response.text
+    assert reads[run_id] == 1
+    assert wait_status(api, run_id)["status"] == "COMPLETED"
