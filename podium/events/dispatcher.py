@@ -9,17 +9,16 @@ dead-lettered, to be replayed by hand. Retries back off exponentially.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 from dataclasses import replace
 
-from podium.errors import HandlerFailedError, StoreUnavailableError
+from podium.errors import HandlerFailedError
 from podium.events.actions import run_handler
 from podium.events.model import EventHandler
 from podium.events.ports import RunOps
 from podium.resilience.backoff import backoff_delay
-from podium.server.background import BackgroundTask, nap
+from podium.server.background import PokedLoop
 from podium.server.orchestrator import Orchestrator
 from podium.store.base import StoreTx
 from podium.store.events_base import DeliveryStatus
@@ -38,36 +37,16 @@ def retry_delay_ms(attempts: int, base_ms: int, rng: random.Random | None = None
     return int(backoff_delay(max(0, attempts - 1), base_ms, cap, jitter="equal", rng=rng))
 
 
-class Dispatcher:
+class Dispatcher(PokedLoop):
     def __init__(
         self, orchestrator: Orchestrator, *, max_sleep_s: float = 1.0, retry_base_ms: int = 500
     ) -> None:
+        super().__init__("podium-events", lambda: orchestrator.clock(), max_sleep_s, log)
         self.orchestrator = orchestrator
-        self.max_sleep_s = max_sleep_s
         self.retry_base_ms = retry_base_ms
-        self._poke = asyncio.Event()
-        self._background = BackgroundTask("podium-events", self._run)
 
-    def poke(self) -> None:
-        self._poke.set()
-
-    def start(self) -> None:
-        self._background.start()
-
-    async def stop(self) -> None:
-        await self._background.stop()
-
-    async def _run(self) -> None:
-        while True:
-            self._poke.clear()
-            next_due: int | None = None
-            try:
-                next_due = await self.dispatch_due()
-            except StoreUnavailableError:
-                pass  # the store logged the outage once; deliveries resume after it
-            except Exception:
-                log.exception("event dispatch failed; trying again")
-            await nap(self._poke, next_due, self.orchestrator.clock(), self.max_sleep_s)
+    async def one_pass(self) -> int | None:
+        return await self.dispatch_due()
 
     async def dispatch_due(self) -> int | None:
         """Deliver what is due now; when the next delivery falls due (None: none pending)."""

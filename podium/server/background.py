@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-__all__ = ["BackgroundTask", "nap"]
+from podium.errors import StoreUnavailableError
+
+__all__ = ["BackgroundTask", "PokedLoop", "nap"]
 
 
 class BackgroundTask:
@@ -41,3 +44,48 @@ async def nap(poke: asyncio.Event, next_due: int | None, now: int, max_sleep_s: 
         sleep_s = min(sleep_s, max(0.0, (next_due - now) / 1000))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(poke.wait(), timeout=sleep_s)
+
+
+class PokedLoop:
+    """A loop that makes one pass at a time (``one_pass``), then sleeps until the next
+    deadline the pass returned (epoch ms; None: none known), ``max_sleep_s`` at most, or until
+    ``poke()``. A pass that fails is logged and made again at the next wake-up, so the loop
+    never ends but with the server; while the store is unreachable, which the store logs once,
+    passes fail quietly. The sweeper, the scheduler, the event dispatcher and the retry of runs
+    failed by open breakers are such loops."""
+
+    def __init__(
+        self, name: str, clock: Callable[[], int], max_sleep_s: float, log: logging.Logger
+    ) -> None:
+        """``clock`` is read at each nap (tests replace the orchestrator's)."""
+        self.max_sleep_s = max_sleep_s
+        self._clock = clock
+        self._log = log
+        self._poke = asyncio.Event()
+        self._background = BackgroundTask(name, self._run)
+
+    def poke(self) -> None:
+        """Something changed: make a pass now rather than at the next known deadline."""
+        self._poke.set()
+
+    def start(self) -> None:
+        self._background.start()
+
+    async def stop(self) -> None:
+        await self._background.stop()
+
+    async def one_pass(self) -> int | None:
+        """Do the loop's work that is due; the next deadline it knows of."""
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        while True:
+            self._poke.clear()
+            next_due: int | None = None
+            try:
+                next_due = await self.one_pass()
+            except StoreUnavailableError:
+                pass  # logged once by the store; the passes resume after the outage
+            except Exception:
+                self._log.exception("%s failed; trying again", self._background.name)
+            await nap(self._poke, next_due, self._clock(), self.max_sleep_s)

@@ -12,7 +12,6 @@ next pass of any instance. A pass runs when this instance closes a breaker and a
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -20,7 +19,7 @@ from podium.engine.events import RetryRun
 from podium.errors import PodiumError
 from podium.resilience.breaker import Circuit
 from podium.resilience.policy import failed_fast_reason
-from podium.server.background import BackgroundTask, nap
+from podium.server.background import PokedLoop
 from podium.server.bulk_rerun import MAX_LISTED, RerunFilter, matching_runs, mismatch
 from podium.server.orchestrator import Orchestrator
 from podium.store.base import StoreTx
@@ -68,24 +67,17 @@ def closed_episodes(tx: StoreTx, services: list[str]) -> list[Episode]:
     return episodes
 
 
-class BreakerRecovery:
-    """The loop that retries the runs of closed breakers' episodes."""
+class BreakerRecovery(PokedLoop):
+    """The loop that retries the runs of closed breakers' episodes: poked when a breaker
+    closes here, and every ``interval_s`` for those closed elsewhere."""
 
     def __init__(self, orchestrator: Orchestrator, *, interval_s: float = 30.0) -> None:
+        super().__init__("podium-breaker-recovery", lambda: orchestrator.clock(), interval_s, log)
         self.orchestrator = orchestrator
-        self.interval_s = interval_s
-        self._poke = asyncio.Event()
-        self._background = BackgroundTask("podium-breaker-recovery", self._run)
 
-    def poke(self) -> None:
-        """A breaker closed here: look now."""
-        self._poke.set()
-
-    def start(self) -> None:
-        self._background.start()
-
-    async def stop(self) -> None:
-        await self._background.stop()
+    async def one_pass(self) -> int | None:
+        await self.recover_once()
+        return None
 
     async def recover_once(self) -> list[str]:
         """One pass; the ids of the runs it retried."""
@@ -124,12 +116,3 @@ class BreakerRecovery:
                 len(retried) - before,
             )
         return retried
-
-    async def _run(self) -> None:
-        while True:
-            self._poke.clear()
-            try:
-                await self.recover_once()
-            except PodiumError:
-                log.exception("retrying the runs of closed breakers failed; trying again")
-            await nap(self._poke, None, self.orchestrator.clock(), self.interval_s)

@@ -11,14 +11,13 @@ its run again. Every instance may run this.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 
-from podium.errors import NotFoundError, PodiumError, StoreUnavailableError, ValidationError
+from podium.errors import NotFoundError, ValidationError
 from podium.schedules import Overlap, SpecError, next_ticks, parse_spec
 from podium.schedules.timing import MAX_DUE_TICKS
-from podium.server.background import BackgroundTask, nap
+from podium.server.background import PokedLoop
 from podium.server.orchestrator import Orchestrator
 from podium.server.schedule_ticks import ScheduleUnit, TickNotes
 from podium.server.units import Outbox
@@ -46,37 +45,16 @@ class Backfill:
         self.started = started
 
 
-class Scheduler:
+class Scheduler(PokedLoop):
     def __init__(
         self, orchestrator: Orchestrator, *, max_sleep_s: float = 1.0, batch: int = 200
     ) -> None:
+        super().__init__("podium-scheduler", lambda: orchestrator.clock(), max_sleep_s, log)
         self.orchestrator = orchestrator
-        self.max_sleep_s = max_sleep_s
         self.batch = batch
-        self._poke = asyncio.Event()
-        self._background = BackgroundTask("podium-scheduler", self._run)
 
-    def poke(self) -> None:
-        """A schedule changed: look again now rather than at the next known tick."""
-        self._poke.set()
-
-    def start(self) -> None:
-        self._background.start()
-
-    async def stop(self) -> None:
-        await self._background.stop()
-
-    async def _run(self) -> None:
-        while True:
-            self._poke.clear()
-            try:
-                next_due = await self.tick_once()
-            except StoreUnavailableError:
-                next_due = None  # the store logged the outage once; the ticks wait for it
-            except PodiumError:
-                log.exception("scheduling failed; trying again")
-                next_due = None
-            await nap(self._poke, next_due, self.orchestrator.clock(), self.max_sleep_s)
+    async def one_pass(self) -> int | None:
+        return await self.tick_once()
 
     # ---- one pass --------------------------------------------------------------------------
 

@@ -6,11 +6,9 @@ The sweeper sleeps until the next known deadline, and is poked when a new one is
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
-from podium.errors import PodiumError, StoreUnavailableError
-from podium.server.background import BackgroundTask, nap
+from podium.server.background import PokedLoop
 from podium.server.orchestrator import Orchestrator
 
 __all__ = ["Sweeper"]
@@ -18,32 +16,14 @@ __all__ = ["Sweeper"]
 log = logging.getLogger("podium.sweeper")
 
 
-class Sweeper:
+class Sweeper(PokedLoop):
+    """Poked when a new deadline is written, so that it looks then rather than at the next."""
+
     def __init__(self, orchestrator: Orchestrator, *, max_sleep_s: float = 1.0) -> None:
+        super().__init__("podium-sweeper", lambda: orchestrator.clock(), max_sleep_s, log)
         self.orchestrator = orchestrator
-        self.max_sleep_s = max_sleep_s
-        self._poke = asyncio.Event()
-        self._background = BackgroundTask("podium-sweeper", self._run)
+        self._last = 0
 
-    def poke(self) -> None:
-        """A new deadline was written: look again now rather than at the next tick."""
-        self._poke.set()
-
-    def start(self) -> None:
-        self._background.start()
-
-    async def stop(self) -> None:
-        await self._background.stop()
-
-    async def _run(self) -> None:
-        last = 0
-        while True:
-            self._poke.clear()
-            try:
-                last, next_due = await self.orchestrator.sweep(last)
-            except StoreUnavailableError:
-                next_due = None  # the store logged the outage once; sweeping resumes after it
-            except PodiumError:
-                log.exception("sweep failed; trying again")
-                next_due = None
-            await nap(self._poke, next_due, self.orchestrator.clock(), self.max_sleep_s)
+    async def one_pass(self) -> int | None:
+        self._last, next_due = await self.orchestrator.sweep(self._last)
+        return next_due

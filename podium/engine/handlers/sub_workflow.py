@@ -35,14 +35,7 @@ def run_sub_workflow(d: DecisionContext, task: TaskState, step: WorkflowTask) ->
             f"not {priority!r}",
         )
         return
-    limit = d.blueprint.limits.max_subworkflow_depth
-    if d.state.depth + 1 > limit:
-        d.fail(
-            task,
-            TaskStatus.FAILED_WITH_TERMINAL_ERROR,
-            f"SUB_WORKFLOW '{task.ref}' would start '{name}' at depth {d.state.depth + 1}; "
-            f"the limit is {limit} (PODIUM_MAX_SUBWORKFLOW_DEPTH)",
-        )
+    if _too_deep(d, task, "SUB_WORKFLOW", name):
         return
     task.status = TaskStatus.IN_PROGRESS
     task.start_at = d.now
@@ -106,14 +99,7 @@ def run_start_workflow(d: DecisionContext, task: TaskState) -> None:
             task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, f"START_WORKFLOW '{task.ref}': {problem}"
         )
         return
-    limit = d.blueprint.limits.max_subworkflow_depth
-    if d.state.depth + 1 > limit:
-        d.fail(
-            task,
-            TaskStatus.FAILED_WITH_TERMINAL_ERROR,
-            f"START_WORKFLOW '{task.ref}' would start '{name}' at depth {d.state.depth + 1}; "
-            f"the limit is {limit} (PODIUM_MAX_SUBWORKFLOW_DEPTH)",
-        )
+    if _too_deep(d, task, "START_WORKFLOW", name):
         return
     task.status = TaskStatus.IN_PROGRESS
     task.start_at = d.now
@@ -130,6 +116,22 @@ def run_start_workflow(d: DecisionContext, task: TaskState) -> None:
             depth=d.state.depth + 1,
         )
     )
+
+
+def _too_deep(d: DecisionContext, task: TaskState, kind: str, name: str) -> bool:
+    """Fail ``task`` if the run it starts would be past the depth limit: a child, or a run a
+    START_WORKFLOW starts, is one deeper than its parent, so a workflow that starts itself
+    stops there."""
+    limit = d.blueprint.limits.max_subworkflow_depth
+    if d.state.depth + 1 <= limit:
+        return False
+    d.fail(
+        task,
+        TaskStatus.FAILED_WITH_TERMINAL_ERROR,
+        f"{kind} '{task.ref}' would start '{name}' at depth {d.state.depth + 1}; "
+        f"the limit is {limit} (PODIUM_MAX_SUBWORKFLOW_DEPTH)",
+    )
+    return True
 
 
 def _is_domain_map(value: Any) -> bool:
