@@ -118,8 +118,9 @@ class Traffic:
 
     async def _serve(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         method, path = str(scope["method"]), str(scope["path"])
-        raw = await _read_body(receive)
-        self.requests.append(RecordedRequest(method, path, _decode(raw)))
+        read, whole = await _read_body(receive)
+        raw = b"".join(m.get("body", b"") for m in read if m["type"] == "http.request")
+        self.requests.append(RecordedRequest(method, path, _decode(raw) if whole else None))
         fault = self._take(method, path)
         if fault is not None and fault.delay_s:
             await asyncio.sleep(fault.delay_s)
@@ -129,7 +130,7 @@ class Traffic:
         if fault is not None and fault.status is not None:
             await _answer(send, fault.status, fault.body)
             return
-        replay = _replay(raw, receive)
+        replay = _replay(read, receive)
         if fault is not None and fault.drop_after_handling:
             # The server does the work and commits; only the answer is lost on the way.
             async def swallow(message: Message) -> None:
@@ -141,27 +142,32 @@ class Traffic:
         await app(scope, replay, send)
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
+_RECORDED_BYTES = 1 << 20
+"""A body is recorded up to this size: past it the rest streams to the app as it comes, so
+that the server's own limits (a body refused before it is all read) act as they would."""
+
+
+async def _read_body(receive: Receive) -> tuple[list[Message], bool]:
+    """The messages of the body read so far, and whether that is all of it."""
+    read: list[Message] = []
+    size = 0
     while True:
         message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+        read.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return read, True
+        size += len(message.get("body", b""))
+        if size > _RECORDED_BYTES:
+            return read, False
 
 
-def _replay(raw: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that hands the app the body already read, then waits for a disconnect."""
-    sent = False
+def _replay(read: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the messages already read, then reads on."""
+    waiting = list(read)
 
     async def again() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": raw, "more_body": False}
+        if waiting:
+            return waiting.pop(0)
         return await receive()
 
     return again
