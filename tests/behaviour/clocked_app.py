@@ -36,7 +36,8 @@ class ClockedApp:
     app: Any
 
 
-def _store(choice: StoreChoice) -> Store:
+def new_store(choice: StoreChoice) -> Store:
+    """A store of its own on the test's database, opened by the caller."""
     if choice.backend == "postgres":
         assert choice.postgres_url is not None
         return PostgresStore(choice.postgres_url, schema=choice.schema, pool_size=4)
@@ -45,7 +46,7 @@ def _store(choice: StoreChoice) -> Store:
 
 @asynccontextmanager
 async def clocked_app(choice: StoreChoice, now: int) -> AsyncIterator[ClockedApp]:
-    store = _store(choice)
+    store = new_store(choice)
     await store.open()
     app = create_app(Settings(), store=store)
     clock = Clock(now)

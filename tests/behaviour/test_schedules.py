@@ -23,8 +23,7 @@ from podium.server.schedule_ticks import ScheduleUnit, tick_key
 from podium.server.scheduler import Scheduler
 from podium.settings import Settings
 from podium.store.base import Store
-from podium.store.postgres import PostgresStore
-from podium.store.sqlite import SQLiteStore
+from tests.behaviour.clocked_app import Clock, new_store
 from tests.conftest import StoreChoice
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z, a whole minute
@@ -50,17 +49,6 @@ SLOW = {  # runs until its worker answers
 }
 
 
-class Clock:
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-    def at(self, ms: int) -> None:
-        self.now = ms
-
-
 @dataclass
 class Env:
     api: httpx.AsyncClient
@@ -68,13 +56,6 @@ class Env:
     scheduler: Scheduler
     clock: Clock
     store: Store
-
-
-def new_store(choice: StoreChoice) -> Store:
-    if choice.backend == "postgres":
-        assert choice.postgres_url is not None
-        return PostgresStore(choice.postgres_url, schema=choice.schema, pool_size=4)
-    return SQLiteStore(choice.sqlite_path)
 
 
 async def open_env(store: Store, clock: Clock) -> tuple[Env, httpx.AsyncClient]:

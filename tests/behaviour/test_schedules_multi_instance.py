@@ -13,7 +13,8 @@ from psycopg import sql
 
 from podium.store.base import RunQuery
 from podium.store.postgres import PostgresStore
-from tests.behaviour.test_schedules import MINUTE, QUICK, SLOW, T0, Clock, Env, metric, open_env
+from tests.behaviour.clocked_app import Clock
+from tests.behaviour.test_schedules import MINUTE, QUICK, SLOW, T0, Env, metric, open_env
 from tests.postgres import drop_schema, new_schema_name
 
 SCHEDULES = 12

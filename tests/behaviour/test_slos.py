@@ -17,7 +17,7 @@ from podium.server.app import create_app
 from podium.server.retention import Retention
 from podium.settings import Settings
 from podium.store.base import Store
-from tests.behaviour.test_schedules import Clock, new_store
+from tests.behaviour.clocked_app import Clock, new_store
 from tests.conftest import StoreChoice
 
 DAY = 86_400_000
