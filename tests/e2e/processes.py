@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from podium.testing import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -48,3 +50,16 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: f
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=5)
+
+
+def spawn_servers(
+    count: int, logs: Path, env: dict[str, str]
+) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+    """``count`` Podium servers on free loopback ports, logging to ``logs/server<i>.log``:
+    their processes and base URLs (not yet healthy: ``wait_healthy`` each)."""
+    ports = [free_port() for _ in range(count)]
+    servers = [
+        spawn(["server", "--port", str(port)], logs / f"server{i}.log", env)
+        for i, port in enumerate(ports)
+    ]
+    return servers, [f"http://127.0.0.1:{port}" for port in ports]

@@ -7,10 +7,9 @@ import time
 
 import httpx
 
-from podium.testing import free_port
 from tests.behaviour.helpers import complete, poll, register, start, wait_status
 from tests.behaviour.test_breakers import OPEN_S, SHIP_DEF, SHIPPING, _flow
-from tests.e2e.processes import spawn, stop, wait_healthy
+from tests.e2e.processes import spawn_servers, stop, wait_healthy
 
 
 def test_two_instances_share_one_breaker(tmp_path, postgres_url):
@@ -18,17 +17,13 @@ def test_two_instances_share_one_breaker(tmp_path, postgres_url):
 
     schema = new_schema_name()
     env = {"PODIUM_DATABASE_URL": postgres_url, "PODIUM_DATABASE_SCHEMA": schema}
-    ports = [free_port(), free_port()]
-    servers = [
-        spawn(["server", "--port", str(port)], tmp_path / f"server{i}.log", env)
-        for i, port in enumerate(ports)
-    ]
+    servers, urls = spawn_servers(2, tmp_path, env)
     try:
-        for port in ports:
-            wait_healthy(f"http://127.0.0.1:{port}")
+        for url in urls:
+            wait_healthy(url)
         with (
-            httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=30) as a,
-            httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30) as b,
+            httpx.Client(base_url=urls[0], timeout=30) as a,
+            httpx.Client(base_url=urls[1], timeout=30) as b,
         ):
             a.post("/api/services", json=SHIPPING).raise_for_status()
             register(a, _flow("trip"), [SHIP_DEF, {"name": "notify", "retryCount": 0}])

@@ -13,9 +13,8 @@ import httpx
 import psycopg
 import pytest
 
-from podium.testing import free_port
 from tests.e2e.failover_flow import STEPS, effects_schema, expected, flow, task_defs
-from tests.e2e.processes import spawn, stop, wait_healthy
+from tests.e2e.processes import spawn, spawn_servers, stop, wait_healthy
 
 RUNS = 1000
 
@@ -42,12 +41,7 @@ def test_killing_one_of_two_instances_loses_and_repeats_nothing(
         "FAILOVER_DB_URL": postgres_url,
         "FAILOVER_SCHEMA": shared_schema,
     }
-    ports = [free_port(), free_port()]
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
-    servers = [
-        spawn(["server", "--port", str(port)], tmp_path / f"server{i}.log", env)
-        for i, port in enumerate(ports)
-    ]
+    servers, urls = spawn_servers(2, tmp_path, env)
     workers = []
     try:
         for url in urls:

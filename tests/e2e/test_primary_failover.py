@@ -19,10 +19,9 @@ import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from podium.testing import free_port
 from tests.e2e.failover_flow import STEPS, effects_schema, expected, flow, task_defs
 from tests.e2e.pg_cluster import cluster
-from tests.e2e.processes import spawn, stop, wait_healthy
+from tests.e2e.processes import spawn, spawn_servers, stop, wait_healthy
 
 # A cluster of its own to make (about 15 s), then minutes of load on shared cores.
 pytestmark = pytest.mark.timeout(420)
@@ -95,12 +94,7 @@ def test_killing_the_primary_and_promoting_its_standby_loses_and_repeats_nothing
             "FAILOVER_DB_URL": postgres_url,
             "FAILOVER_SCHEMA": schema,
         }
-        ports = [free_port(), free_port()]
-        urls = [f"http://127.0.0.1:{port}" for port in ports]
-        servers = [
-            spawn(["server", "--port", str(port)], tmp_path / f"server{i}.log", env)
-            for i, port in enumerate(ports)
-        ]
+        servers, urls = spawn_servers(2, tmp_path, env)
         workers = []
         clients = [httpx.Client(base_url=url, timeout=30) for url in urls]
         try:
