@@ -59,6 +59,14 @@ async def clocked_app(choice: StoreChoice, now: int) -> AsyncIterator[ClockedApp
         await store.close()
 
 
+def one_step(name: str, task_type: str) -> dict[str, Any]:
+    """A workflow ``name`` of one worker task of ``task_type`` (reference ``t``)."""
+    return {
+        "name": name,
+        "tasks": [{"name": task_type, "taskReferenceName": "t", "type": "SIMPLE"}],
+    }
+
+
 def ok(response: httpx.Response) -> Any:
     assert response.status_code == 200, response.text
     return response.json() if response.content else None

@@ -14,6 +14,7 @@ from tests.behaviour.clocked_app import (
     clocked_app,
     finish,
     ok,
+    one_step,
     poll,
     register,
     run_of,
@@ -26,23 +27,16 @@ MINUTE = 60_000
 HOUR = 60 * MINUTE
 
 
-def _flow(name: str, task_type: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "tasks": [{"name": task_type, "taskReferenceName": "t", "type": "SIMPLE"}],
-    }
-
-
 @pytest.fixture
 async def env(store_choice: StoreChoice) -> AsyncIterator[ClockedApp]:
     async with clocked_app(store_choice, T0) as made:
         services = [{"name": "payment", "owner": "Payments"}, {"name": "shipping", "owner": "Ops"}]
         ok(await made.api.post("/api/services", json=services))
         await register(
-            made.api, _flow("checkout", "charge"), [{"name": "charge", "service": "payment"}]
+            made.api, one_step("checkout", "charge"), [{"name": "charge", "service": "payment"}]
         )
         await register(
-            made.api, _flow("dispatch", "ship"), [{"name": "ship", "service": "shipping"}]
+            made.api, one_step("dispatch", "ship"), [{"name": "ship", "service": "shipping"}]
         )
         yield made
 

@@ -8,25 +8,18 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.behaviour.clocked_app import ClockedApp, clocked_app, ok, poll, register, start
+from tests.behaviour.clocked_app import ClockedApp, clocked_app, ok, one_step, poll, register, start
 from tests.conftest import StoreChoice
 
 T0 = 1_767_225_600_000
 SECOND = 1000
 
 
-def _flow(name: str, task_type: str) -> dict[str, object]:
-    return {
-        "name": name,
-        "tasks": [{"name": task_type, "taskReferenceName": "t", "type": "SIMPLE"}],
-    }
-
-
 @pytest.fixture
 async def env(store_choice: StoreChoice) -> AsyncIterator[ClockedApp]:
     async with clocked_app(store_choice, T0) as made:
         for flow, task_type in (("resizing", "resize"), ("encoding", "encode")):
-            await register(made.api, _flow(flow, task_type), [{"name": task_type}])
+            await register(made.api, one_step(flow, task_type), [{"name": task_type}])
         yield made
 
 
@@ -85,7 +78,7 @@ async def test_depth_and_oldest_age_per_task_type(env):
 async def test_a_task_waiting_out_a_retry_delay_is_not_counted(env):
     await register(
         env.api,
-        _flow("resizing", "resize"),
+        one_step("resizing", "resize"),
         [{"name": "resize", "retryCount": 1, "retryDelaySeconds": 60, "retryLogic": "FIXED"}],
     )
     await start(env.api, "resizing")
