@@ -36,18 +36,7 @@ def run_inline(d: DecisionContext, task: TaskState) -> None:
     if not isinstance(expression, str) or not expression:
         d.fail(task, TaskStatus.FAILED, "INLINE needs an 'expression' input")
         return
-    try:
-        result = evaluators.evaluate(evaluator, expression, task.input)
-    except evaluators.EvaluationError as exc:
-        task.output = {"error": exc.message}
-        d.fail(task, TaskStatus.FAILED, f"INLINE expression failed: {exc.message}")
-        return
-    reason = past_depth(d, "result", result)
-    if reason is not None:
-        d.fail(task, TaskStatus.FAILED, f"INLINE expression failed: its {reason}")
-        return
-    task.output = {"result": result}
-    d.finish(task, TaskStatus.COMPLETED)
+    _run_script(d, task, evaluator, expression, "INLINE expression")
 
 
 def run_lambda(d: DecisionContext, task: TaskState) -> None:
@@ -66,15 +55,23 @@ def run_lambda(d: DecisionContext, task: TaskState) -> None:
     # As Conductor does: the body runs as a function's, called at once (the line break
     # keeps a trailing line comment from swallowing the closing brace).
     wrapped = f"function scriptFun(){{{script}\n}} scriptFun();"
+    _run_script(d, task, "javascript", wrapped, "LAMBDA script")
+
+
+def _run_script(
+    d: DecisionContext, task: TaskState, evaluator: str, script: str, what: str
+) -> None:
+    """Evaluate ``script`` over the task's input (an INLINE's or a LAMBDA's): the result is
+    ``output.result``; a script that fails, or a result nested too deep, fails the task."""
     try:
-        result = evaluators.evaluate("javascript", wrapped, task.input)
+        result = evaluators.evaluate(evaluator, script, task.input)
     except evaluators.EvaluationError as exc:
         task.output = {"error": exc.message}
-        d.fail(task, TaskStatus.FAILED, f"LAMBDA script failed: {exc.message}")
+        d.fail(task, TaskStatus.FAILED, f"{what} failed: {exc.message}")
         return
     reason = past_depth(d, "result", result)
     if reason is not None:
-        d.fail(task, TaskStatus.FAILED, f"LAMBDA script failed: its {reason}")
+        d.fail(task, TaskStatus.FAILED, f"{what} failed: its {reason}")
         return
     task.output = {"result": result}
     d.finish(task, TaskStatus.COMPLETED)
